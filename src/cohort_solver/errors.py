@@ -40,4 +40,6 @@ class InfeasibleError(CohortSolverError):
     def __init__(self, stage: str, causes: list[str]):
         self.stage = stage
         self.causes = causes
-        super().__init__(f"{stage}: no plan satisfies every rule:\n" + "\n".join(f"  - {c}" for c in causes))
+        super().__init__(
+            f"{stage}: no plan satisfies every rule:\n" + "\n".join(f"  - {c}" for c in causes)
+        )

@@ -84,7 +84,9 @@ class RingFence(_Settings):
     @model_validator(mode="after")
     def _one_minimum(self) -> RingFence:
         if (self.min_places is None) == (self.min_share is None):
-            raise ValueError(f"ring fence {self.name!r}: give exactly one of min_places or min_share")
+            raise ValueError(
+                f"ring fence {self.name!r}: give exactly one of min_places or min_share"
+            )
         return self
 
     def minimum(self, places: int) -> int:
@@ -334,6 +336,7 @@ class Scenario(BaseModel):
     unavailability: tuple[Unavailability, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     checksum: str = ""
+    warnings: tuple[str, ...] = ()  # non-fatal remarks from loading (unknown columns, settings)
 
     @property
     def cohorts(self) -> list[Cohort]:
@@ -423,4 +426,3 @@ class Event(_Record):
     end: datetime
     venue_id: str | None = None
     attendee_ids: Names = ()
-

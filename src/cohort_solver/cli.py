@@ -1,0 +1,324 @@
+"""The command line: load, call the core, write. Exit 0 ok, 1 infeasible, 2 bad input."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import CohortSolverError, InputError, Problem
+from .io import load_scenario, output_folder
+from .model import Allocation, Scenario, StageReport
+from .outputs import allocation_csv, read_allocation, read_reports, solution_json
+
+EXAMPLES = """
+\b
+Examples:
+  cohort-solver validate scenarios/oxford-2024
+  cohort-solver allocate scenarios/oxford-2024 --out out/
+  cohort-solver allocate scenarios/oxford-2024 --set selection.ring_fence.0.min_places=6
+  cohort-solver explain scenarios/oxford-2024 A013 --out out/
+  cohort-solver withdraw scenarios/oxford-2024 A024 --out out/
+  cohort-solver run scenarios/oxford-2024
+"""
+
+
+class Context:
+    """What every command shares: the scenario, where to write, and solver limits."""
+
+    def __init__(
+        self,
+        scenario_dir: Path,
+        out: Path | None,
+        sets: tuple[str, ...],
+        time_limit: float,
+        workers: int,
+        quiet: bool,
+    ):
+        self.scenario_dir = scenario_dir
+        self.out = out or scenario_dir / "out"
+        self.sets = sets
+        self.time_limit = time_limit
+        self.workers = workers
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def load(self) -> Scenario:
+        scenario = load_scenario(self.scenario_dir, self.sets)
+        for warning in scenario.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        return scenario
+
+    def progress(self, stage: str) -> Callable[[int, int], None]:
+        def report(done: int, total: int) -> None:
+            if not self.quiet and total > 1:
+                click.echo(
+                    f"{stage}: {done}/{total} parts ({time.monotonic() - self.started:.1f}s)",
+                    err=True,
+                )
+
+        return report
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+
+def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
+    """The shared arguments and options, and the error handling every command has."""
+
+    @click.argument("scenario", type=click.Path(path_type=Path))
+    @click.option(
+        "--out", type=click.Path(path_type=Path), help="Output folder (default SCENARIO/out)."
+    )
+    @click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY.PATH=VALUE",
+        help="Override a scenario.toml value, e.g. selection.places=10. Repeatable.",
+    )
+    @click.option(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        show_default=True,
+        help="Seconds the solver may use per stage.",
+    )
+    @click.option(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        show_default="all cores",
+        help="Solver threads.",
+    )
+    @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+    @functools.wraps(func)
+    def wrapper(
+        scenario: Path,
+        out: Path | None,
+        sets: tuple[str, ...],
+        time_limit: float,
+        workers: int,
+        quiet: bool,
+        **kwargs: Any,
+    ) -> None:
+        ctx = Context(scenario, out, sets, time_limit, workers, quiet)
+        try:
+            func(ctx, **kwargs)
+        except CohortSolverError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(epilog=EXAMPLES)
+@click.version_option(package_name="cohort-solver")
+def main() -> None:
+    """Allocate places, match mentors and coaches, and schedule a positive-action
+    leadership programme, with proven-optimal OR-Tools models.
+
+    SCENARIO is a folder holding scenario.toml and applicants.csv (see the contract).
+    """
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _allocate(ctx: Context, scenario: Scenario) -> Allocation:
+    from .solvers.allocation import allocate
+
+    ctx.say("allocation: solving")
+    return allocate(
+        scenario,
+        time_limit=ctx.time_limit,
+        workers=ctx.workers,
+        progress=ctx.progress("allocation"),
+    )
+
+
+def _existing_allocation(ctx: Context, scenario: Scenario) -> Allocation | None:
+    path = ctx.out / "allocation.csv"
+    if not path.exists():
+        return None
+    outcomes = read_allocation(path)
+    if [o.applicant_id for o in outcomes] != [a.applicant_id for a in scenario.applicants]:
+        return None  # written for another version of applicants.csv: solve again
+    reports = [r for r in read_reports(ctx.out / "solution.json") if r.stage == "allocation"]
+    report = reports[0] if reports else StageReport(stage="allocation", status="feasible")
+    return Allocation(outcomes=tuple(outcomes), report=report)
+
+
+def _write(
+    ctx: Context, scenario: Scenario, files: dict[str, str | bytes], reports: list[StageReport]
+) -> None:
+    """Write files into --out in one step; solution.json keeps the other stages' reports."""
+    with output_folder(ctx.out) as staging:
+        kept = [
+            r
+            for r in read_reports(staging / "solution.json")
+            if r.stage not in {x.stage for x in reports}
+        ]
+        files = {**files, "solution.json": solution_json(scenario, kept + reports)}
+        for name, content in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8", newline="")
+
+
+def _summary(allocation: Allocation) -> str:
+    counts: dict[str, int] = {}
+    for outcome in allocation.outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    levels = ", ".join(f"{lv.name}={lv.value}" for lv in allocation.report.levels)
+    return (
+        f"allocation {allocation.report.status}: "
+        + ", ".join(
+            f"{counts.get(s, 0)} {s}" for s in ("selected", "reserve", "not_selected", "ineligible")
+        )
+        + f" ({levels}; {allocation.report.seconds:.2f}s)"
+    )
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@main.command(epilog="Example: cohort-solver validate scenarios/oxford-2024")
+@scenario_command
+def validate(ctx: Context) -> None:
+    """Load and check every file of SCENARIO; print a summary; write nothing."""
+    scenario = ctx.load()
+    from .selection import candidates
+
+    pool = candidates(scenario)
+    eligible = [c for c in pool if c.eligible]
+    click.echo(f"{scenario.settings.programme.name} ({scenario.settings.programme.organisation})")
+    click.echo(
+        f"  applicants: {len(pool)} ({len(eligible)} eligible), scores: {len(scenario.scores)} rows"
+    )
+    for cohort in scenario.cohorts:
+        can_join = sum(cohort.id in c.cohorts for c in eligible)
+        click.echo(
+            f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
+        )
+    for rf in scenario.settings.selection.ring_fence:
+        members = sum(rf.name in c.ring_fences for c in eligible)
+        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {members} eligible members")
+    click.echo(
+        f"  mentors: {len(scenario.mentors)}, coaches: {len(scenario.coaches)}, sessions: {len(scenario.programme)}, "
+        f"people: {len(scenario.people)}, venues: {len(scenario.venues)}"
+    )
+    click.echo("valid")
+
+
+@main.command(
+    epilog="Example: cohort-solver allocate scenarios/oxford-2024 --set selection.spread.max_per_service_area=3"
+)
+@scenario_command
+def allocate(ctx: Context) -> None:
+    """Select participants and reserves; write allocation.csv."""
+    scenario = ctx.load()
+    allocation = _allocate(ctx, scenario)
+    _write(
+        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
+    )
+    click.echo(_summary(allocation))
+
+
+@main.command(epilog="Example: cohort-solver withdraw scenarios/oxford-2024 A024 --out out/")
+@scenario_command
+@click.argument("applicant_id")
+def withdraw(ctx: Context, applicant_id: str) -> None:
+    """A selected participant leaves: keep everyone else, pick the best lawful replacement."""
+    from .solvers.allocation import allocate as solve
+
+    scenario = ctx.load()
+    previous = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    leaving = next((o for o in previous.outcomes if o.applicant_id == applicant_id), None)
+    if leaving is None or leaving.status != "selected":
+        row = next(
+            (i for i, o in enumerate(previous.outcomes, start=2) if o.applicant_id == applicant_id),
+            1,
+        )
+        raise InputError(
+            [
+                Problem(
+                    "allocation.csv",
+                    row,
+                    1,
+                    f"{applicant_id} is not a selected participant, so cannot withdraw",
+                )
+            ]
+        )
+    keep = {
+        o.applicant_id: o.cohort_id for o in previous.selected() if o.applicant_id != applicant_id
+    }
+    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason == "withdrawn"] + [
+        applicant_id
+    ]
+    allocation = solve(
+        scenario, keep=keep, withdrawn=withdrawn, time_limit=ctx.time_limit, workers=ctx.workers
+    )  # type: ignore[arg-type]
+    _write(
+        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
+    )
+    before = {o.applicant_id for o in previous.selected()}
+    joined = [o for o in allocation.selected() if o.applicant_id not in before]
+    if joined:
+        for o in joined:
+            click.echo(
+                f"{applicant_id} withdrawn; replaced by {o.applicant_id} in cohort {o.cohort_id} (score {o.score})"
+            )
+    else:
+        click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
+
+
+@main.command(epilog="Example: cohort-solver explain scenarios/oxford-2024 A013 --out out/")
+@scenario_command
+@click.argument("applicant_id")
+def explain(ctx: Context, applicant_id: str) -> None:
+    """Why APPLICANT_ID got their outcome, and what would change it."""
+    from .explain import explain_applicant
+
+    scenario = ctx.load()
+    if applicant_id not in {a.applicant_id for a in scenario.applicants}:
+        raise InputError(
+            [Problem("applicants.csv", 1, 1, f"no applicant with id {applicant_id!r}")]
+        )
+    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    click.echo(
+        explain_applicant(
+            scenario,
+            allocation.outcomes,
+            applicant_id,
+            time_limit=ctx.time_limit,
+            workers=ctx.workers,
+        )
+    )
+
+
+@main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
+@scenario_command
+def run(ctx: Context) -> None:
+    """Every stage: allocation.csv and solution.json."""
+    scenario = ctx.load()
+    allocation = _allocate(ctx, scenario)
+    _write(
+        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
+    )
+    click.echo(_summary(allocation))
+    click.echo(f"written to {ctx.out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
