@@ -223,3 +223,65 @@ def test_mentor_and_coach_capacity_leave_room(small: Path) -> None:
             serving = sum(c.capacity for c in scenario.coaches if c.serves(council))
             assert serving >= 1.5 * min(12, 4 if len(cohort.councils or ()) >= 3 else 12)
     assert all(v.capacity >= 16 for v in scenario.venues)
+
+
+def test_fewer_councils_than_cohorts_gives_each_applicant_one_intake(tmp_path: Path) -> None:
+    folder = generate_scenario(tmp_path / "shared", councils=2, applicants=200, cohorts=5, seed=3)
+    scenario = load_scenario(folder)
+    assert [c.councils for c in scenario.cohorts] == [
+        ("Stafford Borough Council",),
+        ("Stafford Borough Council",),
+        ("Stafford Borough Council",),
+        ("Cannock Chase District Council",),
+        ("Cannock Chase District Council",),
+    ]
+    assert all(len(a.cohorts) == 1 for a in scenario.applicants)
+    allocation = allocate(scenario, time_limit=20)
+    assert Counter(o.cohort_id for o in allocation.selected()) == {
+        f"c0{i}": 12 for i in range(1, 6)
+    }
+
+
+def _max_flow(pairs: list[tuple[str, str]], capacity: dict[str, int], people: list[str]) -> int:
+    """Most participants that can each get one supporter, within the supporters' capacities."""
+    from ortools.graph.python import max_flow
+
+    flow = max_flow.SimpleMaxFlow()
+    index = {name: i for i, name in enumerate(["source", "sink", *people, *capacity])}
+    for person in people:
+        flow.add_arc_with_capacity(index["source"], index[person], 1)
+    for supporter, cap in capacity.items():
+        flow.add_arc_with_capacity(index[supporter], index["sink"], cap)
+    for person, supporter in pairs:
+        flow.add_arc_with_capacity(index[person], index[supporter], 1)
+    assert flow.solve(index["source"], index["sink"]) == flow.OPTIMAL
+    return flow.optimal_flow()
+
+
+def test_the_selected_participants_can_all_be_matched(small: Path) -> None:
+    """The contract's hard matching rules leave a mentor and a coach for everyone selected."""
+    scenario = load_scenario(small)
+    chosen = {o.applicant_id for o in allocate(scenario, time_limit=20).selected()}
+    participants = [a for a in scenario.applicants if a.applicant_id in chosen]
+    conflicts = {frozenset((c.person_a, c.person_b)) for c in scenario.conflicts}
+    gap = scenario.settings.matching.mentor_min_grade_gap
+    mentor_pairs = [
+        (p.applicant_id, m.mentor_id)
+        for p in participants
+        for m in scenario.mentors
+        if m.grade >= p.grade + gap
+        and (m.council, m.service_area) != p.area
+        and m.mentor_id != p.line_manager_id
+        and frozenset((m.mentor_id, p.applicant_id)) not in conflicts
+    ]
+    coach_pairs = [
+        (p.applicant_id, c.coach_id)
+        for p in participants
+        for c in scenario.coaches
+        if c.serves(p.council) and frozenset((c.coach_id, p.applicant_id)) not in conflicts
+    ]
+    ids = [p.applicant_id for p in participants]
+    mentors = {m.mentor_id: m.capacity for m in scenario.mentors}
+    coaches = {c.coach_id: c.capacity for c in scenario.coaches}
+    assert _max_flow(mentor_pairs, mentors, ids) == len(ids) == 36
+    assert _max_flow(coach_pairs, coaches, ids) == len(ids)

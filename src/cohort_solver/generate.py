@@ -31,6 +31,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 __all__ = ["generate_scenario", "COUNCILS", "SERVICE_AREAS", "ATTRIBUTES", "DEFAULT_PROFILE"]
@@ -238,7 +239,7 @@ _HERITAGES = (
         "Kowalski Nowak Popescu Wisniewski Ionescu",
     ),
 )
-_HERITAGE_WEIGHTS = [h[0] for h in _HERITAGES]
+_HERITAGE_CUM = list(accumulate(h[0] for h in _HERITAGES))
 _HERITAGE_NAMES = [(f.split(), m.split(), s.split()) for _, f, m, s in _HERITAGES]
 
 
@@ -256,7 +257,7 @@ class _People:
         if diverse is None:
             diverse = rng.random() < 0.14
         if diverse:
-            female, male, surnames = rng.choices(_HERITAGE_NAMES, weights=_HERITAGE_WEIGHTS)[0]
+            female, male, surnames = rng.choices(_HERITAGE_NAMES, cum_weights=_HERITAGE_CUM)[0]
         else:
             female, male, surnames = _FEMALE, _MALE, _SURNAMES
         first = rng.choice(female if woman else male)
@@ -469,6 +470,7 @@ def generate_scenario(
         names,
         applicants=applicants,
         blocks=blocks,
+        cohort_ids=cohort_ids,
         council_names=council_names,
         areas=areas,
         weights=weights,
@@ -577,6 +579,7 @@ def generate_scenario(
 
     # ---------------------------------------------------------------- files
     groups = list(profile)
+    shared_councils = councils < cohorts
     _write_csv(
         out / "applicants.csv",
         [
@@ -593,6 +596,7 @@ def generate_scenario(
             *groups,
             "development_needs",
             "working_days",
+            *(["cohorts"] if shared_councils else []),
         ],
         (
             (
@@ -609,6 +613,7 @@ def generate_scenario(
                 *r["groups"],
                 r["needs"],
                 r["days"],
+                *([r["cohort"]] if shared_councils else []),
             )
             for r in rows
         ),
@@ -696,6 +701,7 @@ def _applicants(
     *,
     applicants: int,
     blocks: list[list[str]],
+    cohort_ids: list[str],
     council_names: list[str],
     areas: dict[str, list[str]],
     weights: dict[str, float],
@@ -707,7 +713,8 @@ def _applicants(
 ) -> list[dict]:
     # 1. where everyone works: a feasible core per cohort, then the rest by council size
     core: list[tuple[str, str]] = []
-    for block in blocks:
+    core_intake: list[int] = []
+    for b, block in enumerate(blocks):
         offsets = {c: rng.randrange(len(areas[c])) for c in block}
         order: list[tuple[str, str]] = []
         for k in range(max(len(areas[c]) for c in block)):
@@ -715,6 +722,7 @@ def _applicants(
                 if k < len(areas[c]):
                     order.append((c, areas[c][(k + offsets[c]) % len(areas[c])]))
         core.extend(order[j % len(order)] for j in range(places))
+        core_intake.extend([b] * places)
     rest_count = applicants - len(core)
     # every council gets someone if there are enough applicants, then by council size
     covered = {c for c, _ in core}
@@ -722,8 +730,16 @@ def _applicants(
     placed += rng.choices(
         council_names, weights=[weights[c] for c in council_names], k=rest_count - len(placed)
     )
-    area_weights = {c: [SERVICE_AREAS[a] for a in areas[c]] for c in council_names}
-    rest = [(c, rng.choices(areas[c], weights=area_weights[c])[0]) for c in placed]
+    area_cum = {c: list(accumulate(SERVICE_AREAS[a] for a in areas[c])) for c in council_names}
+    rest = [(c, rng.choices(areas[c], cum_weights=area_cum[c])[0]) for c in placed]
+    # Fewer councils than cohorts: a council runs several intakes and each applicant applies
+    # to one of them (the `cohorts` column), so intakes stay independent.
+    intake: list[int | None] = [None] * applicants
+    if len(council_names) < len(blocks):
+        intakes_of: dict[str, list[int]] = {}
+        for b, block in enumerate(blocks):
+            intakes_of.setdefault(block[0], []).append(b)
+        intake = [*core_intake, *(rng.choice(intakes_of[c]) for c in placed)]
 
     # 2. eligibility: the core is eligible; ineligible_share of all fail 1-2 rules
     n_ineligible = min(rest_count, round(ineligible_share * applicants))
@@ -742,18 +758,19 @@ def _applicants(
     rng.shuffle(order)  # core and rest mixed, so file order says nothing
 
     rules = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
-    rule_weights = (0.40, 0.20, 0.20, 0.15, 0.05)
+    rule_cum = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
     groups = list(profile)
     shares = [profile[g] for g in groups]
     id_width = max(3, len(str(applicants)))
     rows = []
     for number, index in enumerate(order, start=1):
         council, area, fail, _ = people[index]
+        cohort = "" if intake[index] is None else cohort_ids[intake[index]]
         failed: set[str] = set()
         if fail:
-            failed.add(rng.choices(rules, weights=rule_weights)[0])
+            failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
             if rng.random() < 0.15:
-                failed.add(rng.choices(rules, weights=rule_weights)[0])
+                failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
         if "grade" in failed:
             grade = 5 if rng.random() < 0.6 else 8
         else:
@@ -792,6 +809,7 @@ def _applicants(
                 "groups": flags,
                 "needs": needs,
                 "days": days,
+                "cohort": cohort,
                 "low": "below_min_score" in failed,
                 "scored": index not in unscored,
             }
