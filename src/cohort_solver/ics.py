@@ -1,0 +1,533 @@
+"""iCalendar subscription feeds (contract section 3, ``ics/``) and ``changes.csv``.
+
+One feed per cohort, participant, coach, person with events (line manager, head of service,
+facilitator, named attendee) and venue. Feeds are built for subscription (``METHOD:PUBLISH``,
+no ORGANIZER/ATTENDEE, so Outlook does not treat them as invitations), carry a VTIMEZONE for the
+programme time zone limited to the programme's years, and are deterministic: an unchanged plan
+re-exports byte for byte apart from DTSTAMP.
+
+Privacy: a feed names who attends by role and name only. It never carries protected
+characteristics, scores, ring-fence membership or panel data; nothing here reads them.
+
+Re-planning: given the previous ``ics/`` files, an event whose content changed gets
+``SEQUENCE`` + 1, and an event that disappeared is kept with ``STATUS:CANCELLED`` so subscribed
+calendars drop it cleanly (a feed that disappeared entirely, e.g. a withdrawn participant's, is
+re-issued with all its events cancelled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from .io import csv_text
+from .model import Event, Scenario
+
+PRODID = "-//cohort-solver//cohort-solver iCalendar feeds//EN"
+REFRESH = timedelta(hours=12)
+CANCELLED_PREFIX = "Cancelled: "
+CHANGES_COLUMNS = ("event_id", "change", "old_start", "new_start", "reason")
+
+# Properties whose change is a change to the event as a calendar user sees it (bumps SEQUENCE).
+_CONTENT = ("DTSTART", "DTEND", "LOCATION", "SUMMARY", "DESCRIPTION")
+
+_KIND_PHRASE = {
+    "group": "group workshop for the whole cohort",
+    "coaching": "one-to-one coaching session (online)",
+    "review": "progress review",
+    "cohort_event": "cohort event",
+}
+_ROLE_LABEL = {
+    "facilitator": "Facilitator",
+    "participant": "Participant",
+    "coach": "Coach",
+    "mentor": "Mentor",
+    "line_manager": "Line manager",
+    "head_of_service": "Head of service",
+}
+_ROLE_ORDER = ("facilitator", "participant", "coach", "mentor", "line_manager", "head_of_service")
+
+
+# --------------------------------------------------------------------------- safe names
+
+
+def _slug(raw: str, *, keep_case: bool = True, limit: int = 60) -> str:
+    text = raw if keep_case else raw.lower()
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
+
+
+def safe_names(ids: Iterable[str]) -> dict[str, str]:
+    """A file-name-safe, collision-free stem for each id.
+
+    An id made only of ASCII letters, digits and ``-`` is kept as it is. Anything else is
+    slugified and gets a short hash of the raw id, so ``../x``, ``A/B`` and ``A_B`` cannot escape
+    the folder or clobber ``a-b``. Ids that would still clash on a case-insensitive file system
+    (``A001`` and ``a001``) are hashed too.
+    """
+    unique = sorted(set(ids))
+    names: dict[str, str] = {}
+    for raw in unique:
+        slug = _slug(raw) or "id"
+        names[raw] = slug if slug == raw else f"{slug}-{_digest(raw)}"
+    for _ in range(3):
+        folded: dict[str, list[str]] = {}
+        for raw, name in names.items():
+            folded.setdefault(name.lower(), []).append(raw)
+        clashes = [group for group in folded.values() if len(group) > 1]
+        if not clashes:
+            return names
+        for group in clashes:
+            for raw in group:
+                names[raw] = f"{names[raw]}-{_digest(raw)}"
+    raise ValueError(f"cannot make distinct file names for ids {clashes}")  # pragma: no cover
+
+
+def programme_slug(scenario: Scenario) -> str:
+    programme = scenario.settings.programme
+    return _slug(f"{programme.organisation} {programme.name}", keep_case=False) or "programme"
+
+
+def event_uid(scenario: Scenario, event_id: str) -> str:
+    """``<event_id>@<organisation-programme>.cohort-solver``: stable across re-plans."""
+    local = safe_names([event_id])[event_id]
+    return f"{local}@{programme_slug(scenario)}.cohort-solver"
+
+
+# --------------------------------------------------------------------------- time zone
+
+
+def _offset_at(zone: ZoneInfo, instant: datetime) -> tuple[timedelta, timedelta, str]:
+    local = instant.astimezone(zone)
+    return local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or ""
+
+
+def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """A VTIMEZONE for ``tzid`` covering 1 Jan ``first_year`` to 31 Dec ``last_year``.
+
+    One observance per transition, found from the zone database. Each DTSTART is the wall
+    clock just before the change (in TZOFFSETFROM), as RFC 5545 section 3.6.5 requires.
+    """
+    zone = ZoneInfo(tzid)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    stop = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    component = icalendar.Timezone()
+    component.add("tzid", tzid)
+
+    def observance(at: datetime, before: tuple, after: tuple) -> None:
+        kind = icalendar.TimezoneDaylight if after[1] else icalendar.TimezoneStandard
+        sub = kind()
+        sub.add("dtstart", (at + before[0]).replace(tzinfo=None))
+        sub.add("tzname", after[2])
+        sub.add("tzoffsetfrom", before[0])
+        sub.add("tzoffsetto", after[0])
+        component.add_component(sub)
+
+    current = _offset_at(zone, start)
+    observance(start, current, current)
+    day = start
+    while day < stop:
+        following = min(day + timedelta(days=1), stop)
+        changed = _offset_at(zone, following)
+        if changed != current:
+            low, high = day, following  # offset(low) == current, offset(high) != current
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if _offset_at(zone, middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            after = _offset_at(zone, high)
+            observance(high.replace(microsecond=0), current, after)
+            current = after
+        day = following
+    return component
+
+
+# --------------------------------------------------------------------------- who is who
+
+
+@dataclass(frozen=True)
+class _Who:
+    role: str
+    name: str
+
+
+@dataclass
+class _Feed:
+    title: str
+    events: list[Event] = field(default_factory=list)
+
+
+def _directory(scenario: Scenario) -> dict[str, _Who]:
+    """Every id that can attend, with role and display name (never anything else)."""
+    who: dict[str, _Who] = {}
+    for venue in scenario.venues:
+        who[venue.venue_id] = _Who("venue", venue.name or venue.venue_id)
+    for mentor in scenario.mentors:
+        who[mentor.mentor_id] = _Who("mentor", mentor.name or mentor.mentor_id)
+    for person in scenario.people:
+        who[person.person_id] = _Who(person.role or "attendee", person.name or person.person_id)
+    for coach in scenario.coaches:
+        who[coach.coach_id] = _Who("coach", coach.name or coach.coach_id)
+    for applicant in scenario.applicants:
+        who[applicant.applicant_id] = _Who("participant", applicant.name or applicant.applicant_id)
+    return who
+
+
+def _attendees(scenario: Scenario, event: Event) -> list[str]:
+    """The event's attendees plus the session's facilitator, without repeats, in order."""
+    ids = list(event.attendee_ids)
+    for session in scenario.programme:
+        if session.session_key == event.session_key and session.facilitator:
+            ids.insert(0, session.facilitator)
+    return list(dict.fromkeys(ids))
+
+
+def _role_label(role: str) -> str:
+    return _ROLE_LABEL.get(role) or role.replace("_", " ").capitalize() or "Attendee"
+
+
+def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> str:
+    programme = scenario.settings.programme
+    phrase = _KIND_PHRASE.get(event.kind, event.kind)
+    lines = [
+        f"{event.title}",
+        f"{programme.name}, cohort {event.cohort_id}: {phrase} (session {event.session_key}).",
+    ]
+    attendees = _attendees(scenario, event)
+    rank = {role: i for i, role in enumerate(_ROLE_ORDER)}
+    ordered = sorted(
+        enumerate(attendees),
+        key=lambda item: (
+            rank.get(who[item[1]].role if item[1] in who else "", len(rank)),
+            item[0],
+        ),
+    )
+    if ordered:
+        lines.append("Attending:")
+        for _, person_id in ordered:
+            entry = who.get(person_id, _Who("attendee", person_id))
+            lines.append(f"- {_role_label(entry.role)}: {entry.name}")
+    return "\n".join(lines)
+
+
+def _location(event: Event, who: Mapping[str, _Who]) -> str | None:
+    if event.venue_id:
+        return who[event.venue_id].name if event.venue_id in who else event.venue_id
+    if event.kind == "coaching":
+        return "Online"
+    return None
+
+
+def _feeds(
+    scenario: Scenario, events: Sequence[Event], who: Mapping[str, _Who]
+) -> dict[str, _Feed]:
+    """File name -> feed title and its events."""
+    programme = scenario.settings.programme.name
+    by_kind: dict[str, dict[str, list[Event]]] = {
+        "cohort": {},
+        "participant": {},
+        "coach": {},
+        "person": {},
+        "venue": {},
+    }
+    for cohort in scenario.cohorts:
+        by_kind["cohort"].setdefault(cohort.id, [])
+    for event in events:
+        by_kind["cohort"].setdefault(event.cohort_id, []).append(event)
+        if event.venue_id:
+            by_kind["venue"].setdefault(event.venue_id, []).append(event)
+        for attendee in _attendees(scenario, event):
+            role = who[attendee].role if attendee in who else "attendee"
+            kind = role if role in ("participant", "coach", "venue") else "person"
+            if kind == "venue":
+                continue
+            by_kind[kind].setdefault(attendee, []).append(event)
+
+    feeds: dict[str, _Feed] = {}
+    for kind, owners in by_kind.items():
+        names = safe_names(owners)
+        for owner, owned in owners.items():
+            if kind == "cohort":
+                whose = f"cohort {owner}"
+            elif owner in who:
+                whose = f"{who[owner].name} ({_role_label(who[owner].role).lower()})"
+            else:
+                whose = owner
+            feeds[f"{kind}-{names[owner]}.ics"] = _Feed(f"{programme} - {whose}", owned)
+    return dict(sorted(feeds.items()))
+
+
+# --------------------------------------------------------------------------- previous feeds
+
+
+@dataclass(frozen=True)
+class _Old:
+    sequence: int
+    cancelled: bool
+    component: icalendar.Event
+
+
+def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
+    return tuple(
+        component.content_line(name, component[name]) if name in component else ""
+        for name in _CONTENT
+    )
+
+
+def _read_old(data: bytes | None) -> tuple[dict[str, _Old], str | None]:
+    """UID -> previous state, and the old feed title."""
+    if not data:
+        return {}, None
+    calendar = icalendar.Calendar.from_ical(data)
+    old: dict[str, _Old] = {}
+    for component in calendar.walk("VEVENT"):
+        uid = str(component.get("UID", ""))
+        if uid:
+            old[uid] = _Old(
+                sequence=int(component.get("SEQUENCE", 0)),
+                cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
+                component=component,
+            )
+    title = calendar.get("X-WR-CALNAME")
+    return old, None if title is None else str(title)
+
+
+def read_feeds(folder: Path) -> dict[str, bytes]:
+    """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.ics")) if path.is_file()}
+
+
+def write_feeds(folder: Path, feeds: Mapping[str, bytes]) -> None:
+    """Write ``build_feeds`` output into ``folder`` (created if needed)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in feeds.items():
+        if Path(name).name != name:  # pragma: no cover - build_feeds never makes such names
+            raise ValueError(f"unsafe feed file name {name!r}")
+        (folder / name).write_bytes(data)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _years(scenario: Scenario, moments: Iterable[datetime], zone: ZoneInfo) -> tuple[int, int]:
+    years = {scenario.settings.programme.start.year}
+    years.update(moment.astimezone(zone).year for moment in moments)
+    return min(years), max(years)
+
+
+def _vevent(
+    scenario: Scenario, event: Event, zone: ZoneInfo, who: Mapping[str, _Who], stamp: datetime
+) -> icalendar.Event:
+    component = icalendar.Event()
+    component.add("uid", event_uid(scenario, event.event_id))
+    component.add("dtstamp", stamp)
+    component.add("dtstart", event.start.astimezone(zone))
+    component.add("dtend", event.end.astimezone(zone))
+    component.add("summary", event.title)
+    component.add("description", _description(scenario, event, who))
+    location = _location(event, who)
+    if location:
+        component.add("location", location)
+    component.add("transp", "OPAQUE")
+    return component
+
+
+def _cancelled(old: _Old, stamp: datetime) -> icalendar.Event:
+    """The previous VEVENT re-issued as cancelled (its old times kept)."""
+    source = old.component
+    component = icalendar.Event()
+    component.add("uid", str(source["UID"]))
+    component.add("dtstamp", stamp)
+    for name in ("DTSTART", "DTEND"):
+        if name in source:
+            component.add(name, source.decoded(name))
+    summary = str(source.get("SUMMARY", ""))
+    if not summary.startswith(CANCELLED_PREFIX):
+        summary = CANCELLED_PREFIX + summary
+    component.add("summary", summary)
+    for name in ("DESCRIPTION", "LOCATION"):
+        if name in source:
+            component.add(name, str(source[name]))
+    component.add("transp", "TRANSPARENT")
+    component.add("status", "CANCELLED")
+    component.add("sequence", old.sequence if old.cancelled else old.sequence + 1)
+    return component
+
+
+def _calendar(scenario: Scenario, title: str, tz: icalendar.Timezone) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", title)
+    calendar.add("name", title)
+    calendar.add("x-wr-timezone", scenario.settings.programme.timezone)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT12H")
+    calendar.add_component(tz)
+    return calendar
+
+
+def build_feeds(
+    scenario: Scenario,
+    events: Sequence[Event],
+    *,
+    previous: Mapping[str, bytes] | None = None,
+    stamp: datetime | None = None,
+) -> dict[str, bytes]:
+    """Every feed of the plan: file name (relative to ``ics/``) -> feed bytes.
+
+    Parameters
+    ----------
+    scenario
+        The loaded scenario (programme name and time zone; names of people and venues).
+    events
+        The plan (calendar.csv rows).
+    previous
+        The previous ``ics/`` files (``read_feeds``): changed events get SEQUENCE + 1, removed
+        ones STATUS:CANCELLED, and a previous feed that has no events now is re-issued with
+        all its events cancelled.
+    stamp
+        DTSTAMP for every event (default: now; naive means UTC). Fix it for byte-identical
+        re-exports.
+    """
+    previous = previous or {}
+    stamp = stamp or datetime.now(UTC)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    stamp = stamp.astimezone(UTC).replace(microsecond=0)
+    zone = ZoneInfo(scenario.settings.programme.timezone)
+    who = _directory(scenario)
+    feeds = _feeds(scenario, events, who)
+    for name in previous:
+        if name not in feeds and Path(name).name == name and name.endswith(".ics"):
+            feeds[name] = _Feed("")
+
+    olds = {name: _read_old(previous.get(name)) for name in feeds}
+    moments = [moment for event in events for moment in (event.start, event.end)]
+    for old, _ in olds.values():
+        for state in old.values():
+            if "DTSTART" in state.component:
+                start = state.component.decoded("DTSTART")
+                if isinstance(start, datetime) and start.tzinfo is not None:
+                    moments.append(start)
+    first_year, last_year = _years(scenario, moments, zone)
+    tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
+
+    out: dict[str, bytes] = {}
+    for name in sorted(feeds):
+        feed = feeds[name]
+        old, old_title = olds[name]
+        title = feed.title or old_title or f"{scenario.settings.programme.name} - {name[:-4]}"
+        keyed: list[tuple[datetime, str, icalendar.Event]] = []
+        current: set[str] = set()
+        for event in feed.events:
+            component = _vevent(scenario, event, zone, who, stamp)
+            uid = str(component["UID"])
+            current.add(uid)
+            state = old.get(uid)
+            if state is None:
+                sequence = 0
+            elif state.cancelled or _fingerprint(component) != _fingerprint(state.component):
+                sequence = state.sequence + 1
+            else:
+                sequence = state.sequence
+            component.add("sequence", sequence)
+            component.add("status", "CONFIRMED")
+            keyed.append((event.start.astimezone(UTC), event.event_id, component))
+        for uid, state in old.items():
+            if uid in current:
+                continue
+            component = _cancelled(state, stamp)
+            start = state.component.decoded("DTSTART") if "DTSTART" in state.component else None
+            when = _as_utc(start, zone)
+            keyed.append((when, uid, component))
+        calendar = _calendar(scenario, title, tz)
+        for _, _, component in sorted(keyed, key=lambda item: (item[0], item[1])):
+            calendar.add_component(component)
+        out[name] = calendar.to_ical()
+    return out
+
+
+def _as_utc(moment: object, zone: ZoneInfo) -> datetime:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    if isinstance(moment, date):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=zone).astimezone(UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- changes.csv
+
+
+def changed_events(
+    old_events: Sequence[Event], new_events: Sequence[Event]
+) -> list[tuple[str, str, Event | None, Event | None]]:
+    """``(event_id, change, old, new)`` for events moved (time or venue), cancelled or added."""
+    old = {event.event_id: event for event in old_events}
+    new = {event.event_id: event for event in new_events}
+    changes: list[tuple[str, str, Event | None, Event | None]] = []
+    for event_id in old.keys() | new.keys():
+        before, after = old.get(event_id), new.get(event_id)
+        if before is None:
+            changes.append((event_id, "added", None, after))
+        elif after is None:
+            changes.append((event_id, "cancelled", before, None))
+        elif (before.start, before.end, before.venue_id) != (
+            after.start,
+            after.end,
+            after.venue_id,
+        ):
+            changes.append((event_id, "moved", before, after))
+
+    def key(change: tuple[str, str, Event | None, Event | None]) -> tuple[datetime, str]:
+        event = change[2] or change[3]
+        assert event is not None
+        return (event.start.astimezone(UTC), change[0])
+
+    return sorted(changes, key=key)
+
+
+def changes_csv(
+    old_events: Sequence[Event],
+    new_events: Sequence[Event],
+    reasons: Mapping[str, str] | None = None,
+) -> str:
+    """``changes.csv``: ``event_id, change, old_start, new_start, reason``.
+
+    ``change`` is ``moved`` (time or venue), ``cancelled`` or ``added``; times are ISO 8601 with
+    UTC offset, as in calendar.csv. Rows run in order of the old (else new) start.
+    """
+    reasons = reasons or {}
+    return csv_text(
+        CHANGES_COLUMNS,
+        (
+            (
+                event_id,
+                change,
+                None if before is None else before.start.isoformat(),
+                None if after is None else after.start.isoformat(),
+                reasons.get(event_id, ""),
+            )
+            for event_id, change, before, after in changed_events(old_events, new_events)
+        ),
+    )
