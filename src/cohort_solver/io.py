@@ -640,17 +640,19 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
             "conflicts",
         )
     }
-    if settings is None:
-        out.raise_if_any()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    groups = list(
-        dict.fromkeys(
-            [g for rf in settings.selection.ring_fence for g in rf.groups]
-            + list(settings.positive_action.profile if settings.positive_action else [])
+    # Without valid settings the tables are still checked, so every problem is reported at once;
+    # only the checks that depend on settings (group columns, cohort ids, slots) are skipped.
+    groups = (
+        list(
+            dict.fromkeys(
+                [g for rf in settings.selection.ring_fence for g in rf.groups]
+                + list(settings.positive_action.profile if settings.positive_action else [])
+            )
         )
+        if settings
+        else []
     )
-    cohort_ids = [c.id for c in settings.cohort_list()]
+    cohort_ids = [c.id for c in settings.cohort_list()] if settings else None
 
     def applicant_extra(
         cells: dict[str, str], values: dict[str, Any], problem: Callable[[str, str], None]
@@ -664,7 +666,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
                 problem(group, f"{group}: {exc}")
         values["groups"] = flags
         for cohort in values.get("cohorts", ()):
-            if cohort not in cohort_ids:
+            if cohort_ids is not None and cohort not in cohort_ids:
                 problem(
                     "cohorts",
                     f"cohorts: unknown cohort {cohort!r} (the cohorts are {', '.join(cohort_ids)})",
@@ -720,6 +722,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         out,
     )
     out.raise_if_any()
+    assert settings is not None  # a settings problem would have been raised just above
 
     digest = hashlib.sha256(toml_bytes)
     for _, table in sorted(tables.items()):
@@ -751,7 +754,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
 
 
 def _check_references(
-    settings: Settings,
+    settings: Settings | None,
     tables: dict[str, Table | None],
     applicants: list[tuple[int, Applicant]],
     scores: list[tuple[int, Score]],
@@ -771,15 +774,15 @@ def _check_references(
         assert table is not None
         out.add(table.file, row, table.column(column), message)
 
-    applicant_ids = {a.applicant_id for _, a in applicants}
-    person_ids = {p.person_id for _, p in people}
-    everyone = (
-        applicant_ids
-        | person_ids
-        | {m.mentor_id for _, m in mentors}
-        | {c.coach_id for _, c in coaches}
-    )
-    venue_ids = {v.venue_id for _, v in venues}
+    def ids(stem: str, column: str) -> set[str]:
+        # From the raw cells, so a row rejected for another reason still counts as existing.
+        table = tables[stem]
+        return {cells[column] for _, cells in table.rows if cells.get(column)} if table else set()
+
+    applicant_ids = ids("applicants", "applicant_id")
+    person_ids = ids("people", "person_id")
+    everyone = applicant_ids | person_ids | ids("mentors", "mentor_id") | ids("coaches", "coach_id")
+    venue_ids = ids("venues", "venue_id")
 
     seen_scores: dict[tuple[str, str, str | None], int] = {}
     for row, score in scores:
@@ -806,9 +809,10 @@ def _check_references(
             )
 
     keys = {s.session_key: s for _, s in sessions}
-    slot = settings.calendar.slot_minutes
+    slot = settings.calendar.slot_minutes if settings else 0
+    duration_limit = _day_minutes(settings) if settings else 24 * 60
     for row, session in sessions:
-        if session.duration_minutes % slot:
+        if slot and session.duration_minutes % slot:
             at(
                 "programme",
                 row,
@@ -842,7 +846,6 @@ def _check_references(
                     "after",
                     f"after {session.after!r} (month {keys[session.after].month}) but this session is in month {session.month}",
                 )
-        duration_limit = _day_minutes(settings)
         if session.duration_minutes > duration_limit:
             at(
                 "programme",

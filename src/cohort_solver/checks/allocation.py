@@ -1,0 +1,307 @@
+"""An independent checker for allocation.csv: plain Python, no solver, no shared helpers.
+
+It recomputes eligibility, aggregate scores, the lottery and the six objective levels from the
+scenario itself, so a bug in ``selection.py`` or the CP-SAT model cannot hide behind itself.
+Each ``assert_*`` returns the violations it finds (empty = the rule holds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from ..model import Outcome, Scenario
+
+
+def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
+    weights = scenario.settings.selection.criteria
+    per: dict[str, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
+    for row in scenario.scores:
+        weight = Fraction(str(weights.get(row.criterion, 1))) if row.criterion else Fraction(1)
+        per[row.applicant_id][row.panelist] += weight * Fraction(row.score)
+    method = scenario.settings.selection.aggregate
+    if method == "normalised_mean":
+        columns: dict[str, list[Fraction]] = defaultdict(list)
+        for by in per.values():
+            for panelist, value in by.items():
+                columns[panelist].append(value)
+        stats = {}
+        for panelist, values in columns.items():
+            mean = sum(values) / len(values)
+            variance = sum((v - mean) ** 2 for v in values) / len(values)
+            stats[panelist] = (mean, Decimal(variance.numerator) / Decimal(variance.denominator))
+        result = {}
+        for applicant_id, by in per.items():
+            zs = []
+            for panelist, value in by.items():
+                mean, variance = stats[panelist]
+                sd = variance.sqrt()
+                zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(mean)) / sd)
+            result[applicant_id] = (sum(zs, Decimal(0)) / len(zs)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return result
+    result = {}
+    for applicant_id, by in per.items():
+        values = sorted(by.values())
+        if method == "median":
+            mid = len(values) // 2
+            value = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+        else:
+            value = sum(values) / len(values)
+        result[applicant_id] = _dec(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return result
+
+
+def _dec(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
+    selection = scenario.settings.selection
+    scores = expected_scores(scenario)
+    failures = {}
+    for a in scenario.applicants:
+        score = scores.get(a.applicant_id)
+        failed = []
+        if a.grade not in selection.eligible_grades:
+            failed.append("grade")
+        if not a.probation_passed:
+            failed.append("probation")
+        if not a.line_manager_approved:
+            failed.append("line_manager_approval")
+        if not a.performance_eligible:
+            failed.append("performance")
+        if score is None:
+            failed.append("not_scored")
+        elif score < Decimal(str(selection.min_score)):
+            failed.append("below_min_score")
+        if not acceptable(scenario, a.applicant_id):
+            failed.append("no_cohort")
+        failures[a.applicant_id] = failed
+    return failures
+
+
+def acceptable(scenario: Scenario, applicant_id: str) -> list[str]:
+    applicant = next(a for a in scenario.applicants if a.applicant_id == applicant_id)
+    cohorts = scenario.cohorts
+    open_to = [c.id for c in cohorts if c.councils is None or applicant.council in c.councils]
+    wanted = list(applicant.cohorts) if applicant.cohorts else [c.id for c in cohorts]
+    result = []
+    for cohort_id in wanted:
+        if cohort_id in open_to and cohort_id not in result:
+            result.append(cohort_id)
+    return result
+
+
+def lottery(scenario: Scenario) -> dict[str, int]:
+    seed = scenario.settings.selection.seed
+    ordered = sorted(scenario.applicants, key=lambda a: hashlib.sha256(f"{seed}:{a.applicant_id}".encode()).hexdigest())
+    return {a.applicant_id: i for i, a in enumerate(ordered, start=1)}
+
+
+def members(scenario: Scenario, applicant_id: str, ring_fence: str) -> bool:
+    rf = next(r for r in scenario.settings.selection.ring_fence if r.name == ring_fence)
+    applicant = next(a for a in scenario.applicants if a.applicant_id == applicant_id)
+    return any(applicant.groups.get(g, False) for g in rf.groups)
+
+
+def minimum(scenario: Scenario, ring_fence_name: str, places: int) -> int:
+    rf = next(r for r in scenario.settings.selection.ring_fence if r.name == ring_fence_name)
+    if rf.min_places is not None:
+        return min(places, rf.min_places)
+    return min(places, math.ceil(Fraction(str(rf.min_share)) * places))
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def assert_one_row_per_applicant(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    expected = [a.applicant_id for a in scenario.applicants]
+    got = [o.applicant_id for o in outcomes]
+    return [] if got == expected else ["allocation.csv must have one row per applicant in applicants.csv order"]
+
+
+def assert_eligibility(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    failures = expected_failures(scenario)
+    problems = []
+    for o in outcomes:
+        failed = failures[o.applicant_id]
+        if failed and (o.status != "ineligible" or o.reason != ";".join(failed)):
+            problems.append(f"{o.applicant_id}: fails {failed} but is {o.status} ({o.reason})")
+        if not failed and o.status == "ineligible":
+            problems.append(f"{o.applicant_id}: eligible but marked ineligible")
+    return problems
+
+
+def assert_scores(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    scores = expected_scores(scenario)
+    return [
+        f"{o.applicant_id}: score {o.score} should be {scores.get(o.applicant_id)}"
+        for o in outcomes
+        if o.score != scores.get(o.applicant_id)
+    ]
+
+
+def assert_acceptable_cohort(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    return [
+        f"{o.applicant_id}: placed in cohort {o.cohort_id}, not acceptable to them"
+        for o in outcomes
+        if o.status == "selected" and o.cohort_id not in acceptable(scenario, o.applicant_id)
+    ]
+
+
+def _selected(scenario: Scenario, outcomes: Sequence[Outcome]) -> dict[str, list[str]]:
+    chosen: dict[str, list[str]] = {c.id: [] for c in scenario.cohorts}
+    for o in outcomes:
+        if o.status == "selected":
+            chosen.setdefault(o.cohort_id or "", []).append(o.applicant_id)
+    return chosen
+
+
+def assert_places(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    chosen = _selected(scenario, outcomes)
+    return [
+        f"cohort {c.id}: {len(chosen[c.id])} selected but only {c.places} places"
+        for c in scenario.cohorts
+        if len(chosen[c.id]) > c.places
+    ]
+
+
+def assert_spread(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    spread = scenario.settings.selection.spread
+    people = {a.applicant_id: a for a in scenario.applicants}
+    problems = []
+    for cohort_id, ids in _selected(scenario, outcomes).items():
+        areas = Counter((people[i].council, people[i].service_area) for i in ids)
+        councils = Counter(people[i].council for i in ids)
+        if spread.max_per_service_area is not None:
+            problems += [
+                f"cohort {cohort_id}: {n} from {area}" for area, n in areas.items() if n > spread.max_per_service_area
+            ]
+        if spread.max_per_council is not None:
+            problems += [
+                f"cohort {cohort_id}: {n} from council {council}"
+                for council, n in councils.items()
+                if n > spread.max_per_council
+            ]
+        if spread.min_service_areas and len(areas) < spread.min_service_areas:
+            problems.append(f"cohort {cohort_id}: only {len(areas)} service areas")
+    return problems
+
+
+def assert_hold(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    problems = []
+    places = {c.id: c.places for c in scenario.cohorts}
+    for rf in scenario.settings.selection.ring_fence:
+        if rf.unfilled != "hold":
+            continue
+        for cohort_id, ids in _selected(scenario, outcomes).items():
+            outsiders = sum(not members(scenario, i, rf.name) for i in ids)
+            allowed = places[cohort_id] - minimum(scenario, rf.name, places[cohort_id])
+            if outsiders > allowed:
+                problems.append(f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})")
+    return problems
+
+
+def assert_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    names = [r.name for r in scenario.settings.selection.ring_fence]
+    return [
+        f"{o.applicant_id}: ring_fences {o.ring_fences} wrong"
+        for o in outcomes
+        if list(o.ring_fences) != [n for n in names if members(scenario, o.applicant_id, n)]
+    ]
+
+
+def assert_reserves(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    scores = expected_scores(scenario)
+    ranks = lottery(scenario)
+    reserves = scenario.settings.selection.reserves
+    waiting: dict[str, list[str]] = defaultdict(list)
+    for o in outcomes:
+        if o.status in ("reserve", "not_selected") and o.reason != "withdrawn":
+            waiting[acceptable(scenario, o.applicant_id)[0]].append(o.applicant_id)
+    by_id = {o.applicant_id: o for o in outcomes}
+    problems = []
+    for cohort_id, ids in waiting.items():
+        ids.sort(key=lambda i: (-scores[i], ranks[i]))
+        for rank, applicant_id in enumerate(ids, start=1):
+            o = by_id[applicant_id]
+            want = ("reserve", rank, cohort_id) if rank <= reserves else ("not_selected", None, None)
+            if (o.status, o.reserve_rank, o.cohort_id) != want:
+                problems.append(f"{applicant_id}: should be {want}, is {(o.status, o.reserve_rank, o.cohort_id)}")
+    return problems
+
+
+def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    """No unselected applicant outscores a selected one who is the same in every respect
+    the rules look at (ring fences, council, service area) in a cohort both can join."""
+    scores = expected_scores(scenario)
+    people = {a.applicant_id: a for a in scenario.applicants}
+    fences = {o.applicant_id: o.ring_fences for o in outcomes}
+    problems = []
+    selected = [o for o in outcomes if o.status == "selected"]
+    for o in outcomes:
+        if o.status not in ("reserve", "not_selected") or o.reason == "withdrawn":
+            continue
+        me = people[o.applicant_id]
+        for s in selected:
+            other = people[s.applicant_id]
+            if (
+                fences[s.applicant_id] == fences[o.applicant_id]
+                and (other.council, other.service_area) == (me.council, me.service_area)
+                and s.cohort_id in acceptable(scenario, o.applicant_id)
+                and scores[o.applicant_id] > scores[s.applicant_id]
+            ):
+                problems.append(f"{o.applicant_id} outscores {s.applicant_id} in cohort {s.cohort_id} but was left out")
+    return problems
+
+
+RULES = (
+    assert_one_row_per_applicant,
+    assert_eligibility,
+    assert_scores,
+    assert_acceptable_cohort,
+    assert_places,
+    assert_spread,
+    assert_hold,
+    assert_ring_fences_listed,
+    assert_reserves,
+    assert_no_justified_envy,
+)
+
+
+def check_allocation(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+    """Every violated rule, or an empty list."""
+    return [problem for rule in RULES for problem in rule(scenario, outcomes)]
+
+
+def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, int, int, int, int]:
+    """The six levels of the contract for a placement (applicant -> cohort)."""
+    scores = expected_scores(scenario)
+    ranks = lottery(scenario)
+    position = {c.id: i for i, c in enumerate(scenario.cohorts)}
+    fill = 0
+    for cohort in scenario.cohorts:
+        ids = [a for a, k in placement.items() if k == cohort.id]
+        for rf in scenario.settings.selection.ring_fence:
+            fill += min(sum(members(scenario, i, rf.name) for i in ids), minimum(scenario, rf.name, cohort.places))
+    return (
+        fill,
+        len(placement),
+        sum(int(scores[a] * 100) for a in placement),
+        sum(acceptable(scenario, a).index(k) for a, k in placement.items()),
+        sum(ranks[a] for a in placement),
+        sum(ranks[a] * position[k] for a, k in placement.items()),
+    )
+
+
+def placement_of(outcomes: Sequence[Outcome]) -> dict[str, str]:
+    return {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected" and o.cohort_id}
+
+
+def lexicographic_key(levels: Sequence[int]) -> tuple[int, ...]:
+    """Bigger is better on every position (the min levels are negated)."""
+    return (levels[0], levels[1], levels[2], -levels[3], -levels[4], -levels[5])
