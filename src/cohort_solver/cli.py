@@ -320,5 +320,32 @@ def run(ctx: Context) -> None:
     click.echo(f"written to {ctx.out}")
 
 
+@main.command(epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--councils", type=click.IntRange(min=1), required=True, help="Number of councils.")
+@click.option("--applicants", type=click.IntRange(min=1), required=True, help="Number of applicants.")
+@click.option("--cohorts", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
+@click.option("--places", type=click.IntRange(min=1), default=12, show_default=True, help="Places per cohort.")
+@click.option("--mentors", type=click.IntRange(min=1), default=None, help="Default: about one per place.")
+@click.option("--coaches", type=click.IntRange(min=1), default=None)
+@click.option("--venues", type=click.IntRange(min=1), default=None)
+@click.option("--part-time-share", type=click.FloatRange(0, 1), default=0.2, show_default=True)
+@click.option("--unavailability-share", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option("--ineligible-share", type=click.FloatRange(0, 1), default=0.25, show_default=True)
+@click.option("--score-ties", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Share of applicants whose panel scores copy another's (exact ties).")
+def generate(out: Path, **options: Any) -> None:
+    """Write a synthetic multi-council scenario folder OUT (feasible by construction)."""
+    from .generate import generate_scenario
+
+    try:
+        generate_scenario(out, **options)
+    except ValueError as exc:
+        click.echo(f"generate: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"scenario written to {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
