@@ -13,12 +13,14 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
+from cohort_solver.errors import InputError
 from cohort_solver.ics import (
     build_feeds,
     changes_csv,
@@ -102,8 +104,8 @@ def scenario() -> Scenario:
             _applicant("P2", "Tom Baker", woman=False, disabled=False),
         ),
         scores=(
-            Score(applicant_id="P1", panelist="panel-edi", score="8.37"),
-            Score(applicant_id="P2", panelist="panel-edi", score="6.91"),
+            Score(applicant_id="P1", panelist="panel-edi", score=Decimal("8.37")),
+            Score(applicant_id="P2", panelist="panel-edi", score=Decimal("6.91")),
         ),
         coaches=(Coach(coach_id="CO1", name="Siobhán Ní Bhriain"),),
         people=(
@@ -188,7 +190,7 @@ def _parse(data: bytes) -> icalendar.Calendar:
     return icalendar.Calendar.from_ical(data)
 
 
-def _vevents(data: bytes) -> dict[str, icalendar.Event]:
+def _vevents(data: bytes) -> dict[str, icalendar.Component]:
     return {str(e["UID"]): e for e in _parse(data).walk("VEVENT")}
 
 
@@ -298,7 +300,7 @@ def test_feed_headers_and_no_invitation_properties(scenario: Scenario) -> None:
         calendar = _parse(data)
         assert calendar["METHOD"] == "PUBLISH"
         assert calendar["VERSION"] == "2.0"
-        assert "cohort-solver" in calendar["PRODID"]
+        assert "cohort-solver" in str(calendar["PRODID"])
         assert calendar["X-WR-TIMEZONE"] == "Europe/London"
         assert str(calendar["X-WR-CALNAME"]).startswith("Leadership Pathway 2024 - ")
         assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT12H\r\n" in data
@@ -644,3 +646,10 @@ def test_changes_csv_lists_moved_cancelled_and_added() -> None:
     assert rows[0]["reason"] == "facilitator unavailable"
     assert rows[1]["new_start"] == "" and rows[2]["old_start"] == ""
     assert changes_csv(events, events) == "event_id,change,old_start,new_start,reason\n"
+
+
+def test_a_broken_previous_feed_is_bad_input(scenario: Scenario) -> None:
+    with pytest.raises(InputError, match="ics/cohort-main.ics"):
+        build_feeds(
+            scenario, _events(), previous={"cohort-main.ics": b"BEGIN:VCALENDAR\r\nnonsense"}
+        )

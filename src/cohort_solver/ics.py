@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from .errors import InputError, Problem
 from .io import csv_text
 from .model import Event, Scenario
 
@@ -276,7 +277,7 @@ def _feeds(
 class _Old:
     sequence: int
     cancelled: bool
-    component: icalendar.Event
+    component: icalendar.Component
 
 
 def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
@@ -286,20 +287,24 @@ def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
     )
 
 
-def _read_old(data: bytes | None) -> tuple[dict[str, _Old], str | None]:
+def _read_old(name: str, data: bytes | None) -> tuple[dict[str, _Old], str | None]:
     """UID -> previous state, and the old feed title."""
     if not data:
         return {}, None
-    calendar = icalendar.Calendar.from_ical(data)
     old: dict[str, _Old] = {}
-    for component in calendar.walk("VEVENT"):
-        uid = str(component.get("UID", ""))
-        if uid:
-            old[uid] = _Old(
-                sequence=int(component.get("SEQUENCE", 0)),
-                cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
-                component=component,
-            )
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+        for component in calendar.walk("VEVENT"):
+            uid = str(component.get("UID", ""))
+            if uid:
+                old[uid] = _Old(
+                    sequence=int(component.get("SEQUENCE", 0)),
+                    cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
+                    component=component,
+                )
+    except (ValueError, TypeError) as exc:
+        message = f"not an iCalendar feed written by cohort-solver ({exc})"
+        raise InputError([Problem(f"ics/{name}", 1, 1, message)]) from None
     title = calendar.get("X-WR-CALNAME")
     return old, None if title is None else str(title)
 
@@ -420,7 +425,7 @@ def build_feeds(
         if name not in feeds and Path(name).name == name and name.endswith(".ics"):
             feeds[name] = _Feed("")
 
-    olds = {name: _read_old(previous.get(name)) for name in feeds}
+    olds = {name: _read_old(name, previous.get(name)) for name in feeds}
     moments = [moment for event in events for moment in (event.start, event.end)]
     for old, _ in olds.values():
         for state in old.values():
@@ -442,13 +447,13 @@ def build_feeds(
             component = _vevent(scenario, event, zone, who, stamp)
             uid = str(component["UID"])
             current.add(uid)
-            state = old.get(uid)
-            if state is None:
+            before = old.get(uid)
+            if before is None:
                 sequence = 0
-            elif state.cancelled or _fingerprint(component) != _fingerprint(state.component):
-                sequence = state.sequence + 1
+            elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
+                sequence = before.sequence + 1
             else:
-                sequence = state.sequence
+                sequence = before.sequence
             component.add("sequence", sequence)
             component.add("status", "CONFIRMED")
             keyed.append((event.start.astimezone(UTC), event.event_id, component))
