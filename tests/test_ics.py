@@ -653,3 +653,29 @@ def test_a_broken_previous_feed_is_bad_input(scenario: Scenario) -> None:
         build_feeds(
             scenario, _events(), previous={"cohort-main.ics": b"BEGIN:VCALENDAR\r\nnonsense"}
         )
+
+
+def test_rematch_keeps_sequence_in_step_across_feeds(scenario: Scenario) -> None:
+    # CO1 is replaced by CO2 for the first coaching session; its time stays.
+    with_co2 = scenario.model_copy(
+        update={"coaches": (*scenario.coaches, Coach(coach_id="CO2", name="Kofi Asante"))}
+    )
+    events = _events()
+    first = build_feeds(with_co2, events, stamp=STAMP)
+    rematched = [
+        e.model_copy(update={"attendee_ids": ("P1", "CO2")}) if e.event_id == "main-C1-P1" else e
+        for e in events
+    ]
+    second = build_feeds(with_co2, rematched, previous=first, stamp=STAMP)
+    uid = event_uid(scenario, "main-C1-P1")
+    new_coach = _vevents(second["coach-CO2.ics"])[uid]
+    old_coach = _vevents(second["coach-CO1.ics"])[uid]
+    cohort = _vevents(second["cohort-main.ics"])[uid]
+    assert (new_coach["SEQUENCE"], str(new_coach["STATUS"])) == (1, "CONFIRMED")
+    assert (cohort["SEQUENCE"], str(cohort["STATUS"])) == (1, "CONFIRMED")
+    assert (old_coach["SEQUENCE"], str(old_coach["STATUS"])) == (1, "CANCELLED")
+    assert "- Coach: Kofi Asante" in str(new_coach["DESCRIPTION"])
+    assert new_coach.decoded("DTSTART") == events[4].start
+    # Blank attendee ids make no feed.
+    blank = [e.model_copy(update={"attendee_ids": (*e.attendee_ids, "")}) for e in events]
+    assert set(build_feeds(scenario, blank, stamp=STAMP)) == set(_expected_feeds(events))

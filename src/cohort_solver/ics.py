@@ -188,7 +188,7 @@ def _directory(scenario: Scenario) -> dict[str, _Who]:
 
 def _attendees(scenario: Scenario, event: Event) -> list[str]:
     """The event's attendees plus the session's facilitator, without repeats, in order."""
-    ids = list(event.attendee_ids)
+    ids = [attendee for attendee in event.attendee_ids if attendee]
     for session in scenario.programme:
         if session.session_key == event.session_key and session.facilitator:
             ids.insert(0, session.facilitator)
@@ -426,6 +426,17 @@ def build_feeds(
             feeds[name] = _Feed("")
 
     olds = {name: _read_old(name, previous.get(name)) for name in feeds}
+    # An event new to one feed but known from another (a new coach's feed after a rematch)
+    # continues that event's SEQUENCE, so every feed agrees on it.
+    prior: dict[str, _Old] = {}
+    for old, _ in olds.values():
+        for uid, state in old.items():
+            known = prior.get(uid)
+            if known is None or (known.cancelled, -known.sequence) > (
+                state.cancelled,
+                -state.sequence,
+            ):
+                prior[uid] = state
     moments = [moment for event in events for moment in (event.start, event.end)]
     for old, _ in olds.values():
         for state in old.values():
@@ -447,7 +458,7 @@ def build_feeds(
             component = _vevent(scenario, event, zone, who, stamp)
             uid = str(component["UID"])
             current.add(uid)
-            before = old.get(uid)
+            before = old.get(uid) or prior.get(uid)
             if before is None:
                 sequence = 0
             elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
