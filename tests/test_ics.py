@@ -313,6 +313,10 @@ def test_feed_headers_and_no_invitation_properties(scenario: Scenario) -> None:
         _parse(feeds["participant-P1.ics"])["X-WR-CALNAME"]
         == f"Leadership Pathway 2024 - {ZOE} (participant)"
     )
+    titles = {name: str(_parse(data)["X-WR-CALNAME"]) for name, data in feeds.items()}
+    assert titles["venue-V1.ics"] == "Leadership Pathway 2024 - Town Hall Chamber (venue)"
+    assert titles["cohort-main.ics"] == "Leadership Pathway 2024 - cohort main"
+    assert titles["person-HOS1.ics"] == "Leadership Pathway 2024 - Ravi Patel (head of service)"
 
 
 def test_description_and_location_name_who_attends(scenario: Scenario) -> None:

@@ -223,9 +223,12 @@ def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> s
     return "\n".join(lines)
 
 
-def _location(event: Event, who: Mapping[str, _Who]) -> str | None:
+def _location(scenario: Scenario, event: Event) -> str | None:
     if event.venue_id:
-        return who[event.venue_id].name if event.venue_id in who else event.venue_id
+        for venue in scenario.venues:
+            if venue.venue_id == event.venue_id:
+                return venue.name or venue.venue_id
+        return event.venue_id
     if event.kind == "coaching":
         return "Online"
     return None
@@ -262,6 +265,9 @@ def _feeds(
         for owner, owned in owners.items():
             if kind == "cohort":
                 whose = f"cohort {owner}"
+            elif kind == "venue":
+                venue = next((v for v in scenario.venues if v.venue_id == owner), None)
+                whose = f"{venue.name if venue and venue.name else owner} (venue)"
             elif owner in who:
                 whose = f"{who[owner].name} ({_role_label(who[owner].role).lower()})"
             else:
@@ -346,7 +352,7 @@ def _vevent(
     component.add("dtend", event.end.astimezone(zone))
     component.add("summary", event.title)
     component.add("description", _description(scenario, event, who))
-    location = _location(event, who)
+    location = _location(scenario, event)
     if location:
         component.add("location", location)
     component.add("transp", "OPAQUE")
