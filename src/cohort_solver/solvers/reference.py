@@ -29,6 +29,7 @@ def allocate_with_highs(scenario: Scenario, *, time_limit: float = 600.0, worker
     started = time.monotonic()
     solver = pywraplp.Solver.CreateSolver("HIGHS")
     solver.SetNumThreads(workers)
+    solver.SuppressOutput()
     selection = scenario.settings.selection
     spread = selection.spread
     pool = sorted((c for c in candidates(scenario) if c.eligible), key=lambda c: c.lottery)
