@@ -216,7 +216,12 @@ def scenarios(draw) -> Scenario:
                         "min_places": ring_min,
                         "unfilled": draw(st.sampled_from(["release", "hold"])),
                     }
-                ],
+                ]
+                + (
+                    [{"name": "disabled", "groups": ["disabled"], "min_share": 0.34, "unfilled": "hold"}]
+                    if draw(st.booleans())
+                    else []
+                ),
                 "spread": spread,
             },
             "cohorts": cohorts,

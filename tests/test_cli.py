@@ -110,3 +110,24 @@ def test_cp_sat_and_highs_agree_on_the_optimum(tmp_path: Path) -> None:
     placement = {o.applicant_id: o.cohort_id for o in cp_sat if o.status == "selected"}
     assert lexicographic_key(objective(scenario, placement)) == lexicographic_key(highs.levels)
     assert highs.optimal
+
+
+def test_xlsx_gives_the_same_allocation_as_csv(small: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    assert invoke("allocate", str(small), "--out", str(tmp_path / "csv"))[0] == 0
+    for name in ("applicants", "scores"):
+        frame = pd.read_csv(small / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame.to_excel(small / f"{name}.xlsx", index=False)
+        (small / f"{name}.csv").unlink()
+    assert invoke("allocate", str(small), "--out", str(tmp_path / "xlsx"))[0] == 0
+    assert (tmp_path / "csv" / "allocation.csv").read_bytes() == (tmp_path / "xlsx" / "allocation.csv").read_bytes()
+
+
+def test_unknown_column_is_a_warning_not_an_error(small: Path) -> None:
+    text = (small / "applicants.csv").read_text().splitlines()
+    rows = [text[0] + ",favourite_colour"] + [line + ",blue" for line in text[1:]]
+    (small / "applicants.csv").write_text("\n".join(rows) + "\n")
+    result = CliRunner().invoke(main, ["validate", str(small)])
+    assert result.exit_code == 0
+    assert "applicants.csv:1:13: unknown column 'favourite_colour' ignored" in result.output
