@@ -351,14 +351,13 @@ def read_table(folder: Path, stem: str, out: Collector, *, required: bool = Fals
             )
             continue
         positions[name] = index
+    names = list(positions)
+    columns = [positions[name] - 1 for name in names]
     rows = []
     for number, row in enumerate(cells[1:], start=2):
-        values = {
-            name: str(row[i - 1]).strip() if i - 1 < len(row) else ""
-            for name, i in positions.items()
-        }
-        if any(values.values()):
-            rows.append((number, values))
+        values = [str(row[i]).strip() for i in columns]  # every row is as wide as the header
+        if any(values):
+            rows.append((number, dict(zip(names, values, strict=True))))
     return Table(path.name, positions, rows, raw)
 
 
@@ -855,7 +854,7 @@ def _check_references(
             )
 
     for row, item in unavailability:
-        if item.id not in everyone | venue_ids:
+        if item.id not in everyone and item.id not in venue_ids:
             at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
         if item.end <= item.start:
             at("unavailability", row, "end", "end is before start")
