@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import InputError, Problem
 from .io import csv_text, read_csv_rows
-from .model import Outcome, Scenario, StageReport
+from .model import Match, Outcome, Scenario, StageReport
 
 ALLOCATION_COLUMNS = (
     "applicant_id",
@@ -63,6 +63,21 @@ def read_allocation(path: Path) -> list[Outcome]:
         raise InputError(
             [Problem(path.name, 1, 1, f"not an allocation.csv written by cohort-solver ({exc})")]
         ) from None
+
+
+MATCH_COLUMNS = ("participant_id", "cohort_id", "mentor_id", "coach_id", "mentor_fit", "coach_fit", "reasons")
+
+
+def matches_csv(matches: Iterable[Match]) -> str:
+    return csv_text(MATCH_COLUMNS, ((getattr(m, c) for c in MATCH_COLUMNS) for m in matches))
+
+
+def read_matches(path: Path) -> list[Match]:
+    """matches.csv as written by ``matches_csv`` (e.g. ``match --previous OLD/matches.csv``)."""
+    try:
+        return [Match.model_validate(row) for row in read_csv_rows(path)]
+    except (KeyError, ValueError) as exc:
+        raise InputError([Problem(path.name, 1, 1, f"not a matches.csv written by cohort-solver ({exc})")]) from None
 
 
 def solution_json(

@@ -1,0 +1,143 @@
+"""report.html: one self-contained page for the selection panel (no scripts, no network).
+
+Protected characteristics appear only as counts per group and stage, and any count below
+``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from html import escape
+
+from .model import Allocation, Event, Match, Scenario, StageReport
+
+SUPPRESS_BELOW = 3
+
+
+def _count(n: int) -> str:
+    return f"&lt;{SUPPRESS_BELOW}" if 0 < n < SUPPRESS_BELOW else str(n)
+
+
+def _share(n: int, total: int) -> str:
+    if 0 < n < SUPPRESS_BELOW or total == 0:
+        return "–"
+    return f"{100 * n / total:.0f}%"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def representation(scenario: Scenario, allocation: Allocation) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+    """Per group: (members, total) among applicants, eligible applicants and selected participants."""
+    people = {a.applicant_id: a for a in scenario.applicants}
+    stages = {
+        "applicants": [o.applicant_id for o in allocation.outcomes],
+        "eligible": [o.applicant_id for o in allocation.outcomes if o.status != "ineligible"],
+        "selected": [o.applicant_id for o in allocation.selected()],
+    }
+    groups = list(scenario.settings.positive_action.profile) if scenario.settings.positive_action else []
+    groups += [g for g in scenario.ring_fence_groups() if g not in groups]
+    return [
+        (group, {stage: (sum(people[i].groups.get(group, False) for i in ids), len(ids)) for stage, ids in stages.items()})
+        for group in groups
+    ]
+
+
+def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]]) -> str:
+    """Grouped bars: share of each group at each stage, beside the workforce and senior profile."""
+    profile = scenario.settings.positive_action.profile if scenario.settings.positive_action else {}
+    series = ["applicants", "eligible", "selected", "workforce", "senior"]
+    colours = ["#8da0cb", "#66c2a5", "#1b7837", "#bbbbbb", "#666666"]
+    width, bar, gap = 640, 18, 36
+    height = 40 + len(rows) * (len(series) * bar + gap)
+    parts = [f'<svg role="img" aria-label="Representation by group and stage" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>Representation by group and stage</title>']
+    y = 30
+    for group, stats in rows:
+        parts.append(f'<text x="0" y="{y - 6}" font-weight="bold">{escape(group)}</text>')
+        for name, colour in zip(series, colours, strict=True):
+            if name in stats:
+                members, total = stats[name]
+                value = None if (0 < members < SUPPRESS_BELOW or not total) else members / total
+            else:
+                value = getattr(profile.get(group), name, None) if group in profile else None
+            length = 0 if value is None else value * 400
+            label = "suppressed" if value is None else f"{100 * value:.0f}%"
+            parts.append(f'<text x="0" y="{y + 13}" font-size="12">{name}</text>'
+                         f'<rect x="110" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{colour}">'
+                         f"<title>{escape(group)} {name}: {label}</title></rect>"
+                         f'<text x="{115 + length:.1f}" y="{y + 12}" font-size="12">{label}</text>')
+            y += bar
+        y += gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def report_html(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    events: Sequence[Event],
+    reports: Sequence[StageReport],
+) -> str:
+    settings = scenario.settings
+    people = {a.applicant_id: a for a in scenario.applicants}
+    statuses = Counter(o.status for o in allocation.outcomes)
+    rows = representation(scenario, allocation)
+    selected = sorted(allocation.selected(), key=lambda o: (o.cohort_id or "", -(o.score or 0)))
+    reserves = sorted((o for o in allocation.outcomes if o.status == "reserve"),
+                      key=lambda o: (o.cohort_id or "", o.reserve_rank or 0))
+    areas = Counter((o.cohort_id, people[o.applicant_id].council, people[o.applicant_id].service_area)
+                    for o in selected)
+    months = Counter((e.cohort_id, e.start.strftime("%Y-%m")) for e in events)
+    evidence = settings.positive_action
+    sections = [
+        f"<h1>{escape(settings.programme.name)}</h1><p>{escape(settings.programme.organisation)} · "
+        f"seed {settings.selection.seed} · scenario checksum <code>{scenario.checksum[:12]}</code></p>",
+        "<h2>Outcome</h2>" + _table(["selected", "reserve", "not selected", "ineligible"],
+                                     [[statuses["selected"], statuses["reserve"], statuses["not_selected"],
+                                       statuses["ineligible"]]]),
+        "<h2>Selected participants</h2>" + _table(
+            ["cohort", "applicant", "name", "service area", "score", "ring fences"],
+            [[escape(o.cohort_id or ""), escape(o.applicant_id), escape(people[o.applicant_id].name),
+              escape(people[o.applicant_id].service_area), o.score, escape(", ".join(o.ring_fences))]
+             for o in selected]),
+        "<h2>Reserve list</h2>" + _table(
+            ["cohort", "rank", "applicant", "score", "why not selected"],
+            [[escape(o.cohort_id or ""), o.reserve_rank, escape(o.applicant_id), o.score, escape(o.reason)]
+             for o in reserves]),
+        "<h2>Representation</h2>"
+        + (f"<p>Positive action basis: {escape(evidence.basis)}. {escape(evidence.evidence)}</p>" if evidence else "")
+        + _chart(scenario, rows)
+        + _table(["group", "applicants", "eligible", "selected", "workforce", "senior roles"],
+                 [[escape(g), f"{_count(s['applicants'][0])} ({_share(*s['applicants'])})",
+                   f"{_count(s['eligible'][0])} ({_share(*s['eligible'])})",
+                   f"{_count(s['selected'][0])} ({_share(*s['selected'])})",
+                   f"{evidence.profile[g].workforce:.0%}" if evidence and g in evidence.profile else "–",
+                   f"{evidence.profile[g].senior:.0%}" if evidence and g in evidence.profile else "–"]
+                  for g, s in rows])
+        + f"<p>Counts below {SUPPRESS_BELOW} are suppressed.</p>",
+        "<h2>Spread by service area</h2>" + _table(
+            ["cohort", "council", "service area", "participants"],
+            [[escape(k or ""), escape(c), escape(a), n] for (k, c, a), n in sorted(areas.items())]),
+        "<h2>Mentors and coaches</h2>" + _table(
+            ["participant", "mentor", "coach", "mentor fit", "coach fit"],
+            [[escape(m.participant_id), escape(m.mentor_id), escape(m.coach_id), m.mentor_fit, m.coach_fit]
+             for m in matches]),
+        "<h2>Calendar overview</h2>" + _table(
+            ["cohort", "month", "events"], [[escape(k), escape(mo), n] for (k, mo), n in sorted(months.items())]),
+        "<h2>Solver</h2>" + _table(
+            ["stage", "status", "seconds", "objectives (value / bound)"],
+            [[escape(r.stage), r.status, f"{r.seconds:.2f}",
+              escape("; ".join(f"{lv.name} {lv.value} / {lv.bound}" for lv in r.levels))] for r in reports]),
+    ]
+    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
+             "text-align:left}th{background:#f3f3f3}")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(settings.programme.name)} – panel report</title><style>{style}</style></head>"
+            f"<body>{''.join(sections)}</body></html>\n")
