@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +16,14 @@ import click
 from .errors import CohortSolverError, InputError, Problem
 from .io import load_scenario, output_folder
 from .model import Allocation, Scenario, StageReport
-from .outputs import allocation_csv, read_allocation, read_reports, solution_json
+from .outputs import (
+    allocation_csv,
+    matches_csv,
+    read_allocation,
+    read_matches,
+    read_reports,
+    solution_json,
+)
 
 EXAMPLES = """
 \b
@@ -307,17 +315,177 @@ def explain(ctx: Context, applicant_id: str) -> None:
     )
 
 
+def _matches(ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None):
+    from .solvers.matching import match as solve
+
+    ctx.say("matching: solving")
+    old = read_matches(previous) if previous else None
+    return solve(scenario, allocation.selected(), time_limit=ctx.time_limit, workers=ctx.workers, previous=old)
+
+
+def _existing_matches(ctx: Context, allocation: Allocation):
+    from .model import Match
+
+    path = ctx.out / "matches.csv"
+    if not path.exists():
+        return None
+    matches: list[Match] = read_matches(path)
+    if sorted(m.participant_id for m in matches) != sorted(o.applicant_id for o in allocation.selected()):
+        return None  # the allocation has changed since: match again
+    return matches
+
+
+def _calendar(ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None):
+    from .solvers.calendar import read_calendar_csv, schedule
+
+    ctx.say("calendar: solving")
+    old = read_calendar_csv(previous) if previous else None
+    return schedule(scenario, allocation.selected(), matches, time_limit=ctx.time_limit, workers=ctx.workers,
+                    previous=old)
+
+
+def _feeds(ctx: Context, scenario: Scenario, events, previous: Path | None) -> dict[str, bytes]:
+    from .ics import build_feeds, read_feeds
+
+    old = read_feeds(previous if previous is not None else ctx.out / "ics")
+    return {f"ics/{name}": data for name, data in build_feeds(scenario, events, previous=old or None).items()}
+
+
+@main.command(epilog="Example: cohort-solver match scenarios/oxford-2024 --out out/")
+@scenario_command
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier matches.csv: keep every pair that is still lawful.")
+def match(ctx: Context, previous: Path | None) -> None:
+    """Give each selected participant a mentor and a coach; write matches.csv."""
+    scenario = ctx.load()
+    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    result = _matches(ctx, scenario, allocation, previous)
+    _write(ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes),
+                           "matches.csv": matches_csv(result.matches)}, [allocation.report, result.report])
+    click.echo(f"matching {result.report.status}: {len(result.matches)} participants matched "
+               f"({', '.join(f'{lv.name}={lv.value}' for lv in result.report.levels)})")
+
+
+@main.command(epilog="Example: cohort-solver schedule scenarios/oxford-2024 --previous out/calendar.csv")
+@scenario_command
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier calendar.csv: re-plan moving as few events as possible.")
+def schedule(ctx: Context, previous: Path | None) -> None:
+    """Build the conflict-free programme calendar; write calendar.csv."""
+    from .solvers.calendar import calendar_csv
+
+    scenario = ctx.load()
+    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    matches = _existing_matches(ctx, allocation)
+    reports = [allocation.report]
+    if matches is None:
+        matched = _matches(ctx, scenario, allocation)
+        matches, reports = list(matched.matches), reports + [matched.report]
+    result = _calendar(ctx, scenario, allocation, matches, previous)
+    _write(ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes), "matches.csv": matches_csv(matches),
+                           "calendar.csv": calendar_csv(result.events)}, reports + [result.report])
+    click.echo(f"calendar {result.report.status}: {len(result.events)} events")
+
+
+@main.command(epilog="Example: cohort-solver export scenarios/oxford-2024 --out out/")
+@scenario_command
+@click.option("--previous", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An earlier ics/ folder: bump SEQUENCE on changed events, cancel removed ones "
+                   "(default: the ics/ already in --out).")
+def export(ctx: Context, previous: Path | None) -> None:
+    """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
+    from .solvers.calendar import read_calendar_csv
+
+    scenario = ctx.load()
+    path = ctx.out / "calendar.csv"
+    if not path.exists():
+        raise InputError([Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")])
+    feeds = _feeds(ctx, scenario, read_calendar_csv(path), previous)
+    with output_folder(ctx.out) as staging:
+        shutil.rmtree(staging / "ics", ignore_errors=True)
+        for name, data in feeds.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_bytes(data)
+    click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
+
+
 @main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
 @scenario_command
 def run(ctx: Context) -> None:
-    """Every stage: allocation.csv and solution.json."""
+    """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
+    from .solvers.calendar import calendar_csv
+
     scenario = ctx.load()
     allocation = _allocate(ctx, scenario)
-    _write(
-        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
-    )
     click.echo(_summary(allocation))
+    matched = _matches(ctx, scenario, allocation)
+    click.echo(f"matching {matched.report.status}: {len(matched.matches)} participants matched")
+    calendar = _calendar(ctx, scenario, allocation, matched.matches)
+    click.echo(f"calendar {calendar.report.status}: {len(calendar.events)} events")
+    files: dict[str, str | bytes] = {
+        "allocation.csv": allocation_csv(allocation.outcomes),
+        "matches.csv": matches_csv(matched.matches),
+        "calendar.csv": calendar_csv(calendar.events),
+        **_feeds(ctx, scenario, calendar.events, None),
+    }
+    reports = [allocation.report, matched.report, calendar.report]
+    from .report import report_html
+
+    files["report.html"] = report_html(scenario, allocation, matched.matches, calendar.events, reports)
+    _write(ctx, scenario, files, reports, fresh_ics=True)
     click.echo(f"written to {ctx.out}")
+
+
+def _variants(args: list[str]) -> list[tuple[str, list[str]]]:
+    """``--variant NAME --set k=v ... --variant NAME2 ...`` in order; sets before any variant apply to all."""
+    shared: list[str] = []
+    variants: list[tuple[str, list[str]]] = [("baseline", shared)]
+    words = iter(args)
+    for word in words:
+        value = next(words, None)
+        if word not in ("--variant", "--set") or value is None:
+            raise InputError([Problem("compare", 1, 1, f"expected --variant NAME or --set KEY=VALUE, got {word!r}")])
+        if word == "--variant":
+            variants.append((value, list(shared)))
+        else:
+            variants[-1][1].append(value)
+    return variants
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="Example: cohort-solver compare scenarios/oxford-2024 --variant six-held "
+    "--set selection.ring_fence.0.min_places=6 --variant three-per-area --set selection.spread.max_per_service_area=3",
+)
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Where compare.html goes (default SCENARIO/out).")
+@click.option("--time-limit", type=float, default=120.0, show_default=True)
+@click.option("--workers", type=int, default=os.cpu_count() or 2, show_default="all cores")
+@click.pass_context
+def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_limit: float, workers: int) -> None:
+    """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
+    from .compare import compare_html, compare_rows
+    from .solvers.allocation import allocate as solve
+
+    try:
+        variants = _variants(list(click_ctx.args))
+        results = []
+        for name, sets in variants:
+            loaded = load_scenario(scenario, sets)
+            results.append((name, loaded, solve(loaded, time_limit=time_limit, workers=workers)))
+        headers, rows, differing = compare_rows(results)
+        widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
+        for row in (headers, *rows):
+            click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+        click.echo(f"{len(differing)} applicants have a different outcome between variants"
+                   + (f": {', '.join(differing)}" if differing else ""))
+        target = out or scenario / "out"
+        with output_folder(target) as staging:
+            (staging / "compare.html").write_text(compare_html(results), encoding="utf-8")
+        click.echo(f"written to {target / 'compare.html'}")
+    except CohortSolverError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(exc.exit_code)
 
 
 @main.command(epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50")

@@ -108,9 +108,26 @@ def lottery_ranks(applicant_ids: Iterable[str], seed: int) -> dict[str, int]:
 def acceptable_cohorts(applicant: Applicant, cohorts: Sequence[Cohort]) -> tuple[str, ...]:
     """The applicant's own list (or every cohort open to their council), in preference order,
     keeping only cohorts that admit their council."""
-    admits = {c.id for c in cohorts if c.councils is None or applicant.council in c.councils}
-    wanted = applicant.cohorts or tuple(c.id for c in cohorts)
-    return tuple(c for c in dict.fromkeys(wanted) if c in admits)
+    return _Admissions(cohorts).acceptable(applicant)
+
+
+class _Admissions:
+    """Which cohorts admit each council, worked out once per council (100k applicants, 300 cohorts)."""
+
+    def __init__(self, cohorts: Sequence[Cohort]):
+        self.cohorts = cohorts
+        self.by_council: dict[str, tuple[str, ...]] = {}
+
+    def acceptable(self, applicant: Applicant) -> tuple[str, ...]:
+        council = applicant.council
+        if council not in self.by_council:
+            self.by_council[council] = tuple(
+                c.id for c in self.cohorts if c.councils is None or council in c.councils
+            )
+        admitted = self.by_council[council]
+        if not applicant.cohorts:
+            return admitted
+        return tuple(c for c in dict.fromkeys(applicant.cohorts) if c in admitted)
 
 
 def candidates(scenario: Scenario) -> list[Candidate]:
@@ -118,12 +135,12 @@ def candidates(scenario: Scenario) -> list[Candidate]:
     selection = scenario.settings.selection
     scores = aggregate_scores(scenario)
     lottery = lottery_ranks((a.applicant_id for a in scenario.applicants), selection.seed)
-    cohorts = scenario.cohorts
+    admissions = _Admissions(scenario.cohorts)
     min_score = Decimal(str(selection.min_score))
     result = []
     for applicant in scenario.applicants:
         score = scores.get(applicant.applicant_id)
-        acceptable = acceptable_cohorts(applicant, cohorts)
+        acceptable = admissions.acceptable(applicant)
         failed = {
             "grade": applicant.grade not in selection.eligible_grades,
             "probation": not applicant.probation_passed,

@@ -221,7 +221,20 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
     bounds: list[int] = []
     optimal = True
     hint: dict[int, int] | None = None
-    for (_, sense), objective in zip(LEVELS, objectives, strict=True):
+    # Levels that the earlier ones already decide need no solve: with only first choices in
+    # play the preference total is 0, and in a one-cohort part the cohort tie-break is a
+    # fixed multiple of the lottery total.
+    position = {c.id: i for i, c in enumerate(scenario.cohorts)}
+    only_first_choices = all(model._candidate(a).cohorts[0] == k for a, k in model.x)
+    for level, ((_, sense), objective) in enumerate(zip(LEVELS, objectives, strict=True)):
+        if level == 3 and only_first_choices:
+            values.append(0)
+            bounds.append(0)
+            continue
+        if level == 5 and len(part.cohorts) == 1:
+            values.append(position[part.cohorts[0].id] * values[4])
+            bounds.append(position[part.cohorts[0].id] * bounds[4])
+            continue
         if sense == "max":
             model.model.maximize(objective)
         else:
