@@ -124,20 +124,20 @@ class AllocationModel:
     def add_max_per_service_area(self, cohort: Cohort) -> None:
         """No more than max_per_service_area from one (council, service area)."""
         limit = self.scenario.settings.selection.spread.max_per_service_area
-        if limit is None:
-            return
-        guard = self._guard(f"cohort {cohort.id}: max_per_service_area={limit}")
-        for vars_ in self._grouped(cohort, lambda c: c.applicant.area).values():
-            if len(vars_) > limit:
-                self._enforce(self.model.add(sum(vars_) <= limit), guard)
+        self._add_cap(cohort, "max_per_service_area", limit, lambda c: c.applicant.area)
 
     def add_max_per_council(self, cohort: Cohort) -> None:
         """No more than max_per_council from one council."""
         limit = self.scenario.settings.selection.spread.max_per_council
+        self._add_cap(cohort, "max_per_council", limit, lambda c: c.applicant.council)
+
+    def _add_cap(
+        self, cohort: Cohort, rule: str, limit: int | None, key: Callable[[Candidate], object]
+    ) -> None:
         if limit is None:
             return
-        guard = self._guard(f"cohort {cohort.id}: max_per_council={limit}")
-        for vars_ in self._grouped(cohort, lambda c: c.applicant.council).values():
+        guard = self._guard(f"cohort {cohort.id}: {rule}={limit}")
+        for vars_ in self._grouped(cohort, key).values():
             if len(vars_) > limit:
                 self._enforce(self.model.add(sum(vars_) <= limit), guard)
 
