@@ -1,0 +1,462 @@
+"""The calendar stage against the contract: every solve goes through the independent checker."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cohort_solver.checks import calendar as rules
+from cohort_solver.errors import InfeasibleError
+from cohort_solver.io import load_scenario
+from cohort_solver.model import (
+    Applicant,
+    Coach,
+    Match,
+    Outcome,
+    Person,
+    Scenario,
+    Session,
+    Settings,
+    Unavailability,
+    Venue,
+)
+from cohort_solver.solvers.calendar import (
+    calendar_csv,
+    explain_event,
+    read_calendar_csv,
+    schedule,
+)
+
+OXFORD = Path(__file__).parents[1] / "scenarios" / "oxford-2024"
+
+# GB-ENG bank holidays inside oxford-2024's months (April 2024 - October 2025).
+OXFORD_BANK_HOLIDAYS = [
+    date(2024, 5, 6),
+    date(2024, 5, 27),
+    date(2024, 8, 26),
+    date(2024, 12, 25),
+    date(2024, 12, 26),
+    date(2025, 1, 1),
+    date(2025, 4, 18),
+    date(2025, 4, 21),
+    date(2025, 5, 5),
+    date(2025, 5, 26),
+    date(2025, 8, 25),
+]
+
+
+def round_robin_matches(scenario: Scenario, selected: list[Outcome]) -> list[Match]:
+    """Coaches in turn, respecting Coach.serves and capacity (matching is another stage)."""
+    applicants = {a.applicant_id: a for a in scenario.applicants}
+    coaches = sorted(scenario.coaches, key=lambda c: c.coach_id)
+    load = dict.fromkeys((c.coach_id for c in coaches), 0)
+    matches, turn = [], 0
+    for o in sorted(selected, key=lambda o: o.applicant_id):
+        for _ in range(len(coaches)):
+            coach = coaches[turn % len(coaches)]
+            turn += 1
+            if (
+                coach.serves(applicants[o.applicant_id].council)
+                and load[coach.coach_id] < coach.capacity
+            ):
+                break
+        load[coach.coach_id] += 1
+        matches.append(
+            Match(
+                participant_id=o.applicant_id,
+                cohort_id=o.cohort_id or "",
+                mentor_id="M",
+                coach_id=coach.coach_id,
+                mentor_fit=0,
+                coach_fit=0,
+            )
+        )
+    return matches
+
+
+def checked(scenario, selected, matches, **kwargs):
+    """Solve, then insist the checker finds nothing and the objective is recomputed exactly."""
+    result = schedule(scenario, selected, matches, time_limit=20, **kwargs)
+    assert rules.violations(scenario, selected, matches, result.events) == []
+    total = next(level for level in result.report.levels if level.name == "soft_total")
+    assert total.value == rules.soft_objective(scenario, result.events)
+    assert total.bound <= total.value
+    return result
+
+
+@pytest.fixture(scope="module")
+def oxford():
+    from cohort_solver.solvers.allocation import allocate
+
+    scenario = load_scenario(OXFORD)
+    selected = allocate(scenario, time_limit=30).selected()
+    matches = round_robin_matches(scenario, selected)
+    return scenario, selected, matches, checked(scenario, selected, matches)
+
+
+# --------------------------------------------------------------------------- oxford-2024
+
+
+def test_oxford_places_every_session_cleanly(oxford):
+    scenario, selected, matches, result = oxford
+    per_cohort = [s for s in scenario.programme if not s.per_participant]
+    per_person = [s for s in scenario.programme if s.per_participant]
+    assert len(result.events) == len(per_cohort) + len(per_person) * len(selected) == 14 + 10 * 12
+    assert result.report.stage == "calendar"
+    assert [e.start for e in result.events] == sorted(e.start for e in result.events)
+
+
+def test_oxford_bank_holidays_are_pinned_and_never_used(oxford):
+    scenario, _, _, result = oxford
+    first, last = date(2024, 4, 1), date(2025, 10, 31)
+    expected = sorted(d for d in rules.bank_holidays(scenario, [2024, 2025]) if first <= d <= last)
+    # Easter Monday 2024 (1 April) is in month 1 as well.
+    assert expected == [date(2024, 4, 1), *OXFORD_BANK_HOLIDAYS]
+    used = {e.start.date() for e in result.events}
+    assert used.isdisjoint(expected)
+
+
+def test_oxford_coaching_has_the_matched_coach_and_reviews_the_line_manager(oxford):
+    scenario, _, matches, result = oxford
+    coach = {m.participant_id: m.coach_id for m in matches}
+    managers = {a.applicant_id: a.line_manager_id for a in scenario.applicants}
+    for e in result.events:
+        participant = e.event_id.split("/")[-1]
+        if e.kind == "coaching":
+            assert set(e.attendee_ids) == {participant, coach[participant]}
+        if e.session_key == "R-HOS1":
+            assert managers[participant] in e.attendee_ids
+            assert any(a.startswith("HOS-") for a in e.attendee_ids)
+
+
+def test_oxford_calendar_is_byte_identical_on_a_rerun(oxford):
+    scenario, selected, matches, result = oxford
+    again = schedule(scenario, selected, matches, time_limit=20)
+    assert calendar_csv(again.events) == calendar_csv(result.events)
+
+
+def test_calendar_csv_round_trips(oxford, tmp_path):
+    _, _, _, result = oxford
+    text = calendar_csv(result.events)
+    assert (
+        text.splitlines()[0]
+        == "event_id,session_key,title,kind,cohort_id,start,end,venue_id,attendee_ids"
+    )
+    assert "+01:00" in text and "+00:00" in text  # summer and winter time offsets
+    path = tmp_path / "calendar.csv"
+    path.write_text(text, encoding="utf-8")
+    assert read_calendar_csv(path) == list(result.events)
+
+
+def test_no_protected_characteristics_or_scores_in_the_calendar(oxford):
+    _, _, _, result = oxford
+    text = calendar_csv(result.events).lower()
+    for word in ("woman", "minority", "disabled", "score"):
+        assert word not in text
+
+
+def test_replan_keeps_every_event_that_is_still_lawful(oxford):
+    scenario, selected, matches, result = oxford
+    target = next(e for e in result.events if e.event_id == "main/C2/A001")
+    day = target.start.date()
+    away = Unavailability(
+        id="A001",
+        start=datetime.combine(day, time(0)),
+        end=datetime.combine(day + timedelta(days=1), time(0)),
+    )
+    changed = scenario.model_copy(update={"unavailability": (*scenario.unavailability, away)})
+    replan = checked(changed, selected, matches, previous=result.events)
+    before = {e.event_id: (e.start, e.venue_id) for e in result.events}
+    moved = sorted(e.event_id for e in replan.events if before[e.event_id] != (e.start, e.venue_id))
+    assert moved == ["main/C2/A001"]
+    assert replan.report.levels[0].name == "moved_events"
+    assert replan.report.levels[0].value == 1
+
+
+def test_explain_names_what_blocks_other_days(oxford):
+    scenario, _, _, result = oxford
+    event = next(e for e in result.events if e.event_id == "main/W01")
+    text = explain_event(scenario, result.events, "main/W01")
+    assert text.startswith(
+        f"main/W01 (Group Workshop - Self Assessment) is on {event.start:%A %d %B %Y}"
+    )
+    assert "bank holiday 2024-05-06" in text  # Monday 6 May 2024
+    assert "a group session on Mon" in text
+
+
+# --------------------------------------------------------------------------- tiny scenarios
+
+
+def tiny(
+    *,
+    working_days=(("Mon", "Tue", "Wed", "Thu", "Fri"),) * 2,
+    sessions=None,
+    away=(),
+    venue_seats=10,
+    group_weekdays=("Tue", "Wed", "Thu"),
+    gap=14,
+    day_end="11:00",
+    coach_days=("Mon", "Tue", "Wed", "Thu", "Fri"),
+):
+    """One cohort 'main' in February 2024 (a month with no bank holiday), slots of an hour."""
+    sessions = sessions or [("W1", "group", 1, 120, None)]
+    settings = Settings.model_validate(
+        {
+            "programme": {"name": "Tiny", "start": "2024-02-01"},
+            "selection": {"places": len(working_days), "eligible_grades": [6]},
+            "calendar": {
+                "day_start": "09:00",
+                "day_end": day_end,
+                "slot_minutes": 60,
+                "group_weekdays": list(group_weekdays),
+                "min_days_between_group_sessions": gap,
+            },
+        }
+    )
+    applicants = [
+        Applicant(
+            applicant_id=f"A{i}",
+            grade=6,
+            probation_passed=True,
+            line_manager_approved=True,
+            performance_eligible=True,
+            line_manager_id="LM",
+            working_days=days,
+        )
+        for i, days in enumerate(working_days)
+    ]
+    programme = [
+        Session.model_validate(
+            {
+                "session_key": k,
+                "title": k,
+                "kind": kind,
+                "month": m,
+                "duration_minutes": minutes,
+                "after": after,
+            }
+        )
+        for k, kind, m, minutes, after in sessions
+    ]
+    scenario = Scenario(
+        folder=Path("."),
+        settings=settings,
+        applicants=tuple(applicants),
+        coaches=(Coach(coach_id="CO", working_days=coach_days),),
+        programme=tuple(programme),
+        people=(Person(person_id="LM", role="line_manager"),),
+        venues=(Venue(venue_id="V", capacity=venue_seats),),
+        unavailability=tuple(away),
+    )
+    selected = [
+        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        for a in applicants
+    ]
+    matches = [
+        Match(
+            participant_id=a.applicant_id,
+            cohort_id="main",
+            mentor_id="M",
+            coach_id="CO",
+            mentor_fit=0,
+            coach_fit=0,
+        )
+        for a in applicants
+    ]
+    return scenario, selected, matches
+
+
+def whole_days(who, first: date, last: date):
+    return Unavailability(
+        id=who,
+        start=datetime.combine(first, time(0)),
+        end=datetime.combine(last + timedelta(days=1), time(0)),
+    )
+
+
+def test_part_timers_only_meet_on_a_shared_working_day():
+    # A0 works Mon/Wed, A1 works Wed/Fri: the only shared group weekday is Wednesday.
+    scenario, selected, matches = tiny(working_days=(("Mon", "Wed"), ("Wed", "Fri")))
+    result = checked(scenario, selected, matches)
+    assert [e.start.strftime("%a") for e in result.events] == ["Wed"]
+
+
+def test_a_person_is_never_in_two_events_at_once():
+    # One line manager, two reviews of an hour, a two-hour day: only one review per day fits
+    # for that manager at a time, and the solver must use different hours or days.
+    scenario, selected, matches = tiny(sessions=[("R1", "review", 1, 60, None)])
+    result = checked(scenario, selected, matches)
+    a, b = result.events
+    assert a.end <= b.start
+    # Both reviews as late in February as allowed: Thursday 29th, 09:00 and 10:00 (0 days early).
+    assert {e.start.strftime("%d %H") for e in result.events} == {"29 09", "29 10"}
+
+
+def test_after_order_and_gap_between_group_sessions():
+    # W1 then W2 at least 14 days later on Tue-Thu; the coaching follows W1.
+    scenario, selected, matches = tiny(
+        sessions=[
+            ("W1", "group", 1, 120, None),
+            ("W2", "group", 1, 120, None),
+            ("C1", "coaching", 1, 60, "W1"),
+        ],
+        day_end="12:00",
+    )
+    result = checked(scenario, selected, matches)
+    start = {e.session_key: e.start for e in result.events if e.session_key != "C1"}
+    assert abs((start["W2"] - start["W1"]).days) >= 14
+    for e in result.events:
+        if e.session_key == "C1":
+            assert e.start >= start["W1"] + timedelta(hours=2)
+
+
+def test_no_shared_working_day_is_explained_in_coordinator_words():
+    # A0 works only Monday, group sessions only Tue-Thu.
+    scenario, selected, matches = tiny(working_days=(("Mon",), ("Tue", "Wed")))
+    with pytest.raises(InfeasibleError) as err:
+        schedule(scenario, selected, matches, time_limit=10)
+    (cause,) = err.value.causes
+    assert cause.startswith("cohort main, month 1 (February 2024): W1 'W1': no possible time")
+    assert "0 are working days of all 2 participants (part-time: A0, A1)" in cause
+
+
+def test_venue_too_small_is_explained():
+    scenario, selected, matches = tiny(venue_seats=1)
+    with pytest.raises(InfeasibleError) as err:
+        schedule(scenario, selected, matches, time_limit=10)
+    assert "no venue of the cohort has ≥ 2 seats (V seats 1)" in err.value.causes[0]
+
+
+def test_the_checker_catches_each_broken_rule(oxford):
+    scenario, selected, matches, result = oxford
+    events = list(result.events)
+    w01 = next(i for i, e in enumerate(events) if e.event_id == "main/W01")
+    shift = datetime(2024, 5, 6, 9, tzinfo=events[w01].start.tzinfo) - events[w01].start
+    on_holiday = [*events]
+    on_holiday[w01] = events[w01].model_copy(
+        update={"start": events[w01].start + shift, "end": events[w01].end + shift}
+    )
+    broken = rules.violations(scenario, selected, matches, on_holiday)
+    assert "main/W01: on the bank holiday 2024-05-06" in broken
+    assert "main/W01: a group session on Mon" in broken
+    twice = [*events, events[w01].model_copy(update={"event_id": "main/W02"})]
+    assert any(
+        "in main/W01 and main/W02 at once" in v for v in rules.check_no_double_booking(twice)
+    )
+    assert rules.check_every_session_placed(scenario, selected, matches, events[1:]) == [
+        f"{events[0].event_id}: not on the calendar"
+    ]
+
+
+# --------------------------------------------------------------------------- hypothesis
+
+
+def brute_force_feasible(scenario, selected, matches) -> bool:
+    """Try every (day, hour) for every event of a tiny scenario, with the checker as judge."""
+    from cohort_solver.model import Event
+    from cohort_solver.solvers.calendar import build_demands
+
+    demands, _ = build_demands(scenario, selected, matches)
+    first, last = rules.month_bounds(scenario, 1)
+    zone = __import__("zoneinfo").ZoneInfo("Europe/London")
+    hours = range(9, scenario.settings.calendar.day_end.hour)
+    options = []
+    for d in demands:
+        mine = []
+        for offset in range((last - first).days + 1):
+            for hour in hours:
+                start = datetime.combine(first + timedelta(days=offset), time(hour), tzinfo=zone)
+                mine.append(
+                    Event(
+                        event_id=d.event_id,
+                        session_key=d.session.session_key,
+                        title="t",
+                        kind=d.session.kind,
+                        cohort_id="main",
+                        start=start,
+                        end=start + timedelta(minutes=d.session.duration_minutes),
+                        venue_id="V" if d.venues else None,
+                        attendee_ids=d.attendees,
+                    )
+                )
+        mine = [
+            e
+            for e in mine
+            if not rules.violations(scenario, selected, matches, [e])
+            or all(
+                "not on the calendar" in v
+                for v in rules.violations(scenario, selected, matches, [e])
+            )
+        ]
+        options.append(mine)
+
+    def extend(chosen, rest):
+        if not rest:
+            return rules.violations(scenario, selected, matches, chosen) == []
+        for e in rest[0]:
+            trial = [*chosen, e]
+            local = [
+                *rules.check_no_double_booking(trial),
+                *rules.check_after_order(scenario, trial),
+                *rules.check_group_gap(scenario, trial),
+            ]
+            if not local and extend(trial, rest[1:]):
+                return True
+        return False
+
+    return extend([], options)
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
+
+
+@st.composite
+def tiny_scenarios(draw):
+    people = draw(st.integers(1, 2))
+    working = tuple(
+        tuple(sorted(draw(st.sets(st.sampled_from(DAYS), min_size=1, max_size=5)), key=DAYS.index))
+        for _ in range(people)
+    )
+    kinds = draw(st.lists(st.sampled_from(["group", "coaching", "review"]), min_size=1, max_size=3))
+    sessions = [
+        (f"S{i}", kind, 1, 60 * draw(st.integers(1, 2)), None) for i, kind in enumerate(kinds)
+    ]
+    away = []
+    for who in ["A0", "A1", "CO", "LM", "V"][:people] + ["CO", "LM", "V"]:
+        for _ in range(draw(st.integers(0, 2))):
+            first = date(2024, 2, draw(st.integers(1, 29)))
+            away.append(whole_days(who, first, first + timedelta(days=draw(st.integers(0, 10)))))
+    gap = draw(st.sampled_from([0, 7, 14, 21]))
+    group_days = tuple(sorted(draw(st.sets(st.sampled_from(DAYS), min_size=1)), key=DAYS.index))
+    return tiny(
+        working_days=working, sessions=sessions, away=away, gap=gap, group_weekdays=group_days
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_scenarios())
+def test_tiny_scenarios_pass_the_checker_or_are_truly_infeasible(case):
+    scenario, selected, matches = case
+    try:
+        checked(scenario, selected, matches)
+    except InfeasibleError as err:
+        assert err.causes
+        assert not brute_force_feasible(scenario, selected, matches)
+
+
+def test_brute_force_agrees_on_a_known_infeasible_case():
+    # Two group sessions 21 days apart in February on Mondays only, both participants away the
+    # first two Mondays: only 19 and 26 February are left, 7 days apart.
+    scenario, selected, matches = tiny(
+        sessions=[("W1", "group", 1, 60, None), ("W2", "group", 1, 60, None)],
+        group_weekdays=("Mon",),
+        gap=21,
+        away=[whole_days("A0", date(2024, 2, 1), date(2024, 2, 13))],
+    )
+    assert not brute_force_feasible(scenario, selected, matches)
+    with pytest.raises(InfeasibleError):
+        schedule(scenario, selected, matches, time_limit=10)
