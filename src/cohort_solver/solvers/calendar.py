@@ -648,6 +648,76 @@ class MonthModel:
                 self.model.add(self.venue[d.event_id][pin.venue] == 1).only_enforce_if(~moved)
             self.moved.append(moved)
 
+    def add_greedy_hint(self) -> int:
+        """Warm start: place events one by one at the first free time (groups first, reviews
+        late in the month, coaching spread over it). Returns how many were placed."""
+        grid = self.grid
+        busy: dict[str, set[int]] = defaultdict(set)
+        for v, days in self.blocked.items():
+            for day, slots in days.items():
+                busy[v].update(grid.absolute(day, s) for s in slots)
+        ends: dict[str, int] = {}
+        group_days: dict[str, list[date]] = defaultdict(list)
+        gap = self.scenario.settings.calendar.min_days_between_group_sessions
+        rank = {"group": 0, "cohort_event": 0, "review": 1, "coaching": 2}
+        order = sorted(
+            enumerate(self.demands),
+            key=lambda p: (rank[p[1].session.kind], len(self.options[p[1].event_id]), p[0]),
+        )
+        placed = 0
+        for index, d in order:
+            days = sorted(self.options[d.event_id])
+            if d.session.kind == "review":
+                days.reverse()
+            elif d.session.kind == "coaching" and days:
+                turn = index % len(days)
+                days = days[turn:] + days[:turn]
+            earliest = max(
+                (
+                    ends[o.event_id]
+                    for o in self.demands
+                    if o.session.session_key == d.session.after
+                    and o.cohort_id == d.cohort_id
+                    and set(o.members) & set(d.members)
+                    and o.event_id in ends
+                ),
+                default=0,
+            )
+            length = grid.slots(d.session)
+            found = None
+            for day in days:
+                if d.session.kind == "group" and any(
+                    abs((day - other).days) < gap for other in group_days[d.cohort_id]
+                ):
+                    continue
+                for slot in self.options[d.event_id][day]:
+                    start = grid.absolute(day, slot)
+                    span = set(range(start, start + length))
+                    if start < earliest or any(busy[p] & span for p in d.attendees):
+                        continue
+                    venue = next((v for v in d.venues if not busy[v] & span), None)
+                    if d.venues and venue is None:
+                        continue
+                    found = (day, start, span, venue)
+                    break
+                if found:
+                    break
+            if found is None:
+                continue
+            day, start, span, venue = found
+            for p in (*d.attendees, *([venue] if venue else [])):
+                busy[p] |= span
+            ends[d.event_id] = start + length
+            if d.session.kind == "group":
+                group_days[d.cohort_id].append(day)
+            self.model.add_hint(self.start[d.event_id], start)
+            for other, b in self.day[d.event_id].items():
+                self.model.add_hint(b, int(other == day))
+            for v, x in self.venue.get(d.event_id, {}).items():
+                self.model.add_hint(x, int(v == venue))
+            placed += 1
+        return placed
+
     def soft(self) -> cp_model.LinearExprT:
         return sum(WEIGHTS[name] * sum(terms) for name, terms in self.penalties.items())
 
@@ -739,6 +809,8 @@ def schedule(
         budget = max(2.0, (time_limit - (time.monotonic() - began)) * len(mine) / max(1, remaining))
         remaining -= len(mine)
         m = MonthModel(scenario, grid, blocked, month, mine, month_options, placed, pins)
+        if not m.moved:
+            m.add_greedy_hint()
         deadline = time.monotonic() + budget
         hint: dict[int, int] | None = None
         if m.moved:
@@ -758,7 +830,7 @@ def schedule(
         status = solver.solve(m.model)
         if status == cp_model.UNKNOWN:  # no calendar yet: search freely with what time is left
             spare = time_limit - (time.monotonic() - began)
-            solver = _solver(workers, max(2.0, spare), deterministic=False)
+            solver = _solver(workers, max(5.0, spare), deterministic=False)
             status = solver.solve(m.model)
         _raise_unless_solved(scenario, status, month, mine)
         optimal = optimal and status == cp_model.OPTIMAL
