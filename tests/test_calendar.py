@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks import calendar as rules
@@ -202,7 +202,7 @@ def tiny(
     day_end="11:00",
     coach_days=("Mon", "Tue", "Wed", "Thu", "Fri"),
 ):
-    """One cohort 'main' in February 2024 (a month with no bank holiday), slots of an hour."""
+    """One cohort 'main' from February 2024 (Good Friday is 29 March), slots of an hour."""
     sessions = sessions or [("W1", "group", 1, 120, None)]
     settings = Settings.model_validate(
         {
@@ -356,17 +356,18 @@ def test_the_checker_catches_each_broken_rule(oxford):
 
 
 def brute_force_feasible(scenario, selected, matches) -> bool:
-    """Try every (day, hour) for every event of a tiny scenario, with the checker as judge."""
+    """Try every (day, hour) for every event of a tiny scenario, with the checker as judge
+    (the whole programme at once, not month by month)."""
     from cohort_solver.model import Event
     from cohort_solver.solvers.calendar import build_demands
 
     demands, _ = build_demands(scenario, selected, matches)
-    first, last = rules.month_bounds(scenario, 1)
     zone = __import__("zoneinfo").ZoneInfo("Europe/London")
     hours = range(9, scenario.settings.calendar.day_end.hour)
     options = []
     for d in demands:
         mine = []
+        first, last = rules.month_bounds(scenario, d.session.month)
         for offset in range((last - first).days + 1):
             for hour in hours:
                 start = datetime.combine(first + timedelta(days=offset), time(hour), tzinfo=zone)
@@ -423,12 +424,13 @@ def tiny_scenarios(draw):
     )
     kinds = draw(st.lists(st.sampled_from(["group", "coaching", "review"]), min_size=1, max_size=3))
     sessions = [
-        (f"S{i}", kind, 1, 60 * draw(st.integers(1, 2)), None) for i, kind in enumerate(kinds)
+        (f"S{i}", kind, draw(st.integers(1, 2)), 60 * draw(st.integers(1, 2)), None)
+        for i, kind in enumerate(kinds)
     ]
     away = []
     for who in ["A0", "A1", "CO", "LM", "V"][:people] + ["CO", "LM", "V"]:
         for _ in range(draw(st.integers(0, 2))):
-            first = date(2024, 2, draw(st.integers(1, 29)))
+            first = date(2024, 2, 1) + timedelta(days=draw(st.integers(0, 58)))
             away.append(whole_days(who, first, first + timedelta(days=draw(st.integers(0, 10)))))
     gap = draw(st.sampled_from([0, 7, 14, 21]))
     group_days = tuple(sorted(draw(st.sets(st.sampled_from(DAYS), min_size=1)), key=DAYS.index))
@@ -437,13 +439,15 @@ def tiny_scenarios(draw):
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_scenarios())
 def test_tiny_scenarios_pass_the_checker_or_are_truly_infeasible(case):
     scenario, selected, matches = case
     try:
         checked(scenario, selected, matches)
+        event("scheduled")
     except InfeasibleError as err:
+        event("infeasible")
         assert err.causes
         assert not brute_force_feasible(scenario, selected, matches)
 
@@ -460,3 +464,17 @@ def test_brute_force_agrees_on_a_known_infeasible_case():
     assert not brute_force_feasible(scenario, selected, matches)
     with pytest.raises(InfeasibleError):
         schedule(scenario, selected, matches, time_limit=10)
+
+
+def test_group_gap_is_carried_across_months():
+    # W1 in February, W2 in March at least 21 days later; A0 is away from 8 March, so W2 must be
+    # on 5, 6 or 7 March and W1 on or before 15 February (the month-1 solve must leave room).
+    scenario, selected, matches = tiny(
+        sessions=[("W1", "group", 1, 60, None), ("W2", "group", 2, 60, None)],
+        gap=21,
+        away=[whole_days("A0", date(2024, 3, 8), date(2024, 3, 31))],
+    )
+    result = checked(scenario, selected, matches)
+    start = {e.session_key: e.start.date() for e in result.events}
+    assert date(2024, 3, 5) <= start["W2"] <= date(2024, 3, 7)
+    assert (start["W2"] - start["W1"]).days >= 21
