@@ -478,3 +478,10 @@ def test_group_gap_is_carried_across_months():
     start = {e.session_key: e.start.date() for e in result.events}
     assert date(2024, 3, 5) <= start["W2"] <= date(2024, 3, 7)
     assert (start["W2"] - start["W1"]).days >= 21
+
+
+def test_explain_a_later_workshop_names_the_rhythm(oxford):
+    scenario, _, _, result = oxford
+    w01 = next(e for e in result.events if e.event_id == "main/W01")
+    text = explain_event(scenario, result.events, "main/W02")
+    assert f"Rhythm: the cohort's first workshop main/W01 is on a {w01.start:%A} at 09:00" in text

@@ -763,7 +763,16 @@ def schedule(
     workers: int = 2,
     previous: Sequence[Event] | None = None,
 ) -> CalendarResult:
-    """Place every session of the programme, month by month, and report each soft goal."""
+    """Place every session of the programme, month by month, and report each soft goal.
+
+    ``previous`` (a re-plan): each event that can keep its earlier time and venue lawfully does;
+    the fewest events move (level ``moved_events``), then the soft goals are optimised.
+
+    The report's status is ``optimal`` when every month was solved to proven optimality *given
+    the months before it*; ``soft_total``'s bound is the sum of those month bounds, so it bounds
+    the month-by-month decomposition, not every calendar. The per-goal levels carry the trivial
+    bound 0: only their weighted total is optimised.
+    """
     began = time.monotonic()
     grid = Grid(scenario)
     blocked = _blocked(scenario, grid)
@@ -1016,6 +1025,8 @@ def explain_event(scenario: Scenario, events: Sequence[Event], event_id: str) ->
         + (f" in {event.venue_id}" if event.venue_id else " (online)")
         + f", programme month {session.month}, with {len(event.attendee_ids)} attending."
     ]
+    lines += _why_here(scenario, grid, events, event, session)
+    lines.append("Other days of the month at the same time:")
     others = [e for e in events if e.event_id != event_id]
     first, last = month_bounds(scenario, session.month)
     day = first
@@ -1047,3 +1058,40 @@ def explain_event(scenario: Scenario, events: Sequence[Event], event_id: str) ->
                     )
         day += timedelta(days=1)
     return "\n".join(lines)
+
+
+def _why_here(
+    scenario: Scenario, grid: Grid, events: Sequence[Event], event: Event, session: Session
+) -> list[str]:
+    """The soft goals this placement serves."""
+    local = event.start.astimezone(grid.zone)
+    out = []
+    if event.kind == "group":
+        reference = _rhythm_references(scenario)
+        ref = next((e for e in events if e.event_id == f"{event.cohort_id}/{reference}"), None)
+        if ref is not None and ref.event_id != event.event_id:
+            ref_local = ref.start.astimezone(grid.zone)
+            same = ref_local.weekday() == local.weekday() and ref_local.time() == local.time()
+            out.append(
+                f"Rhythm: the cohort's first workshop {ref.event_id} is on a {ref_local:%A} at "
+                f"{ref_local:%H:%M}; this one {'keeps' if same else 'breaks'} that rhythm."
+            )
+    if event.kind == "review":
+        _, last = month_bounds(scenario, session.month)
+        out.append(
+            f"Reviews go late in the month: {(last - local.date()).days} days before its end."
+        )
+    if event.kind == "coaching":
+        week = local.isocalendar()[:2]
+        clash = [
+            e.event_id
+            for e in events
+            if e.kind == "group"
+            and e.cohort_id == event.cohort_id
+            and e.start.astimezone(grid.zone).isocalendar()[:2] == week
+        ]
+        out.append(
+            "Coaching avoids workshop weeks: "
+            + (f"this week also has {', '.join(clash)}." if clash else "no workshop that week.")
+        )
+    return out
