@@ -123,6 +123,10 @@ def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
         except CohortSolverError as exc:
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:  # a bug: say so plainly, without a traceback, and write nothing
+            click.echo(f"internal error ({type(exc).__name__}: {exc}); nothing was written. "
+                       "Please report this with the scenario folder.", err=True)
+            sys.exit(3)
 
     return wrapper
 
@@ -165,10 +169,17 @@ def _existing_allocation(ctx: Context, scenario: Scenario) -> Allocation | None:
 
 
 def _write(
-    ctx: Context, scenario: Scenario, files: dict[str, str | bytes], reports: list[StageReport]
+    ctx: Context,
+    scenario: Scenario,
+    files: dict[str, str | bytes],
+    reports: list[StageReport],
+    *,
+    fresh_ics: bool = False,
 ) -> None:
     """Write files into --out in one step; solution.json keeps the other stages' reports."""
     with output_folder(ctx.out) as staging:
+        if fresh_ics:  # feeds of people no longer in the plan are re-issued as cancelled, not kept
+            shutil.rmtree(staging / "ics", ignore_errors=True)
         kept = [
             r
             for r in read_reports(staging / "solution.json")
@@ -291,28 +302,36 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
 
 
-@main.command(epilog="Example: cohort-solver explain scenarios/oxford-2024 A013 --out out/")
+@main.command(epilog="Examples:\n\n  cohort-solver explain scenarios/oxford-2024 A013 --out out/\n\n"
+               "  cohort-solver explain scenarios/oxford-2024 main/W03 --out out/")
 @scenario_command
 @click.argument("applicant_id")
 def explain(ctx: Context, applicant_id: str) -> None:
-    """Why APPLICANT_ID got their outcome, and what would change it."""
+    """Why APPLICANT_ID got their outcome (and their mentor and coach), and what would change it.
+
+    Given an event_id from calendar.csv instead, explains why that event is at its time.
+    """
     from .explain import explain_applicant
 
     scenario = ctx.load()
+    calendar = ctx.out / "calendar.csv"
     if applicant_id not in {a.applicant_id for a in scenario.applicants}:
-        raise InputError(
-            [Problem("applicants.csv", 1, 1, f"no applicant with id {applicant_id!r}")]
-        )
+        if calendar.exists():
+            from .solvers.calendar import explain_event, read_calendar_csv
+
+            events = read_calendar_csv(calendar)
+            if any(e.event_id == applicant_id for e in events):
+                click.echo(explain_event(scenario, events, applicant_id))
+                return
+        raise InputError([Problem("applicants.csv", 1, 1, f"no applicant (or calendar event) with id {applicant_id!r}")])
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    click.echo(
-        explain_applicant(
-            scenario,
-            allocation.outcomes,
-            applicant_id,
-            time_limit=ctx.time_limit,
-            workers=ctx.workers,
-        )
-    )
+    click.echo(explain_applicant(scenario, allocation.outcomes, applicant_id, time_limit=ctx.time_limit,
+                                 workers=ctx.workers))
+    matches = _existing_matches(ctx, allocation)
+    if matches and any(m.participant_id == applicant_id for m in matches):
+        from .solvers.matching import explain_match
+
+        click.echo(explain_match(scenario, allocation.selected(), matches, applicant_id))
 
 
 def _matches(ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None):
