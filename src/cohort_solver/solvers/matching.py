@@ -1,0 +1,588 @@
+"""Mentor and coach matching: lawful pairs only, maximum fit, proven optimal, explained.
+
+Mentor and coach assignments are two transportation problems tied together only by the
+same-person rule and, in egalitarian mode, by each participant's combined fit. So the
+utilitarian optimum is two min-cost flows (exact and deterministic); CP-SAT takes over when
+the flows put one person on both sides of a participant, and for the egalitarian levels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import max_flow, min_cost_flow
+from ortools.sat.python import cp_model
+
+from ..errors import InfeasibleError
+from ..model import Applicant, Coach, Level, Match, Mentor, Outcome, Scenario, StageReport
+
+STAGE = "matching"
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    matches: tuple[Match, ...]  # one per selected participant, sorted by participant_id
+    report: StageReport
+
+
+# --------------------------------------------------------------------------- lawful pairs
+
+
+def management_chain(scenario: Scenario, applicant: Applicant) -> list[str]:
+    """The participant's line manager and everyone above them, as far as applicants.csv tells."""
+    by_id = {a.applicant_id: a for a in scenario.applicants}
+    chain: list[str] = []
+    manager = applicant.line_manager_id
+    while manager and manager not in chain and manager != applicant.applicant_id:
+        chain.append(manager)
+        above = by_id.get(manager)
+        manager = above.line_manager_id if above else None
+    return chain
+
+
+def _conflicts(scenario: Scenario) -> set[frozenset[str]]:
+    return {frozenset((c.person_a, c.person_b)) for c in scenario.conflicts}
+
+
+def mentor_barriers(
+    scenario: Scenario, applicant: Applicant, mentor: Mentor, chain: Sequence[str], conflicts: set
+) -> list[str]:
+    """Why this mentor may not mentor this participant (empty = lawful)."""
+    rules = scenario.settings.matching
+    barriers = []
+    if mentor.mentor_id == applicant.applicant_id:
+        barriers.append("is the participant")
+    needed = applicant.grade + rules.mentor_min_grade_gap
+    if mentor.grade < needed:
+        barriers.append(f"grade {mentor.grade} is below {needed}")
+    if mentor.mentor_id in chain:
+        barriers.append("is in their management chain")
+    if rules.exclude_same_service_area and (mentor.council, mentor.service_area) == applicant.area:
+        barriers.append(f"works in their own service area ({mentor.service_area})")
+    if frozenset((mentor.mentor_id, applicant.applicant_id)) in conflicts:
+        barriers.append("has a declared conflict with them")
+    return barriers
+
+
+def coach_barriers(
+    applicant: Applicant, coach: Coach, chain: Sequence[str], conflicts: set
+) -> list[str]:
+    """Why this coach may not coach this participant (empty = lawful)."""
+    barriers = []
+    if coach.coach_id == applicant.applicant_id:
+        barriers.append("is the participant")
+    if not coach.serves(applicant.council):
+        barriers.append(f"does not serve {applicant.council}")
+    if coach.coach_id in chain:
+        barriers.append("is in their management chain")
+    if frozenset((coach.coach_id, applicant.applicant_id)) in conflicts:
+        barriers.append("has a declared conflict with them")
+    return barriers
+
+
+def covered_needs(applicant: Applicant, expertise: Sequence[str]) -> list[str]:
+    offered = set(expertise)
+    return [need for need in dict.fromkeys(applicant.development_needs) if need in offered]
+
+
+def mentor_fit(scenario: Scenario, applicant: Applicant, mentor: Mentor) -> int:
+    weights = scenario.settings.matching.weights
+    fit = weights.needs * len(covered_needs(applicant, mentor.expertise))
+    if mentor.council != applicant.council:
+        fit += weights.other_council
+    if (mentor.council, mentor.service_area) != applicant.area:
+        fit += weights.other_service_area
+    return fit
+
+
+def coach_fit(scenario: Scenario, applicant: Applicant, coach: Coach) -> int:
+    return scenario.settings.matching.weights.needs * len(covered_needs(applicant, coach.expertise))
+
+
+@dataclass
+class Pool:
+    """The participants (sorted by id) and their lawful mentors and coaches, with fit."""
+
+    participants: list[Applicant]
+    cohort: dict[str, str]
+    mentors: dict[str, Mentor]
+    coaches: dict[str, Coach]
+    mentor_options: dict[str, dict[str, int]]  # participant -> mentor -> fit, mentors sorted
+    coach_options: dict[str, dict[str, int]]
+
+    @classmethod
+    def build(cls, scenario: Scenario, selected: Sequence[Outcome]) -> Pool:
+        applicants = {a.applicant_id: a for a in scenario.applicants}
+        cohort = {o.applicant_id: o.cohort_id or "" for o in selected}
+        participants = [applicants[i] for i in sorted(cohort)]
+        mentors = {m.mentor_id: m for m in sorted(scenario.mentors, key=lambda m: m.mentor_id)}
+        coaches = {c.coach_id: c for c in sorted(scenario.coaches, key=lambda c: c.coach_id)}
+        conflicts = _conflicts(scenario)
+        mentor_options: dict[str, dict[str, int]] = {}
+        coach_options: dict[str, dict[str, int]] = {}
+        for p in participants:
+            chain = management_chain(scenario, p)
+            mentor_options[p.applicant_id] = {
+                m.mentor_id: mentor_fit(scenario, p, m)
+                for m in mentors.values()
+                if m.capacity > 0 and not mentor_barriers(scenario, p, m, chain, conflicts)
+            }
+            coach_options[p.applicant_id] = {
+                c.coach_id: coach_fit(scenario, p, c)
+                for c in coaches.values()
+                if c.capacity > 0 and not coach_barriers(p, c, chain, conflicts)
+            }
+        return cls(participants, cohort, mentors, coaches, mentor_options, coach_options)
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.applicant_id for p in self.participants]
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def _flow_side(
+    ids: Sequence[str],
+    options: Mapping[str, Mapping[str, int]],
+    capacity: Mapping[str, int],
+    keep: Mapping[str, str],
+) -> dict[str, str] | None:
+    """Max-weight complete assignment on one side (mentors or coaches), or None if none exists.
+
+    Cost is lexicographic: first keep previous pairs, then fit. Arcs are added in sorted
+    order, so the (deterministic) flow algorithm breaks ties the same way every run.
+    """
+    resources = sorted({r for i in ids for r in options[i]})
+    node = {r: len(ids) + 1 + k for k, r in enumerate(resources)}
+    sink = len(ids) + 1 + len(resources)
+    big = 1 + sum(max(options[i].values(), default=0) for i in ids)
+    tails, heads, caps, costs = [], [], [], []
+    for k, i in enumerate(ids):
+        tails.append(0)
+        heads.append(k + 1)
+        caps.append(1)
+        costs.append(0)
+        for r, fit in options[i].items():
+            tails.append(k + 1)
+            heads.append(node[r])
+            caps.append(1)
+            costs.append(-(fit + (big if keep.get(i) == r else 0)))
+    for r in resources:
+        tails.append(node[r])
+        heads.append(sink)
+        caps.append(capacity[r])
+        costs.append(0)
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        np.array(tails, dtype=np.int64),
+        np.array(heads, dtype=np.int64),
+        np.array(caps, dtype=np.int64),
+        np.array(costs, dtype=np.int64),
+    )
+    flow.set_node_supply(0, len(ids))
+    flow.set_node_supply(sink, -len(ids))
+    if flow.solve() != flow.OPTIMAL:
+        return None
+    used = flow.flows(arcs)
+    chosen = {}
+    for arc, amount in zip(arcs, used, strict=True):
+        tail, head = tails[arc], heads[arc]
+        if amount and 1 <= tail <= len(ids) and head != sink:
+            chosen[ids[tail - 1]] = resources[head - len(ids) - 1]
+    return chosen
+
+
+def _hall_violation(
+    ids: Sequence[str], options: Mapping[str, Mapping[str, int]], capacity: Mapping[str, int]
+) -> tuple[list[str], list[str], int] | None:
+    """Participants who, together, need more places than their lawful options offer.
+
+    The source side of a minimum cut gives the tightest such group (Hall's theorem).
+    """
+    resources = sorted({r for i in ids for r in options[i]})
+    node = {r: len(ids) + 1 + k for k, r in enumerate(resources)}
+    sink = len(ids) + 1 + len(resources)
+    flow = max_flow.SimpleMaxFlow()
+    for k, i in enumerate(ids):
+        flow.add_arc_with_capacity(0, k + 1, 1)
+        for r in options[i]:
+            flow.add_arc_with_capacity(k + 1, node[r], len(ids) + 1)
+    for r in resources:
+        flow.add_arc_with_capacity(node[r], sink, capacity[r])
+    flow.solve(0, sink)
+    if flow.optimal_flow() >= len(ids):
+        return None
+    side = set(flow.get_source_side_min_cut())
+    group = [i for k, i in enumerate(ids) if k + 1 in side]
+    offered = [r for r in resources if node[r] in side]
+    return group, offered, len(ids) - flow.optimal_flow()
+
+
+# --------------------------------------------------------------------------- CP-SAT
+
+
+class MatchingModel:
+    """The joint CP-SAT model: one mentor and one coach per participant, lawful pairs only."""
+
+    def __init__(self, pool: Pool, previous: Mapping[str, tuple[str, str]]):
+        self.pool = pool
+        self.previous = previous
+        self.model = cp_model.CpModel()
+        self.mentor: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.coach: dict[tuple[str, str], cp_model.IntVar] = {}
+        for i in pool.ids:
+            for m in pool.mentor_options[i]:
+                self.mentor[i, m] = self.model.new_bool_var(f"mentor[{i},{m}]")
+            for c in pool.coach_options[i]:
+                self.coach[i, c] = self.model.new_bool_var(f"coach[{i},{c}]")
+        self.add_one_mentor_and_one_coach_each()
+        self.add_mentor_capacity()
+        self.add_coach_capacity()
+        self.add_not_both_roles()
+
+    def add_one_mentor_and_one_coach_each(self) -> None:
+        """Every participant gets exactly one lawful mentor and one lawful coach."""
+        for i in self.pool.ids:
+            self.model.add_exactly_one(self.mentor[i, m] for m in self.pool.mentor_options[i])
+            self.model.add_exactly_one(self.coach[i, c] for c in self.pool.coach_options[i])
+
+    def add_mentor_capacity(self) -> None:
+        """A mentor takes at most `capacity` participants."""
+        for m, mentor in self.pool.mentors.items():
+            taken = [v for (_, mm), v in self.mentor.items() if mm == m]
+            if len(taken) > mentor.capacity:
+                self.model.add(sum(taken) <= mentor.capacity)
+
+    def add_coach_capacity(self) -> None:
+        """A coach takes at most `capacity` participants."""
+        for c, coach in self.pool.coaches.items():
+            taken = [v for (_, cc), v in self.coach.items() if cc == c]
+            if len(taken) > coach.capacity:
+                self.model.add(sum(taken) <= coach.capacity)
+
+    def add_not_both_roles(self) -> None:
+        """A person who is both a mentor and a coach is never both for the same participant."""
+        for (i, m), var in self.mentor.items():
+            other = self.coach.get((i, m))
+            if other is not None:
+                self.model.add_at_most_one(var, other)
+
+    def fit(self, i: str) -> cp_model.LinearExprT:
+        return sum(f * self.mentor[i, m] for m, f in self.pool.mentor_options[i].items()) + sum(
+            f * self.coach[i, c] for c, f in self.pool.coach_options[i].items()
+        )
+
+    def kept(self) -> cp_model.LinearExprT:
+        terms = []
+        for i, (m, c) in self.previous.items():
+            if (i, m) in self.mentor:
+                terms.append(self.mentor[i, m])
+            if (i, c) in self.coach:
+                terms.append(self.coach[i, c])
+        return sum(terms)
+
+    def add_worst_fit_at_least(self, floor: int) -> None:
+        """Egalitarian: nobody's fit falls below ``floor``, so pairs that cannot reach it go."""
+        for i in self.pool.ids:
+            best_mentor = max(self.pool.mentor_options[i].values())
+            best_coach = max(self.pool.coach_options[i].values())
+            for m, f in self.pool.mentor_options[i].items():
+                if f + best_coach < floor:
+                    self.model.add(self.mentor[i, m] == 0)
+            for c, f in self.pool.coach_options[i].items():
+                if f + best_mentor < floor:
+                    self.model.add(self.coach[i, c] == 0)
+
+    def hint(self, mentors: Mapping[str, str], coaches: Mapping[str, str]) -> None:
+        for (i, m), var in self.mentor.items():
+            self.model.add_hint(var, mentors.get(i) == m)
+        for (i, c), var in self.coach.items():
+            self.model.add_hint(var, coaches.get(i) == c)
+
+
+def _solver(workers: int, seconds: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    solver.parameters.random_seed = 0
+    # Interleaved search is deterministic whatever the thread timing: ties come out the same.
+    solver.parameters.interleave_search = True
+    return solver
+
+
+def _solve_levels(
+    model: MatchingModel,
+    levels: Sequence[tuple[str, cp_model.LinearExprT]],
+    *,
+    workers: int,
+    deadline: float,
+) -> tuple[dict[str, str], dict[str, str], list[Level], bool]:
+    """Maximise each level in turn, then hold it at what was reached."""
+    reached: list[Level] = []
+    optimal = True
+    solver = None
+    for name, objective in levels:
+        model.model.maximize(objective)
+        solver = _solver(workers, deadline - time.monotonic())
+        status = solver.solve(model.model)
+        if status == cp_model.INFEASIBLE:
+            raise InfeasibleError(
+                STAGE,
+                ["every participant has lawful mentors and coaches, but not without giving "
+                 "someone the same person as both mentor and coach"],
+            )
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            raise InfeasibleError(
+                STAGE, ["the time limit ran out before any matching was found; raise --time-limit"]
+            )
+        value, bound = round(solver.objective_value), round(solver.best_objective_bound)
+        optimal = optimal and status == cp_model.OPTIMAL
+        reached.append(Level(name=name, sense="max", value=value, bound=bound))
+        model.model.add(objective >= value)
+        if name == "min_fit":
+            model.add_worst_fit_at_least(value)
+        mentors = {i: m for (i, m), v in model.mentor.items() if solver.boolean_value(v)}
+        coaches = {i: c for (i, c), v in model.coach.items() if solver.boolean_value(v)}
+        model.model.clear_hints()
+        model.hint(mentors, coaches)
+    return mentors, coaches, reached, optimal
+
+
+# --------------------------------------------------------------------------- front door
+
+
+def _min_fit(pool: Pool, mentors: Mapping[str, str], coaches: Mapping[str, str]) -> int:
+    return min(
+        (pool.mentor_options[i][mentors[i]] + pool.coach_options[i][coaches[i]] for i in pool.ids),
+        default=0,
+    )
+
+
+def _total_fit(pool: Pool, mentors: Mapping[str, str], coaches: Mapping[str, str]) -> int:
+    return sum(
+        pool.mentor_options[i][mentors[i]] + pool.coach_options[i][coaches[i]] for i in pool.ids
+    )
+
+
+def _kept(previous: Mapping[str, tuple[str, str]], mentors: Mapping, coaches: Mapping) -> int:
+    return sum(
+        (mentors.get(i) == m) + (coaches.get(i) == c) for i, (m, c) in previous.items()
+    )
+
+
+def match(
+    scenario: Scenario,
+    selected: Sequence[Outcome],
+    *,
+    time_limit: float = 60,
+    workers: int = 2,
+    previous: Sequence[Match] | None = None,
+) -> MatchResult:
+    """Give every selected participant a mentor and a coach, optimally for the fairness mode.
+
+    With ``previous``, keeping earlier pairs comes first (every still-lawful pair is kept
+    unless capacities no longer allow it), then the fairness levels.
+    """
+    started = time.monotonic()
+    deadline = started + time_limit
+    pool = Pool.build(scenario, [o for o in selected if o.status == "selected"])
+    kept_before = {
+        p.participant_id: (p.mentor_id, p.coach_id)
+        for p in previous or ()
+        if p.participant_id in pool.cohort
+    }
+    ids = pool.ids
+    mentor_caps = {m: x.capacity for m, x in pool.mentors.items()}
+    coach_caps = {c: x.capacity for c, x in pool.coaches.items()}
+    causes = feasibility_causes(scenario, pool)
+    if causes:
+        raise InfeasibleError(STAGE, causes)
+    mentors = _flow_side(ids, pool.mentor_options, mentor_caps, {i: m for i, (m, _) in kept_before.items()})
+    coaches = _flow_side(ids, pool.coach_options, coach_caps, {i: c for i, (_, c) in kept_before.items()})
+    assert mentors is not None and coaches is not None  # the pre-check found a complete matching
+    fairness = scenario.settings.matching.fairness
+    clash = any(mentors[i] == coaches[i] for i in ids)
+    if fairness == "utilitarian" and not clash:
+        # Each flow is optimal for its side, so their union is optimal for the sum.
+        levels = []
+        if previous is not None:
+            kept = _kept(kept_before, mentors, coaches)
+            levels.append(Level(name="kept_pairs", sense="max", value=kept, bound=kept))
+        total = _total_fit(pool, mentors, coaches)
+        levels.append(Level(name="total_fit", sense="max", value=total, bound=total))
+        report = StageReport(
+            stage=STAGE,
+            status="optimal",
+            levels=tuple(levels),
+            seconds=round(time.monotonic() - started, 3),
+            solver="min-cost flow",
+        )
+    else:
+        model = MatchingModel(pool, kept_before)
+        if not clash:
+            model.hint(mentors, coaches)
+        objectives: list[tuple[str, cp_model.LinearExprT]] = []
+        if previous is not None:
+            objectives.append(("kept_pairs", model.kept()))
+        if fairness == "egalitarian":
+            # The flows' matching is lawful, so its worst fit is a floor for the optimum.
+            floor = 0 if previous is not None or clash else _min_fit(pool, mentors, coaches)
+            worst = model.model.new_int_var(floor, _fit_ceiling(pool), "min_fit")
+            model.add_worst_fit_at_least(floor)
+            for i in ids:
+                model.model.add(worst <= model.fit(i))
+            objectives.append(("min_fit", worst))
+        objectives.append(("total_fit", sum(model.fit(i) for i in ids)))
+        mentors, coaches, levels, optimal = _solve_levels(
+            model, objectives, workers=workers, deadline=deadline
+        )
+        report = StageReport(
+            stage=STAGE,
+            status="optimal" if optimal else "feasible",
+            levels=tuple(levels),
+            seconds=round(time.monotonic() - started, 3),
+            solver="CP-SAT",
+        )
+    matches = tuple(
+        Match(
+            participant_id=i,
+            cohort_id=pool.cohort[i],
+            mentor_id=mentors[i],
+            coach_id=coaches[i],
+            mentor_fit=pool.mentor_options[i][mentors[i]],
+            coach_fit=pool.coach_options[i][coaches[i]],
+            reasons=reasons(
+                scenario, p, pool.mentors[mentors[i]], pool.coaches[coaches[i]]
+            ),
+        )
+        for i, p in zip(ids, pool.participants, strict=True)
+    )
+    return MatchResult(matches=matches, report=report)
+
+
+def _fit_ceiling(pool: Pool) -> int:
+    """No participant can do better than their best mentor plus their best coach."""
+    return min(
+        (max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values()) for i in pool.ids),
+        default=0,
+    )
+
+
+# --------------------------------------------------------------------------- words
+
+
+def reasons(scenario: Scenario, applicant: Applicant, mentor: Mentor, coach: Coach) -> str:
+    """Why this pair: needs covered and exposure. Never groups or scores."""
+    parts = []
+    mentor_needs = covered_needs(applicant, mentor.expertise)
+    parts.append(
+        "mentor covers " + ", ".join(mentor_needs) if mentor_needs else "mentor covers no listed need"
+    )
+    if mentor.council != applicant.council:
+        parts.append(f"mentor from another council ({mentor.council})")
+    elif mentor.service_area != applicant.service_area:
+        parts.append(f"mentor from another service area ({mentor.service_area})")
+    coach_needs = covered_needs(applicant, coach.expertise)
+    parts.append(
+        "coach covers " + ", ".join(coach_needs) if coach_needs else "coach covers no listed need"
+    )
+    return "; ".join(parts)
+
+
+def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
+    """Cheap supply/demand checks, in coordinator words (empty = a complete matching exists)."""
+    causes: list[str] = []
+    conflicts = _conflicts(scenario)
+    ids = pool.ids
+    for p in pool.participants:
+        i = p.applicant_id
+        chain = management_chain(scenario, p)
+        if not pool.mentor_options[i]:
+            causes.append(f"{i}: no lawful mentor — " + _summarise(
+                [(m.mentor_id, ["has no places"] if m.capacity <= 0 else
+                  mentor_barriers(scenario, p, m, chain, conflicts)) for m in pool.mentors.values()],
+                "mentor",
+            ))
+        if not pool.coach_options[i]:
+            causes.append(f"{i}: no lawful coach — " + _summarise(
+                [(c.coach_id, ["has no places"] if c.capacity <= 0 else
+                  coach_barriers(p, c, chain, conflicts)) for c in pool.coaches.values()],
+                "coach",
+            ))
+    if causes:
+        return causes
+    for role, options, resources in (
+        ("mentor", pool.mentor_options, pool.mentors),
+        ("coach", pool.coach_options, pool.coaches),
+    ):
+        capacity = {r: x.capacity for r, x in resources.items()}
+        places = sum(capacity.values())
+        if places < len(ids):
+            causes.append(
+                f"{role} capacity short by {len(ids) - places} "
+                f"({len(ids)} participants, {places} {role} places)"
+            )
+            continue
+        violation = _hall_violation(ids, options, capacity)
+        if violation:
+            group, offered, short = violation
+            causes.append(
+                f"{', '.join(group)} can only have {role}s {', '.join(offered) or 'nobody'}, "
+                f"who have {sum(capacity[r] for r in offered)} places between them: "
+                f"{role} capacity short by {short}"
+            )
+    return causes
+
+
+def _summarise(barriers: Sequence[tuple[str, list[str]]], role: str) -> str:
+    if not barriers:
+        return f"there are no {role}s"
+    counts: dict[str, list[str]] = defaultdict(list)
+    for who, why in barriers:
+        for reason in why:
+            counts[reason].append(who)
+    return "; ".join(
+        f"{', '.join(who)} {reason}" for reason, who in sorted(counts.items(), key=lambda kv: kv[0])
+    )
+
+
+def explain_match(
+    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match], participant_id: str
+) -> str:
+    """Why this participant has their mentor and coach, and the best lawful alternatives."""
+    row = next((m for m in matches if m.participant_id == participant_id), None)
+    if row is None:
+        return f"{participant_id} is not a selected participant, so has no mentor or coach."
+    pool = Pool.build(scenario, [o for o in selected if o.applicant_id == participant_id])
+    mentor_load: dict[str, int] = defaultdict(int)
+    coach_load: dict[str, int] = defaultdict(int)
+    for other in matches:
+        mentor_load[other.mentor_id] += 1
+        coach_load[other.coach_id] += 1
+    lines = [
+        f"{participant_id} is mentored by {row.mentor_id} (fit {row.mentor_fit}) and coached by "
+        f"{row.coach_id} (fit {row.coach_fit}): {row.reasons}."
+    ]
+    for role, options, chosen, resources, load in (
+        ("mentor", pool.mentor_options[participant_id], row.mentor_id, pool.mentors, mentor_load),
+        ("coach", pool.coach_options[participant_id], row.coach_id, pool.coaches, coach_load),
+    ):
+        others = sorted(
+            ((fit, r) for r, fit in options.items() if r != chosen), key=lambda t: (-t[0], t[1])
+        )
+        if not others:
+            lines.append(f"No other lawful {role}.")
+            continue
+        fit, best = others[0]
+        full = load[best] >= resources[best].capacity
+        lines.append(
+            f"Best lawful alternative {role}: {best} (fit {fit}"
+            + (f", all {resources[best].capacity} places taken" if full else ", has a free place")
+            + ")."
+        )
+    return " ".join(lines)

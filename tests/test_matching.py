@@ -1,0 +1,399 @@
+"""Mentor and coach matching (contract section 3, issue 4), checked by the independent checker."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cohort_solver.checks.matching import kept_pairs, objective, violations
+from cohort_solver.errors import InfeasibleError, InputError
+from cohort_solver.io import load_scenario
+from cohort_solver.model import (
+    Applicant,
+    Coach,
+    Conflict,
+    Match,
+    Mentor,
+    Outcome,
+    ProgrammeSettings,
+    Scenario,
+    SelectionSettings,
+    Settings,
+)
+from cohort_solver.solvers.matching import explain_match, match
+
+from .conftest import OXFORD, write_csv, write_small
+
+# --------------------------------------------------------------------------- builders
+
+
+def scenario(applicants, mentors, coaches, conflicts=(), **matching) -> Scenario:
+    return Scenario(
+        folder=Path("."),
+        settings=Settings(
+            programme=ProgrammeSettings(name="t", start=date(2024, 4, 1)),
+            selection=SelectionSettings(places=10, eligible_grades=[6, 7]),
+            matching=matching,
+        ),
+        applicants=tuple(applicants),
+        mentors=tuple(mentors),
+        coaches=tuple(coaches),
+        conflicts=tuple(Conflict(person_a=a, person_b=b) for a, b in conflicts),
+    )
+
+
+def person(pid, *, council="C", area="A", grade=6, needs=(), manager=None, groups=None) -> Applicant:
+    return Applicant(
+        applicant_id=pid, council=council, service_area=area, grade=grade, probation_passed=True,
+        line_manager_approved=True, performance_eligible=True, line_manager_id=manager,
+        development_needs=tuple(needs), groups=groups or {},
+    )
+
+
+def mentor(mid, *, council="C", area="B", grade=9, capacity=1, expertise=()) -> Mentor:
+    return Mentor(mentor_id=mid, council=council, service_area=area, grade=grade, capacity=capacity,
+                  expertise=tuple(expertise))
+
+
+def coach(cid, *, capacity=6, expertise=(), councils=()) -> Coach:
+    return Coach(coach_id=cid, capacity=capacity, expertise=tuple(expertise), councils=tuple(councils))
+
+
+def chosen(sc: Scenario, ids=None) -> list[Outcome]:
+    ids = ids if ids is not None else [a.applicant_id for a in sc.applicants]
+    return [Outcome(applicant_id=i, status="selected", cohort_id="main") for i in ids]
+
+
+def solve(sc: Scenario, selected=None, **kwargs):
+    selected = selected if selected is not None else chosen(sc)
+    result = match(sc, selected, time_limit=20, **kwargs)
+    assert violations(sc, selected, result.matches) == []
+    assert result.report.status == "optimal"
+    values = {lv.name: lv.value for lv in result.report.levels}
+    recomputed = objective(sc, selected, result.matches)
+    assert values["total_fit"] == recomputed["total_fit"]
+    if "min_fit" in values:
+        assert values["min_fit"] == recomputed["min_fit"]
+    return result
+
+
+def pairs(result) -> dict[str, tuple[str, str]]:
+    return {m.participant_id: (m.mentor_id, m.coach_id) for m in result.matches}
+
+
+# --------------------------------------------------------------------------- hand-made cases
+
+
+def test_needs_and_exposure_decide_the_mentor():
+    # P1 needs strategic. M1 (same council, other area) covers it: 10 + 2 = 12.
+    # M2 (other council) covers nothing: 3 + 2 = 5. Coach K1 covers strategic: 10. Optimum 22.
+    sc = scenario(
+        [person("P1", needs=["strategic"])],
+        [mentor("M1", expertise=["strategic"]), mentor("M2", council="D")],
+        [coach("K1", expertise=["strategic"])],
+    )
+    result = solve(sc)
+    assert pairs(result) == {"P1": ("M1", "K1")}
+    assert (result.matches[0].mentor_fit, result.matches[0].coach_fit) == (12, 10)
+    assert "strategic" in result.matches[0].reasons
+
+
+def test_utilitarian_and_egalitarian_differ():
+    # One mentor place each. P1 needs a, b; P2 needs a.
+    # M1 covers a, b: P1 22, P2 12.  M2 covers nothing: 2 for either.
+    # utilitarian: P1-M1 (22) + P2-M2 (2) = 24 beats P1-M2 (2) + P2-M1 (12) = 14.
+    # Coach covers nothing, so coach fit is 0. Worst fit: 2 either way... make P2 need a only and
+    # M2 cover b: P1-M2 = 12, P2-M2 = 2. Then utilitarian 22 + 2 = 24 (worst 2), egalitarian
+    # P1-M2 12 + P2-M1 12 = 24 ... equal totals, so give M1 a third need c that only P1 has:
+    # P1-M1 = 32: utilitarian 32 + 2 = 34 (worst 2); egalitarian 12 + 12 = 24 (worst 12).
+    people = [person("P1", needs=["a", "b", "c"]), person("P2", needs=["a"])]
+    mentors = [mentor("M1", expertise=["a", "b", "c"]), mentor("M2", expertise=["b"])]
+    coaches = [coach("K1")]
+    util = solve(scenario(people, mentors, coaches, fairness="utilitarian"))
+    egal = solve(scenario(people, mentors, coaches, fairness="egalitarian"))
+    assert pairs(util) == {"P1": ("M1", "K1"), "P2": ("M2", "K1")}
+    assert pairs(egal) == {"P1": ("M2", "K1"), "P2": ("M1", "K1")}
+    assert {lv.name: lv.value for lv in egal.report.levels} == {"min_fit": 12, "total_fit": 24}
+    assert {lv.name: lv.value for lv in util.report.levels} == {"total_fit": 34}
+
+
+def test_a_stable_matching_is_not_the_best_total():
+    # Fits (coach adds 0): P1-M1 32, P1-M2 22, P2-M1 22, P2-M2 2 (P2 needs a, b; M2 covers only c).
+    # P1 and M1 both rank each other first, so the only stable matching is P1-M1, P2-M2 = 34.
+    # The best total is P1-M2 + P2-M1 = 22 + 22 = 44.
+    people = [person("P1", needs=["a", "b", "c"]), person("P2", needs=["a", "b"])]
+    mentors = [mentor("M1", expertise=["a", "b", "c"]), mentor("M2", expertise=["a", "c"])]
+    sc = scenario(people, mentors, [coach("K1")])
+    result = solve(sc)
+    assert pairs(result) == {"P1": ("M2", "K1"), "P2": ("M1", "K1")}
+    assert result.report.levels[-1].value == 44
+
+
+def test_management_chain_is_followed_through_applicants():
+    # P1's manager is P9 (also an applicant), whose manager is M1: M1 is above P1, so M2.
+    sc = scenario(
+        [person("P1", manager="P9", needs=["a"]), person("P9", grade=7, manager="M1")],
+        [mentor("M1", expertise=["a"]), mentor("M2")],
+        [coach("K1")],
+    )
+    result = solve(sc, chosen(sc, ["P1"]))
+    assert pairs(result)["P1"][0] == "M2"
+
+
+@pytest.mark.parametrize("conflict", [("M1", "P1"), ("P1", "M1")])
+def test_declared_conflict_either_direction(conflict):
+    sc = scenario([person("P1", needs=["a"])], [mentor("M1", expertise=["a"]), mentor("M2")],
+                  [coach("K1")], conflicts=[conflict])
+    assert pairs(solve(sc))["P1"][0] == "M2"
+
+
+def test_grade_gap_service_area_and_council_rules():
+    # M1 grade 7 < 6 + 2; M2 in P1's own (council, area); only M3 is lawful.
+    # K1 serves another council; K2 serves P1's.
+    sc = scenario(
+        [person("P1", needs=["a"])],
+        [mentor("M1", grade=7, expertise=["a"]), mentor("M2", area="A", expertise=["a"]), mentor("M3")],
+        [coach("K1", councils=["D"], expertise=["a"]), coach("K2", councils=["C"])],
+    )
+    assert pairs(solve(sc)) == {"P1": ("M3", "K2")}
+
+
+def test_same_person_is_never_mentor_and_coach_of_one_participant():
+    # X is both. Alone each side would pick X (fit 12 + 10), but never both: best is
+    # X as mentor (12) + K2 coach (0) = 12, versus M2 mentor (2) + X coach (10) = 12: a tie, so
+    # the total is 12 either way.
+    sc = scenario(
+        [person("P1", needs=["a"])],
+        [mentor("X", expertise=["a"]), mentor("M2")],
+        [coach("X", expertise=["a"]), coach("K2")],
+    )
+    result = solve(sc)
+    assert result.report.levels[-1].value == 12
+    mentor_id, coach_id = pairs(result)["P1"]
+    assert mentor_id != coach_id
+
+
+def test_same_result_whatever_the_row_order():
+    people = [person(f"P{k}", needs=["a", "b"][: 1 + k % 2], area=f"A{k % 2}") for k in range(5)]
+    mentors = [mentor(f"M{k}", expertise=["a"] if k % 2 else ["b"], capacity=2) for k in range(4)]
+    coaches = [coach("K1", expertise=["a"]), coach("K2", expertise=["b"])]
+    for fairness in ("utilitarian", "egalitarian"):
+        one = solve(scenario(people, mentors, coaches, fairness=fairness))
+        two = solve(scenario(people[::-1], mentors[::-1], coaches[::-1], fairness=fairness))
+        assert one.matches == two.matches
+
+
+def test_protected_characteristics_never_reach_reasons():
+    sc = scenario([person("P1", needs=["a"], groups={"woman": True, "disabled": True})],
+                  [mentor("M1", expertise=["a"])], [coach("K1")])
+    row = solve(sc).matches[0]
+    assert "woman" not in row.reasons and "disabled" not in row.reasons
+
+
+# --------------------------------------------------------------------------- infeasible
+
+
+def test_no_lawful_mentor_names_the_participant_and_why():
+    sc = scenario(
+        [person("P17", grade=7, manager="M2")],
+        [mentor("M1", grade=8), mentor("M2", grade=10), mentor("M3", grade=9, area="A")],
+        [coach("K1")],
+    )
+    with pytest.raises(InfeasibleError) as error:
+        match(sc, chosen(sc))
+    text = " ".join(error.value.causes)
+    assert "P17: no lawful mentor" in text
+    assert "grade 8 is below 9" in text and "management chain" in text and "own service area" in text
+
+
+def test_mentor_capacity_short():
+    sc = scenario([person("P1"), person("P2"), person("P3")], [mentor("M1")], [coach("K1")])
+    with pytest.raises(InfeasibleError) as error:
+        match(sc, chosen(sc))
+    assert "mentor capacity short by 2" in error.value.causes[0]
+
+
+def test_hall_violation_names_the_crowded_group():
+    # Plenty of places overall, but P1 and P2 can only have M1 (one place): M2 is in their area.
+    sc = scenario(
+        [person("P1"), person("P2"), person("P3", area="Z")],
+        [mentor("M1"), mentor("M2", area="A", capacity=5)],
+        [coach("K1")],
+    )
+    with pytest.raises(InfeasibleError) as error:
+        match(sc, chosen(sc))
+    cause = error.value.causes[0]
+    assert "P1, P2" in cause and "M1" in cause and "short by 1" in cause
+
+
+def test_coach_must_serve_the_council():
+    sc = scenario([person("P1", council="North")], [mentor("M1")], [coach("K1", councils=["South"])])
+    with pytest.raises(InfeasibleError, match="P1: no lawful coach.*does not serve North"):
+        match(sc, chosen(sc))
+
+
+# --------------------------------------------------------------------------- re-matching
+
+
+def test_rematch_after_a_mentor_leaves_keeps_every_other_pair():
+    people = [person(f"P{k}", needs=["a"]) for k in range(4)]
+    mentors = [mentor(f"M{k}", expertise=["a"] if k < 2 else []) for k in range(5)]
+    coaches = [coach("K1", expertise=["a"], capacity=2), coach("K2", capacity=2)]
+    sc = scenario(people, mentors, coaches)
+    first = solve(sc)
+    leaving = first.matches[0].mentor_id
+    after = scenario(people, [m for m in mentors if m.mentor_id != leaving], coaches)
+    second = solve(after, previous=first.matches)
+    # Only the participant who lost their mentor changes, and only that one pair.
+    assert kept_pairs(first.matches, second.matches) == 2 * len(people) - 1
+    assert second.report.levels[0].name == "kept_pairs"
+
+
+def test_rematch_prefers_keeping_a_pair_over_better_fit():
+    # Previously P1 had M2 (fit 2). M1 (fit 12) is free now, but the old pair is still lawful.
+    sc = scenario([person("P1", needs=["a"])], [mentor("M1", expertise=["a"]), mentor("M2")], [coach("K1")])
+    old = [Match(participant_id="P1", cohort_id="main", mentor_id="M2", coach_id="K1",
+                 mentor_fit=2, coach_fit=0)]
+    for fairness in ("utilitarian", "egalitarian"):
+        sc2 = scenario(sc.applicants, sc.mentors, sc.coaches, fairness=fairness)
+        assert pairs(solve(sc2, previous=old)) == {"P1": ("M2", "K1")}
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def test_explain_gives_the_pair_and_the_best_alternative():
+    sc = scenario([person("P1", needs=["a"]), person("P2", needs=["a"], area="Z")],
+                  [mentor("M1", expertise=["a"]), mentor("M2", council="D")], [coach("K1")])
+    result = solve(sc)
+    text = explain_match(sc, chosen(sc), result.matches, "P2")
+    who = pairs(result)["P2"][0]
+    other = "M2" if who == "M1" else "M1"
+    assert f"mentored by {who}" in text and f"alternative mentor: {other}" in text
+
+
+# --------------------------------------------------------------------------- brute force
+
+
+@st.composite
+def small_scenarios(draw):
+    n = draw(st.integers(1, 3))
+    mentor_ids = [f"M{k}" for k in range(draw(st.integers(1, 4)))]
+    coach_ids = draw(st.lists(st.sampled_from(["K1", "K2", "M0"]), min_size=1, max_size=2, unique=True))
+    needs = st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True)
+    councils, areas = st.sampled_from(["C", "D"]), st.sampled_from(["A", "B"])
+    people = [
+        person(f"P{k}", council=draw(councils), area=draw(areas), grade=draw(st.sampled_from([6, 7])),
+               needs=draw(needs), manager=draw(st.sampled_from([None, None, None, None, *mentor_ids, *coach_ids])))
+        for k in range(n)
+    ]
+    mentors = [
+        mentor(m, council=draw(councils), area=draw(areas), grade=draw(st.sampled_from([10, 9, 11, 8])),
+               capacity=draw(st.sampled_from([1, 2, 0])), expertise=draw(needs))
+        for m in mentor_ids
+    ]
+    coaches = [
+        coach(c, capacity=draw(st.sampled_from([2, 1, 3])), expertise=draw(needs),
+              councils=draw(st.sampled_from([(), (), (), ("C",), ("D",)])))
+        for c in coach_ids
+    ]
+    everyone = [(m, p.applicant_id) for m in mentor_ids + coach_ids for p in people]
+    conflicts = draw(st.lists(st.sampled_from(everyone), max_size=1))
+    fairness = draw(st.sampled_from(["egalitarian", "utilitarian"]))
+    return scenario(people, mentors, coaches, conflicts, fairness=fairness,
+                    exclude_same_service_area=draw(st.booleans()))
+
+
+def brute_force(sc: Scenario):
+    """The best lawful matching by enumeration, judged only by the checker."""
+    selected = chosen(sc)
+    ids = [a.applicant_id for a in sc.applicants]
+    best = None
+    for ms in itertools.product([m.mentor_id for m in sc.mentors], repeat=len(ids)):
+        for cs in itertools.product([c.coach_id for c in sc.coaches], repeat=len(ids)):
+            rows = [Match(participant_id=i, cohort_id="main", mentor_id=m, coach_id=c, mentor_fit=0,
+                          coach_fit=0) for i, m, c in zip(ids, ms, cs, strict=True)]
+            lawful = [v for v in violations(sc, selected, rows) if "fit" not in v]
+            if lawful:
+                continue
+            value = objective(sc, selected, rows)
+            key = ((value["min_fit"], value["total_fit"]) if sc.settings.matching.fairness == "egalitarian"
+                   else (value["total_fit"],))
+            best = key if best is None or key > best else best
+    return best
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios())
+def test_optimum_equals_brute_force(sc):
+    best = brute_force(sc)
+    if best is None:
+        with pytest.raises(InfeasibleError):
+            match(sc, chosen(sc), time_limit=10)
+        return
+    result = solve(sc)
+    value = objective(sc, chosen(sc), result.matches)
+    if sc.settings.matching.fairness == "egalitarian":
+        assert (value["min_fit"], value["total_fit"]) == best
+    else:
+        assert (value["total_fit"],) == best
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.data())
+def test_a_new_conflict_never_improves_the_optimum(sc, data):
+    try:
+        before = solve(sc)
+    except InfeasibleError:
+        return
+    row = data.draw(st.sampled_from(before.matches))
+    stricter = scenario(sc.applicants, sc.mentors, sc.coaches,
+                        [(c.person_a, c.person_b) for c in sc.conflicts] + [(row.mentor_id, row.participant_id)],
+                        **sc.settings.matching.model_dump())
+    try:
+        after = solve(stricter)
+    except InfeasibleError:
+        return
+    key = ("min_fit", "total_fit") if sc.settings.matching.fairness == "egalitarian" else ("total_fit",)
+    a, b = objective(sc, chosen(sc), before.matches), objective(sc, chosen(sc), after.matches)
+    assert tuple(b[k] for k in key) <= tuple(a[k] for k in key)
+
+
+# --------------------------------------------------------------------------- oxford-2024
+
+
+@pytest.mark.parametrize("fairness", ["utilitarian", "egalitarian"])
+def test_oxford_matching_passes_the_checker(fairness):
+    from cohort_solver.solvers.allocation import allocate
+
+    sc = load_scenario(OXFORD, [f"matching.fairness={fairness}"])
+    selected = allocate(sc, time_limit=30, workers=2).selected()
+    result = solve(sc, selected)
+    assert [m.participant_id for m in result.matches] == sorted(o.applicant_id for o in selected)
+    again = match(sc, selected, time_limit=20)
+    assert again.matches == result.matches
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "rows", "where"),
+    [
+        ("conflicts.csv", ["person_a", "person_b"], [["A1", "NOBODY"]], "conflicts.csv:2:2"),
+        ("mentors.csv", ["mentor_id", "grade", "capacity"], [["M1", "9", "-1"]], "mentors.csv:2:3"),
+        ("mentors.csv", ["mentor_id", "grade", "capacity"], [["M1", "", "1"]], "mentors.csv:2:2"),
+        ("coaches.csv", ["coach_id", "capacity"], [["K1", "two"]], "coaches.csv:2:2"),
+    ],
+)
+def test_bad_matching_input_points_at_the_cell(tmp_path, name, header, rows, where):
+    folder = write_small(tmp_path / "s")
+    write_csv(folder / name, header, rows)
+    with pytest.raises(InputError) as error:
+        load_scenario(folder)
+    assert any(str(p).startswith(where) for p in error.value.problems), error.value.problems
