@@ -18,6 +18,7 @@ from .io import load_scenario, output_folder
 from .model import Allocation, Scenario, StageReport
 from .outputs import (
     allocation_csv,
+    change_reasons,
     matches_csv,
     read_allocation,
     read_matches,
@@ -401,8 +402,15 @@ def schedule(ctx: Context, previous: Path | None) -> None:
         matched = _matches(ctx, scenario, allocation)
         matches, reports = list(matched.matches), reports + [matched.report]
     result = _calendar(ctx, scenario, allocation, matches, previous)
+    extra: dict[str, str | bytes] = {}
+    if previous is not None:
+        from .ics import changes_csv
+        from .solvers.calendar import read_calendar_csv
+
+        old = read_calendar_csv(previous)
+        extra["changes.csv"] = changes_csv(old, result.events, change_reasons(scenario, old, result.events))
     _write(ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes), "matches.csv": matches_csv(matches),
-                           "calendar.csv": calendar_csv(result.events)}, reports + [result.report])
+                           "calendar.csv": calendar_csv(result.events), **extra}, reports + [result.report])
     click.echo(f"calendar {result.report.status}: {len(result.events)} events")
 
 

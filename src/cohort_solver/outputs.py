@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import InputError, Problem
 from .io import csv_text, read_csv_rows
-from .model import Match, Outcome, Scenario, StageReport
+from .model import Event, Match, Outcome, Scenario, StageReport
 
 ALLOCATION_COLUMNS = (
     "applicant_id",
@@ -78,6 +78,36 @@ def read_matches(path: Path) -> list[Match]:
         return [Match.model_validate(row) for row in read_csv_rows(path)]
     except (KeyError, ValueError) as exc:
         raise InputError([Problem(path.name, 1, 1, f"not a matches.csv written by cohort-solver ({exc})")]) from None
+
+
+def change_reasons(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) -> dict[str, str]:
+    """Why each event of a re-plan changed, in coordinator words (for changes.csv)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(scenario.settings.programme.timezone)
+    before = {e.event_id: e for e in old}
+    after = {e.event_id: e for e in new}
+    reasons = {}
+    for event_id in before.keys() | after.keys():
+        was, now = before.get(event_id), after.get(event_id)
+        if now is None:
+            reasons[event_id] = "no longer in the plan (participant withdrawn or session removed)"
+        elif was is None:
+            reasons[event_id] = "new in the plan (new participant or session)"
+        elif (was.start, was.end, was.venue_id) != (now.start, now.end, now.venue_id):
+            start = was.start.astimezone(zone).replace(tzinfo=None)
+            end = was.end.astimezone(zone).replace(tzinfo=None)
+            blocked = sorted({
+                u.id for u in scenario.unavailability
+                if u.id in (*was.attendee_ids, was.venue_id) and u.start < end and start < u.end
+            })
+            if blocked:
+                reasons[event_id] = f"{', '.join(blocked)} now unavailable at the old time"
+            elif set(was.attendee_ids) != set(now.attendee_ids):
+                reasons[event_id] = "attendees changed (rematch or withdrawal)"
+            else:
+                reasons[event_id] = "moved to make room for another change"
+    return reasons
 
 
 def solution_json(
