@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cohort_solver.checks.allocation import check_allocation
+from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.generate import generate_scenario
 from cohort_solver.io import load_scenario
 from cohort_solver.solvers.allocation import allocate
@@ -43,7 +43,7 @@ def main() -> None:
         started = time.monotonic()
         result = allocate(scenario, time_limit=args.time_limit, workers=2)
         wall = time.monotonic() - started
-        violations = check_allocation(scenario, result.outcomes) if size <= 12_000 else []
+        violations = allocation_violations(scenario, result.outcomes) if size <= 12_000 else []
         if violations:
             print(f"checker found {len(violations)} violations: {violations[:3]}", file=sys.stderr)
         levels = [lv.value for lv in result.report.levels]

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks.allocation import (
-    check_allocation,
     lexicographic_key,
     objective,
     placement_of,
 )
+from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.explain import explain_applicant
 from cohort_solver.io import load_scenario
@@ -28,7 +28,7 @@ from .conftest import OXFORD, SMALL_TOML, write_small
 
 def solve(scenario: Scenario, **kw):
     result = allocate(scenario, time_limit=20, workers=2, **kw)
-    assert check_allocation(scenario, result.outcomes) == []
+    assert allocation_violations(scenario, result.outcomes) == []
     return result
 
 
@@ -144,7 +144,7 @@ def test_withdrawal_keeps_everyone_else_and_takes_best_replacement() -> None:
     leaving = first.selected()[0].applicant_id
     keep = {o.applicant_id: o.cohort_id for o in first.selected() if o.applicant_id != leaving}
     second = allocate(scenario, keep=keep, withdrawn=[leaving], time_limit=20)
-    assert check_allocation(scenario, second.outcomes) == []
+    assert allocation_violations(scenario, second.outcomes) == []
     after = {o.applicant_id for o in second.selected()}
     assert set(keep) <= after and leaving not in after and len(after) == 12
     assert next(o for o in second.outcomes if o.applicant_id == leaving).reason == "withdrawn"
@@ -286,7 +286,7 @@ def test_solver_matches_brute_force_and_passes_the_checker(scenario: Scenario) -
             allocate(scenario, time_limit=10)
         return
     result = allocate(scenario, time_limit=10)
-    assert check_allocation(scenario, result.outcomes) == []
+    assert allocation_violations(scenario, result.outcomes) == []
     assert lexicographic_key(objective(scenario, placement_of(result.outcomes))) == expected
     assert lexicographic_key([lv.value for lv in result.report.levels]) == expected
     assert result.report.status == "optimal"
@@ -341,11 +341,11 @@ def test_checker_catches_each_kind_of_broken_allocation(small: Path) -> None:
     def broken(index: int, **changes) -> list[str]:
         outcomes = list(good)
         outcomes[index] = outcomes[index].model_copy(update=changes)
-        return check_allocation(scenario, outcomes)
+        return allocation_violations(scenario, outcomes)
 
     assert broken(3, status="selected", cohort_id="main", reason="")  # ineligible A4 selected, 4 places
     assert broken(5, status="selected", cohort_id="main", reserve_rank=None)  # too many selected
     assert broken(0, score=Decimal("1.00"))  # wrong aggregate
     assert broken(5, reserve_rank=2)  # reserve ranks out of order
     assert broken(0, ring_fences=())  # membership dropped
-    assert check_allocation(scenario, good[::-1])  # row order of applicants.csv lost
+    assert allocation_violations(scenario, good[::-1])  # row order of applicants.csv lost

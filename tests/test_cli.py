@@ -7,7 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cohort_solver.checks.allocation import check_allocation, lexicographic_key, objective
+from cohort_solver.checks.allocation import lexicographic_key, objective
+from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.cli import main
 from cohort_solver.io import load_scenario
 from cohort_solver.outputs import read_allocation
@@ -26,7 +27,7 @@ def test_allocate_writes_allocation_csv_and_solution_json(oxford: Path, tmp_path
     code, output = invoke("allocate", str(oxford), "--out", str(tmp_path / "out"))
     assert code == 0, output
     outcomes = read_allocation(tmp_path / "out" / "allocation.csv")
-    assert check_allocation(load_scenario(oxford), outcomes) == []
+    assert allocation_violations(load_scenario(oxford), outcomes) == []
     header = (tmp_path / "out" / "allocation.csv").read_text().splitlines()[0]
     assert header == "applicant_id,status,cohort_id,score,ring_fences,reserve_rank,reason"
     solution = json.loads((tmp_path / "out" / "solution.json").read_text())
@@ -75,7 +76,7 @@ def test_withdraw_replaces_from_reserve_and_keeps_the_rest(oxford: Path, tmp_pat
     selected = {o.applicant_id for o in after if o.status == "selected"}
     assert before - selected == {"A024"} and len(selected) == 12
     assert "replaced by A037" in output  # reserve 1, and A024 leaves Housing with one place free
-    assert check_allocation(load_scenario(oxford), after) == []
+    assert allocation_violations(load_scenario(oxford), after) == []
 
 
 def test_withdraw_of_someone_not_selected_is_bad_input(oxford: Path, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cohort_solver.checks.allocation import check_allocation
+from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.checks.calendar import violations as check_calendar
 from cohort_solver.checks.matching import violations as check_matching
 from cohort_solver.cli import main
@@ -41,7 +41,7 @@ def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, P
     outcomes = read_allocation(out / "allocation.csv")
     matches = read_matches(out / "matches.csv")
     events = read_calendar_csv(out / "calendar.csv")
-    assert check_allocation(scenario, outcomes) == []
+    assert allocation_violations(scenario, outcomes) == []
     selected = [o for o in outcomes if o.status == "selected"]
     assert check_matching(scenario, selected, matches) == []
     assert check_calendar(scenario, selected, matches, events) == []

@@ -273,7 +273,7 @@ RULES = (
 )
 
 
-def check_allocation(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def violations(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     """Every violated rule, or an empty list."""
     return [problem for rule in RULES for problem in rule(scenario, outcomes)]
 
