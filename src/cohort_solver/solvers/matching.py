@@ -325,7 +325,8 @@ def _solve_levels(
     """Maximise each level in turn, then hold it at what was reached."""
     reached: list[Level] = []
     optimal = True
-    solver = None
+    mentors: dict[str, str] = {}
+    coaches: dict[str, str] = {}
     for name, objective in levels:
         model.model.maximize(objective)
         solver = _solver(workers, deadline - time.monotonic())
@@ -407,18 +408,24 @@ def match(
     assert mentors is not None and coaches is not None  # the pre-check found a complete matching
     fairness = scenario.settings.matching.fairness
     clash = any(mentors[i] == coaches[i] for i in ids)
-    if fairness == "utilitarian" and not clash:
-        # Each flow is optimal for its side, so their union is optimal for the sum.
-        levels = []
-        if previous is not None:
-            kept = _kept(kept_before, mentors, coaches)
-            levels.append(Level(name="kept_pairs", sense="max", value=kept, bound=kept))
-        total = _total_fit(pool, mentors, coaches)
-        levels.append(Level(name="total_fit", sense="max", value=total, bound=total))
+    flow_levels = []
+    if previous is not None:
+        kept = _kept(kept_before, mentors, coaches)
+        flow_levels.append(Level(name="kept_pairs", sense="max", value=kept, bound=kept))
+    flow_total = _total_fit(pool, mentors, coaches)
+    flow_worst = _min_fit(pool, mentors, coaches)
+    ceiling = _fit_ceiling(pool)
+    # Each flow is optimal for its side, so their union has the best total of all matchings.
+    # In egalitarian mode it is also best when its worst fit reaches the proven optimum: no
+    # matching with that worst fit can have a larger total than the best total overall.
+    if not clash and (fairness == "utilitarian" or flow_worst == ceiling):
+        if fairness == "egalitarian":
+            flow_levels.append(Level(name="min_fit", sense="max", value=flow_worst, bound=ceiling))
+        flow_levels.append(Level(name="total_fit", sense="max", value=flow_total, bound=flow_total))
         report = StageReport(
             stage=STAGE,
             status="optimal",
-            levels=tuple(levels),
+            levels=tuple(flow_levels),
             seconds=round(time.monotonic() - started, 3),
             solver="min-cost flow",
         )
@@ -431,16 +438,26 @@ def match(
             objectives.append(("kept_pairs", model.kept()))
         if fairness == "egalitarian":
             # The flows' matching is lawful, so its worst fit is a floor for the optimum.
-            floor = 0 if previous is not None or clash else _min_fit(pool, mentors, coaches)
-            worst = model.model.new_int_var(floor, _fit_ceiling(pool), "min_fit")
+            floor = 0 if previous is not None or clash else flow_worst
+            worst = model.model.new_int_var(floor, ceiling, "min_fit")
             model.add_worst_fit_at_least(floor)
             for i in ids:
                 model.model.add(worst <= model.fit(i))
             objectives.append(("min_fit", worst))
-        objectives.append(("total_fit", sum(model.fit(i) for i in ids)))
-        mentors, coaches, levels, optimal = _solve_levels(
+        solved_mentors, solved_coaches, levels, optimal = _solve_levels(
             model, objectives, workers=workers, deadline=deadline
         )
+        if fairness == "egalitarian" and not clash and optimal and levels[-1].value == flow_worst:
+            # The flows already reach the best worst fit, with the best total of all.
+            levels.append(Level(name="total_fit", sense="max", value=flow_total, bound=flow_total))
+        else:
+            total_objective = sum(model.fit(i) for i in ids)
+            solved_mentors, solved_coaches, more, more_optimal = _solve_levels(
+                model, [("total_fit", total_objective)], workers=workers, deadline=deadline
+            )
+            mentors, coaches = solved_mentors, solved_coaches
+            levels += more
+            optimal = optimal and more_optimal
         report = StageReport(
             stage=STAGE,
             status="optimal" if optimal else "feasible",
