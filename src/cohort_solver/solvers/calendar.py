@@ -366,6 +366,7 @@ class MonthModel:
         self.venue_interval: dict[str, dict[str, cp_model.IntervalVar]] = {}
         self.penalties: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
         self.moved: list[cp_model.IntVar] = []
+        self.greedy: dict[str, tuple[int, str | None]] = {}  # warm start: event -> start, venue
         for d in demands:
             self._add_event(d)
         self.add_no_double_booking()
@@ -664,6 +665,12 @@ class MonthModel:
             enumerate(self.demands),
             key=lambda p: (rank[p[1].session.kind], len(self.options[p[1].event_id]), p[0]),
         )
+        reference = _rhythm_references(self.scenario)
+        rhythm = {  # cohort -> (weekday, slot) of its first group session, once placed
+            p.demand.cohort_id: (p.day.weekday(), p.slot)
+            for p in self.placed
+            if p.demand.session.session_key == reference
+        }
         placed = 0
         for index, d in order:
             days = sorted(self.options[d.event_id])
@@ -672,6 +679,15 @@ class MonthModel:
             elif d.session.kind == "coaching" and days:
                 turn = index % len(days)
                 days = days[turn:] + days[:turn]
+                workshop_weeks = {day.isocalendar()[:2] for day in group_days[d.cohort_id]} | {
+                    p.day.isocalendar()[:2]
+                    for p in self.placed
+                    if p.demand.cohort_id == d.cohort_id and p.demand.session.kind == "group"
+                }
+                days.sort(key=lambda day: day.isocalendar()[:2] in workshop_weeks)
+            elif d.session.kind == "group" and rhythm.get(d.cohort_id):
+                weekday = rhythm[d.cohort_id][0]
+                days.sort(key=lambda day: day.weekday() != weekday)
             earliest = max(
                 (
                     ends[o.event_id]
@@ -690,7 +706,10 @@ class MonthModel:
                     abs((day - other).days) < gap for other in group_days[d.cohort_id]
                 ):
                     continue
-                for slot in self.options[d.event_id][day]:
+                slots = list(self.options[d.event_id][day])
+                if d.session.kind == "group" and rhythm.get(d.cohort_id):
+                    slots.sort(key=lambda slot: slot != rhythm[d.cohort_id][1])
+                for slot in slots:
                     start = grid.absolute(day, slot)
                     span = set(range(start, start + length))
                     if start < earliest or any(busy[p] & span for p in d.attendees):
@@ -710,6 +729,9 @@ class MonthModel:
             ends[d.event_id] = start + length
             if d.session.kind == "group":
                 group_days[d.cohort_id].append(day)
+                if d.session.session_key == reference:
+                    rhythm[d.cohort_id] = (day.weekday(), start - grid.absolute(day, 0))
+            self.greedy[d.event_id] = (start, venue)
             self.model.add_hint(self.start[d.event_id], start)
             for other, b in self.day[d.event_id].items():
                 self.model.add_hint(b, int(other == day))
@@ -815,11 +837,13 @@ def schedule(
                         f"previous group session"
                     ],
                 )
-        budget = max(2.0, (time_limit - (time.monotonic() - began)) * len(mine) / max(1, remaining))
-        remaining -= len(mine)
         m = MonthModel(scenario, grid, blocked, month, mine, month_options, placed, pins)
-        if not m.moved:
-            m.add_greedy_hint()
+        if not m.moved and m.add_greedy_hint() == len(mine):
+            _complete_hint(m, workers)
+        # This month's share of the time left (kept back: ~3% for building later months).
+        left = 0.97 * time_limit - (time.monotonic() - began)
+        budget = max(1.0, left * len(mine) / max(1, remaining))
+        remaining -= len(mine)
         deadline = time.monotonic() + budget
         hint: dict[int, int] | None = None
         if m.moved:
@@ -837,13 +861,24 @@ def schedule(
                 m.model.add_hint(v, hint[v.index])
         solver = _solver(workers, deadline - time.monotonic(), len(mine) <= DETERMINISTIC_UP_TO)
         status = solver.solve(m.model)
-        if status == cp_model.UNKNOWN:  # no calendar yet: search freely with what time is left
+        bound = solver.best_objective_bound
+        if status == cp_model.UNKNOWN and len(m.greedy) == len(mine):
+            # No calendar within the budget, but the warm start is lawful: keep it.
+            for eid, (start, venue) in sorted(m.greedy.items()):
+                m.model.add(m.start[eid] == start)
+                if venue:
+                    m.model.add(m.venue[eid][venue] == 1)
+            solver = _solver(workers, 30.0, deterministic=True)
+            status = solver.solve(m.model)
+            status = cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
+        elif status == cp_model.UNKNOWN:  # search freely with what time is left
             spare = time_limit - (time.monotonic() - began)
             solver = _solver(workers, max(5.0, spare), deterministic=False)
             status = solver.solve(m.model)
+            bound = solver.best_objective_bound
         _raise_unless_solved(scenario, status, month, mine)
         optimal = optimal and status == cp_model.OPTIMAL
-        bound_total += math.ceil(solver.best_objective_bound - 1e-6)
+        bound_total += math.ceil(bound - 1e-6)
         if m.moved:
             moved_total += sum(solver.value(v) for v in m.moved)
         for name, terms in m.penalties.items():
@@ -868,6 +903,25 @@ def schedule(
         seconds=round(time.monotonic() - began, 3),
     )
     return CalendarResult(events=events, report=report)
+
+
+def _complete_hint(m: MonthModel, workers: int) -> None:
+    """Turn a complete warm start into a full hint (penalties included), so the solver starts
+    from a calendar at once instead of repairing a partial one."""
+    fixed = m.model.clone()
+    for eid, (start, venue) in sorted(m.greedy.items()):
+        fixed.add(fixed.get_int_var_from_proto_index(m.start[eid].index) == start)
+        if venue:
+            fixed.add(fixed.get_bool_var_from_proto_index(m.venue[eid][venue].index) == 1)
+    fixed.minimize(m.soft())
+    solver = _solver(workers, 10.0, deterministic=True)
+    solver.parameters.max_deterministic_time = 5.0
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return
+    values = solver.response_proto.solution
+    m.model.clear_hints()
+    for index, value in enumerate(values):
+        m.model.add_hint(m.model.get_int_var_from_proto_index(index), value)
 
 
 def _carry_group_gap(scenario, grid, mine, month_options, placed, demands, options, gap) -> None:
