@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import date
 from pathlib import Path
 
@@ -193,6 +194,41 @@ def test_protected_characteristics_never_reach_reasons():
                   [mentor("M1", expertise=["a"])], [coach("K1")])
     row = solve(sc).matches[0]
     assert "woman" not in row.reasons and "disabled" not in row.reasons
+
+
+def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
+    # 24 participants with broad needs and one-place mentors: the flows' worst fit is below the
+    # ceiling, so CP-SAT decides, and its ties must still come out the same every time.
+    rng = random.Random(36)
+    themes = list("abcdefgh")
+    people = [person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
+              for k in range(24)]
+    mentors = [mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
+               for k in range(30)]
+    coaches = [coach(f"K{k}", expertise=rng.sample(themes, 3)) for k in range(5)]
+    sc = scenario(people, mentors, coaches, fairness="egalitarian")
+    one = solve(sc)
+    assert one.report.solver == "CP-SAT"
+    assert solve(sc).matches == one.matches
+    assert solve(scenario(people[::-1], mentors[::-1], coaches[::-1], fairness="egalitarian")).matches == one.matches
+
+
+def test_the_checker_catches_each_broken_rule():
+    sc = scenario(
+        [person("P1", needs=["a"], manager="M3"), person("P2", council="D")],
+        [mentor("M1", grade=7), mentor("M2", area="A"), mentor("M3")],
+        [coach("K1", councils=["C"], capacity=1)],
+        conflicts=[("K1", "P1")],
+    )
+    bad = [
+        Match(participant_id="P1", cohort_id="main", mentor_id="M3", coach_id="K1", mentor_fit=0, coach_fit=0),
+        Match(participant_id="P2", cohort_id="main", mentor_id="M1", coach_id="K1", mentor_fit=5, coach_fit=0),
+    ]
+    found = " | ".join(violations(sc, chosen(sc), bad))
+    for expected in ("management chain", "grade 7 < 6 + 2", "declared conflict", "does not serve D",
+                     "coach K1: 2 participants, capacity 1", "fit (0, 0) should be (2, 0)"):
+        assert expected in found
+    assert violations(sc, chosen(sc), bad[:1] + [bad[0]]) != []
 
 
 # --------------------------------------------------------------------------- infeasible

@@ -564,7 +564,7 @@ def _summarise(barriers: Sequence[tuple[str, list[str]]], role: str) -> str:
         for reason in why:
             counts[reason].append(who)
     return "; ".join(
-        f"{', '.join(who)} {reason}" for reason, who in sorted(counts.items(), key=lambda kv: kv[0])
+        f"{', '.join(who)}: {reason}" for reason, who in sorted(counts.items(), key=lambda kv: kv[0])
     )
 
 
