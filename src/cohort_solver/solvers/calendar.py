@@ -671,6 +671,9 @@ class MonthModel:
             for p in self.placed
             if p.demand.session.session_key == reference
         }
+        coach_weeks: dict[str | None, dict[tuple[int, int], int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
         placed = 0
         for index, d in order:
             days = sorted(self.options[d.event_id])
@@ -684,7 +687,13 @@ class MonthModel:
                     for p in self.placed
                     if p.demand.cohort_id == d.cohort_id and p.demand.session.kind == "group"
                 }
-                days.sort(key=lambda day: day.isocalendar()[:2] in workshop_weeks)
+                load = coach_weeks[d.coach_id]
+                days.sort(
+                    key=lambda day: (
+                        day.isocalendar()[:2] in workshop_weeks,
+                        load[day.isocalendar()[:2]],
+                    )
+                )
             elif d.session.kind == "group" and rhythm.get(d.cohort_id):
                 weekday = rhythm[d.cohort_id][0]
                 days.sort(key=lambda day: day.weekday() != weekday)
@@ -727,6 +736,8 @@ class MonthModel:
             for p in (*d.attendees, *([venue] if venue else [])):
                 busy[p] |= span
             ends[d.event_id] = start + length
+            if d.coach_id:
+                coach_weeks[d.coach_id][day.isocalendar()[:2]] += 1
             if d.session.kind == "group":
                 group_days[d.cohort_id].append(day)
                 if d.session.session_key == reference:
