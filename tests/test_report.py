@@ -1,0 +1,31 @@
+"""report.html figures agree with the allocation, and small groups are suppressed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cohort_solver.io import load_scenario
+from cohort_solver.report import report_html, representation
+from cohort_solver.solvers.allocation import allocate
+
+from .conftest import OXFORD
+
+
+def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
+    scenario = load_scenario(OXFORD)
+    allocation = allocate(scenario, time_limit=20)
+    html = report_html(scenario, allocation, [], [], [allocation.report])
+    people = {a.applicant_id: a for a in scenario.applicants}
+    selected = allocation.selected()
+    for group, stats in representation(scenario, allocation):
+        members = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
+        assert stats["selected"] == (members, len(selected))
+        shown = f"&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
+        assert f"<td>{shown}</td>" in html, group
+    assert "<td>12</td><td>4</td><td>9</td><td>15</td>" in html  # selected, reserve, not selected, ineligible
+    assert html.count("<svg") == 1 and 'aria-label="Representation by group and stage"' in html
+    assert "src=" not in html and "href=" not in html and "@import" not in html  # nothing fetched
+
+
+def test_examples_screenshot_is_committed() -> None:
+    assert (Path(__file__).parents[1] / "examples" / "oxford-2024-report.png").stat().st_size > 10_000
