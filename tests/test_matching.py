@@ -433,3 +433,21 @@ def test_bad_matching_input_points_at_the_cell(tmp_path, name, header, rows, whe
     with pytest.raises(InputError) as error:
         load_scenario(folder)
     assert any(str(p).startswith(where) for p in error.value.problems), error.value.problems
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.randoms(use_true_random=False))
+def test_row_order_never_changes_the_matching(sc, rnd):
+    shuffled = [list(sc.applicants), list(sc.mentors), list(sc.coaches)]
+    for rows in shuffled:
+        rnd.shuffle(rows)
+    other = scenario(*shuffled, [(c.person_a, c.person_b) for c in sc.conflicts][::-1],
+                     **sc.settings.matching.model_dump())
+    try:
+        first = match(sc, chosen(sc), time_limit=10)
+    except InfeasibleError as error:
+        with pytest.raises(InfeasibleError) as again:
+            match(other, chosen(other)[::-1], time_limit=10)
+        assert again.value.causes == error.causes
+        return
+    assert match(other, chosen(other)[::-1], time_limit=10).matches == first.matches
