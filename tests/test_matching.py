@@ -213,6 +213,23 @@ def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
     assert solve(scenario(people[::-1], mentors[::-1], coaches[::-1], fairness="egalitarian")).matches == one.matches
 
 
+def test_out_of_time_still_gives_a_lawful_matching_marked_feasible():
+    rng = random.Random(36)
+    themes = list("abcdefgh")
+    people = [person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
+              for k in range(24)]
+    mentors = [mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
+               for k in range(30)]
+    coaches = [coach(f"K{k}", expertise=rng.sample(themes, 3)) for k in range(5)]
+    sc = scenario(people, mentors, coaches, fairness="egalitarian")
+    result = match(sc, chosen(sc), time_limit=0.0001)
+    assert violations(sc, chosen(sc), result.matches) == []
+    assert result.report.status == "feasible"
+    values = {lv.name: lv.value for lv in result.report.levels}
+    assert values == objective(sc, chosen(sc), result.matches)
+    assert all(lv.bound >= lv.value for lv in result.report.levels)
+
+
 def test_the_checker_catches_each_broken_rule():
     sc = scenario(
         [person("P1", needs=["a"], manager="M3"), person("P2", council="D")],

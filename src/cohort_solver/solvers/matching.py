@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -321,13 +321,19 @@ def _solve_levels(
     *,
     workers: int,
     deadline: float,
+    start: tuple[dict[str, str], dict[str, str]] | None,
+    ceilings: Mapping[str, int],
+    evaluate: Callable[[str, dict[str, str], dict[str, str]], int],
 ) -> tuple[dict[str, str], dict[str, str], list[Level], bool]:
-    """Maximise each level in turn, then hold it at what was reached."""
+    """Maximise each level in turn, then hold it at what was reached.
+
+    When time runs out with a lawful matching in hand (``start`` or an earlier level's), the
+    remaining levels report that matching's value against a plain upper bound, as "feasible".
+    """
     reached: list[Level] = []
     optimal = True
-    mentors: dict[str, str] = {}
-    coaches: dict[str, str] = {}
-    for name, objective in levels:
+    mentors, coaches = start if start is not None else ({}, {})
+    for k, (name, objective) in enumerate(levels):
         model.model.maximize(objective)
         solver = _solver(workers, deadline - time.monotonic())
         status = solver.solve(model.model)
@@ -338,9 +344,14 @@ def _solve_levels(
                  "someone the same person as both mentor and coach"],
             )
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            raise InfeasibleError(
-                STAGE, ["the time limit ran out before any matching was found; raise --time-limit"]
-            )
+            if not mentors:
+                raise InfeasibleError(
+                    STAGE, ["the time limit ran out before any matching was found; raise --time-limit"]
+                )
+            for rest, _ in levels[k:]:
+                value = evaluate(rest, mentors, coaches)
+                reached.append(Level(name=rest, sense="max", value=value, bound=max(value, ceilings[rest])))
+            return mentors, coaches, reached, False
         value, bound = round(solver.objective_value), round(solver.best_objective_bound)
         optimal = optimal and status == cp_model.OPTIMAL
         reached.append(Level(name=name, sense="max", value=value, bound=bound))
@@ -444,8 +455,23 @@ def match(
             for i in ids:
                 model.model.add(worst <= model.fit(i))
             objectives.append(("min_fit", worst))
+        def evaluate(name: str, chosen_mentors: dict[str, str], chosen_coaches: dict[str, str]) -> int:
+            if name == "kept_pairs":
+                return _kept(kept_before, chosen_mentors, chosen_coaches)
+            if name == "min_fit":
+                return _min_fit(pool, chosen_mentors, chosen_coaches)
+            return _total_fit(pool, chosen_mentors, chosen_coaches)
+
+        ceilings = {
+            "kept_pairs": 2 * len(kept_before),
+            "min_fit": ceiling,
+            "total_fit": sum(
+                max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values()) for i in ids
+            ),
+        }
         solved_mentors, solved_coaches, levels, optimal = _solve_levels(
-            model, objectives, workers=workers, deadline=deadline
+            model, objectives, workers=workers, deadline=deadline,
+            start=None if clash else (mentors, coaches), ceilings=ceilings, evaluate=evaluate,
         )
         if fairness == "egalitarian" and not clash and optimal and levels[-1].value == flow_worst:
             # The flows already reach the best worst fit, with the best total of all.
@@ -453,7 +479,9 @@ def match(
         else:
             total_objective = sum(model.fit(i) for i in ids)
             solved_mentors, solved_coaches, more, more_optimal = _solve_levels(
-                model, [("total_fit", total_objective)], workers=workers, deadline=deadline
+                model, [("total_fit", total_objective)], workers=workers, deadline=deadline,
+                start=(solved_mentors, solved_coaches) if solved_mentors else None,
+                ceilings=ceilings, evaluate=evaluate,
             )
             mentors, coaches = solved_mentors, solved_coaches
             levels += more
