@@ -28,6 +28,7 @@ from ortools.sat.python import cp_model
 from ..checks.calendar import WEIGHTS, bank_holidays, month_bounds, weeks_of_month
 from ..errors import InfeasibleError
 from ..model import Event, Level, Match, Outcome, Scenario, Session, StageReport
+from . import cp_sat
 
 # Months with at most this many events are solved in CP-SAT's deterministic interleaved mode.
 DETERMINISTIC_UP_TO = 400
@@ -776,17 +777,6 @@ def _rhythm_references(scenario: Scenario) -> str | None:
 # --------------------------------------------------------------------------- front door
 
 
-def _solver(workers: int, seconds: float, deterministic: bool = True) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.max_time_in_seconds = max(0.05, seconds)
-    solver.parameters.random_seed = 0
-    # Interleaved search makes the parallel run reproducible (byte-identical calendars), but
-    # finds first solutions of a regional month too slowly; large months search freely.
-    solver.parameters.interleave_search = deterministic
-    return solver
-
-
 def schedule(
     scenario: Scenario,
     selected: Sequence[Outcome],
@@ -859,7 +849,7 @@ def schedule(
         hint: dict[int, int] | None = None
         if m.moved:
             m.model.minimize(sum(m.moved))
-            solver = _solver(workers, budget / 2, len(mine) <= DETERMINISTIC_UP_TO)
+            solver = cp_sat(workers, budget / 2, deterministic=len(mine) <= DETERMINISTIC_UP_TO)
             status = solver.solve(m.model)
             _raise_unless_solved(scenario, status, month, mine)
             moved = round(solver.objective_value)
@@ -870,7 +860,7 @@ def schedule(
         if hint:
             for v in m.start.values():
                 m.model.add_hint(v, hint[v.index])
-        solver = _solver(workers, deadline - time.monotonic(), len(mine) <= DETERMINISTIC_UP_TO)
+        solver = cp_sat(workers, deadline - time.monotonic(), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
         status = solver.solve(m.model)
         bound = solver.best_objective_bound
         if status == cp_model.UNKNOWN and len(m.greedy) == len(mine):
@@ -879,12 +869,12 @@ def schedule(
                 m.model.add(m.start[eid] == start)
                 if venue:
                     m.model.add(m.venue[eid][venue] == 1)
-            solver = _solver(workers, 30.0, deterministic=True)
+            solver = cp_sat(workers, 30.0, deterministic=True)
             status = solver.solve(m.model)
             status = cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
         elif status == cp_model.UNKNOWN:  # search freely with what time is left
             spare = time_limit - (time.monotonic() - began)
-            solver = _solver(workers, max(5.0, spare), deterministic=False)
+            solver = cp_sat(workers, max(5.0, spare), deterministic=False)
             status = solver.solve(m.model)
             bound = solver.best_objective_bound
         _raise_unless_solved(scenario, status, month, mine)
@@ -925,7 +915,7 @@ def _complete_hint(m: MonthModel, workers: int) -> None:
         if venue:
             fixed.add(fixed.get_bool_var_from_proto_index(m.venue[eid][venue].index) == 1)
     fixed.minimize(m.soft())
-    solver = _solver(workers, 10.0, deterministic=True)
+    solver = cp_sat(workers, 10.0, deterministic=True)
     solver.parameters.max_deterministic_time = 5.0
     if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return

@@ -19,6 +19,7 @@ from ortools.sat.python import cp_model
 
 from ..errors import InfeasibleError
 from ..model import Applicant, Coach, Level, Match, Mentor, Outcome, Scenario, StageReport
+from . import cp_sat
 
 STAGE = "matching"
 
@@ -305,16 +306,6 @@ class MatchingModel:
             self.model.add_hint(var, coaches.get(i) == c)
 
 
-def _solver(workers: int, seconds: float) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.max_time_in_seconds = max(0.01, seconds)
-    solver.parameters.random_seed = 0
-    # Interleaved search is deterministic whatever the thread timing: ties come out the same.
-    solver.parameters.interleave_search = True
-    return solver
-
-
 def _solve_levels(
     model: MatchingModel,
     levels: Sequence[tuple[str, cp_model.LinearExprT]],
@@ -335,7 +326,7 @@ def _solve_levels(
     mentors, coaches = start if start is not None else ({}, {})
     for k, (name, objective) in enumerate(levels):
         model.model.maximize(objective)
-        solver = _solver(workers, deadline - time.monotonic())
+        solver = cp_sat(workers, deadline - time.monotonic())
         status = solver.solve(model.model)
         if status == cp_model.INFEASIBLE:
             raise InfeasibleError(
