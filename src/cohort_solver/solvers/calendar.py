@@ -643,9 +643,11 @@ class MonthModel:
             if pin is None:
                 continue
             moved = self.model.new_bool_var(f"moved[{d.event_id}]")
-            self.model.add(
-                self.start[d.event_id] == self.grid.absolute(pin.day, pin.slot)
-            ).only_enforce_if(~moved)
+            at = self.grid.absolute(pin.day, pin.slot)
+            self.model.add(self.start[d.event_id] == at).only_enforce_if(~moved)
+            # Most events stay put: start the search from the old calendar.
+            self.model.add_hint(self.start[d.event_id], at)
+            self.model.add_hint(moved, 0)
             if pin.venue and d.event_id in self.venue:
                 self.model.add(self.venue[d.event_id][pin.venue] == 1).only_enforce_if(~moved)
             self.moved.append(moved)
@@ -849,7 +851,7 @@ def schedule(
         hint: dict[int, int] | None = None
         if m.moved:
             m.model.minimize(sum(m.moved))
-            solver = cp_sat(workers, budget / 2, deterministic=len(mine) <= DETERMINISTIC_UP_TO)
+            solver = cp_sat(workers, max(budget / 2, 5.0), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
             status = solver.solve(m.model)
             _raise_unless_solved(scenario, status, month, mine)
             moved = round(solver.objective_value)
@@ -858,6 +860,7 @@ def schedule(
             hint = {v.index: solver.value(v) for v in m.start.values()}
         m.model.minimize(m.soft())
         if hint:
+            m.model.clear_hints()
             for v in m.start.values():
                 m.model.add_hint(v, hint[v.index])
         solver = cp_sat(workers, deadline - time.monotonic(), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
