@@ -943,18 +943,30 @@ def _carry_group_gap(scenario, grid, mine, month_options, placed, demands, optio
         if d.cohort_id in last:
             limit = last[d.cohort_id] + timedelta(days=gap)
             month_options[d.event_id] = opts = {k: v for k, v in opts.items() if k >= limit}
-        later = [
-            o
-            for o in demands
-            if o.cohort_id == d.cohort_id and o.session.kind == "group" and o.session.month > month
-        ]
-        if later:
-            nxt = min(later, key=lambda o: o.session.month)
-            latest = max(options[nxt.event_id], default=None)
-            if latest is not None:
-                room = {k: v for k, v in opts.items() if k <= latest - timedelta(days=gap)}
-                if room:
-                    month_options[d.event_id] = room
+        latest = _latest_before_later_groups(d.cohort_id, month, demands, options, gap)
+        if latest is not None:
+            room = {k: v for k, v in opts.items() if k <= latest}
+            if room:
+                month_options[d.event_id] = room
+
+
+def _latest_before_later_groups(cohort_id, month, demands, options, gap) -> date | None:
+    """The latest day a group session of ``month`` can take and still leave room for every
+    later group session of the cohort, each ``gap`` days apart (worked back from the last
+    month). A necessary condition, so it never rules out a calendar that exists."""
+    later: dict[int, list] = defaultdict(list)
+    for o in demands:
+        if o.cohort_id == cohort_id and o.session.kind == "group" and o.session.month > month:
+            later[o.session.month].append(o)
+    bound: date | None = None
+    for m in sorted(later, reverse=True):
+        days = [day for o in later[m] for day in options[o.event_id]]
+        if not days:
+            return None
+        latest = max(days) if bound is None else min(max(days), bound)
+        # k sessions of that month, gap days apart: the first is at least (k - 1) gaps earlier.
+        bound = latest - timedelta(days=gap * len(later[m]))
+    return bound
 
 
 def _raise_unless_solved(scenario: Scenario, status, month: int, mine: list[Demand]) -> None:
