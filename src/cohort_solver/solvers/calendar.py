@@ -850,14 +850,16 @@ def schedule(
         deadline = time.monotonic() + budget
         hint: dict[int, int] | None = None
         if m.moved:
-            m.model.minimize(sum(m.moved))
-            solver = cp_sat(workers, max(budget / 2, 5.0), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
-            status = solver.solve(m.model)
-            _raise_unless_solved(scenario, status, month, mine)
-            moved = round(solver.objective_value)
-            m.model.add(sum(m.moved) <= moved)
-            optimal = optimal and status == cp_model.OPTIMAL
-            hint = {v.index: solver.value(v) for v in m.start.values()}
+            hint = _keep_every_pin(m, workers, budget / 2)
+            if hint is None:  # some lawful pin must give way: move as few as possible
+                m.model.minimize(sum(m.moved))
+                solver = cp_sat(workers, max(budget / 2, 5.0), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
+                status = solver.solve(m.model)
+                _raise_unless_solved(scenario, status, month, mine)
+                moved = round(solver.objective_value)
+                m.model.add(sum(m.moved) <= moved)
+                optimal = optimal and status == cp_model.OPTIMAL
+                hint = {v.index: solver.value(v) for v in m.start.values()}
         m.model.minimize(m.soft())
         if hint:
             m.model.clear_hints()
@@ -907,6 +909,21 @@ def schedule(
         seconds=round(time.monotonic() - began, 3),
     )
     return CalendarResult(events=events, report=report)
+
+
+def _keep_every_pin(m: MonthModel, workers: int, seconds: float) -> dict[int, int] | None:
+    """Re-planning, first try: every event whose old time is still lawful stays exactly there
+    and only the rest is placed. Small and fast; when it works, no pinned event moves, which is
+    the fewest possible. Returns the start times found, or None."""
+    trial = m.model.clone()
+    trial.clear_hints()
+    for v in m.moved:
+        trial.add(trial.get_bool_var_from_proto_index(v.index) == 0)
+    solver = cp_sat(workers, max(seconds, 5.0))
+    if solver.solve(trial) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    m.model.add(sum(m.moved) == 0)
+    return {v.index: solver.value(trial.get_int_var_from_proto_index(v.index)) for v in m.start.values()}
 
 
 def _complete_hint(m: MonthModel, workers: int) -> None:
