@@ -20,7 +20,7 @@ def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
     for group, stats in representation(scenario, allocation):
         members = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
         assert stats["selected"] == (members, len(selected))
-        shown = f"&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
+        shown = "&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
         assert f"<td>{shown}</td>" in html, group
     assert "<td>12</td><td>4</td><td>9</td><td>15</td>" in html  # selected, reserve, not selected, ineligible
     assert html.count("<svg") == 1 and 'aria-label="Representation by group and stage"' in html
