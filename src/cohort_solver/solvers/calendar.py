@@ -25,7 +25,14 @@ from zoneinfo import ZoneInfo
 
 from ortools.sat.python import cp_model
 
-from ..checks.calendar import WEIGHTS, bank_holidays, month_bounds, weeks_of_month
+from ..checks.calendar import (
+    WEIGHTS,
+    bank_holidays,
+    check_no_double_booking,
+    month_bounds,
+    soft_penalties,
+    weeks_of_month,
+)
 from ..errors import InfeasibleError
 from ..model import Event, Level, Match, Outcome, Scenario, Session, StageReport
 from . import cp_sat
@@ -241,10 +248,19 @@ def build_demands(
     return demands, sorted(set(causes))
 
 
+_WORKING_DAYS: dict[int, tuple[Scenario, dict[str, tuple[str, ...]]]] = {}
+
+
 def _working_days(scenario: Scenario) -> dict[str, tuple[str, ...]]:
-    days = {a.applicant_id: tuple(a.working_days) for a in scenario.applicants}
-    days.update({c.coach_id: tuple(c.working_days) for c in scenario.coaches})
-    return days
+    """Working days per person, built once per scenario: candidates() asks for every event,
+    and rebuilding it each time cost 37 s of a regional re-plan."""
+    cached = _WORKING_DAYS.get(id(scenario))
+    if cached is None or cached[0] is not scenario:
+        days = {a.applicant_id: tuple(a.working_days) for a in scenario.applicants}
+        days.update({c.coach_id: tuple(c.working_days) for c in scenario.coaches})
+        _WORKING_DAYS.clear()  # only the scenario being scheduled is kept
+        _WORKING_DAYS[id(scenario)] = cached = (scenario, days)
+    return cached[1]
 
 
 def candidates(
@@ -825,6 +841,7 @@ def schedule(
     moved_total = 0
     optimal = True
     remaining = len(demands)
+    copied_months = 0
     for month in months:
         mine = by_month[month]
         month_options = {d.event_id: dict(options[d.event_id]) for d in mine}
@@ -840,6 +857,13 @@ def schedule(
                         f"previous group session"
                     ],
                 )
+        if previous is not None and _month_unchanged(grid, mine, month_options, pins):
+            # Keeping every lawful pin is the first level and it fixes this whole month: copy
+            # it across instead of building and solving a model (re-plans touch few months).
+            placed.extend(pins[d.event_id] for d in mine)
+            remaining -= len(mine)
+            copied_months += 1
+            continue
         m = MonthModel(scenario, grid, blocked, month, mine, month_options, placed, pins)
         if not m.moved and m.add_greedy_hint() == len(mine):
             _complete_hint(m, workers)
@@ -892,6 +916,12 @@ def schedule(
         placed.extend(m.extract(solver))
 
     events = tuple(sorted((_event(grid, p) for p in placed), key=lambda e: (e.start, e.event_id)))
+    if copied_months:
+        # Copied months were not solved: count every soft goal on the whole calendar, and add
+        # the copied months' share (which nothing could improve) to the solved months' bound.
+        solved = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
+        values = defaultdict(int, soft_penalties(scenario, events))
+        bound_total += sum(WEIGHTS[k] * values[k] for k in WEIGHTS) - solved
     total = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
     levels = []
     if previous is not None:
@@ -909,6 +939,14 @@ def schedule(
         seconds=round(time.monotonic() - began, 3),
     )
     return CalendarResult(events=events, report=report)
+
+
+def _month_unchanged(grid: Grid, mine: list[Demand], month_options, pins: dict[str, Placed]) -> bool:
+    """Every event of the month has a lawful old placement, still on an allowed day, and the
+    old placements still never put one person or venue in two places (attendees may change)."""
+    if not all(d.event_id in pins and pins[d.event_id].day in month_options[d.event_id] for d in mine):
+        return False
+    return not check_no_double_booking([_event(grid, pins[d.event_id]) for d in mine])
 
 
 def _keep_every_pin(m: MonthModel, workers: int, seconds: float) -> dict[int, int] | None:
