@@ -57,9 +57,9 @@ class AllocationModel:
                         f"placed[{cand.id},{cohort_id}]"
                     )
         self.by_cohort: dict[str, list[tuple[Candidate, cp_model.IntVar]]] = defaultdict(list)
-        by_id = {c.id: c for c in part.pool}
+        self.by_id = {c.id: c for c in part.pool}
         for (applicant_id, cohort_id), var in self.x.items():
-            self.by_cohort[cohort_id].append((by_id[applicant_id], var))
+            self.by_cohort[cohort_id].append((self.by_id[applicant_id], var))
         self.fill: list[cp_model.IntVar] = []
 
         self.add_one_cohort_each()
@@ -182,7 +182,7 @@ class AllocationModel:
 
     def objectives(self) -> list[cp_model.LinearExprT]:
         position = {c.id: i for i, c in enumerate(self.scenario.cohorts)}
-        terms = [(self._candidate(a), cohort_id, var) for (a, cohort_id), var in self.x.items()]
+        terms = [(self.by_id[a], cohort_id, var) for (a, cohort_id), var in self.x.items()]
         return [
             sum(self.fill),
             sum(var for _, _, var in terms),
@@ -191,11 +191,6 @@ class AllocationModel:
             sum(c.lottery * var for c, _, var in terms),
             sum(c.lottery * position[k] * var for c, k, var in terms),
         ]
-
-    def _candidate(self, applicant_id: str) -> Candidate:
-        if not hasattr(self, "_by_id"):
-            self._by_id = {c.id: c for c in self.part.pool}
-        return self._by_id[applicant_id]
 
 
 @dataclass
@@ -218,7 +213,7 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
     # play the preference total is 0, and in a one-cohort part the cohort tie-break is a
     # fixed multiple of the lottery total.
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
-    only_first_choices = all(model._candidate(a).cohorts[0] == k for a, k in model.x)
+    only_first_choices = all(model.by_id[a].cohorts[0] == k for a, k in model.x)
     for level, ((_, sense), objective) in enumerate(zip(LEVELS, objectives, strict=True)):
         if level == 3 and only_first_choices:
             values.append(0)
@@ -278,7 +273,7 @@ def _canonical(
     position = {c.id: i for i, c in enumerate(model.scenario.cohorts)}
     order = sorted(
         model.x.items(),
-        key=lambda item: (model._candidate(item[0][0]).lottery, position[item[0][1]]),
+        key=lambda item: (model.by_id[item[0][0]].lottery, position[item[0][1]]),
     )
     fixed: dict[int, int] = {}
     current = dict(hint)
@@ -341,7 +336,9 @@ def explain_infeasible(scenario: Scenario, part: Part) -> list[str]:
     return [model.assumptions[i] for i in core] or ["the allocation rules clash"]
 
 
-def prune_dominated(scenario: Scenario, pool: Sequence[Candidate], keep: Mapping[str, str]) -> list[Candidate]:
+def prune_dominated(
+    scenario: Scenario, pool: Sequence[Candidate], keep: Mapping[str, str]
+) -> list[Candidate]:
     """Drop applicants who can never be in an optimal allocation.
 
     Two single-cohort applicants of the same cohort, service area and ring-fence memberships are
