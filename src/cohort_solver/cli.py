@@ -428,11 +428,7 @@ def export(ctx: Context, previous: Path | None) -> None:
     if not path.exists():
         raise InputError([Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")])
     feeds = _feeds(ctx, scenario, read_calendar_csv(path), previous)
-    with output_folder(ctx.out) as staging:
-        shutil.rmtree(staging / "ics", ignore_errors=True)
-        for name, data in feeds.items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_bytes(data)
+    _write(ctx, scenario, dict(feeds), [], fresh_ics=True)
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
 
 
