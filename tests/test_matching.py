@@ -26,7 +26,16 @@ from cohort_solver.model import (
     SelectionSettings,
     Settings,
 )
-from cohort_solver.solvers.matching import explain_match, match
+from cohort_solver.solvers.matching import (
+    Pool,
+    coach_barriers,
+    coach_fit,
+    explain_match,
+    management_chain,
+    match,
+    mentor_barriers,
+    mentor_fit,
+)
 
 from .conftest import OXFORD, write_csv, write_small
 
@@ -133,6 +142,36 @@ def test_a_stable_matching_is_not_the_best_total():
     result = solve(sc)
     assert pairs(result) == {"P1": ("M2", "K1"), "P2": ("M1", "K1")}
     assert result.report.levels[-1].value == 44
+
+
+def test_lawful_options_agree_with_the_barriers_explain_gives():
+    # Pool.build inlines the rules for speed; explain words them through mentor_barriers and
+    # coach_barriers. Every applicant of oxford, with conflicts and a management chain added,
+    # must get exactly the pairs those say are lawful, at the fit mentor_fit/coach_fit give.
+    sc = load_scenario(OXFORD)
+    first, second = sc.applicants[0], sc.applicants[1]
+    sc = sc.model_copy(update={
+        "conflicts": (*sc.conflicts, Conflict(person_a=sc.mentors[0].mentor_id, person_b=first.applicant_id),
+                      Conflict(person_a=second.applicant_id, person_b=sc.coaches[0].coach_id)),
+        "applicants": (first.model_copy(update={"line_manager_id": sc.mentors[1].mentor_id}), *sc.applicants[1:]),
+    })
+    everyone = [Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main") for a in sc.applicants]
+    pool = Pool.build(sc, everyone)
+    by_id = {a.applicant_id: a for a in sc.applicants}
+    conflicts = {frozenset((c.person_a, c.person_b)) for c in sc.conflicts}
+    for p in pool.participants:
+        chain = management_chain(p, by_id)
+        assert pool.mentor_options[p.applicant_id] == {
+            m.mentor_id: mentor_fit(sc, p, m) for m in sorted(sc.mentors, key=lambda m: m.mentor_id)
+            if m.capacity > 0 and not mentor_barriers(sc, p, m, chain, conflicts)
+        }
+        assert pool.coach_options[p.applicant_id] == {
+            c.coach_id: coach_fit(sc, p, c) for c in sorted(sc.coaches, key=lambda c: c.coach_id)
+            if c.capacity > 0 and not coach_barriers(p, c, chain, conflicts)
+        }
+    assert sc.mentors[0].mentor_id not in pool.mentor_options[first.applicant_id]
+    assert sc.mentors[1].mentor_id not in pool.mentor_options[first.applicant_id]
+    assert sc.coaches[0].coach_id not in pool.coach_options[second.applicant_id]
 
 
 def test_management_chain_is_followed_through_applicants():

@@ -17,8 +17,7 @@ def _participants(scenario: Scenario, selected: Sequence[Outcome]) -> dict[str, 
     return {a.applicant_id: a for a in scenario.applicants if a.applicant_id in ids}
 
 
-def _chain(scenario: Scenario, applicant: Applicant) -> set[str]:
-    managers = {a.applicant_id: a.line_manager_id for a in scenario.applicants}
+def _chain(managers: dict[str, str | None], applicant: Applicant) -> set[str]:
     seen: set[str] = set()
     current = applicant.line_manager_id
     while current and current not in seen:
@@ -80,11 +79,12 @@ def assert_grade_gap(scenario, selected, matches) -> list[str]:
 
 def assert_not_management_chain(scenario, selected, matches) -> list[str]:
     people = _participants(scenario, selected)
+    managers = {a.applicant_id: a.line_manager_id for a in scenario.applicants}
     out = []
     for m in matches:
         if m.participant_id not in people:
             continue
-        chain = _chain(scenario, people[m.participant_id]) | {m.participant_id}
+        chain = _chain(managers, people[m.participant_id]) | {m.participant_id}
         for role, who in (("mentor", m.mentor_id), ("coach", m.coach_id)):
             if who in chain:
                 out.append(f"{m.participant_id}: {role} {who} is themselves or in their management chain")

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
@@ -33,9 +34,8 @@ class MatchResult:
 # --------------------------------------------------------------------------- lawful pairs
 
 
-def management_chain(scenario: Scenario, applicant: Applicant) -> list[str]:
+def management_chain(applicant: Applicant, by_id: Mapping[str, Applicant]) -> list[str]:
     """The participant's line manager and everyone above them, as far as applicants.csv tells."""
-    by_id = {a.applicant_id: a for a in scenario.applicants}
     chain: list[str] = []
     manager = applicant.line_manager_id
     while manager and manager not in chain and manager != applicant.applicant_id:
@@ -104,6 +104,37 @@ def coach_fit(scenario: Scenario, applicant: Applicant, coach: Coach) -> int:
     return scenario.settings.matching.weights.needs * len(covered_needs(applicant, coach.expertise))
 
 
+class _Side:
+    """Mentors (or coaches) as arrays: ids, (council, service area) codes and expertise."""
+
+    def __init__(self, people: list, id_field: str, area: Callable, expertise: Callable):
+        self.people = people
+        self.ids = np.array([getattr(x, id_field) for x in people], dtype=object)
+        self.position = {i: k for k, i in enumerate(self.ids)}
+        self._areas = {a: k for k, a in enumerate(dict.fromkeys(area(x) for x in people))}
+        self.areas = np.array([self._areas[area(x)] for x in people], dtype=np.int64)
+        themes = {t: k for k, t in enumerate(dict.fromkeys(t for x in people for t in expertise(x)))}
+        self._themes = themes
+        self.offers = np.zeros((len(people), len(themes)), dtype=np.int64)
+        for row, x in enumerate(people):
+            self.offers[row, [themes[t] for t in set(expertise(x))]] = 1
+
+    def area_code(self, area: tuple[str, str]) -> int:
+        return self._areas.get(area, -1)
+
+    def covered(self, needs: Sequence[str]) -> np.ndarray:
+        """How many of the participant's needs each person's expertise covers."""
+        columns = [self._themes[n] for n in set(needs) if n in self._themes]
+        return self.offers[:, columns].sum(axis=1)
+
+    def options(self, lawful: np.ndarray, fit: np.ndarray, barred: set[str]) -> dict[str, int]:
+        for who in barred:
+            if who in self.position:
+                lawful[self.position[who]] = False
+        chosen = np.flatnonzero(lawful)
+        return dict(zip(self.ids[chosen].tolist(), fit[chosen].tolist(), strict=True))
+
+
 @dataclass
 class Pool:
     """The participants (sorted by id) and their lawful mentors and coaches, with fit."""
@@ -122,21 +153,40 @@ class Pool:
         participants = [applicants[i] for i in sorted(cohort)]
         mentors = {m.mentor_id: m for m in sorted(scenario.mentors, key=lambda m: m.mentor_id)}
         coaches = {c.coach_id: c for c in sorted(scenario.coaches, key=lambda c: c.coach_id)}
-        conflicts = _conflicts(scenario)
+        rules, weights = scenario.settings.matching, scenario.settings.matching.weights
+        conflicted: dict[str, set[str]] = defaultdict(set)
+        for c in scenario.conflicts:
+            conflicted[c.person_a].add(c.person_b)
+            conflicted[c.person_b].add(c.person_a)
+        # The rules of mentor_barriers/coach_barriers and the fit of mentor_fit/coach_fit, as
+        # array operations: at national scale every participant meets every mentor (3,600 x
+        # 4,000 pairs), and one Python call per pair cost most of the stage. A test keeps the
+        # two in step.
+        mentor_side = _Side(
+            [m for m in mentors.values() if m.capacity > 0], "mentor_id",
+            lambda m: (m.council, m.service_area), lambda m: m.expertise,
+        )
+        coach_side = _Side([c for c in coaches.values() if c.capacity > 0], "coach_id", lambda c: None,
+                           lambda c: c.expertise)
+        grades = np.array([m.grade for m in mentor_side.people], dtype=np.int64)
+        councils = np.array([m.council for m in mentor_side.people], dtype=object)
+        serves: dict[str, np.ndarray] = {}
         mentor_options: dict[str, dict[str, int]] = {}
         coach_options: dict[str, dict[str, int]] = {}
         for p in participants:
-            chain = management_chain(scenario, p)
-            mentor_options[p.applicant_id] = {
-                m.mentor_id: mentor_fit(scenario, p, m)
-                for m in mentors.values()
-                if m.capacity > 0 and not mentor_barriers(scenario, p, m, chain, conflicts)
-            }
-            coach_options[p.applicant_id] = {
-                c.coach_id: coach_fit(scenario, p, c)
-                for c in coaches.values()
-                if c.capacity > 0 and not coach_barriers(p, c, chain, conflicts)
-            }
+            barred = {p.applicant_id, *management_chain(p, applicants), *conflicted.get(p.applicant_id, ())}
+            other_area = mentor_side.areas != mentor_side.area_code(p.area)
+            lawful = grades >= p.grade + rules.mentor_min_grade_gap
+            if rules.exclude_same_service_area:
+                lawful &= other_area
+            fit = (weights.needs * mentor_side.covered(p.development_needs)
+                   + weights.other_council * (councils != p.council) + weights.other_service_area * other_area)
+            mentor_options[p.applicant_id] = mentor_side.options(lawful, fit, barred)
+            if p.council not in serves:
+                serves[p.council] = np.array([c.serves(p.council) for c in coach_side.people], dtype=bool)
+            coach_options[p.applicant_id] = coach_side.options(
+                serves[p.council].copy(), weights.needs * coach_side.covered(p.development_needs), barred
+            )
         return cls(participants, cohort, mentors, coaches, mentor_options, coach_options)
 
     @property
@@ -158,43 +208,33 @@ def _flow_side(
     Cost is lexicographic: first keep previous pairs, then fit. Arcs are added in sorted
     order, so the (deterministic) flow algorithm breaks ties the same way every run.
     """
-    resources = sorted({r for i in ids for r in options[i]})
-    node = {r: len(ids) + 1 + k for k, r in enumerate(resources)}
-    sink = len(ids) + 1 + len(resources)
+    n = len(ids)
+    resources = sorted(set().union(*(options[i].keys() for i in ids)))
+    node = {r: n + 1 + k for k, r in enumerate(resources)}
+    sink = n + 1 + len(resources)
+    counts = np.fromiter((len(options[i]) for i in ids), dtype=np.int64, count=n)
+    tails = np.repeat(np.arange(1, n + 1, dtype=np.int64), counts)
+    heads = np.fromiter(map(node.__getitem__, chain.from_iterable(options[i].keys() for i in ids)),
+                        dtype=np.int64, count=len(tails))
+    fits = np.fromiter(chain.from_iterable(options[i].values() for i in ids), dtype=np.int64, count=len(tails))
     big = 1 + sum(max(options[i].values(), default=0) for i in ids)
-    tails, heads, caps, costs = [], [], [], []
-    for k, i in enumerate(ids):
-        tails.append(0)
-        heads.append(k + 1)
-        caps.append(1)
-        costs.append(0)
-        for r, fit in options[i].items():
-            tails.append(k + 1)
-            heads.append(node[r])
-            caps.append(1)
-            costs.append(-(fit + (big if keep.get(i) == r else 0)))
-    for r in resources:
-        tails.append(node[r])
-        heads.append(sink)
-        caps.append(capacity[r])
-        costs.append(0)
+    kept = np.repeat(np.array([node.get(keep.get(i, ""), -1) for i in ids], dtype=np.int64), counts)
+    costs = -(fits + big * (heads == kept))
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        np.array(tails, dtype=np.int64),
-        np.array(heads, dtype=np.int64),
-        np.array(caps, dtype=np.int64),
-        np.array(costs, dtype=np.int64),
+        np.concatenate([np.zeros(n, dtype=np.int64), tails, np.array(list(node.values()), dtype=np.int64)]),
+        np.concatenate([np.arange(1, n + 1, dtype=np.int64), heads, np.full(len(resources), sink, dtype=np.int64)]),
+        np.concatenate([np.ones(n + len(tails), dtype=np.int64),
+                        np.array([capacity[r] for r in resources], dtype=np.int64)]),
+        np.concatenate([np.zeros(n, dtype=np.int64), costs, np.zeros(len(resources), dtype=np.int64)]),
     )
-    flow.set_node_supply(0, len(ids))
-    flow.set_node_supply(sink, -len(ids))
+    flow.set_node_supply(0, n)
+    flow.set_node_supply(sink, -n)
     if flow.solve() != flow.OPTIMAL:
         return None
-    used = flow.flows(arcs)
-    chosen = {}
-    for arc, amount in zip(arcs, used, strict=True):
-        tail, head = tails[arc], heads[arc]
-        if amount and 1 <= tail <= len(ids) and head != sink:
-            chosen[ids[tail - 1]] = resources[head - len(ids) - 1]
+    # Arcs n .. n+len(tails) are the participant -> resource arcs, in the order added.
+    used = np.flatnonzero(flow.flows(arcs[n:n + len(tails)]))
+    chosen = {ids[tails[a] - 1]: resources[heads[a] - n - 1] for a in used.tolist()}
     return chosen
 
 
@@ -208,13 +248,14 @@ def _hall_violation(
     resources = sorted({r for i in ids for r in options[i]})
     node = {r: len(ids) + 1 + k for k, r in enumerate(resources)}
     sink = len(ids) + 1 + len(resources)
+    tails = [0] * len(ids) + [k + 1 for k, i in enumerate(ids) for _ in options[i]] + [node[r] for r in resources]
+    heads = ([k + 1 for k in range(len(ids))] + [node[r] for i in ids for r in options[i]]
+             + [sink] * len(resources))
+    caps = ([1] * len(ids) + [len(ids) + 1] * (len(tails) - len(ids) - len(resources))
+            + [capacity[r] for r in resources])
     flow = max_flow.SimpleMaxFlow()
-    for k, i in enumerate(ids):
-        flow.add_arc_with_capacity(0, k + 1, 1)
-        for r in options[i]:
-            flow.add_arc_with_capacity(k + 1, node[r], len(ids) + 1)
-    for r in resources:
-        flow.add_arc_with_capacity(node[r], sink, capacity[r])
+    flow.add_arcs_with_capacity(np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64),
+                                np.array(caps, dtype=np.int64))
     flow.solve(0, sink)
     if flow.optimal_flow() >= len(ids):
         return None
@@ -402,12 +443,11 @@ def match(
     ids = pool.ids
     mentor_caps = {m: x.capacity for m, x in pool.mentors.items()}
     coach_caps = {c: x.capacity for c, x in pool.coaches.items()}
-    causes = feasibility_causes(scenario, pool)
-    if causes:
-        raise InfeasibleError(STAGE, causes)
     mentors = _flow_side(ids, pool.mentor_options, mentor_caps, {i: m for i, (m, _) in kept_before.items()})
     coaches = _flow_side(ids, pool.coach_options, coach_caps, {i: c for i, (_, c) in kept_before.items()})
-    assert mentors is not None and coaches is not None  # the pre-check found a complete matching
+    if mentors is None or coaches is None:
+        # No complete assignment on one side: Hall's theorem says which group is short, and why.
+        raise InfeasibleError(STAGE, feasibility_causes(scenario, pool))
     fairness = scenario.settings.matching.fairness
     clash = any(mentors[i] == coaches[i] for i in ids)
     flow_levels = []
@@ -535,9 +575,10 @@ def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
     causes: list[str] = []
     conflicts = _conflicts(scenario)
     ids = pool.ids
+    by_id = {a.applicant_id: a for a in scenario.applicants}
     for p in pool.participants:
         i = p.applicant_id
-        chain = management_chain(scenario, p)
+        chain = management_chain(p, by_id)
         if not pool.mentor_options[i]:
             causes.append(f"{i}: no lawful mentor — " + _summarise(
                 [(m.mentor_id, ["has no places"] if m.capacity <= 0 else
