@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import CohortSolverError, InputError, Problem
 from .io import load_scenario, output_folder
@@ -57,6 +59,9 @@ class Context:
         self.workers = workers
         self.quiet = quiet
         self.started = time.monotonic()
+        # Progress and messages go to stderr so stdout stays the result a script can read.
+        self.console = Console(stderr=True, soft_wrap=True)
+        self.bars: Progress | None = None
 
     def load(self) -> Scenario:
         scenario = load_scenario(self.scenario_dir, self.sets)
@@ -64,19 +69,46 @@ class Context:
             click.echo(f"warning: {warning}", err=True)
         return scenario
 
-    def progress(self, stage: str) -> Callable[[int, int], None]:
-        def report(done: int, total: int) -> None:
-            if not self.quiet and total > 1:
-                click.echo(
-                    f"{stage}: {done}/{total} parts ({time.monotonic() - self.started:.1f}s)",
-                    err=True,
-                )
+    def progress(self, stage: str, unit: str = "parts") -> Callable[[int, int], None]:
+        """A ``(done, total)`` callback for one stage: a live bar on a terminal, plain lines in
+        logs and pipes (a bar redrawn with control characters would garble a CI log)."""
+        if self.quiet:
+            return lambda done, total: None
+        if not self.console.is_terminal:
 
-        return report
+            def line(done: int, total: int) -> None:
+                if total > 1:
+                    self.say(f"{stage}: {done}/{total} {unit} ({time.monotonic() - self.started:.1f}s)")
+
+            return line
+        if self.bars is None:
+            self.bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(unit),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.bars.start()
+        bars, task = self.bars, self.bars.add_task(stage, total=None)
+
+        def bar(done: int, total: int) -> None:
+            bars.update(task, completed=done, total=total)
+
+        return bar
 
     def say(self, message: str) -> None:
         if not self.quiet:
-            click.echo(message, err=True)
+            self.console.print(message, markup=False, highlight=False)
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:  # stop drawing before any error message is printed
+            self.bars.stop()
+            self.bars = None
 
 
 def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
@@ -120,7 +152,8 @@ def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
     ) -> None:
         ctx = Context(scenario, out, sets, time_limit, workers, quiet)
         try:
-            func(ctx, **kwargs)
+            with ctx:
+                func(ctx, **kwargs)
         except CohortSolverError as exc:
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
