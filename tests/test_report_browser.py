@@ -22,7 +22,8 @@ from cohort_solver.io import load_scenario
 from .browser import find_chromium, launch
 from .conftest import OXFORD
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+# CI=true (GitHub, GitLab, .ci/run): there a missing Chromium is a failure, never a skip.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 # The sections report.html promises the panel (report.py); more may be added, none may go.
 HEADINGS = [
