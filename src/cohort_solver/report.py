@@ -1,7 +1,8 @@
 """report.html: one self-contained page for the selection panel (no scripts, no network).
 
 Protected characteristics appear only as counts per group and stage, and any count below
-``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out.
+``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out. The panel sections
+name applicants only by id and score; impact outcomes appear only as counts.
 """
 
 from __future__ import annotations
