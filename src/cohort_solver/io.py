@@ -777,6 +777,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         checksum=digest.hexdigest(),
         warnings=tuple(out.warnings),
     )
+    # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
     _check_heads_of_service(scenario, tables["applicants"], applicants)
     return scenario
 
