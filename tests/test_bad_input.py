@@ -55,6 +55,8 @@ def corrupt_xlsx(folder: Path) -> None:
 
 MENTORS = ["mentor_id", "name", "email", "council", "service_area", "grade", "capacity", "expertise"]
 COACHES = ["coach_id", "name", "email", "capacity", "expertise", "councils", "working_days"]
+OUTCOMES = ["participant_id", "completed", "outcome", "outcome_date"]
+PEOPLE = ["person_id", "name", "email", "role", "council", "service_area"]
 PROGRAMME = ["session_key", "title", "kind", "month", "duration_minutes", "facilitator", "with", "after"]
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
@@ -110,6 +112,24 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "unavailability ends before it starts": (add_file("unavailability.csv", ["id", "start", "end"],
                                                       [("A1", "2024-05-10", "2024-05-01")]),
                                              "unavailability.csv:2:3: end is before start"),
+    "outcome for an unknown participant": (add_file("outcomes.csv", OUTCOMES, [("A99", "yes", "promotion", "2024-10-01")]),
+                                           "outcomes.csv:2:1: participant_id: 'A99' is not an applicant in applicants.csv"),
+    "outcome completed not yes or no": (add_file("outcomes.csv", OUTCOMES, [("A1", "maybe", "none", "")]),
+                                        "outcomes.csv:2:2: completed: 'maybe' is not yes or no"),
+    "outcome of an unknown kind": (add_file("outcomes.csv", OUTCOMES, [("A1", "yes", "promoted", "")]),
+                                   "outcomes.csv:2:3: outcome: 'promoted' is not one of promotion, grade_increase"),
+    "outcome date not a date": (add_file("outcomes.csv", OUTCOMES, [("A1", "yes", "promotion", "31/01/2025")]),
+                                "outcomes.csv:2:4: outcome_date: '31/01/2025' is not an ISO date"),
+    "outcome before the programme": (add_file("outcomes.csv", OUTCOMES, [("A1", "yes", "promotion", "2023-05-01")]),
+                                     "outcomes.csv:2:4: outcome_date 2023-05-01 is before the programme started (2024-04-01)"),
+    "participant with two outcome rows": (add_file("outcomes.csv", OUTCOMES, [("A1", "yes", "none", ""), ("A1", "yes", "promotion", "2025-01-01")]),
+                                          "outcomes.csv:3:1: duplicate participant_id 'A1' (first on row 2)"),
+    "eligible applicant without a head of service": (
+        lambda f: (add_file("people.csv", PEOPLE, [("HOS-H", "Hana", "", "head_of_service", "Test Council", "Housing"),
+                                                   ("HOS-F", "Fred", "", "head_of_service", "Test Council", "Finance")])(f),
+                   add_file("programme.csv", PROGRAMME, [("R-HOS1", "Review with Head of Service", "review", 10, 60, "", "head_of_service", "")])(f)),
+        "applicants.csv:7:5: A6 is eligible and session R-HOS1 is held with their head of service, but people.csv "
+        "has no head_of_service for council 'Test Council', service area 'Planning'"),
     "unknown cohort preference": (lambda f: add_column(f, "cohorts", {"A1": "north"}),
                                   "applicants.csv:2:13: cohorts: unknown cohort 'north' (the cohorts are main)"),
 }
@@ -157,3 +177,17 @@ def test_bad_set_override_points_at_the_override(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--set:2:1: selection.places: must be a whole number (got 'lots')" in result.output
+
+
+def test_a_missing_head_of_service_matters_only_for_eligible_applicants(tmp_path: Path) -> None:
+    # A5 (Planning) is grade 8, so never selectable: only A6 (Planning, eligible) is reported.
+    folder = write_small(tmp_path / "s")
+    CASES["eligible applicant without a head of service"][0](folder)
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert [line.split(":")[:2] for line in result.output.splitlines()] == [["applicants.csv", "7"]]
+    write_csv(folder / "people.csv", PEOPLE, [
+        (f"HOS-{area[0]}", area, "", "head_of_service", "Test Council", area)
+        for area in ("Housing", "Finance", "Planning")
+    ])
+    assert CliRunner().invoke(main, ["validate", str(folder)]).exit_code == 0

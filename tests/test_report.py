@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cohort_solver.io import load_scenario
@@ -23,7 +24,11 @@ def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
         shown = "&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
         assert f"<td>{shown}</td>" in html, group
     assert "<td>12</td><td>4</td><td>9</td><td>15</td>" in html  # selected, reserve, not selected, ineligible
-    assert html.count("<svg") == 1 and 'aria-label="Representation by group and stage"' in html
+    assert 'aria-label="Representation by group and stage"' in html
+    svgs = re.findall(r"<svg[^>]*>.*?</svg>", html)
+    assert len(svgs) == html.count("<svg") == 2  # representation, panel scores
+    for svg in svgs:  # each chart is announced to screen readers and titled
+        assert 'role="img"' in svg and 'aria-label="' in svg and svg.split(">", 1)[1].startswith("<title>")
     assert "src=" not in html and "href=" not in html and "@import" not in html  # nothing fetched
 
 

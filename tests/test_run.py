@@ -36,7 +36,8 @@ def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, P
     out = runs[0]
     scenario = load_scenario(OXFORD)
     assert {p.name for p in out.iterdir()} == {
-        "allocation.csv", "matches.csv", "calendar.csv", "ics", "report.html", "solution.json"
+        "allocation.csv", "decision_log.csv", "matches.csv", "calendar.csv", "ics", "report.html",
+        "solution.json",
     }
     outcomes = read_allocation(out / "allocation.csv")
     matches = read_matches(out / "matches.csv")
@@ -70,7 +71,8 @@ def test_no_protected_characteristic_or_score_leaves_the_panel_files(runs: tuple
     scenario = load_scenario(OXFORD)
     scores = {f"{o.score}" for o in read_allocation(out / "allocation.csv") if o.score is not None}
     forbidden = ["woman", "minority_ethnic", "disabled", "under-represented", "ring_fence", "panel-"]
-    shared = [out / "matches.csv", out / "calendar.csv", *sorted((out / "ics").iterdir())]
+    shared = [out / "decision_log.csv", out / "matches.csv", out / "calendar.csv",
+              *sorted((out / "ics").iterdir())]
     for path in shared:
         text = path.read_text(encoding="utf-8")
         for word in forbidden:

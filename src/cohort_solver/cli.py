@@ -21,6 +21,7 @@ from .model import Allocation, Scenario, StageReport
 from .outputs import (
     allocation_csv,
     change_reasons,
+    decision_log_csv,
     matches_csv,
     read_allocation,
     read_matches,
@@ -283,7 +284,13 @@ def allocate(ctx: Context) -> None:
     scenario = ctx.load()
     allocation = _allocate(ctx, scenario)
     _write(
-        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
+        ctx,
+        scenario,
+        {
+            "allocation.csv": allocation_csv(allocation.outcomes),
+            "decision_log.csv": decision_log_csv(allocation.outcomes),
+        },
+        [allocation.report],
     )
     click.echo(_summary(allocation))
 
@@ -323,7 +330,13 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
         scenario, keep=keep, withdrawn=withdrawn, time_limit=ctx.time_limit, workers=ctx.workers
     )  # type: ignore[arg-type]
     _write(
-        ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes)}, [allocation.report]
+        ctx,
+        scenario,
+        {
+            "allocation.csv": allocation_csv(allocation.outcomes),
+            "decision_log.csv": decision_log_csv(allocation.outcomes),  # never left stale
+        },
+        [allocation.report],
     )
     before = {o.applicant_id for o in previous.selected()}
     joined = [o for o in allocation.selected() if o.applicant_id not in before]
@@ -480,6 +493,7 @@ def run(ctx: Context) -> None:
     click.echo(f"calendar {calendar.report.status}: {len(calendar.events)} events")
     files: dict[str, str | bytes] = {
         "allocation.csv": allocation_csv(allocation.outcomes),
+        "decision_log.csv": decision_log_csv(allocation.outcomes),
         "matches.csv": matches_csv(matched.matches),
         "calendar.csv": calendar_csv(calendar.events),
         **_feeds(ctx, scenario, calendar.events, None),

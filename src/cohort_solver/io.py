@@ -28,12 +28,14 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Problem
 from .model import (
+    OUTCOME_KINDS,
     WEEKDAYS,
     Applicant,
     Coach,
     Conflict,
     Mentor,
     Person,
+    ProgrammeOutcome,
     Scenario,
     Score,
     Session,
@@ -120,6 +122,20 @@ def parse_moment(cell: str, *, end: bool) -> datetime:
         raise ValueError(
             f"{cell!r} is not an ISO date (2024-07-01) or date-time (2024-07-01T13:00)"
         ) from None
+
+
+def parse_date(cell: str) -> date:
+    try:
+        return date.fromisoformat(cell.strip())
+    except ValueError:
+        raise ValueError(f"{cell!r} is not an ISO date (e.g. 2025-02-01)") from None
+
+
+def parse_outcome(cell: str) -> str:
+    word = re.sub(r"[\s\-]+", "_", cell.strip().lower())
+    if word not in OUTCOME_KINDS:
+        raise ValueError(f"{cell!r} is not one of {', '.join(OUTCOME_KINDS)}")
+    return word
 
 
 def _text(cell: str) -> str:
@@ -221,6 +237,12 @@ UNAVAILABILITY_COLUMNS = _columns(
 CONFLICT_COLUMNS = _columns(
     Column("person_a", required=True, blank_ok=False),
     Column("person_b", required=True, blank_ok=False),
+)
+OUTCOME_COLUMNS = _columns(
+    Column("participant_id", required=True, blank_ok=False),
+    Column("completed", parse_yes_no),  # blank: not known yet
+    Column("outcome", parse_outcome),  # blank: none
+    Column("outcome_date", parse_date),
 )
 
 # --------------------------------------------------------------------------- tables
@@ -637,6 +659,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
             "venues",
             "unavailability",
             "conflicts",
+            "outcomes",
         )
     }
     # Without valid settings the tables are still checked, so every problem is reported at once;
@@ -705,6 +728,9 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
     venues = rows("venues", Venue, VENUE_COLUMNS, "venue_id")
     unavailability = rows("unavailability", Unavailability, UNAVAILABILITY_COLUMNS, None)
     conflicts = rows("conflicts", Conflict, CONFLICT_COLUMNS, None)
+    outcomes = rows("outcomes", ProgrammeOutcome, OUTCOME_COLUMNS, "participant_id")
+    if settings is not None:
+        out.warnings.extend(positive_action_warnings(settings, _toml_positions(toml_bytes.decode("utf-8-sig"))))
 
     _check_references(
         settings,
@@ -720,6 +746,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         conflicts,
         out,
     )
+    _check_outcomes(settings, tables, outcomes, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 
@@ -746,10 +773,113 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         venues=just(venues),
         unavailability=just(unavailability),
         conflicts=just(conflicts),
+        outcomes=just(outcomes),
         checksum=digest.hexdigest(),
         warnings=tuple(out.warnings),
     )
+    # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
+    _check_heads_of_service(scenario, tables["applicants"], applicants)
     return scenario
+
+
+def positive_action_warnings(
+    settings: Settings, positions: dict[tuple[Any, ...], tuple[int, int]]
+) -> list[str]:
+    """Ring fences that rest on no recorded evidence of under-representation (s158)."""
+    warnings = []
+    evidence = settings.positive_action
+    advice = (
+        "record the evidence of under-representation (Equality Act 2010 s158) "
+        "before relying on this ring fence"
+    )
+    for index, ring_fence in enumerate(settings.selection.ring_fence):
+        row, column = _locate(positions, ("selection", "ring_fence", index, "groups"))
+        where = f"{TOML}:{row}:{column}: ring fence {ring_fence.name!r}"
+        if evidence is None:
+            warnings.append(f"{where}: scenario.toml has no [positive_action] table: {advice}")
+            continue
+        if not evidence.evidence.strip():
+            warnings.append(f"{where}: [positive_action] has no evidence text: {advice}")
+        for group in ring_fence.groups:
+            figures = evidence.profile.get(group)
+            if figures is None:
+                warnings.append(
+                    f"{where} names group {group!r} but [positive_action.profile] has no "
+                    f"figures for it: {advice}"
+                )
+            elif figures.senior >= figures.workforce:
+                warnings.append(
+                    f"{where} names group {group!r} but [positive_action.profile] shows it is "
+                    f"not under-represented in senior roles ({figures.senior:.0%} of senior "
+                    f"roles, {figures.workforce:.0%} of the workforce): {advice}"
+                )
+    return warnings
+
+
+def _check_outcomes(
+    settings: Settings | None,
+    tables: dict[str, Table | None],
+    outcomes: list[tuple[int, ProgrammeOutcome]],
+    out: Collector,
+) -> None:
+    """outcomes.csv names applicants, and no outcome predates the programme."""
+    table, applicants = tables["outcomes"], tables["applicants"]
+    if table is None:
+        return
+    known = {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")} if applicants else set()
+    start = settings.programme.start if settings else None
+    for row, outcome in outcomes:
+        if outcome.participant_id not in known:
+            out.add(
+                table.file,
+                row,
+                table.column("participant_id"),
+                f"participant_id: {outcome.participant_id!r} is not an applicant in applicants.csv",
+            )
+        if start and outcome.outcome_date and outcome.outcome_date < start:
+            out.add(
+                table.file,
+                row,
+                table.column("outcome_date"),
+                f"outcome_date {outcome.outcome_date} is before the programme started ({start})",
+            )
+
+
+def _check_heads_of_service(
+    scenario: Scenario, table: Table | None, applicants: list[tuple[int, Applicant]]
+) -> None:
+    """A session held with the head of service needs one for every eligible applicant's area.
+
+    Found here rather than when the calendar is built, so the coordinator fixes people.csv
+    before a long solve. Only eligible applicants are checked: only they can be selected,
+    now or as a replacement.
+    """
+    sessions = [s.session_key for s in scenario.programme if "head_of_service" in s.with_]
+    if not sessions or table is None:
+        return
+    heads = {(p.council, p.service_area) for p in scenario.people if p.role == "head_of_service"}
+    rows = {a.applicant_id: row for row, a in applicants}
+    missing = [a for a in scenario.applicants if a.area not in heads]
+    if not missing:
+        return  # skip the eligibility work below in the usual case
+    from .selection import candidates
+
+    eligible = {c.id for c in candidates(scenario) if c.eligible}
+    problems = [
+        Problem(
+            table.file,
+            rows[a.applicant_id],
+            table.column("service_area"),
+            f"{a.applicant_id} is eligible and session {', '.join(sessions)} is held with their "
+            f"head of service, but people.csv has no head_of_service for council "
+            f"{a.council!r}, service area {a.service_area!r}: add that person to people.csv "
+            "(role head_of_service, same council and service_area)",
+        )
+        for a in missing
+        if a.applicant_id in eligible
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def _check_references(

@@ -113,6 +113,9 @@ class SelectionSettings(_Settings):
     ring_fence: list[RingFence] = []
     spread: Spread = Spread()
     criteria: dict[str, float] = {}
+    # Panelists' totals for one applicant further apart than this are flagged for review in
+    # report.html; None = a fifth of the range of all panel scores (see panel.py).
+    disagreement_threshold: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _unique_ring_fences(self) -> SelectionSettings:
@@ -137,6 +140,20 @@ class PositiveAction(_Settings):
     basis: str = "s158"
     evidence: str = ""
     profile: dict[str, GroupProfile] = {}
+
+
+class ImpactSettings(_Settings):
+    """The programme's impact targets; a target left out scales the seed's figure to the places.
+
+    The seed programme (12 places) aims for 10 to complete and for positive outcomes for 3 by
+    the end of the programme, 4 within 12 months after it and 8 within 18 months after it.
+    """
+
+    programme_months: int = Field(default=12, ge=1)  # the programme ends with this month
+    completed: int | None = Field(default=None, ge=0)
+    by_programme_end: int | None = Field(default=None, ge=0)
+    within_12_months_after: int | None = Field(default=None, ge=0)
+    within_18_months_after: int | None = Field(default=None, ge=0)
 
 
 class CohortSettings(_Settings):
@@ -186,6 +203,7 @@ class Settings(_Settings):
     cohorts: list[CohortSettings] = []
     matching: MatchingSettings = MatchingSettings()
     calendar: CalendarSettings = CalendarSettings()
+    impact: ImpactSettings = ImpactSettings()
 
     @model_validator(mode="after")
     def _unique_cohorts(self) -> Settings:
@@ -319,6 +337,34 @@ class Conflict(_Record):
     person_b: str = Field(min_length=1)
 
 
+OutcomeKind = Literal[
+    "promotion",
+    "grade_increase",
+    "acting_up",
+    "secondment",
+    "new_role",
+    "sideways_move",
+    "additional_responsibilities",
+    "project_lead",
+    "none",
+]
+OUTCOME_KINDS: tuple[str, ...] = OutcomeKind.__args__  # type: ignore[attr-defined]
+
+
+class ProgrammeOutcome(_Record):
+    """One row of outcomes.csv: how a participant's career moved on (impact tracking)."""
+
+    participant_id: str = Field(min_length=1)
+    completed: bool | None = None  # None = not known yet (still on the programme)
+    outcome: OutcomeKind = "none"
+    outcome_date: date | None = None
+
+    @property
+    def positive(self) -> bool:
+        """Every recorded outcome except ``none`` counts towards the impact targets."""
+        return self.outcome != "none"
+
+
 class Scenario(BaseModel):
     """A loaded, validated scenario folder. Tables keep the row order of their files."""
 
@@ -335,6 +381,7 @@ class Scenario(BaseModel):
     venues: tuple[Venue, ...] = ()
     unavailability: tuple[Unavailability, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
+    outcomes: tuple[ProgrammeOutcome, ...] = ()
     checksum: str = ""
     warnings: tuple[str, ...] = ()  # non-fatal remarks from loading (unknown columns, settings)
 

@@ -65,6 +65,43 @@ def read_allocation(path: Path) -> list[Outcome]:
         ) from None
 
 
+DECISION_LOG_COLUMNS = ("applicant_id", "status", "cohort_id", "reason_codes")
+# Reasons that say nothing about a person's protected characteristics pass through. "outscored"
+# and every ring-fence reason become "competition": a ring-fence reason would tell a reader of
+# this widely shared log who does or does not count towards a ring fence.
+_SHAREABLE_REASONS = {
+    "places",
+    "preference",
+    "lottery",
+    "withdrawn",
+    "spread:max_per_service_area",
+    "spread:max_per_council",
+    "spread:min_service_areas",
+}
+
+
+def reason_codes(outcome: Outcome) -> str:
+    """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``)."""
+    if outcome.status == "selected":
+        return "selected"
+    if outcome.status == "ineligible":
+        return outcome.reason  # the contract's eligibility rule codes
+    codes = []
+    for part in outcome.reason.split(";"):
+        cohort, _, reason = part.rpartition("=")
+        code = reason if reason in _SHAREABLE_REASONS else "competition"
+        codes.append(f"{cohort}={code}" if cohort else code)
+    return ";".join(dict.fromkeys(codes))
+
+
+def decision_log_csv(outcomes: Iterable[Outcome]) -> str:
+    """decision_log.csv: one line per applicant, with no score and no ring fence, to share widely."""
+    return csv_text(
+        DECISION_LOG_COLUMNS,
+        ((o.applicant_id, o.status, o.cohort_id, reason_codes(o)) for o in outcomes),
+    )
+
+
 MATCH_COLUMNS = ("participant_id", "cohort_id", "mentor_id", "coach_id", "mentor_fit", "coach_fit", "reasons")
 
 
@@ -145,6 +182,13 @@ def solution_json(
             "cohort_solver": _version("cohort-solver"),
             "ortools": _version("ortools"),
             "python": platform.python_version(),
+        },
+        "decision_log": {
+            "inputs_checksum": scenario.checksum,
+            "seed": scenario.settings.selection.seed,
+            "settings": scenario.settings.model_dump(mode="json"),
+            "stages": {r.stage: r.status for r in reports},
+            "warnings": list(scenario.warnings),
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **(extra or {}),

@@ -1,7 +1,8 @@
 """report.html: one self-contained page for the selection panel (no scripts, no network).
 
 Protected characteristics appear only as counts per group and stage, and any count below
-``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out.
+``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out. The panel sections
+name applicants only by id and score; impact outcomes appear only as counts.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
+from .impact import impact
 from .model import Allocation, Event, Match, Scenario, StageReport
+from .panel import OVERALL, PanelConsistency, consistency, reading
 
 SUPPRESS_BELOW = 3
 
@@ -77,6 +80,93 @@ def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]
     return "".join(parts)
 
 
+def _signed(value: float) -> str:
+    return f"{round(value, 2) or 0.0:+.2f}"  # "or 0.0" turns -0.0 into +0.00
+
+
+def _panel_chart(panel: PanelConsistency) -> str:
+    """One row per panelist: a dot per applicant scored, a bar at their mean, leniency at right."""
+    every = [float(v) for p in panel.panelists for v in p.scores]
+    low, high = min(every), max(every)
+    span = (high - low) or 1.0
+    left, right, row, top = 160, 580, 28, 30
+    height = top + row * len(panel.panelists) + 50
+
+    def x(value: float) -> float:
+        return left + (value - low) / span * (right - left)
+
+    label = "Panel scores by panelist, with each panelist's leniency"
+    parts = [f'<svg role="img" aria-label="{label}" width="700" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>',
+             f'<text x="0" y="16" font-weight="bold">panelist</text>'
+             f'<text x="{right + 20}" y="16" font-weight="bold">leniency</text>']
+    for i, panelist in enumerate(panel.panelists):
+        y = top + i * row + row / 2
+        parts.append(f'<text x="0" y="{y + 4:.0f}" font-size="12">{escape(panelist.panelist)}</text>')
+        parts.extend(f'<circle cx="{x(float(v)):.1f}" cy="{y:.0f}" r="4" fill="#8da0cb" fill-opacity="0.6"/>'
+                     for v in panelist.scores)
+        parts.append(f'<rect x="{x(panelist.mean) - 1.5:.1f}" y="{y - 9:.0f}" width="3" height="18" fill="#1b7837">'
+                     f"<title>{escape(panelist.panelist)} mean {panelist.mean:.2f}</title></rect>")
+        lenient = "–" if panelist.leniency is None else _signed(panelist.leniency)
+        parts.append(f'<text x="{right + 20}" y="{y + 4:.0f}" font-size="12">{lenient}</text>')
+    axis = top + row * len(panel.panelists) + 4
+    parts.append(f'<line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" stroke="#666"/>')
+    for k in range(5):
+        value = low + span * k / 4
+        parts.append(f'<text x="{x(value):.1f}" y="{axis + 16}" font-size="11" text-anchor="middle">{value:.1f}</text>')
+    parts.append(f'<text x="{(left + right) / 2:.0f}" y="{axis + 36}" font-size="12" text-anchor="middle">'
+                 "panelist's score for an applicant (dot = one applicant, green bar = panelist mean)</text></svg>")
+    return "".join(parts)
+
+
+def _panel_sections(scenario: Scenario) -> list[str]:
+    if not scenario.scores:
+        return ["<h2>Panel scoring</h2><p>No panel scores recorded.</p>"]
+    panel = consistency(scenario)
+    overall = panel.alpha[OVERALL]
+    flagged = (_table(["applicant", "lowest panelist score", "highest panelist score", "spread"],
+                      [[escape(d.applicant_id), d.lowest, d.highest, d.spread] for d in panel.flagged])
+               if panel.flagged else "<p>No applicant's panelists disagreed by more than that.</p>")
+    return [
+        "<h2>Panel scoring</h2>"
+        "<p>Leniency is a panelist's average distance above (+) or below (−) the other panelists "
+        "scoring the same applicant.</p>"
+        + _panel_chart(panel)
+        + _table(["panelist", "applicants scored", "mean score", "leniency"],
+                 [[escape(p.panelist), len(p.scores), f"{p.mean:.2f}",
+                   "–" if p.leniency is None else _signed(p.leniency)] for p in panel.panelists]),
+        "<h2>Panel consistency</h2>"
+        f"<p>Overall alpha {'–' if overall is None else f'{overall:.3f}'}: {escape(reading(overall))}. "
+        "Krippendorff's alpha (interval): 1 = full agreement, "
+        f"0 = no better than chance; at least 0.8 is reliable, at least 0.667 tentative.</p>"
+        + _table(["criterion", "alpha", "reading"],
+                 [[escape(name), "–" if value is None else f"{value:.3f}", escape(reading(value))]
+                  for name, value in panel.alpha.items()])
+        + f"<h3>Applicants the panel disagreed on</h3><p>Flagged when the highest and lowest panelist "
+        f"scores for one applicant are more than {panel.threshold.normalize():f} apart.</p>" + flagged,
+    ]
+
+
+def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
+    heading = "<h2>Impact against the programme's targets</h2>"
+    if not scenario.outcomes:
+        return heading + "<p>No outcomes recorded yet (add outcomes.csv to the scenario folder).</p>"
+    result = impact(scenario, allocation)
+    notes = [f"{result.recorded} of {result.participants} participants have an outcome recorded."]
+    if result.undated:
+        notes.append(f"{result.undated} positive outcomes have no date and count in no time window.")
+    if result.elsewhere:
+        notes.append(f"{result.elsewhere} rows of outcomes.csv name people not selected in this "
+                     "allocation and are left out.")
+    return (heading + f"<p>{' '.join(notes)} Counts are cumulative from the programme start.</p>"
+            + _table(["target", "aim", "recorded", "by", "status"],
+                     [[escape(t.label), t.aim, t.achieved, t.deadline.isoformat() if t.deadline else "–",
+                       "met" if t.met else "not yet met"] for t in result.targets])
+            + (_table(["positive outcome", "participants"],
+                      [[escape(kind.replace("_", " ")), n] for kind, n in result.kinds.items()])
+               if result.kinds else "<p>No positive outcomes recorded yet.</p>"))
+
+
 def report_html(
     scenario: Scenario,
     allocation: Allocation,
@@ -121,6 +211,7 @@ def report_html(
                    f"{evidence.profile[g].senior:.0%}" if evidence and g in evidence.profile else "–"]
                   for g, s in rows])
         + f"<p>Counts below {SUPPRESS_BELOW} are suppressed.</p>",
+        *_panel_sections(scenario),
         "<h2>Spread by service area</h2>" + _table(
             ["cohort", "council", "service area", "participants"],
             [[escape(k or ""), escape(c), escape(a), n] for (k, c, a), n in sorted(areas.items())]),
@@ -130,6 +221,7 @@ def report_html(
              for m in matches]),
         "<h2>Calendar overview</h2>" + _table(
             ["cohort", "month", "events"], [[escape(k), escape(mo), n] for (k, mo), n in sorted(months.items())]),
+        _impact_section(scenario, allocation),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2>" + _table(
             ["stage", "status", "objectives (value / bound)"],
