@@ -132,3 +132,22 @@ def test_unknown_column_is_a_warning_not_an_error(small: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(small)])
     assert result.exit_code == 0
     assert "applicants.csv:1:13: unknown column 'favourite_colour' ignored" in result.output
+
+
+def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(oxford: Path, tmp_path: Path) -> None:
+    runner = CliRunner()  # click 8.2+: stderr kept apart from stdout
+    loud = runner.invoke(main, ["match", str(oxford), "--out", str(tmp_path / "loud")])
+    assert loud.exit_code == 0, loud.output
+    assert "matching: 4/4 steps" in loud.stderr
+    assert "steps" not in loud.stdout  # stdout stays the result a script reads
+    quiet = runner.invoke(main, ["match", str(oxford), "--out", str(tmp_path / "quiet"), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_progress_is_a_live_bar_on_a_terminal(oxford: Path, tmp_path: Path) -> None:
+    # rich treats FORCE_COLOR as "this is a terminal": the bar redraws with carriage returns.
+    runner = CliRunner()  # click 8.2+: stderr kept apart from stdout
+    result = runner.invoke(main, ["match", str(oxford), "--out", str(tmp_path / "out")], env={"FORCE_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "\r" in result.stderr and "4/4" in result.stderr and "matching" in result.stderr
+    assert "matching: 4/4 steps" not in result.stderr

@@ -386,7 +386,8 @@ def _matches(ctx: Context, scenario: Scenario, allocation: Allocation, previous:
 
     ctx.say("matching: solving")
     old = read_matches(previous) if previous else None
-    return solve(scenario, allocation.selected(), time_limit=ctx.time_limit, workers=ctx.workers, previous=old)
+    return solve(scenario, allocation.selected(), time_limit=ctx.time_limit, workers=ctx.workers, previous=old,
+                 progress=ctx.progress("matching", "steps"))
 
 
 def _existing_matches(ctx: Context, allocation: Allocation):

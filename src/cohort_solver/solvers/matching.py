@@ -426,15 +426,21 @@ def match(
     time_limit: float = 60,
     workers: int = 2,
     previous: Sequence[Match] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MatchResult:
     """Give every selected participant a mentor and a coach, optimally for the fairness mode.
+
+    ``progress(done, total)`` hears of each step: lawful pairs, mentor flow, coach flow, and
+    the CP-SAT levels when the flows alone cannot settle it.
 
     With ``previous``, keeping earlier pairs comes first (every still-lawful pair is kept
     unless capacities no longer allow it), then the fairness levels.
     """
     started = time.monotonic()
     deadline = started + time_limit
+    step = progress or (lambda done, total: None)
     pool = Pool.build(scenario, [o for o in selected if o.status == "selected"])
+    step(1, 4)
     kept_before = {
         p.participant_id: (p.mentor_id, p.coach_id)
         for p in previous or ()
@@ -444,7 +450,9 @@ def match(
     mentor_caps = {m: x.capacity for m, x in pool.mentors.items()}
     coach_caps = {c: x.capacity for c, x in pool.coaches.items()}
     mentors = _flow_side(ids, pool.mentor_options, mentor_caps, {i: m for i, (m, _) in kept_before.items()})
+    step(2, 4)
     coaches = _flow_side(ids, pool.coach_options, coach_caps, {i: c for i, (_, c) in kept_before.items()})
+    step(3, 4)
     if mentors is None or coaches is None:
         # No complete assignment on one side: Hall's theorem says which group is short, and why.
         raise InfeasibleError(STAGE, feasibility_causes(scenario, pool))
@@ -524,6 +532,7 @@ def match(
             seconds=round(time.monotonic() - started, 3),
             solver="CP-SAT",
         )
+    step(4, 4)
     matches = tuple(
         Match(
             participant_id=i,
