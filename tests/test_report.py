@@ -34,3 +34,26 @@ def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
 
 def test_examples_screenshot_is_committed() -> None:
     assert (Path(__file__).parents[1] / "examples" / "oxford-2024-report.png").stat().st_size > 10_000
+
+
+def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
+    # Two cohorts over two months: each cohort is a row, each month a column; group sessions
+    # show their date and the rest of the month's events are counted.
+    from datetime import datetime, timedelta, timezone
+
+    from cohort_solver.model import Event
+
+    def event(eid: str, cohort: str, kind: str, day: str) -> Event:
+        start = datetime.fromisoformat(f"{day}T10:00").replace(tzinfo=timezone(timedelta(0)))
+        return Event(event_id=eid, session_key="S", title="t", kind=kind, cohort_id=cohort,
+                     start=start, end=start + timedelta(hours=1))
+
+    scenario = load_scenario(OXFORD)
+    allocation = allocate(scenario, time_limit=20)
+    events = [event("1", "north", "group", "2024-05-08"), event("2", "north", "coaching", "2024-05-14"),
+              event("3", "north", "review", "2024-05-20"), event("4", "south", "group", "2024-06-05")]
+    html = report_html(scenario, allocation, [], events, [allocation.report])
+    grid = html.split("<h2>Calendar overview</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<th>cohort</th><th>2024-05</th><th>2024-06</th>" in grid
+    assert "<tr><td>north</td><td>Wed 08<br>+2 1:1/review</td><td></td></tr>" in grid
+    assert "<tr><td>south</td><td></td><td>Wed 05</td></tr>" in grid

@@ -167,6 +167,23 @@ def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
                if result.kinds else "<p>No positive outcomes recorded yet.</p>"))
 
 
+def _calendar_grid(events: Sequence[Event]) -> str:
+    """A month grid per cohort: the group sessions' dates, and how many 1:1s and reviews."""
+    months = sorted({e.start.strftime("%Y-%m") for e in events})
+    cells: dict[tuple[str, str], list[Event]] = {}
+    for e in events:
+        cells.setdefault((e.cohort_id, e.start.strftime("%Y-%m")), []).append(e)
+
+    def cell(found: list[Event]) -> str:
+        group = sorted(e.start.strftime("%a %d") for e in found if e.kind in ("group", "cohort_event"))
+        others = sum(e.kind not in ("group", "cohort_event") for e in found)
+        return "<br>".join([escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else []))
+
+    cohorts = sorted({e.cohort_id for e in events})
+    return ("<p>Group sessions by date; 1:1 coaching and reviews as a count.</p>" + _table(
+        ["cohort", *months], [[escape(k), *(cell(cells.get((k, m), [])) for m in months)] for k in cohorts]))
+
+
 def report_html(
     scenario: Scenario,
     allocation: Allocation,
@@ -183,7 +200,6 @@ def report_html(
                       key=lambda o: (o.cohort_id or "", o.reserve_rank or 0))
     areas = Counter((o.cohort_id, people[o.applicant_id].council, people[o.applicant_id].service_area)
                     for o in selected)
-    months = Counter((e.cohort_id, e.start.strftime("%Y-%m")) for e in events)
     evidence = settings.positive_action
     sections = [
         f"<h1>{escape(settings.programme.name)}</h1><p>{escape(settings.programme.organisation)} · "
@@ -219,11 +235,11 @@ def report_html(
             ["participant", "mentor", "coach", "mentor fit", "coach fit"],
             [[escape(m.participant_id), escape(m.mentor_id), escape(m.coach_id), m.mentor_fit, m.coach_fit]
              for m in matches]),
-        "<h2>Calendar overview</h2>" + _table(
-            ["cohort", "month", "events"], [[escape(k), escape(mo), n] for (k, mo), n in sorted(months.items())]),
+        "<h2>Calendar overview</h2>" + _calendar_grid(events),
         _impact_section(scenario, allocation),
         # Timings live in solution.json: the report stays byte-identical from run to run.
-        "<h2>Solver</h2>" + _table(
+        "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
+        "the same scenario is run.</p>" + _table(
             ["stage", "status", "objectives (value / bound)"],
             [[escape(r.stage), r.status,
               escape("; ".join(f"{lv.name} {lv.value} / {lv.bound}" for lv in r.levels))] for r in reports]),
