@@ -3,12 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
+from .io import load_scenario
 from .model import Allocation, Scenario
 from .report import SUPPRESS_BELOW, representation
+from .runner import Progress, run_all
 
 Variant = tuple[str, Scenario, Allocation]
+
+
+@dataclass(frozen=True)
+class VariantTask:
+    """One variant to solve: small to ship, loaded where it runs (so a bad --set is reported
+    by the worker as the same bad-input error a serial run gives)."""
+
+    folder: Path
+    sets: tuple[str, ...]
+    time_limit: float
+    workers: int
+
+
+def solve_variant(task: VariantTask) -> tuple[Scenario, Allocation]:
+    from .solvers.allocation import allocate
+
+    scenario = load_scenario(task.folder, list(task.sets))
+    return scenario, allocate(scenario, time_limit=task.time_limit, workers=task.workers)
+
+
+def solve_variants(
+    folder: Path,
+    variants: Sequence[tuple[str, Sequence[str]]],
+    *,
+    time_limit: float,
+    workers: int,
+    dask_scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[Variant]:
+    """Solve every variant side by side; results in variant order.
+
+    The cores are shared out: n variants in min(n, workers) processes, each solve getting the
+    rest of the cores as solver threads. On Dask each solve takes one thread per task slot.
+    """
+    processes = max(1, min(workers, len(variants)))
+    threads = 1 if dask_scheduler else max(1, workers // processes)
+    tasks = [VariantTask(folder, tuple(sets), time_limit, threads) for _, sets in variants]
+    solved = run_all(tasks, solve_variant, workers=processes, dask_scheduler=dask_scheduler,
+                     progress=progress)
+    return [(name, scenario, allocation) for (name, _), (scenario, allocation) in zip(variants, solved, strict=True)]
 
 
 def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]], list[str]]:
