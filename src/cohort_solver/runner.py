@@ -29,14 +29,17 @@ class Runner:
     """Where tasks run: serially, in a local process pool, or on the Dask scheduler at
     ``dask_scheduler`` (e.g. ``tcp://10.0.0.5:8786``). Use as a context manager."""
 
-    def __init__(self, *, workers: int | None = None, dask_scheduler: str | None = None):
+    def __init__(
+        self, *, workers: int | None = None, dask_scheduler: str | None = None, timeout: str = "10s"
+    ):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.dask_scheduler = dask_scheduler
+        self.timeout = timeout  # to reach the scheduler
         self._client: Any = None
 
     def __enter__(self) -> Runner:
         if self.dask_scheduler:
-            self._client = _connect(self.dask_scheduler)
+            self._client = _connect(self.dask_scheduler, self.timeout)
         return self
 
     def __exit__(
@@ -100,11 +103,11 @@ def _in_pool(
         return [future.result() for future in futures]  # raises the earliest task's error
 
 
-def _connect(address: str) -> Any:
+def _connect(address: str, timeout: str) -> Any:
     from distributed import Client
 
     try:
-        return Client(address, timeout="10s", set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(
             [Problem("--dask-scheduler", 1, 1, f"cannot reach a Dask scheduler at {address!r}: {exc}")]
@@ -117,7 +120,7 @@ def _on_dask(client: Any, fn: Callable[[T], R], tasks: Sequence[T], progress: Pr
     # pure=False: two equal tasks are still two runs (and keys never collide across calls).
     futures = client.map(fn, tasks, pure=False)
     try:
-        for done, _ in enumerate(dask_completed(futures), start=1):
+        for done, _ in enumerate(dask_completed(futures, loop=client.loop), start=1):
             if progress:
                 progress(done, len(futures))
         return [future.result() for future in futures]  # raises the earliest task's error
