@@ -29,6 +29,7 @@ def cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
+@pytest.mark.usefixtures("always_pool")
 def test_robustness_on_dask_matches_the_local_pool(oxford: Path, tmp_path: Path, scheduler: str) -> None:
     common = ["robustness", str(oxford), "--noise", "0.5", "--trials", "16", "--seed", "3"]
     local = cli(*common, "--out", str(tmp_path / "pool"), "--workers", "2")
@@ -39,6 +40,7 @@ def test_robustness_on_dask_matches_the_local_pool(oxford: Path, tmp_path: Path,
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()
 
 
+@pytest.mark.usefixtures("always_pool")
 def test_compare_on_dask_matches_the_local_pool(oxford: Path, tmp_path: Path, scheduler: str) -> None:
     local = cli("compare", str(oxford), "--out", str(tmp_path / "pool"), "--workers", "2", *VARIANTS)
     dask = cli("compare", str(oxford), "--out", str(tmp_path / "dask"), "--dask-scheduler", scheduler, *VARIANTS)
@@ -48,12 +50,26 @@ def test_compare_on_dask_matches_the_local_pool(oxford: Path, tmp_path: Path, sc
     assert (tmp_path / "pool" / "compare.html").read_bytes() == (tmp_path / "dask" / "compare.html").read_bytes()
 
 
+@pytest.mark.usefixtures("always_pool")
 @pytest.mark.parametrize("where", ["pool", "dask"])
-def test_a_bad_variant_is_bad_input_wherever_it_runs(oxford: Path, tmp_path: Path, scheduler: str,
-                                                     where: str) -> None:
+def test_an_infeasible_variant_exits_1_wherever_it_runs(oxford: Path, tmp_path: Path, scheduler: str,
+                                                        where: str) -> None:
     backend = ["--workers", "2"] if where == "pool" else ["--dask-scheduler", scheduler]
-    result = CliRunner().invoke(main, ["compare", str(oxford), "--out", str(tmp_path / "out"), *backend, "--quiet",
-                                       "--variant", "fine", "--set", "selection.places=10",
-                                       "--variant", "broken", "--set", "selection.places=many"])
-    assert result.exit_code == 2 and "--set:1:1: selection.places" in result.output
+    result = CliRunner().invoke(main, [
+        "compare", str(oxford), "--out", str(tmp_path / "out"), *backend, "--quiet",
+        "--variant", "fine", "--set", "selection.places=10",
+        "--variant", "impossible", "--set", "selection.spread.max_per_service_area=1",
+        "--set", "selection.spread.min_service_areas=13"])
+    assert result.exit_code == 1, result.output
+    assert "min_service_areas=13" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_bad_variants_are_reported_together(oxford: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "compare", str(oxford), "--out", str(tmp_path / "out"), "--quiet",
+        "--variant", "x", "--set", "selection.places=many",
+        "--variant", "y", "--set", "selection.reserves=some"])
+    assert result.exit_code == 2
+    assert "--set:1:1: selection.places" in result.output and "selection.reserves" in result.output
+    assert not (tmp_path / "out").exists()

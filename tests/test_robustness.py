@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
@@ -37,6 +38,7 @@ def rows(out: Path) -> dict[str, dict[str, str]]:
         return {row["applicant_id"]: row for row in csv.DictReader(handle)}
 
 
+@pytest.mark.usefixtures("always_pool")
 def test_zero_noise_reproduces_the_allocation_exactly(oxford: Path, tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["allocate", str(oxford), "--out", str(tmp_path / "a"), "--quiet"]).exit_code == 0
     # The baseline solves on 2 threads, the trials on 1 thread each in 2 processes.
@@ -73,6 +75,7 @@ def test_a_clear_winner_stays_while_tied_applicants_split(tmp_path: Path) -> Non
     assert f"on average {1 - p[winner]:.1f} of 2 places change (median" in output
 
 
+@pytest.mark.usefixtures("always_pool")
 def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
     scenario = write_tied(tmp_path / "tied")
     for name, workers in (("serial", "1"), ("pool", "2")):
@@ -128,3 +131,19 @@ def test_infeasible_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     code, output = robustness(scenario, tmp_path / "out", "--trials", "5")
     assert code == 1 and "min_service_areas=3" in output
     assert not (tmp_path / "out").exists()
+
+
+def test_several_cohorts_get_a_probability_each(tmp_path: Path) -> None:
+    scenario = tmp_path / "regional"
+    assert CliRunner().invoke(main, ["generate", str(scenario), "--councils", "4", "--applicants", "60",
+                                     "--cohorts", "2", "--seed", "1"]).exit_code == 0
+    code, output = robustness(scenario, tmp_path / "out", "--trials", "10", "--workers", "1")
+    assert code == 0, output
+    table = rows(tmp_path / "out")
+    cohorts = [c.removeprefix("probability_") for c in next(iter(table.values())) if c.startswith("probability_")]
+    assert len(cohorts) == 2
+    for row in table.values():
+        per_cohort = [int(round(float(row[f"probability_{c}"]) * 10)) for c in cohorts]
+        assert sum(per_cohort) == int(row["trials_selected"])  # one cohort at most per trial
+        if row["baseline_status"] == "selected":
+            assert float(row[f"probability_{row['baseline_cohort']}"]) > 0

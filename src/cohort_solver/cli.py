@@ -551,7 +551,7 @@ def robustness(ctx: Context, noise: float, trials: int, seed: int, selected_belo
     scenario = ctx.load()
     baseline = _allocate(ctx, scenario)
     with Runner(workers=ctx.workers, dask_scheduler=dask_scheduler) as runner:
-        ctx.say(f"robustness: {trials} trials on {runner.slots} workers")
+        ctx.say(f"robustness: {trials} trials")
         result = assess(scenario, baseline, runner, noise=noise, trials=trials, seed=seed,
                         time_limit=ctx.time_limit, selected_below=selected_below,
                         unselected_above=unselected_above, progress=ctx.progress("robustness"))

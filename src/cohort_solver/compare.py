@@ -7,30 +7,41 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from .errors import InputError
 from .io import load_scenario
 from .model import Allocation, Scenario
 from .report import SUPPRESS_BELOW, representation
-from .runner import Progress, run_all
+from .runner import Progress, Runner
 
 Variant = tuple[str, Scenario, Allocation]
 
 
 @dataclass(frozen=True)
 class VariantTask:
-    """One variant to solve: small to ship, loaded where it runs (so a bad --set is reported
-    by the worker as the same bad-input error a serial run gives)."""
+    """One variant to solve, loaded already (a Scenario pickles in about a millisecond)."""
 
-    folder: Path
-    sets: tuple[str, ...]
+    scenario: Scenario
     time_limit: float
     workers: int
 
 
-def solve_variant(task: VariantTask) -> tuple[Scenario, Allocation]:
+def solve_variant(task: VariantTask) -> Allocation:
     from .solvers.allocation import allocate
 
-    scenario = load_scenario(task.folder, list(task.sets))
-    return scenario, allocate(scenario, time_limit=task.time_limit, workers=task.workers)
+    return allocate(task.scenario, time_limit=task.time_limit, workers=task.workers)
+
+
+def load_variants(folder: Path, variants: Sequence[tuple[str, Sequence[str]]]) -> list[Scenario]:
+    """Every variant's scenario; bad input in any of them is reported all at once."""
+    loaded, problems = [], []
+    for _, sets in variants:
+        try:
+            loaded.append(load_scenario(folder, list(sets)))
+        except InputError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        raise InputError(problems)
+    return loaded
 
 
 def solve_variants(
@@ -44,15 +55,28 @@ def solve_variants(
 ) -> list[Variant]:
     """Solve every variant side by side; results in variant order.
 
-    The cores are shared out: n variants in min(n, workers) processes, each solve getting the
-    rest of the cores as solver threads. On Dask each solve takes one thread per task slot.
+    Locally, the first variant is solved here on every core; the time it takes tells whether
+    the others are worth a process pool (n variants in min(n, workers) processes, the cores
+    shared out as solver threads). On Dask every variant is a task with one solver thread.
     """
-    processes = max(1, min(workers, len(variants)))
-    threads = 1 if dask_scheduler else max(1, workers // processes)
-    tasks = [VariantTask(folder, tuple(sets), time_limit, threads) for _, sets in variants]
-    solved = run_all(tasks, solve_variant, workers=processes, dask_scheduler=dask_scheduler,
-                     progress=progress)
-    return [(name, scenario, allocation) for (name, _), (scenario, allocation) in zip(variants, solved, strict=True)]
+    scenarios = load_variants(folder, variants)
+    allocations: list[Allocation] = []
+    with Runner(workers=workers, dask_scheduler=dask_scheduler) as runner:
+        if not dask_scheduler:
+            allocations.append(solve_variant(VariantTask(scenarios[0], time_limit, workers)))
+            if progress:
+                progress(1, len(scenarios))
+        rest = scenarios[len(allocations):]
+        processes = max(1, min(workers, len(rest)))
+        threads = 1 if dask_scheduler else max(1, workers // processes)
+        done = len(allocations)
+        allocations += runner.map(
+            solve_variant,
+            [VariantTask(s, time_limit, threads) for s in rest],
+            progress=(lambda d, t: progress(done + d, done + t)) if progress else None,
+            serial_seconds=allocations[0].report.seconds * len(rest) if allocations else None,
+        )
+    return [(name, s, a) for (name, _), s, a in zip(variants, scenarios, allocations, strict=True)]
 
 
 def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]], list[str]]:

@@ -35,6 +35,7 @@ from .solvers.allocation import allocate
 # at baseline but selected in more than 20% of trials.
 SELECTED_BELOW = 0.8
 UNSELECTED_ABOVE = 0.2
+TERMINAL_CLOSE_CALLS = 12  # the terminal names this many; the files list them all
 
 
 # --------------------------------------------------------------------------- trials
@@ -199,9 +200,11 @@ def summary(result: Robustness) -> str:
     ]
     calls = result.close_calls()
     if calls:
+        shown = calls[:TERMINAL_CLOSE_CALLS]
         lines.append(
             "Close calls: "
-            + ", ".join(f"{a} ({status}) selected in {_percent(p)} of trials" for a, status, p in calls)
+            + ", ".join(f"{a} ({status}) selected in {_percent(p)} of trials" for a, status, p in shown)
+            + (f", and {len(calls) - len(shown)} more in robustness.csv" if len(calls) > len(shown) else "")
             + "."
         )
     else:
@@ -239,7 +242,8 @@ def histogram_svg(changes: Sequence[int]) -> str:
     tallest = max(counts.values())
     bar, gap, height, base = 36, 8, 160, 190
     width = (top + 1) * (bar + gap) + 60
-    described = "; ".join(f"{k} places changed in {counts[k]} trials" for k in range(top + 1))
+    described = "; ".join(f"{k} {'place' if k == 1 else 'places'} changed in {counts[k]} trials"
+                          for k in range(top + 1))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="230" '
         f'viewBox="0 0 {width} 230" aria-label="Histogram of places changed per trial: {described}">',
@@ -316,7 +320,9 @@ def assess(
     """Run the trials where ``runner`` runs things and sum them up against ``baseline``."""
     tasks = batches(scenario, trials=trials, noise=noise, seed=seed, time_limit=time_limit,
                     slots=runner.slots)
-    done = runner.map(run_trials, tasks, progress=progress)
+    # Each trial is about as hard as the baseline solve: that tells whether a pool pays.
+    done = runner.map(run_trials, tasks, progress=progress,
+                      serial_seconds=baseline.report.seconds * trials)
     return Robustness(
         noise=noise,
         seed=seed,

@@ -24,6 +24,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 Progress = Callable[[int, int], None]
 
+# Starting a local pool costs about this much: the forkserver imports OR-Tools and pandas
+# (1.9 s measured on a 2-core machine), then each worker's first scenario load is cold.
+POOL_START_SECONDS = 2.0
+
 
 class Runner:
     """Where tasks run: serially, in a local process pool, or on the Dask scheduler at
@@ -57,13 +61,25 @@ class Runner:
         return self.workers
 
     def map(
-        self, fn: Callable[[T], R], tasks: Iterable[T], *, progress: Progress | None = None
+        self,
+        fn: Callable[[T], R],
+        tasks: Iterable[T],
+        *,
+        progress: Progress | None = None,
+        serial_seconds: float | None = None,
     ) -> list[R]:
-        """``[fn(task) for task in tasks]``, run where this runner runs things."""
+        """``[fn(task) for task in tasks]``, run where this runner runs things.
+
+        ``serial_seconds``, the expected time of the whole run in-process: when a local pool
+        could not save more than it costs to start, the tasks run in-process instead.
+        """
         tasks = list(tasks)
         if self._client is not None:
             return _on_dask(self._client, fn, tasks, progress)
-        if len(tasks) <= 1 or self.workers == 1:
+        processes = min(self.workers, len(tasks))
+        if processes > 1 and not _pool_pays(serial_seconds, processes):
+            processes = 1
+        if processes == 1:
             # In-process: no start-up cost, and an error keeps its plain traceback for debugging.
             results = []
             for done, task in enumerate(tasks, start=1):
@@ -71,7 +87,14 @@ class Runner:
                 if progress:
                     progress(done, len(tasks))
             return results
-        return _in_pool(fn, tasks, min(self.workers, len(tasks)), progress)
+        return _in_pool(fn, tasks, processes, progress)
+
+
+def _pool_pays(serial_seconds: float | None, processes: int) -> bool:
+    """A pool of p processes saves serial·(1 − 1/p) and costs POOL_START_SECONDS."""
+    if serial_seconds is None:
+        return True
+    return serial_seconds * (1 - 1 / processes) > POOL_START_SECONDS
 
 
 def run_all(
