@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 
@@ -12,11 +13,15 @@ from cohort_solver.runner import Runner, run_all
 
 
 def square_unless_negative(n: int) -> int:
-    """Earlier tasks take longer, so in a pool they finish last."""
+    """Earlier tasks take longer, so in a pool they finish (or fail) last."""
+    time.sleep(0.05 * (4 - abs(n)))
     if n < 0:
         raise InputError([Problem("tasks.csv", -n, 1, f"task {n} is negative")])
-    time.sleep(0.05 * (4 - n))
     return n * n
+
+
+def process_id(_: int) -> int:
+    return os.getpid()
 
 
 def test_errors_survive_pickling_whole() -> None:
@@ -29,6 +34,7 @@ def test_errors_survive_pickling_whole() -> None:
     assert str(back) == str(clash) and back.exit_code == 1
 
 
+@pytest.mark.usefixtures("always_pool")
 @pytest.mark.parametrize("workers", [1, 2])
 def test_results_come_back_in_task_order(workers: int) -> None:
     done: list[tuple[int, int]] = []
@@ -38,11 +44,21 @@ def test_results_come_back_in_task_order(workers: int) -> None:
     assert done == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
 
 
+@pytest.mark.usefixtures("always_pool")
 def test_the_earliest_failing_task_is_raised_as_the_same_error() -> None:
-    # Task -3 fails first in time (no sleep after task 0's 0.2 s), but -1 is earlier in order.
+    # In the pool, task -3 fails first in time (after 0.05 s), but -1 is earlier in order.
     with pytest.raises(InputError) as caught:
         run_all([0, -1, 2, -3], square_unless_negative, workers=2)
     assert caught.value.problems == [Problem("tasks.csv", 1, 1, "task -1 is negative")]
+
+
+def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Five instant tasks could never win back the start-up cost of a pool.
+    assert set(run_all(range(5), process_id, workers=2)) == {os.getpid()}
+    # Once the pool pays, the first task (run here, timed) is followed by the pool's workers.
+    monkeypatch.setattr("cohort_solver.runner.POOL_START_SECONDS", -1.0)
+    first, *rest = run_all(range(5), process_id, workers=2)
+    assert first == os.getpid() and os.getpid() not in rest and len(set(rest)) <= 2
 
 
 def test_an_unreachable_dask_scheduler_is_bad_input() -> None:

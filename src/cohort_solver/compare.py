@@ -55,27 +55,15 @@ def solve_variants(
 ) -> list[Variant]:
     """Solve every variant side by side; results in variant order.
 
-    Locally, the first variant is solved here on every core; the time it takes tells whether
-    the others are worth a process pool (n variants in min(n, workers) processes, the cores
-    shared out as solver threads). On Dask every variant is a task with one solver thread.
+    Locally the cores are shared out: n variants in up to min(n, workers) processes, the rest
+    of the cores as solver threads. On Dask each variant is one task with one solver thread.
     """
     scenarios = load_variants(folder, variants)
-    allocations: list[Allocation] = []
-    with Runner(workers=workers, dask_scheduler=dask_scheduler) as runner:
-        if not dask_scheduler:
-            allocations.append(solve_variant(VariantTask(scenarios[0], time_limit, workers)))
-            if progress:
-                progress(1, len(scenarios))
-        rest = scenarios[len(allocations):]
-        processes = max(1, min(workers, len(rest)))
-        threads = 1 if dask_scheduler else max(1, workers // processes)
-        done = len(allocations)
-        allocations += runner.map(
-            solve_variant,
-            [VariantTask(s, time_limit, threads) for s in rest],
-            progress=(lambda d, t: progress(done + d, done + t)) if progress else None,
-            serial_seconds=allocations[0].report.seconds * len(rest) if allocations else None,
-        )
+    processes = max(1, min(workers, len(scenarios)))
+    threads = 1 if dask_scheduler else max(1, workers // processes)
+    tasks = [VariantTask(s, time_limit, threads) for s in scenarios]
+    with Runner(workers=processes, dask_scheduler=dask_scheduler) as runner:
+        allocations = runner.map(solve_variant, tasks, progress=progress)
     return [(name, s, a) for (name, _), s, a in zip(variants, scenarios, allocations, strict=True)]
 
 

@@ -320,9 +320,7 @@ def assess(
     """Run the trials where ``runner`` runs things and sum them up against ``baseline``."""
     tasks = batches(scenario, trials=trials, noise=noise, seed=seed, time_limit=time_limit,
                     slots=runner.slots)
-    # Each trial is about as hard as the baseline solve: that tells whether a pool pays.
-    done = runner.map(run_trials, tasks, progress=progress,
-                      serial_seconds=baseline.report.seconds * trials)
+    done = runner.map(run_trials, tasks, progress=progress)
     return Robustness(
         noise=noise,
         seed=seed,

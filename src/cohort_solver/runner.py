@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from types import TracebackType
@@ -25,7 +26,7 @@ R = TypeVar("R")
 Progress = Callable[[int, int], None]
 
 # Starting a local pool costs about this much: the forkserver imports OR-Tools and pandas
-# (1.9 s measured on a 2-core machine), then each worker's first scenario load is cold.
+# before the first worker can start (1.8-1.9 s measured on a 2-core machine).
 POOL_START_SECONDS = 2.0
 
 
@@ -61,39 +62,39 @@ class Runner:
         return self.workers
 
     def map(
-        self,
-        fn: Callable[[T], R],
-        tasks: Iterable[T],
-        *,
-        progress: Progress | None = None,
-        serial_seconds: float | None = None,
+        self, fn: Callable[[T], R], tasks: Iterable[T], *, progress: Progress | None = None
     ) -> list[R]:
         """``[fn(task) for task in tasks]``, run where this runner runs things.
 
-        ``serial_seconds``, the expected time of the whole run in-process: when a local pool
-        could not save more than it costs to start, the tasks run in-process instead.
+        Locally, the first task runs in this process and is timed: the others go to a process
+        pool only if the pool can save more time than it costs to start (POOL_START_SECONDS),
+        so a small run never waits for workers to import OR-Tools.
         """
         tasks = list(tasks)
         if self._client is not None:
             return _on_dask(self._client, fn, tasks, progress)
-        processes = min(self.workers, len(tasks))
-        if processes > 1 and not _pool_pays(serial_seconds, processes):
-            processes = 1
-        if processes == 1:
-            # In-process: no start-up cost, and an error keeps its plain traceback for debugging.
-            results = []
-            for done, task in enumerate(tasks, start=1):
-                results.append(fn(task))
-                if progress:
-                    progress(done, len(tasks))
-            return results
-        return _in_pool(fn, tasks, processes, progress)
+        results: list[R] = []
+        started = time.monotonic()
+        for task in tasks:
+            results.append(fn(task))
+            if progress:
+                progress(len(results), len(tasks))
+            rest = tasks[len(results):]
+            processes = min(self.workers, len(rest))
+            if processes > 1 and _pool_pays((time.monotonic() - started) * len(rest), processes):
+                return results + _in_pool(fn, rest, processes, _after(progress, len(results)))
+        return results
 
 
-def _pool_pays(serial_seconds: float | None, processes: int) -> bool:
+def _after(progress: Progress | None, done: int) -> Progress | None:
+    """Progress of the remaining tasks, counted on from the ``done`` already finished."""
+    if progress is None:
+        return None
+    return lambda d, total: progress(done + d, done + total)
+
+
+def _pool_pays(serial_seconds: float, processes: int) -> bool:
     """A pool of p processes saves serial·(1 − 1/p) and costs POOL_START_SECONDS."""
-    if serial_seconds is None:
-        return True
     return serial_seconds * (1 - 1 / processes) > POOL_START_SECONDS
 
 
