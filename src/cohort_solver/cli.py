@@ -529,7 +529,8 @@ def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_lim
 @scenario_command
 @click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Standard deviation of the noise added to each panel score, in score points.")
-@click.option("--trials", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--trials", type=click.IntRange(min=1), default=200, show_default=True,
+              help="How many noisy re-solves.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Mixed with the scenario's selection.seed; same seed, same bytes.")
 @click.option("--selected-below", type=click.FloatRange(0, 1), default=0.8, show_default=True,

@@ -26,8 +26,9 @@ R = TypeVar("R")
 Progress = Callable[[int, int], None]
 
 # Starting a local pool costs about this much: the forkserver imports OR-Tools and pandas
-# before the first worker can start (1.8-1.9 s measured on a 2-core machine).
-POOL_START_SECONDS = 2.0
+# before the first worker can start: 1.8-1.9 s measured on a quiet 2-core machine, up to
+# 3.7 s on a busy one.
+POOL_START_SECONDS = 3.0
 
 
 class Runner:
