@@ -147,3 +147,32 @@ def test_several_cohorts_get_a_probability_each(tmp_path: Path) -> None:
         assert sum(per_cohort) == int(row["trials_selected"])  # one cohort at most per trial
         if row["baseline_status"] == "selected":
             assert float(row[f"probability_{row['baseline_cohort']}"]) > 0
+
+
+def test_noise_goes_on_each_criterion_score_and_is_re_aggregated_exactly(tmp_path: Path) -> None:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from cohort_solver.io import load_scenario
+    from cohort_solver.robustness import perturbed_pool, trial_rng
+    from cohort_solver.selection import candidates
+
+    toml = SMALL_TOML + "\n[selection.criteria]\nvision = 2\ndelivery = 1\n"
+    marks = {"A1": 7, "A2": 9, "A3": 6, "A4": 9, "A5": 8, "A6": 8}
+    rows = [(a, p, c, m + (c == "delivery")) for a, m in marks.items() for p in ("P2", "P1")
+            for c in ("vision", "delivery")]
+    scenario = load_scenario(write_small(tmp_path / "criteria", toml, extra={
+        "scores.csv": (["applicant_id", "panelist", "criterion", "score"], rows)}))
+    pool = candidates(scenario)
+    noisy = {c.id: c for c in perturbed_pool(scenario, pool, 0.4, trial_rng(scenario, 0, 3))}
+    # By hand: one draw per score row in (applicant, panelist, criterion) order, weighted sum
+    # per panelist, mean over panelists, rounded half away from zero to 2 decimals.
+    rng = trial_rng(scenario, 0, 3)
+    weight = {"vision": Decimal(2), "delivery": Decimal(1)}
+    panel: dict[str, dict[str, Decimal]] = {}
+    for a, p, c, score in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
+        by = panel.setdefault(a, {})
+        by[p] = by.get(p, Decimal(0)) + weight[c] * (Decimal(score) + Decimal(repr(rng.gauss(0.0, 0.4))))
+    for candidate in pool:
+        expected = (sum(panel[candidate.id].values()) / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert noisy[candidate.id].score == expected != candidate.score
+        assert noisy[candidate.id].failures == candidate.failures  # eligibility never moves
