@@ -89,3 +89,9 @@ def oxford(tmp_path: Path) -> Path:
     target = tmp_path / "oxford-2024"
     shutil.copytree(OXFORD, target, ignore=shutil.ignore_patterns("out"))
     return target
+
+
+@pytest.fixture
+def always_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the local process pool even for runs too small to pay for starting it."""
+    monkeypatch.setattr("cohort_solver.runner.POOL_START_SECONDS", -1.0)

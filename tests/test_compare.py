@@ -18,7 +18,7 @@ def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) ->
         "--variant", "three-per-area", "--set", "selection.spread.max_per_service_area=3",
     ])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()  # the table; progress goes to stderr
     assert [line.split()[0] for line in lines[1:4]] == ["baseline", "six-held", "three-per-area"]
     outcome = {
         name: {o.applicant_id: (o.status, o.cohort_id) for o in allocate(load_scenario(oxford, sets)).outcomes}

@@ -38,6 +38,9 @@ Examples:
   cohort-solver explain scenarios/oxford-2024 A013 --out out/
   cohort-solver withdraw scenarios/oxford-2024 A024 --out out/
   cohort-solver run scenarios/oxford-2024
+  cohort-solver compare scenarios/oxford-2024 --variant six-held --set selection.ring_fence.0.min_places=6
+  cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200
+  cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --dask-scheduler tcp://10.0.0.5:8786
 """
 
 
@@ -523,6 +526,10 @@ def _variants(args: list[str]) -> list[tuple[str, list[str]]]:
     return variants
 
 
+DASK_HELP = ("Run the solves on this Dask distributed scheduler (e.g. tcp://10.0.0.5:8786) "
+             "instead of local processes.")
+
+
 @main.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     epilog="Example: cohort-solver compare scenarios/oxford-2024 --variant six-held "
@@ -531,19 +538,26 @@ def _variants(args: list[str]) -> list[tuple[str, list[str]]]:
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="Where compare.html goes (default SCENARIO/out).")
 @click.option("--time-limit", type=float, default=120.0, show_default=True)
-@click.option("--workers", type=int, default=os.cpu_count() or 2, show_default="all cores")
+@click.option("--workers", type=int, default=os.cpu_count() or 2, show_default="all cores",
+              help="Cores to use: variants run side by side in processes, sharing them out.")
+@click.option("--dask-scheduler", metavar="ADDRESS", help=DASK_HELP)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.pass_context
-def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_limit: float, workers: int) -> None:
+def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_limit: float, workers: int,
+            dask_scheduler: str | None, quiet: bool) -> None:
     """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
-    from .compare import compare_html, compare_rows
-    from .solvers.allocation import allocate as solve
+    from .compare import compare_html, compare_rows, solve_variants
+
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if not quiet:
+            click.echo(f"compare: {done}/{total} variants solved ({time.monotonic() - started:.1f}s)", err=True)
 
     try:
         variants = _variants(list(click_ctx.args))
-        results = []
-        for name, sets in variants:
-            loaded = load_scenario(scenario, sets)
-            results.append((name, loaded, solve(loaded, time_limit=time_limit, workers=workers)))
+        results = solve_variants(scenario, variants, time_limit=time_limit, workers=workers,
+                                 dask_scheduler=dask_scheduler, progress=progress)
         headers, rows, differing = compare_rows(results)
         widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
         for row in (headers, *rows):
@@ -557,6 +571,44 @@ def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_lim
     except CohortSolverError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
+
+
+@main.command(epilog="Example: cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200 --seed 1")
+@scenario_command
+@click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Standard deviation of the noise added to each panel score, in score points.")
+@click.option("--trials", type=click.IntRange(min=1), default=200, show_default=True,
+              help="How many noisy re-solves.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Mixed with the scenario's selection.seed; same seed, same bytes.")
+@click.option("--selected-below", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="Close call: selected, but in fewer than this share of trials.")
+@click.option("--unselected-above", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Close call: left out, but selected in more than this share of trials.")
+@click.option("--dask-scheduler", metavar="ADDRESS", help=DASK_HELP)
+def robustness(ctx: Context, noise: float, trials: int, seed: int, selected_below: float,
+               unselected_above: float, dask_scheduler: str | None) -> None:
+    """How much the allocation rests on small score differences: re-solve with noisy panel
+    scores; write robustness.csv and robustness.html.
+
+    Trials run in --workers processes (or on the Dask cluster), one solver thread each, and
+    --time-limit applies to each trial's solve.
+    """
+    from .robustness import assess, robustness_csv, robustness_html, summary
+    from .runner import Runner
+
+    scenario = ctx.load()
+    baseline = _allocate(ctx, scenario)
+    with Runner(workers=ctx.workers, dask_scheduler=dask_scheduler) as runner:
+        ctx.say(f"robustness: {trials} trials")
+        result = assess(scenario, baseline, runner, noise=noise, trials=trials, seed=seed,
+                        time_limit=ctx.time_limit, selected_below=selected_below,
+                        unselected_above=unselected_above, progress=ctx.progress("robustness"))
+    with output_folder(ctx.out) as staging:  # a copy of --out: the other outputs stay as they are
+        (staging / "robustness.csv").write_text(robustness_csv(result), encoding="utf-8", newline="")
+        (staging / "robustness.html").write_text(robustness_html(scenario, result), encoding="utf-8")
+    click.echo(summary(result))
+    click.echo(f"written to {ctx.out / 'robustness.csv'} and robustness.html")
 
 
 @main.command(epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50")

@@ -3,12 +3,68 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
+from .errors import InputError
+from .io import load_scenario
 from .model import Allocation, Scenario
 from .report import SUPPRESS_BELOW, representation
+from .runner import Progress, Runner
 
 Variant = tuple[str, Scenario, Allocation]
+
+
+@dataclass(frozen=True)
+class VariantTask:
+    """One variant to solve, loaded already (a Scenario pickles in about a millisecond)."""
+
+    scenario: Scenario
+    time_limit: float
+    workers: int
+
+
+def solve_variant(task: VariantTask) -> Allocation:
+    from .solvers.allocation import allocate
+
+    return allocate(task.scenario, time_limit=task.time_limit, workers=task.workers)
+
+
+def load_variants(folder: Path, variants: Sequence[tuple[str, Sequence[str]]]) -> list[Scenario]:
+    """Every variant's scenario; bad input in any of them is reported all at once."""
+    loaded, problems = [], []
+    for _, sets in variants:
+        try:
+            loaded.append(load_scenario(folder, list(sets)))
+        except InputError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        raise InputError(problems)
+    return loaded
+
+
+def solve_variants(
+    folder: Path,
+    variants: Sequence[tuple[str, Sequence[str]]],
+    *,
+    time_limit: float,
+    workers: int,
+    dask_scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[Variant]:
+    """Solve every variant side by side; results in variant order.
+
+    Locally the cores are shared out: n variants in up to min(n, workers) processes, the rest
+    of the cores as solver threads. On Dask each variant is one task with one solver thread.
+    """
+    scenarios = load_variants(folder, variants)
+    processes = max(1, min(workers, len(scenarios)))
+    threads = 1 if dask_scheduler else max(1, workers // processes)
+    tasks = [VariantTask(s, time_limit, threads) for s in scenarios]
+    with Runner(workers=processes, dask_scheduler=dask_scheduler) as runner:
+        allocations = runner.map(solve_variant, tasks, progress=progress)
+    return [(name, s, a) for (name, _), s, a in zip(variants, scenarios, allocations, strict=True)]
 
 
 def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]], list[str]]:

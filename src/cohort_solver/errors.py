@@ -31,6 +31,9 @@ class InputError(CohortSolverError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self):  # a worker process or Dask sends it back whole, not as bare text
+        return (type(self), (self.problems,))
+
 
 class InfeasibleError(CohortSolverError):
     """No plan satisfies every hard rule. ``causes`` name the rules that clash, in panel words."""
@@ -43,3 +46,6 @@ class InfeasibleError(CohortSolverError):
         super().__init__(
             f"{stage}: no plan satisfies every rule:\n" + "\n".join(f"  - {c}" for c in causes)
         )
+
+    def __reduce__(self):
+        return (type(self), (self.stage, self.causes))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from .model import Applicant, Cohort, Outcome, Scenario
+from .model import Applicant, Cohort, Outcome, Scenario, Score
 
 HUNDREDTH = Decimal("0.01")
 
@@ -47,21 +47,25 @@ def round_score(value: Decimal) -> Decimal:
     return value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
 
 
-def panelist_scores(scenario: Scenario) -> dict[str, dict[str, Decimal]]:
-    """applicant -> panelist -> score, a criterion-weighted sum where criteria are given."""
+def panelist_scores(
+    scenario: Scenario, rows: Iterable[Score] | None = None
+) -> dict[str, dict[str, Decimal]]:
+    """applicant -> panelist -> score, a criterion-weighted sum where criteria are given.
+
+    ``rows`` replaces scores.csv (``robustness`` passes perturbed copies of its rows)."""
     weights = scenario.settings.selection.criteria
     totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for row in scenario.scores:
+    for row in scenario.scores if rows is None else rows:
         weight = Decimal(str(weights.get(row.criterion, 1))) if row.criterion else Decimal(1)
         by_panelist = totals[row.applicant_id]
         by_panelist[row.panelist] = by_panelist.get(row.panelist, Decimal(0)) + weight * row.score
     return totals
 
 
-def aggregate_scores(scenario: Scenario) -> dict[str, Decimal]:
-    """Aggregate per scored applicant, exactly, rounded to 2 decimals."""
+def aggregate_scores(scenario: Scenario, rows: Iterable[Score] | None = None) -> dict[str, Decimal]:
+    """Aggregate per scored applicant, exactly, rounded to 2 decimals (``rows``: as above)."""
     method = scenario.settings.selection.aggregate
-    scores = panelist_scores(scenario)
+    scores = panelist_scores(scenario, rows)
     with localcontext() as ctx:
         ctx.prec = 50
         if method == "normalised_mean":
