@@ -384,6 +384,10 @@ class CalendarModel:
         self.penalties: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
         self.moved: list[cp_model.IntVar] = []
         self.greedy: dict[str, tuple[int, str | None]] = {}  # warm start: event -> start, venue
+        self.suggested: dict[str, Placed] = {}  # where the warm start tries first
+        # The warm start as a full solution and its objective: interleaved search does not
+        # always pick a hint up, so the result is never worse than this.
+        self.incumbent: tuple[list[int], int] | None = None
         for d in demands:
             self._add_event(d)
         self.add_no_double_booking()
@@ -525,7 +529,7 @@ class CalendarModel:
     def add_group_rhythm(self) -> None:
         """Each cohort's group sessions on the weekday and start time of its first one."""
         reference = _rhythm_references(self.scenario)
-        fixed = {p.demand.event_id: p for p in self.placed}
+        fixed = {p.demand.event_id: (p.day.weekday(), p.slot) for p in self.placed}
         for d in self.demands:
             if d.session.kind != "group":
                 continue
@@ -535,12 +539,13 @@ class CalendarModel:
             eid = d.event_id
             off_day = self.model.new_bool_var(f"off_weekday[{eid}]")
             off_time = self.model.new_bool_var(f"off_time[{eid}]")
-            if ref in fixed:
-                p = fixed[ref]
-                self.model.add(self.weekday(eid, p.day.weekday()) == 1).only_enforce_if(~off_day)
-                self.model.add(self.weekday(eid, p.day.weekday()) == 0).only_enforce_if(off_day)
-                self.model.add(self.time_of_day(eid) == p.slot).only_enforce_if(~off_time)
-                self.model.add(self.time_of_day(eid) != p.slot).only_enforce_if(off_time)
+            pattern = fixed.get(ref) or (_pattern(self.options[ref]) if ref in self.day else None)
+            if pattern:  # the reference's weekday and time are known: linear terms
+                weekday, slot = pattern
+                self.model.add(self.weekday(eid, weekday) == 1).only_enforce_if(~off_day)
+                self.model.add(self.weekday(eid, weekday) == 0).only_enforce_if(off_day)
+                self.model.add(self.time_of_day(eid) == slot).only_enforce_if(~off_time)
+                self.model.add(self.time_of_day(eid) != slot).only_enforce_if(off_time)
             elif ref in self.day:
                 for w in range(5):
                     self.model.add(off_day >= self.weekday(ref, w) - self.weekday(eid, w))
@@ -773,6 +778,10 @@ class CalendarModel:
             elif d.session.kind == "group" and rhythm.get(d.cohort_id):
                 weekday = rhythm[d.cohort_id][0]
                 days.sort(key=lambda day: day.weekday() != weekday)
+            hint = self.suggested.get(d.event_id)
+            if hint is not None and hint.day in days:
+                days.remove(hint.day)
+                days.insert(0, hint.day)
             earliest = max(
                 (
                     ends[o.event_id]
@@ -791,12 +800,18 @@ class CalendarModel:
                 slots = list(self.options[d.event_id][day])
                 if d.session.kind == "group" and rhythm.get(d.cohort_id):
                     slots.sort(key=lambda slot: slot != rhythm[d.cohort_id][1])
+                if hint is not None and day == hint.day:
+                    slots.sort(key=lambda slot: slot != hint.slot)
                 for slot in slots:
                     start = grid.absolute(day, slot)
                     span = set(range(start, start + length))
                     if start < earliest or any(busy[p] & span for p in d.attendees):
                         continue
-                    venue = next((v for v in d.venues if not busy[v] & span), None)
+                    free = [v for v in d.venues if not busy[v] & span]
+                    if hint is not None and hint.venue in free:
+                        free.remove(hint.venue)
+                        free.insert(0, hint.venue)
+                    venue = next(iter(free), None)
                     if d.venues and venue is None:
                         continue
                     found = (day, start, span, venue)
@@ -827,15 +842,21 @@ class CalendarModel:
     def soft(self) -> cp_model.LinearExprT:
         return sum(WEIGHTS[name] * sum(terms) for name, terms in self.penalties.items())
 
-    def extract(self, solver: cp_model.CpSolver) -> list[Placed]:
+    def extract(self, value: Callable[[cp_model.IntVar], int]) -> list[Placed]:
         out = []
         for d in self.demands:
-            day, slot = self.grid.day_of(solver.value(self.start[d.event_id]))
+            day, slot = self.grid.day_of(value(self.start[d.event_id]))
             venue = None
             if d.event_id in self.venue:
-                venue = next(v for v, x in self.venue[d.event_id].items() if solver.value(x))
+                venue = next(v for v, x in self.venue[d.event_id].items() if value(x))
             out.append(Placed(d, day, slot, venue))
         return out
+
+
+def _pattern(options: dict[date, list[int]]) -> tuple[int, int] | None:
+    """The weekday and start slot every option shares, if they all share one."""
+    pairs = {(day.weekday(), s) for day, starts in options.items() for s in starts}
+    return next(iter(pairs)) if len(pairs) == 1 else None
 
 
 def _rhythm_references(scenario: Scenario) -> str | None:
@@ -972,6 +993,7 @@ def solve_part(
     effort: float,
     *,
     goals: bool = True,
+    suggested: dict[str, Placed] | None = None,
 ) -> Part | None:
     """Place ``demands`` around the fixed ``placed`` events, fewest moved pins first, then the
     soft goals. None when proven impossible around those fixed events.
@@ -985,7 +1007,8 @@ def solve_part(
     whole = Part([], 0, True)
     for linked in _linked(demands):
         part = _solve_linked(
-            scenario, grid, blocked, linked, mine, placed, pins, search, effort * len(linked), goals
+            scenario, grid, blocked, linked, mine, placed, pins, search, effort * len(linked), goals,
+            suggested or {},
         )
         if part is None:
             return None
@@ -1024,12 +1047,13 @@ def _linked(demands: Sequence[Demand]) -> list[list[Demand]]:
     return chunks
 
 
-def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals):
+def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals, suggested):
     if pins and _pins_hold(grid, demands, mine, pins):
         # Keeping every lawful pin is the first level and it fixes every event here: copy
         # them across instead of building and solving a model (re-plans touch few parts).
         return Part([pins[d.event_id] for d in demands], 0, False)
     m = CalendarModel(scenario, grid, blocked, demands, mine, placed, pins, goals=goals)
+    m.suggested = suggested
     if not m.moved and m.add_greedy_hint() == len(demands):
         _complete_hint(m, search)
     optimal = True
@@ -1048,6 +1072,13 @@ def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, 
             m.model.add_hint(v, solver.value(v))
     m.model.minimize(m.soft())
     solver, status = search.solve(m.model, effort)
+    if status == cp_model.INFEASIBLE:
+        return None
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if m.incumbent and (not found or solver.objective_value > m.incumbent[1]):
+        values = m.incumbent[0]
+        bound = math.ceil(solver.best_objective_bound - 1e-6) if found else 0
+        return Part(m.extract(lambda v: values[v.index]), bound, False)
     if status == cp_model.UNKNOWN and len(m.greedy) == len(demands):
         # No calendar within the effort, but the warm start is lawful: keep it.
         for eid, (start, venue) in sorted(m.greedy.items()):
@@ -1056,12 +1087,10 @@ def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, 
                 m.model.add(m.venue[eid][venue] == 1)
         solver, status = search.solve(m.model, MIN_EFFORT)
         status = cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
-    if status == cp_model.INFEASIBLE:
-        return None
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _out_of_time(scenario, demands)
     bound = math.ceil(solver.best_objective_bound - 1e-6)
-    return Part(m.extract(solver), bound, optimal and status == cp_model.OPTIMAL)
+    return Part(m.extract(solver.value), bound, optimal and status == cp_model.OPTIMAL)
 
 
 def _out_of_time(scenario: Scenario, demands: Sequence[Demand]) -> Part:
@@ -1116,7 +1145,8 @@ def _complete_hint(m: CalendarModel, search: Search) -> None:
     solver, status = search.solve(fixed, MIN_EFFORT)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return
-    values = solver.response_proto.solution
+    values = list(solver.response_proto.solution)
+    m.incumbent = (values, round(solver.objective_value))
     m.model.clear_hints()
     for index, value in enumerate(values):
         m.model.add_hint(m.model.get_int_var_from_proto_index(index), value)
@@ -1183,37 +1213,64 @@ def schedule(
     }
     parts = 1 + len(months)
 
-    def solve(mine: list[Demand], fixed: Sequence[Placed], scale: float, goals: bool = True):
+    def solve(mine: list[Demand], fixed: Sequence[Placed], scale: float, goals: bool = True, suggested=()):
         return solve_part(
-            scenario, grid, blocked, mine, options, fixed, pins, search, scale, goals=goals
+            scenario, grid, blocked, mine, options, fixed, pins, search, scale, goals=goals,
+            suggested={p.demand.event_id: p for p in suggested},
         )
 
     _leave_room_for_followers(grid, demands, options)
-    frame = solve(skeleton, [], SKELETON_EFFORT) if all(options[d.event_id] for d in skeleton) else None
+    rhythm_choice = {} if previous is not None else _rhythm_choice(scenario, skeleton, options)
+    frame = None
+    if all(options[d.event_id] for d in skeleton):
+        # First with each cohort's rhythm set in advance (its best weekday and time over the
+        # candidates), which makes the skeleton far easier; if that leaves no calendar, freely.
+        patterned = dict(options)
+        for d in skeleton:
+            if d.event_id in rhythm_choice:
+                weekday, slot = rhythm_choice[d.event_id]
+                patterned[d.event_id] = {
+                    day: [slot] for day, starts in options[d.event_id].items()
+                    if day.weekday() == weekday and slot in starts
+                }
+        frame = solve_part(scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT)
+        if frame is None:
+            frame = solve(skeleton, [], SKELETON_EFFORT)
     if frame is None:
         raise InfeasibleError("calendar", _why_no_skeleton(scenario, skeleton, solve))
     skeleton_bound = frame.bound if previous is None else None
     frame_placed = frame.placed
     if progress:
         progress(1, parts)
+    references = {f"{d.cohort_id}/{_rhythm_references(scenario)}" for d in skeleton}
     rebuilt = False
     while True:
         filled: dict[int, list[Placed]] = {}
         for done, month in enumerate(months, start=2):
-            fixed = [*frame_placed, *(p for ps in filled.values() for p in ps)]
-            part = solve(fills[month], fixed, FILL_EFFORT)
-            if part is None:
-                # Re-open this month's group sessions, the other months' fixed around them.
-                own = [d for d in skeleton if d.session.month == month]
-                others = [p for p in fixed if p.demand.session.month != month]
-                part = solve(own + fills[month], others, FILL_EFFORT) if own else None
+            # Coaching and reviews around the skeleton. If they do not fit, the month's group
+            # sessions are re-opened around every other month's (so the gap stays exact), first
+            # all but each cohort's rhythm-setting session (later months follow it), then all.
+            part = None
+            for reopen in ("none", "non-reference", "all"):
+                own = [
+                    d
+                    for d in skeleton
+                    if d.session.month == month
+                    and (reopen == "all" or (reopen != "none" and d.event_id not in references))
+                ]
+                fixed = [
+                    *(p for p in frame_placed if p.demand not in own),
+                    *(p for ps in filled.values() for p in ps),
+                ]
+                part = solve(own + fills[month], fixed, FILL_EFFORT, suggested=frame_placed)
                 if part is not None:
-                    frame_placed = [
-                        *(p for p in frame_placed if p.demand.session.month != month),
-                        *(p for p in part.placed if not p.demand.session.per_participant),
-                    ]
+                    break
             if part is None:
                 break
+            frame_placed = [
+                *(p for p in frame_placed if p.demand.session.month != month or p.demand not in own),
+                *(p for p in part.placed if not p.demand.session.per_participant),
+            ]
             filled[month] = [p for p in part.placed if p.demand.session.per_participant]
             if progress:
                 progress(done, parts)
@@ -1266,6 +1323,44 @@ def schedule(
         notes=notes,
     )
     return CalendarResult(events=events, report=report)
+
+
+def _rhythm_choice(scenario: Scenario, skeleton: Sequence[Demand], options) -> dict[str, tuple[int, int]]:
+    """Per cohort's first group session: the weekday and start slot that its other group
+    sessions can best keep (each at its own best candidate), ties to the earliest."""
+    reference = _rhythm_references(scenario)
+    groups: dict[str, list[Demand]] = defaultdict(list)
+    for d in skeleton:
+        if d.session.kind == "group":
+            groups[d.cohort_id].append(d)
+    choice = {}
+    for cohort_id, mine in sorted(groups.items()):
+        ref = f"{cohort_id}/{reference}"
+        if ref not in options or not options[ref]:
+            continue
+        cost = _rhythm_costs(options, ref, [d for d in mine if d.event_id != ref])
+        choice[ref] = min(sorted(cost), key=lambda pair: cost[pair])
+    return choice
+
+
+def _rhythm_costs(options, ref: str, others: Sequence[Demand]) -> dict[tuple[int, int], int]:
+    """For each (weekday, slot) of the reference: the rhythm penalty if every other group
+    session took its own best candidate against it."""
+    w_day, w_time = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
+    seen = []
+    for d in others:
+        pairs = {(day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts}
+        seen.append((pairs, {p[0] for p in pairs}, {p[1] for p in pairs}))
+    refs = {(day.weekday(), s) for day, starts in options[ref].items() for s in starts}
+    return {
+        (w, s): sum(
+            0
+            if (w, s) in pairs
+            else min(w_time if w in wds else w_day + w_time, w_day if s in slots else w_day + w_time)
+            for pairs, wds, slots in seen
+        )
+        for w, s in refs
+    }
 
 
 def _leave_room_for_followers(grid: Grid, demands: Sequence[Demand], options) -> None:
@@ -1370,23 +1465,16 @@ def soft_bounds(
         ref = f"{cohort_id}/{reference}"
         if ref not in options:
             continue
+        others = [d for d in mine if d.event_id != ref]
         seen = []
-        for d in mine:
-            if d.event_id == ref:
-                continue
+        for d in others:
             pairs = {(day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts}
-            seen.append((pairs, {p[0] for p in pairs}, {p[1] for p in pairs}))
+            seen.append(({p[0] for p in pairs}, {p[1] for p in pairs}))
         refs = {(day.weekday(), s) for day, starts in options[ref].items() for s in starts}
-        wd_w, wd_t = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
-        bound["rhythm_weekday"] += min(sum(wd_w * (w not in wds) for _, wds, _ in seen) for w, _ in refs)
-        bound["rhythm_time"] += min(sum(wd_t * (s not in slots) for _, _, slots in seen) for _, s in refs)
-        rhythm_both += min(
-            sum(
-                0 if (w, s) in pairs else min(wd_t if w in wds else wd_w + wd_t, wd_w if s in slots else wd_w + wd_t)
-                for pairs, wds, slots in seen
-            )
-            for w, s in refs
-        )
+        w_day, w_time = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
+        bound["rhythm_weekday"] += min(sum(w_day * (w not in wds) for wds, _ in seen) for w, _ in refs)
+        bound["rhythm_time"] += min(sum(w_time * (s not in slots) for _, slots in seen) for _, s in refs)
+        rhythm_both += min(_rhythm_costs(options, ref, others).values())
 
     # venues: per month, sessions that cannot each have a (venue, week) to themselves.
     venue_months: dict[int, list[list[tuple[str, tuple[int, int]]]]] = defaultdict(list)
