@@ -1072,6 +1072,11 @@ def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, 
             m.model.add_hint(v, solver.value(v))
     m.model.minimize(m.soft())
     solver, status = search.solve(m.model, effort)
+    for _ in range(2):  # nothing found yet and no warm start: a larger, still fixed, effort
+        if status != cp_model.UNKNOWN or m.incumbent or len(m.greedy) == len(demands):
+            break
+        effort *= 4
+        solver, status = search.solve(m.model, effort)
     if status == cp_model.INFEASIBLE:
         return None
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -1233,7 +1238,12 @@ def schedule(
                     day: [slot] for day, starts in options[d.event_id].items()
                     if day.weekday() == weekday and slot in starts
                 }
-        frame = solve_part(scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT)
+        try:
+            frame = solve_part(
+                scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT
+            )
+        except InfeasibleError:  # out of effort with the rhythm fixed: try freely
+            frame = None
         if frame is None:
             frame = solve(skeleton, [], SKELETON_EFFORT)
     if frame is None:
