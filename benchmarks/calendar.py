@@ -1,9 +1,11 @@
 """Regional calendar benchmark: 50 cohorts of 12, 100 coaches, 20 venues.
 
-Built in Python (no files): part-time participants and 5% unavailability. Prints events, wall
-time, hard violations from the independent checker (must be 0), soft objective and bound.
+Built in Python (no files): part-time participants and 5% unavailability. Runs the schedule
+twice, each in its own process with its own hash seed, and prints per run: events, wall time,
+peak memory, hard violations from the independent checker (must be 0), soft objective, bound
+and gap, and the calendar.csv hash; then whether the two calendars are identical byte for byte.
 
-Run: ``uv run python benchmarks/calendar.py [--time-limit 60] [--workers 2]``
+Run: ``uv run python -m benchmarks.calendar [--time-limit 60] [--workers 2] [--runs 2]``
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from datetime import date, datetime, timedelta  # noqa: E402
 
@@ -33,7 +40,7 @@ from cohort_solver.model import (  # noqa: E402
     Unavailability,
     Venue,
 )
-from cohort_solver.solvers.calendar import schedule  # noqa: E402
+from cohort_solver.solvers.calendar import calendar_csv, schedule  # noqa: E402
 
 PROGRAMME = [  # the oxford-2024 session plan
     ("IND", "cohort_event", 1, 180, "", "", ""),
@@ -63,11 +70,12 @@ PROGRAMME = [  # the oxford-2024 session plan
 ]
 
 
-def regional(seed: int = 7) -> tuple[Scenario, list[Outcome], list[Match]]:
+def regional(seed: int = 7, size: int = 50) -> tuple[Scenario, list[Outcome], list[Match]]:
+    """``size`` cohorts (50 = the regional scenario; fewer for a test), 5 per council."""
     rng = random.Random(seed)
     councils = [f"Council {i:02d}" for i in range(10)]
     cohorts = [
-        CohortSettings(id=f"c{i:02d}", places=12, councils=[councils[i // 5]]) for i in range(50)
+        CohortSettings(id=f"c{i:02d}", places=12, councils=[councils[i // 5]]) for i in range(size)
     ]
     settings = Settings.model_validate(
         {
@@ -183,27 +191,62 @@ def regional(seed: int = 7) -> tuple[Scenario, list[Outcome], list[Match]]:
     return scenario, selected, matches
 
 
+def once(time_limit: float, workers: int) -> dict:
+    """One schedule of the regional scenario, measured; the figures as a dict."""
+    scenario, selected, matches = regional()
+    began = time.monotonic()
+    result = schedule(scenario, selected, matches, time_limit=time_limit, workers=workers)
+    seconds = time.monotonic() - began
+    broken = violations(scenario, selected, matches, result.events)
+    total = next(level for level in result.report.levels if level.name == "soft_total")
+    return {
+        "events": len(result.events),
+        "seconds": round(seconds, 1),
+        "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "violations": len(broken),
+        "first_violations": broken[:10],
+        "objective": soft_objective(scenario, result.events),
+        "solver_objective": total.value,
+        "bound": total.bound,
+        "gap": round(total.gap, 4),
+        "status": result.report.status,
+        "notes": list(result.report.notes),
+        "levels": {lv.name: [lv.value, lv.bound] for lv in result.report.levels},
+        "sha256": hashlib.sha256(calendar_csv(result.events).encode()).hexdigest(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--time-limit", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--once", action="store_true", help="one run, figures as JSON (internal)")
     args = parser.parse_args()
-    scenario, selected, matches = regional()
-    began = time.monotonic()
-    result = schedule(scenario, selected, matches, time_limit=args.time_limit, workers=args.workers)
-    seconds = time.monotonic() - began
-    broken = violations(scenario, selected, matches, result.events)
-    total = next(level for level in result.report.levels if level.name == "soft_total")
-    print(f"events: {len(result.events)}")
-    print(f"wall time: {seconds:.1f} s (workers={args.workers}, limit={args.time_limit} s)")
-    print(f"hard violations: {len(broken)}")
-    for line in broken[:10]:
-        print("  ", line)
-    print(
-        f"soft objective: {soft_objective(scenario, result.events)} (solver: {total.value}, bound {total.bound}, status {result.report.status})"
-    )
-    for level in result.report.levels:
-        print(f"  {level.name}: {level.value}")
+    if args.once:
+        print(json.dumps(once(args.time_limit, args.workers)))
+        return
+    runs = []
+    for run in range(args.runs):
+        # Each run in its own process with a different hash seed: nothing may hang on either.
+        env = {**os.environ, "PYTHONHASHSEED": str(run + 1)}
+        command = [sys.executable, "-m", "benchmarks.calendar", "--once",
+                   "--time-limit", str(args.time_limit), "--workers", str(args.workers)]
+        out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        figures = json.loads(out.strip().splitlines()[-1])
+        runs.append(figures)
+        print(f"run {run + 1}: events {figures['events']}, wall {figures['seconds']} s "
+              f"(workers={args.workers}, limit={args.time_limit} s), peak {figures['peak_mib']} MiB, "
+              f"hard violations {figures['violations']}, soft objective {figures['objective']} "
+              f"(solver {figures['solver_objective']}), bound {figures['bound']}, gap {figures['gap']:.1%}, "
+              f"status {figures['status']}, sha256 {figures['sha256'][:16]}", flush=True)
+        for line in figures["first_violations"]:
+            print("   ", line)
+        for note in figures["notes"]:
+            print("    note:", note)
+    for name, (value, bound) in runs[0]["levels"].items():
+        print(f"  {name}: {value} (bound {bound})")
+    print(f"identical: {'yes' if len({r['sha256'] for r in runs}) == 1 else 'no'}")
 
 
 if __name__ == "__main__":

@@ -435,6 +435,7 @@ class StageReport(_Record):
     levels: tuple[Level, ...] = ()
     seconds: float = 0.0
     solver: str = "CP-SAT"
+    notes: tuple[str, ...] = ()  # what the reader should know, e.g. a time limit that cut in
 
 
 class Allocation(_Record):

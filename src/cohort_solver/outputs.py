@@ -156,6 +156,7 @@ def solution_json(
             "status": r.status,
             "solver": r.solver,
             "seconds": r.seconds,
+            "notes": list(r.notes),
             "objectives": [
                 {
                     "name": lv.name,

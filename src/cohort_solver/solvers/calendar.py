@@ -1,10 +1,11 @@
-"""The programme calendar with CP-SAT, month by month.
+"""The programme calendar with CP-SAT: a skeleton of group sessions, then month by month.
 
 Every event of a programme month must lie inside that month, so months only interact through
-the gap between one cohort's group sessions, the group-session rhythm and ISO weeks that
-straddle a month boundary. The calendar is therefore solved one month at a time, in order,
-with the earlier months fixed: their group sessions carry the gap forward as a hard bound, and
-their placements enter the next month's soft goals as constants.
+the group sessions: the gap between one cohort's group sessions, the group-session rhythm, and
+ISO weeks that straddle a month boundary (coaching should avoid workshop weeks). The calendar
+is therefore solved in two steps. The skeleton, every group session and cohort event of every
+month (one per cohort and session: 600 for 50 cohorts), is one model, so those rules are
+exact. Around it, each month's coaching and reviews are independent of every other month's.
 
 Each event picks one candidate day (pre-filtered in Python: the month, Monday to Friday, bank
 holidays, group weekdays, everyone's working days and unavailability) and a start slot on an
@@ -17,8 +18,8 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,9 +37,6 @@ from ..checks.calendar import (
 from ..errors import InfeasibleError
 from ..model import Event, Level, Match, Outcome, Scenario, Session, StageReport
 from . import cp_sat
-
-# Months with at most this many events are solved in CP-SAT's deterministic interleaved mode.
-DETERMINISTIC_UP_TO = 400
 
 CALENDAR_COLUMNS = (
     "event_id",
@@ -66,13 +64,6 @@ class Demand:
     coach_id: str | None
     venues: tuple[str, ...]  # candidate venues (empty = online)
     seats: int
-
-
-@dataclass
-class Candidates:
-    """Where a demand may go: day -> allowed start slots (and which venues are free then)."""
-
-    starts: dict[date, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -348,7 +339,7 @@ def why_no_time(scenario: Scenario, grid: Grid, blocked, demand: Demand) -> str:
     return f"{head}: no possible time — " + "; ".join(steps)
 
 
-# --------------------------------------------------------------------------- the month model
+# --------------------------------------------------------------------------- the model
 
 
 @dataclass
@@ -359,22 +350,31 @@ class Placed:
     venue: str | None
 
 
-class MonthModel:
-    """The CP-SAT model of one programme month, its variables in one typed holder."""
+class CalendarModel:
+    """The CP-SAT model of some events (the group-session skeleton of every month, or one
+    month's coaching and reviews), its variables in one typed holder.
+
+    ``placed`` events are fixed. The caller passes ``options`` already cleared of every time
+    that clashes with them (``room_left``), so the hard rules here only link the free events;
+    only the venues' fixed bookings enter as fixed intervals, since a venue is chosen per event.
+    With ``goals`` false the model has no soft goals (a feasibility check).
+    """
 
     def __init__(
         self,
         scenario: Scenario,
         grid: Grid,
         blocked: dict[str, dict[date, set[int]]],
-        month: int,
         demands: list[Demand],
         options: dict[str, dict[date, list[int]]],
-        placed: list[Placed],
+        placed: Sequence[Placed],
         pins: dict[str, Placed],
+        *,
+        goals: bool = True,
     ):
-        self.scenario, self.grid, self.blocked, self.month = scenario, grid, blocked, month
+        self.scenario, self.grid, self.blocked = scenario, grid, blocked
         self.demands, self.options, self.placed, self.pins = demands, options, placed, pins
+        self.months = sorted({d.session.month for d in demands})
         self.model = cp_model.CpModel()
         self.day: dict[str, dict[date, cp_model.IntVar]] = {}
         self.start: dict[str, cp_model.IntVar] = {}
@@ -384,17 +384,22 @@ class MonthModel:
         self.penalties: dict[str, list[cp_model.LinearExprT]] = defaultdict(list)
         self.moved: list[cp_model.IntVar] = []
         self.greedy: dict[str, tuple[int, str | None]] = {}  # warm start: event -> start, venue
+        self.suggested: dict[str, Placed] = {}  # where the warm start tries first
+        # The warm start as a full solution and its objective: interleaved search does not
+        # always pick a hint up, so the result is never worse than this.
+        self.incumbent: tuple[list[int], int] | None = None
         for d in demands:
             self._add_event(d)
         self.add_no_double_booking()
         self.add_venue_bookings()
         self.add_after_order()
-        self.add_group_gap_within_month()
-        self.add_group_rhythm()
-        self.add_coaching_away_from_workshops()
-        self.add_reviews_late_and_after_workshop()
-        self.add_even_coach_load()
-        self.add_even_venue_load()
+        self.add_group_gap()
+        if goals:
+            self.add_group_rhythm()
+            self.add_coaching_away_from_workshops()
+            self.add_reviews_late_and_after_workshop()
+            self.add_even_coach_load()
+            self.add_even_venue_load()
         self.add_keep_previous_times()
 
     def _add_event(self, d: Demand) -> None:
@@ -431,6 +436,9 @@ class MonthModel:
     def week(self, eid: str, week: tuple[int, int]) -> cp_model.LinearExprT:
         return sum(b for day, b in self.day[eid].items() if day.isocalendar()[:2] == week)
 
+    def day_number(self, eid: str) -> cp_model.LinearExprT:
+        return sum(b * self.grid.day_number(day) for day, b in self.day[eid].items())
+
     def time_of_day(self, eid: str) -> cp_model.LinearExprT:
         return self.start[eid] - sum(
             b * self.grid.absolute(day, 0) for day, b in self.day[eid].items()
@@ -439,65 +447,79 @@ class MonthModel:
     # -- hard rules
 
     def add_no_double_booking(self) -> None:
-        """No participant, coach, facilitator, manager or named attendee in two events at once."""
-        per_person: dict[str, list[cp_model.IntervalVar]] = defaultdict(list)
+        """No participant, coach, facilitator, manager or named attendee in two events at once.
+        People who attend exactly the same events (a cohort's participants at its workshops)
+        share one constraint."""
+        per_person: dict[str, list[str]] = defaultdict(list)
         for d in self.demands:
             for person in d.attendees:
-                per_person[person].append(self.interval[d.event_id])
-        for person in sorted(per_person):
-            if len(per_person[person]) > 1:
-                self.model.add_no_overlap(per_person[person])
+                per_person[person].append(d.event_id)
+        for events in sorted({tuple(e) for e in per_person.values() if len(e) > 1}):
+            self.model.add_no_overlap([self.interval[e] for e in events])
 
     def add_venue_bookings(self) -> None:
         """One venue per group session and cohort event; a venue hosts one event at a time
-        and none while it is closed."""
+        and none while it is closed or booked by a fixed event."""
         per_venue: dict[str, list[cp_model.IntervalVar]] = defaultdict(list)
         for options in self.venue_interval.values():
             for v, interval in options.items():
                 per_venue[v].append(interval)
-        first, last = month_bounds(self.scenario, self.month)
+        spans = [month_bounds(self.scenario, m) for m in self.months]
         for v in sorted(per_venue):
             closed = [
                 self.model.new_fixed_size_interval_var(
                     self.grid.absolute(day, s), 1, f"closed[{v},{day},{s}]"
                 )
                 for day, slots in sorted(self.blocked.get(v, {}).items())
-                if first <= day <= last
+                if any(first <= day <= last for first, last in spans)
                 for s in sorted(slots)
             ]
-            if len(per_venue[v]) + len(closed) > 1:
-                self.model.add_no_overlap(per_venue[v] + closed)
+            booked = [
+                self.model.new_fixed_size_interval_var(
+                    self.grid.absolute(p.day, p.slot),
+                    self.grid.slots(p.demand.session),
+                    f"booked[{v},{p.demand.event_id}]",
+                )
+                for p in self.placed
+                if p.venue == v and p.demand.session.month in self.months
+            ]
+            if len(per_venue[v]) + len(closed) + len(booked) > 1:
+                self.model.add_no_overlap(per_venue[v] + closed + booked)
 
     def add_after_order(self) -> None:
         """A session with `after` starts once the same participant's/cohort's instance ended
-        (an instance in an earlier month always has)."""
+        (fixed instances are already in the options; one in an earlier month always has)."""
+        by_key: dict[tuple[str, str], list[Demand]] = defaultdict(list)
         for d in self.demands:
-            before = d.session.after
-            if not before:
+            by_key[d.cohort_id, d.session.session_key].append(d)
+        for d in self.demands:
+            if not d.session.after:
                 continue
-            for other in self.demands:
-                if (
-                    other.session.session_key == before
-                    and other.cohort_id == d.cohort_id
-                    and set(other.members) & set(d.members)
-                ):
+            for other in by_key.get((d.cohort_id, d.session.after), []):
+                if set(other.members) & set(d.members):
                     self.model.add(
                         self.start[d.event_id] >= self.interval[other.event_id].end_expr()
                     )
 
-    def add_group_gap_within_month(self) -> None:
-        """Group sessions of one cohort in the same month are min_days apart (earlier months
-        are enforced when the candidate days are filtered)."""
+    def add_group_gap(self) -> None:
+        """Group sessions of one cohort at least min_days apart: in either order within a
+        month, in month order across months (fixed sessions are already in the options)."""
         gap = self.scenario.settings.calendar.min_days_between_group_sessions
         groups: dict[str, list[Demand]] = defaultdict(list)
         for d in self.demands:
             if d.session.kind == "group":
                 groups[d.cohort_id].append(d)
         for mine in groups.values():
+            mine.sort(key=lambda d: d.session.month)
             for i, a in enumerate(mine):
                 for b in mine[i + 1 :]:
-                    da = sum(v * self.grid.day_number(k) for k, v in self.day[a.event_id].items())
-                    db = sum(v * self.grid.day_number(k) for k, v in self.day[b.event_id].items())
+                    da, db = self.day_number(a.event_id), self.day_number(b.event_id)
+                    if a.session.month != b.session.month:
+                        earliest = min(self.options[b.event_id])
+                        if (earliest - max(self.options[a.event_id])).days >= gap:
+                            continue  # far enough apart whatever the days
+                        self.model.add(db >= da + gap)
+                        continue
                     first = self.model.new_bool_var(f"first[{a.event_id},{b.event_id}]")
                     self.model.add(db >= da + gap).only_enforce_if(first)
                     self.model.add(da >= db + gap).only_enforce_if(~first)
@@ -507,7 +529,7 @@ class MonthModel:
     def add_group_rhythm(self) -> None:
         """Each cohort's group sessions on the weekday and start time of its first one."""
         reference = _rhythm_references(self.scenario)
-        fixed = {p.demand.event_id: p for p in self.placed}
+        fixed = {p.demand.event_id: (p.day.weekday(), p.slot) for p in self.placed}
         for d in self.demands:
             if d.session.kind != "group":
                 continue
@@ -517,12 +539,13 @@ class MonthModel:
             eid = d.event_id
             off_day = self.model.new_bool_var(f"off_weekday[{eid}]")
             off_time = self.model.new_bool_var(f"off_time[{eid}]")
-            if ref in fixed:
-                p = fixed[ref]
-                self.model.add(self.weekday(eid, p.day.weekday()) == 1).only_enforce_if(~off_day)
-                self.model.add(self.weekday(eid, p.day.weekday()) == 0).only_enforce_if(off_day)
-                self.model.add(self.time_of_day(eid) == p.slot).only_enforce_if(~off_time)
-                self.model.add(self.time_of_day(eid) != p.slot).only_enforce_if(off_time)
+            pattern = fixed.get(ref) or (_pattern(self.options[ref]) if ref in self.day else None)
+            if pattern:  # the reference's weekday and time are known: linear terms
+                weekday, slot = pattern
+                self.model.add(self.weekday(eid, weekday) == 1).only_enforce_if(~off_day)
+                self.model.add(self.weekday(eid, weekday) == 0).only_enforce_if(off_day)
+                self.model.add(self.time_of_day(eid) == slot).only_enforce_if(~off_time)
+                self.model.add(self.time_of_day(eid) != slot).only_enforce_if(off_time)
             elif ref in self.day:
                 for w in range(5):
                     self.model.add(off_day >= self.weekday(ref, w) - self.weekday(eid, w))
@@ -547,9 +570,11 @@ class MonthModel:
             for p in self.placed
             if p.demand.session.kind == "group"
         }
+        coached = {d.cohort_id for d in self.demands if d.session.kind == "coaching"}
+        coached |= {p.demand.cohort_id for p in self.placed if p.demand.session.kind == "coaching"}
         days_in_week: dict[tuple[str, tuple[int, int]], list[cp_model.IntVar]] = defaultdict(list)
         for d in self.demands:
-            if d.session.kind != "group":
+            if d.session.kind != "group" or d.cohort_id not in coached:
                 continue
             for day, b in self.day[d.event_id].items():
                 key = (d.cohort_id, day.isocalendar()[:2])
@@ -563,24 +588,27 @@ class MonthModel:
             if d.session.kind != "coaching":
                 continue
             weeks = sorted({day.isocalendar()[:2] for day in self.day[d.event_id]})
+            # Weeks with a fixed workshop: a linear count (one day is chosen, so at most 1).
+            fixed_clash = sum(
+                self.week(d.event_id, w) for w in weeks if (d.cohort_id, w) in fixed_groups
+            )
+            open_weeks = [w for w in weeks if (d.cohort_id, w) in busy]
+            if not open_weeks:
+                self.penalties["coaching_in_workshop_week"].append(fixed_clash)
+                continue
             pen = self.model.new_bool_var(f"coaching_in_workshop_week[{d.event_id}]")
-            clashes: list[cp_model.LinearExprT] = []
-            for week in weeks:
-                if (d.cohort_id, week) in fixed_groups:
-                    clashes.append(self.week(d.event_id, week))
-                elif (d.cohort_id, week) in busy:
-                    both = self.model.new_bool_var(f"coaching_week[{d.event_id},{week}]")
-                    self.model.add(both <= self.week(d.event_id, week))
-                    self.model.add(both <= busy[d.cohort_id, week])
-                    self.model.add(
-                        both >= self.week(d.event_id, week) + busy[d.cohort_id, week] - 1
-                    )
-                    clashes.append(both)
+            clashes: list[cp_model.LinearExprT] = [fixed_clash]
+            for week in open_weeks:
+                both = self.model.new_bool_var(f"coaching_week[{d.event_id},{week}]")
+                self.model.add(both <= self.week(d.event_id, week))
+                self.model.add(both <= busy[d.cohort_id, week])
+                self.model.add(both >= self.week(d.event_id, week) + busy[d.cohort_id, week] - 1)
+                clashes.append(both)
             for clash in clashes:
                 self.model.add(pen >= clash)
             self.model.add(pen <= sum(clashes))
             self.penalties["coaching_in_workshop_week"].append(pen)
-        # Coaching already fixed in an earlier month, in a week this month's workshop may take.
+        # Coaching already fixed, in a week one of these workshops may take.
         for p in self.placed:
             key = (p.demand.cohort_id, p.day.isocalendar()[:2])
             if p.demand.session.kind == "coaching" and key in busy:
@@ -588,40 +616,52 @@ class MonthModel:
 
     def add_reviews_late_and_after_workshop(self) -> None:
         """Reviews late in their month, and after that month's workshop has ended."""
-        _, last = month_bounds(self.scenario, self.month)
-        groups = defaultdict(list)
+        groups: dict[tuple[str, int], list[Demand]] = defaultdict(list)
         for d in self.demands:
             if d.session.kind == "group":
-                groups[d.cohort_id].append(d)
+                groups[d.cohort_id, d.session.month].append(d)
+        fixed_ends: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for p in self.placed:
+            if p.demand.session.kind == "group":
+                end = self.grid.absolute(p.day, p.slot) + self.grid.slots(p.demand.session)
+                fixed_ends[p.demand.cohort_id, p.demand.session.month].append(end)
         for d in self.demands:
             if d.session.kind != "review":
                 continue
+            _, last = month_bounds(self.scenario, d.session.month)
             self.penalties["review_days_before_month_end"].append(
                 sum(b * (last - day).days for day, b in self.day[d.event_id].items())
             )
-            if groups[d.cohort_id]:
-                early = self.model.new_bool_var(f"review_before_workshop[{d.event_id}]")
-                overlaps = []
-                for g in groups[d.cohort_id]:
-                    self.model.add(
-                        self.start[d.event_id] >= self.interval[g.event_id].end_expr()
-                    ).only_enforce_if(~early)
-                    h = self.model.new_bool_var(f"review_before[{d.event_id},{g.event_id}]")
-                    self.model.add(
-                        self.start[d.event_id] < self.interval[g.event_id].end_expr()
-                    ).only_enforce_if(h)
-                    overlaps.append(h)
-                self.model.add(early <= sum(overlaps))
-                self.penalties["review_before_workshop"].append(early)
+            key = (d.cohort_id, d.session.month)
+            if not groups[key] and not fixed_ends[key]:
+                continue
+            early = self.model.new_bool_var(f"review_before_workshop[{d.event_id}]")
+            start = self.start[d.event_id]
+            overlaps = []
+            if fixed_ends[key]:
+                end = max(fixed_ends[key])
+                self.model.add(start >= end).only_enforce_if(~early)
+                h = self.model.new_bool_var(f"review_before_fixed[{d.event_id}]")
+                self.model.add(start < end).only_enforce_if(h)
+                overlaps.append(h)
+            for g in groups[key]:
+                self.model.add(start >= self.interval[g.event_id].end_expr()).only_enforce_if(
+                    ~early
+                )
+                h = self.model.new_bool_var(f"review_before[{d.event_id},{g.event_id}]")
+                self.model.add(start < self.interval[g.event_id].end_expr()).only_enforce_if(h)
+                overlaps.append(h)
+            self.model.add(early <= sum(overlaps))
+            self.penalties["review_before_workshop"].append(early)
 
     def add_even_coach_load(self) -> None:
-        """A coach's sessions of the month spread evenly over its weeks."""
-        weeks = sorted(weeks_of_month(self.scenario, self.month))
-        per_coach = defaultdict(list)
+        """A coach's sessions of a month spread evenly over its weeks."""
+        per_coach: dict[tuple[str, int], list[str]] = defaultdict(list)
         for d in self.demands:
             if d.coach_id:
-                per_coach[d.coach_id].append(d.event_id)
-        for coach_id, mine in sorted(per_coach.items()):
+                per_coach[d.coach_id, d.session.month].append(d.event_id)
+        for (coach_id, month), mine in sorted(per_coach.items()):
+            weeks = sorted(weeks_of_month(self.scenario, month))
             share = math.ceil(len(mine) / len(weeks))
             for week in weeks:
                 load = sum(self.week(eid, week) for eid in mine)
@@ -631,25 +671,33 @@ class MonthModel:
 
     def add_even_venue_load(self) -> None:
         """A venue booked at most once a week, where the cohorts allow."""
-        weeks = sorted(weeks_of_month(self.scenario, self.month))
-        per_venue = defaultdict(list)
-        for eid, options in self.venue.items():
-            for v, x in options.items():
-                per_venue[v].append((eid, x))
-        for v, mine in sorted(per_venue.items()):
-            if len(mine) < 2:
-                continue
-            for week in weeks:
+        per_venue: dict[tuple[str, int], list[tuple[str, cp_model.IntVar]]] = defaultdict(list)
+        for d in self.demands:
+            for v, x in self.venue.get(d.event_id, {}).items():
+                per_venue[v, d.session.month].append((d.event_id, x))
+        fixed: dict[tuple[str, int, tuple[int, int]], int] = defaultdict(int)
+        for p in self.placed:
+            if p.venue:
+                fixed[p.venue, p.demand.session.month, p.day.isocalendar()[:2]] += 1
+        for (v, month), mine in sorted(per_venue.items()):
+            for week in sorted(weeks_of_month(self.scenario, month)):
                 here = []
                 for eid, x in mine:
                     w = self.week(eid, week)
+                    if isinstance(w, int):  # no candidate day in that week
+                        continue
                     z = self.model.new_bool_var(f"venue_week[{eid},{v},{week}]")
                     self.model.add(z >= x + w - 1)
                     self.model.add(z <= x)
                     self.model.add(z <= w)
                     here.append(z)
-                over = self.model.new_int_var(0, len(mine), f"venue_overload[{v},{week}]")
-                self.model.add_max_equality(over, [sum(here) - 1, 0])
+                already = fixed[v, month, week]
+                if len(here) + already < 2:
+                    continue
+                over = self.model.new_int_var(
+                    0, len(here) + already, f"venue_overload[{v},{month},{week}]"
+                )
+                self.model.add_max_equality(over, [sum(here) + already - 1, 0])
                 self.penalties["venue_week_overload"].append(over)
 
     def add_keep_previous_times(self) -> None:
@@ -669,20 +717,32 @@ class MonthModel:
             self.moved.append(moved)
 
     def add_greedy_hint(self) -> int:
-        """Warm start: place events one by one at the first free time (groups first, reviews
-        late in the month, coaching spread over it). Returns how many were placed."""
+        """Warm start: place events one by one at the first free time (groups first, in month
+        order, on the cohort's rhythm; reviews late in the month; coaching spread over it).
+        Returns how many were placed."""
         grid = self.grid
         busy: dict[str, set[int]] = defaultdict(set)
         for v, days in self.blocked.items():
             for day, slots in days.items():
                 busy[v].update(grid.absolute(day, s) for s in slots)
+        for p in self.placed:
+            if p.demand.session.month in self.months:
+                at = grid.absolute(p.day, p.slot)
+                span = range(at, at + grid.slots(p.demand.session))
+                for who in (*p.demand.attendees, *([p.venue] if p.venue else [])):
+                    busy[who].update(span)
         ends: dict[str, int] = {}
         group_days: dict[str, list[date]] = defaultdict(list)
         gap = self.scenario.settings.calendar.min_days_between_group_sessions
         rank = {"group": 0, "cohort_event": 0, "review": 1, "coaching": 2}
         order = sorted(
             enumerate(self.demands),
-            key=lambda p: (rank[p[1].session.kind], len(self.options[p[1].event_id]), p[0]),
+            key=lambda p: (
+                rank[p[1].session.kind],
+                p[1].session.month,
+                len(self.options[p[1].event_id]),
+                p[0],
+            ),
         )
         reference = _rhythm_references(self.scenario)
         rhythm = {  # cohort -> (weekday, slot) of its first group session, once placed
@@ -690,9 +750,16 @@ class MonthModel:
             for p in self.placed
             if p.demand.session.session_key == reference
         }
+        workshop_weeks: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for p in self.placed:
+            if p.demand.session.kind == "group":
+                workshop_weeks[p.demand.cohort_id].add(p.day.isocalendar()[:2])
         coach_weeks: dict[str | None, dict[tuple[int, int], int]] = defaultdict(
             lambda: defaultdict(int)
         )
+        by_key: dict[tuple[str, str], list[Demand]] = defaultdict(list)
+        for d in self.demands:
+            by_key[d.cohort_id, d.session.session_key].append(d)
         placed = 0
         for index, d in order:
             days = sorted(self.options[d.event_id])
@@ -701,29 +768,25 @@ class MonthModel:
             elif d.session.kind == "coaching" and days:
                 turn = index % len(days)
                 days = days[turn:] + days[:turn]
-                workshop_weeks = {day.isocalendar()[:2] for day in group_days[d.cohort_id]} | {
-                    p.day.isocalendar()[:2]
-                    for p in self.placed
-                    if p.demand.cohort_id == d.cohort_id and p.demand.session.kind == "group"
+                weeks = workshop_weeks[d.cohort_id] | {
+                    day.isocalendar()[:2] for day in group_days[d.cohort_id]
                 }
                 load = coach_weeks[d.coach_id]
                 days.sort(
-                    key=lambda day: (
-                        day.isocalendar()[:2] in workshop_weeks,
-                        load[day.isocalendar()[:2]],
-                    )
+                    key=lambda day: (day.isocalendar()[:2] in weeks, load[day.isocalendar()[:2]])
                 )
             elif d.session.kind == "group" and rhythm.get(d.cohort_id):
                 weekday = rhythm[d.cohort_id][0]
                 days.sort(key=lambda day: day.weekday() != weekday)
+            hint = self.suggested.get(d.event_id)
+            if hint is not None and hint.day in days:
+                days.remove(hint.day)
+                days.insert(0, hint.day)
             earliest = max(
                 (
                     ends[o.event_id]
-                    for o in self.demands
-                    if o.session.session_key == d.session.after
-                    and o.cohort_id == d.cohort_id
-                    and set(o.members) & set(d.members)
-                    and o.event_id in ends
+                    for o in by_key.get((d.cohort_id, d.session.after or ""), [])
+                    if set(o.members) & set(d.members) and o.event_id in ends
                 ),
                 default=0,
             )
@@ -737,12 +800,18 @@ class MonthModel:
                 slots = list(self.options[d.event_id][day])
                 if d.session.kind == "group" and rhythm.get(d.cohort_id):
                     slots.sort(key=lambda slot: slot != rhythm[d.cohort_id][1])
+                if hint is not None and day == hint.day:
+                    slots.sort(key=lambda slot: slot != hint.slot)
                 for slot in slots:
                     start = grid.absolute(day, slot)
                     span = set(range(start, start + length))
                     if start < earliest or any(busy[p] & span for p in d.attendees):
                         continue
-                    venue = next((v for v in d.venues if not busy[v] & span), None)
+                    free = [v for v in d.venues if not busy[v] & span]
+                    if hint is not None and hint.venue in free:
+                        free.remove(hint.venue)
+                        free.insert(0, hint.venue)
+                    venue = next(iter(free), None)
                     if d.venues and venue is None:
                         continue
                     found = (day, start, span, venue)
@@ -773,15 +842,21 @@ class MonthModel:
     def soft(self) -> cp_model.LinearExprT:
         return sum(WEIGHTS[name] * sum(terms) for name, terms in self.penalties.items())
 
-    def extract(self, solver: cp_model.CpSolver) -> list[Placed]:
+    def extract(self, value: Callable[[cp_model.IntVar], int]) -> list[Placed]:
         out = []
         for d in self.demands:
-            day, slot = self.grid.day_of(solver.value(self.start[d.event_id]))
+            day, slot = self.grid.day_of(value(self.start[d.event_id]))
             venue = None
             if d.event_id in self.venue:
-                venue = next(v for v, x in self.venue[d.event_id].items() if solver.value(x))
+                venue = next(v for v, x in self.venue[d.event_id].items() if value(x))
             out.append(Placed(d, day, slot, venue))
         return out
+
+
+def _pattern(options: dict[date, list[int]]) -> tuple[int, int] | None:
+    """The weekday and start slot every option shares, if they all share one."""
+    pairs = {(day.weekday(), s) for day, starts in options.items() for s in starts}
+    return next(iter(pairs)) if len(pairs) == 1 else None
 
 
 def _rhythm_references(scenario: Scenario) -> str | None:
@@ -790,6 +865,296 @@ def _rhythm_references(scenario: Scenario) -> str | None:
         (s.month, i, s.session_key) for i, s in enumerate(scenario.programme) if s.kind == "group"
     ]
     return min(groups)[2] if groups else None
+
+
+def room_left(
+    scenario: Scenario,
+    grid: Grid,
+    demands: Sequence[Demand],
+    options: dict[str, dict[date, list[int]]],
+    placed: Sequence[Placed],
+) -> dict[str, dict[date, list[int]]]:
+    """Each demand's options without the times that break a hard rule against a fixed event:
+    an attendee already busy, every venue of the event booked, `after` order, the group gap.
+    Exact, so the model needs no constraint against fixed events (venues aside)."""
+    gap = scenario.settings.calendar.min_days_between_group_sessions
+    months = {d.session.month for d in demands}
+    busy: dict[str, set[int]] = defaultdict(set)
+    group_days: dict[str, list[date]] = defaultdict(list)
+    ends: dict[tuple[str, str], list[tuple[set[str], int, int]]] = defaultdict(list)
+    starts_after: dict[tuple[str, str], list[tuple[set[str], int, int]]] = defaultdict(list)
+    for p in placed:
+        d = p.demand
+        at = grid.absolute(p.day, p.slot)
+        if d.session.month in months:
+            for who in (*d.attendees, *([p.venue] if p.venue else [])):
+                busy[who].update(range(at, at + grid.slots(d.session)))
+        if d.session.kind == "group":
+            group_days[d.cohort_id].append(p.day)
+        ends[d.cohort_id, d.session.session_key].append(
+            (set(d.members), at, at + grid.slots(d.session))
+        )
+        if d.session.after:
+            starts_after[d.cohort_id, d.session.after].append((set(d.members), at, 0))
+    out: dict[str, dict[date, list[int]]] = {}
+    for d in demands:
+        length = grid.slots(d.session)
+        members = set(d.members)
+        # `after`: a fixed earlier session must have ended; a fixed later one not yet begun.
+        earliest = max(
+            (end for who, _, end in ends.get((d.cohort_id, d.session.after or ""), []) if who & members),
+            default=0,
+        )
+        latest_end = min(
+            (
+                at
+                for who, at, _ in starts_after.get((d.cohort_id, d.session.session_key), [])
+                if who & members
+            ),
+            default=None,
+        )
+        people = [busy[p] for p in d.attendees if p in busy]
+        venues = [busy.get(v, set()) for v in d.venues if v]
+        mine: dict[date, list[int]] = {}
+        for day, starts in sorted(options[d.event_id].items()):
+            if d.session.kind == "group" and any(
+                abs((day - other).days) < gap for other in group_days[d.cohort_id]
+            ):
+                continue
+            base = grid.absolute(day, 0)
+            free = []
+            for s in starts:
+                begin = base + s
+                if begin < earliest or (latest_end is not None and begin + length > latest_end):
+                    continue
+                span = range(begin, begin + length)
+                if any(not taken.isdisjoint(span) for taken in people):
+                    continue
+                if venues and all(not taken.isdisjoint(span) for taken in venues):
+                    continue
+                free.append(s)
+            if free:
+                mine[day] = free
+        out[d.event_id] = mine
+    return out
+
+
+# --------------------------------------------------------------------------- search effort
+
+
+# CP-SAT deterministic time (its own work counter, the same on every machine and load) per
+# event of a model. Budgets come from the model alone, so a run is reproducible byte for byte.
+SKELETON_EFFORT = 0.002
+FILL_EFFORT = 0.001
+MIN_EFFORT = 0.1
+# Independent groups of events are solved as separate models of about this many events.
+CHUNK = 150
+
+
+class Search:
+    """Every CP-SAT call of one schedule(): interleaved search on a fixed number of workers,
+    stopped by deterministic time, so the result never depends on the wall clock. The wall
+    clock (the caller's time limit) is only a safety net; ``wall_clock_stops`` counts the
+    solves it cut short, after which the result may differ between runs."""
+
+    def __init__(self, workers: int, time_limit: float, began: float):
+        self.workers = workers
+        self.deadline = began + time_limit
+        self.wall_clock_stops = 0
+
+    def solve(self, model: cp_model.CpModel, effort: float) -> tuple[cp_model.CpSolver, int]:
+        solver = cp_sat(self.workers, max(1.0, self.deadline - time.monotonic()))
+        solver.parameters.max_deterministic_time = effort
+        status = solver.solve(model)
+        stopped = status in (cp_model.FEASIBLE, cp_model.UNKNOWN)
+        if stopped and solver.response_proto.deterministic_time < effort:
+            self.wall_clock_stops += 1
+        return solver, status
+
+
+@dataclass
+class Part:
+    """A solved part of the calendar: its placements and the bound CP-SAT proved."""
+
+    placed: list[Placed]
+    bound: int
+    optimal: bool
+
+
+def solve_part(
+    scenario: Scenario,
+    grid: Grid,
+    blocked: dict[str, dict[date, set[int]]],
+    demands: list[Demand],
+    options: dict[str, dict[date, list[int]]],
+    placed: Sequence[Placed],
+    pins: dict[str, Placed],
+    search: Search,
+    effort: float,
+    *,
+    goals: bool = True,
+    suggested: dict[str, Placed] | None = None,
+) -> Part | None:
+    """Place ``demands`` around the fixed ``placed`` events, fewest moved pins first, then the
+    soft goals. None when proven impossible around those fixed events.
+
+    Events that share no attendee and no venue share no rule or goal either, so each group of
+    linked events (e.g. one council's cohorts, venues and coaches) is its own, smaller model;
+    ``effort`` is per event."""
+    mine = room_left(scenario, grid, demands, options, placed)
+    if any(not mine[d.event_id] for d in demands):
+        return None
+    whole = Part([], 0, True)
+    for linked in _linked(demands):
+        part = _solve_linked(
+            scenario, grid, blocked, linked, mine, placed, pins, search, effort * len(linked), goals,
+            suggested or {},
+        )
+        if part is None:
+            return None
+        whole = Part(whole.placed + part.placed, whole.bound + part.bound, whole.optimal and part.optimal)
+    return whole
+
+
+def _linked(demands: Sequence[Demand]) -> list[list[Demand]]:
+    """The demands in groups linked by a shared attendee or candidate venue, in input order."""
+    parent = list(range(len(demands)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, d in enumerate(demands):
+        for key in (*d.attendees, *(f"venue:{v}" for v in d.venues if v)):
+            if key in first:
+                parent[root(i)] = root(first[key])
+            else:
+                first[key] = i
+    groups: dict[int, list[Demand]] = defaultdict(list)
+    for i, d in enumerate(demands):
+        groups[root(i)].append(d)
+    # Tiny groups (one coach's participants) cost more in model overhead than they save:
+    # solve them together, in order, up to a modest size.
+    chunks: list[list[Demand]] = []
+    for group in groups.values():
+        if chunks and len(chunks[-1]) < CHUNK:
+            chunks[-1].extend(group)
+        else:
+            chunks.append(list(group))
+    return chunks
+
+
+def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals, suggested):
+    if pins and _pins_hold(grid, demands, mine, pins):
+        # Keeping every lawful pin is the first level and it fixes every event here: copy
+        # them across instead of building and solving a model (re-plans touch few parts).
+        return Part([pins[d.event_id] for d in demands], 0, False)
+    m = CalendarModel(scenario, grid, blocked, demands, mine, placed, pins, goals=goals)
+    m.suggested = suggested
+    if not m.moved and m.add_greedy_hint() == len(demands):
+        _complete_hint(m, search)
+    optimal = True
+    if m.moved and not _keep_every_pin(m, search, effort / 2):
+        # Some lawful pin must give way: move as few as possible.
+        m.model.minimize(sum(m.moved))
+        solver, status = search.solve(m.model, effort / 2)
+        if status == cp_model.INFEASIBLE:
+            return None
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return _out_of_time(scenario, demands)
+        m.model.add(sum(m.moved) <= round(solver.objective_value))
+        optimal = status == cp_model.OPTIMAL
+        m.model.clear_hints()
+        for v in m.start.values():
+            m.model.add_hint(v, solver.value(v))
+    m.model.minimize(m.soft())
+    solver, status = search.solve(m.model, effort)
+    for _ in range(2):  # nothing found yet and no warm start: a larger, still fixed, effort
+        if status != cp_model.UNKNOWN or m.incumbent or len(m.greedy) == len(demands):
+            break
+        effort *= 4
+        solver, status = search.solve(m.model, effort)
+    if status == cp_model.INFEASIBLE:
+        return None
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if m.incumbent and (not found or solver.objective_value > m.incumbent[1]):
+        values = m.incumbent[0]
+        bound = math.ceil(solver.best_objective_bound - 1e-6) if found else 0
+        return Part(m.extract(lambda v: values[v.index]), bound, False)
+    if status == cp_model.UNKNOWN and len(m.greedy) == len(demands):
+        # No calendar within the effort, but the warm start is lawful: keep it.
+        for eid, (start, venue) in sorted(m.greedy.items()):
+            m.model.add(m.start[eid] == start)
+            if venue:
+                m.model.add(m.venue[eid][venue] == 1)
+        solver, status = search.solve(m.model, MIN_EFFORT)
+        status = cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _out_of_time(scenario, demands)
+    bound = math.ceil(solver.best_objective_bound - 1e-6)
+    return Part(m.extract(solver.value), bound, optimal and status == cp_model.OPTIMAL)
+
+
+def _out_of_time(scenario: Scenario, demands: Sequence[Demand]) -> Part:
+    months = sorted({d.session.month for d in demands})
+    first, _ = month_bounds(scenario, months[0])
+    where = f"month {months[0]} ({first:%B %Y})" if len(months) == 1 else "the group sessions"
+    raise InfeasibleError(
+        "calendar",
+        [f"{where}: the time limit ran out before a calendar was found; raise --time-limit"],
+    )
+
+
+def _pins_hold(grid: Grid, demands: Sequence[Demand], options, pins: dict[str, Placed]) -> bool:
+    """Every event has a lawful old placement, still free around the fixed events, and the old
+    placements still never put one person or venue in two places (attendees may change)."""
+    if not all(
+        d.event_id in pins
+        and pins[d.event_id].slot in options[d.event_id].get(pins[d.event_id].day, ())
+        for d in demands
+    ):
+        return False
+    return not check_no_double_booking([_event(grid, pins[d.event_id]) for d in demands])
+
+
+def _keep_every_pin(m: CalendarModel, search: Search, effort: float) -> bool:
+    """Re-planning, first try: every event whose old time is still lawful stays exactly there
+    and only the rest is placed. Small and fast; when it works, no pinned event moves, which is
+    the fewest possible, and the soft search continues from there."""
+    trial = m.model.clone()
+    trial.clear_hints()
+    for v in m.moved:
+        trial.add(trial.get_bool_var_from_proto_index(v.index) == 0)
+    solver, status = search.solve(trial, effort)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False
+    m.model.add(sum(m.moved) == 0)
+    m.model.clear_hints()
+    for v in m.start.values():
+        m.model.add_hint(v, solver.value(trial.get_int_var_from_proto_index(v.index)))
+    return True
+
+
+def _complete_hint(m: CalendarModel, search: Search) -> None:
+    """Turn a complete warm start into a full hint (penalties included), so the solver starts
+    from a calendar at once instead of repairing a partial one."""
+    fixed = m.model.clone()
+    for eid, (start, venue) in sorted(m.greedy.items()):
+        fixed.add(fixed.get_int_var_from_proto_index(m.start[eid].index) == start)
+        if venue:
+            fixed.add(fixed.get_bool_var_from_proto_index(m.venue[eid][venue].index) == 1)
+    fixed.minimize(m.soft())
+    solver, status = search.solve(fixed, MIN_EFFORT)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return
+    values = list(solver.response_proto.solution)
+    m.incumbent = (values, round(solver.objective_value))
+    m.model.clear_hints()
+    for index, value in enumerate(values):
+        m.model.add_hint(m.model.get_int_var_from_proto_index(index), value)
 
 
 # --------------------------------------------------------------------------- front door
@@ -803,18 +1168,31 @@ def schedule(
     time_limit: float = 60,
     workers: int = 2,
     previous: Sequence[Event] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CalendarResult:
-    """Place every session of the programme, month by month, and report each soft goal.
+    """Place every session of the programme and report each soft goal with a lower bound.
+
+    First the skeleton: every group session and cohort event of every month in one model, so
+    the gap between a cohort's group sessions, its rhythm and the venues are decided with all
+    months in view. Then each month's coaching and reviews around it; given the skeleton the
+    months share nothing, so each is solved once. When a month cannot be filled around its
+    skeleton, its group sessions are re-opened; when that fails too, the month is tried on its
+    own (if impossible, no calendar exists) and then the whole programme as one model. An
+    ``InfeasibleError`` is therefore only raised with a proof.
 
     ``previous`` (a re-plan): each event that can keep its earlier time and venue lawfully does;
     the fewest events move (level ``moved_events``), then the soft goals are optimised.
 
-    The report's status is ``optimal`` when every month was solved to proven optimality *given
-    the months before it*; ``soft_total``'s bound is the sum of those month bounds, so it bounds
-    the month-by-month decomposition, not every calendar. The per-goal levels carry the trivial
-    bound 0: only their weighted total is optimised.
+    Search effort is CP-SAT deterministic time derived from the size of each model, so the same
+    input gives the same calendar on any machine load; ``time_limit`` is a safety net only (the
+    report's notes say when it cut a search short). ``progress(done, total)`` is called after
+    each part (the skeleton, then each month).
+
+    Each level's bound is a lower bound over *every* lawful calendar (see ``soft_bounds``), not
+    only over this method's; the status is ``optimal`` only when every level meets its bound.
     """
     began = time.monotonic()
+    search = Search(workers, time_limit, began)
     grid = Grid(scenario)
     blocked = _blocked(scenario, grid)
     demands, causes = build_demands(scenario, selected, matches)
@@ -832,222 +1210,339 @@ def schedule(
         raise InfeasibleError("calendar", empty)
 
     pins = _lawful_pins(scenario, grid, demands, options, previous or ())
-    gap = scenario.settings.calendar.min_days_between_group_sessions
-    months = sorted({d.session.month for d in demands})
-    by_month = {m: [d for d in demands if d.session.month == m] for m in months}
-    placed: list[Placed] = []
-    values: dict[str, int] = defaultdict(int)
-    bound_total = 0
-    moved_total = 0
-    optimal = True
-    remaining = len(demands)
-    copied_months = 0
-    for month in months:
-        mine = by_month[month]
-        month_options = {d.event_id: dict(options[d.event_id]) for d in mine}
-        _carry_group_gap(scenario, grid, mine, month_options, placed, demands, options, gap)
-        for d in mine:
-            if not month_options[d.event_id]:
-                first, _ = month_bounds(scenario, month)
-                raise InfeasibleError(
-                    "calendar",
-                    [
-                        f"cohort {d.cohort_id}, month {month} ({first:%B %Y}): no day for "
-                        f"{d.session.session_key} is at least {gap} days after the cohort's "
-                        f"previous group session"
-                    ],
-                )
-        if previous is not None and _month_unchanged(grid, mine, month_options, pins):
-            # Keeping every lawful pin is the first level and it fixes this whole month: copy
-            # it across instead of building and solving a model (re-plans touch few months).
-            placed.extend(pins[d.event_id] for d in mine)
-            remaining -= len(mine)
-            copied_months += 1
-            continue
-        m = MonthModel(scenario, grid, blocked, month, mine, month_options, placed, pins)
-        if not m.moved and m.add_greedy_hint() == len(mine):
-            _complete_hint(m, workers)
-        # This month's share of the time left (kept back: ~3% for building later months).
-        left = 0.97 * time_limit - (time.monotonic() - began)
-        budget = max(1.0, left * len(mine) / max(1, remaining))
-        remaining -= len(mine)
-        deadline = time.monotonic() + budget
-        hint: dict[int, int] | None = None
-        if m.moved:
-            hint = _keep_every_pin(m, workers, budget / 2)
-            if hint is None:  # some lawful pin must give way: move as few as possible
-                m.model.minimize(sum(m.moved))
-                solver = cp_sat(workers, max(budget / 2, 5.0), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
-                status = solver.solve(m.model)
-                _raise_unless_solved(scenario, status, month, mine)
-                moved = round(solver.objective_value)
-                m.model.add(sum(m.moved) <= moved)
-                optimal = optimal and status == cp_model.OPTIMAL
-                hint = {v.index: solver.value(v) for v in m.start.values()}
-        m.model.minimize(m.soft())
-        if hint:
-            m.model.clear_hints()
-            for v in m.start.values():
-                m.model.add_hint(v, hint[v.index])
-        solver = cp_sat(workers, deadline - time.monotonic(), deterministic=len(mine) <= DETERMINISTIC_UP_TO)
-        status = solver.solve(m.model)
-        bound = solver.best_objective_bound
-        if status == cp_model.UNKNOWN and len(m.greedy) == len(mine):
-            # No calendar within the budget, but the warm start is lawful: keep it.
-            for eid, (start, venue) in sorted(m.greedy.items()):
-                m.model.add(m.start[eid] == start)
-                if venue:
-                    m.model.add(m.venue[eid][venue] == 1)
-            solver = cp_sat(workers, 30.0, deterministic=True)
-            status = solver.solve(m.model)
-            status = cp_model.FEASIBLE if status == cp_model.OPTIMAL else status
-        elif status == cp_model.UNKNOWN:  # search freely with what time is left
-            spare = time_limit - (time.monotonic() - began)
-            solver = cp_sat(workers, max(5.0, spare), deterministic=False)
-            status = solver.solve(m.model)
-            bound = solver.best_objective_bound
-        _raise_unless_solved(scenario, status, month, mine)
-        optimal = optimal and status == cp_model.OPTIMAL
-        bound_total += math.ceil(bound - 1e-6)
-        if m.moved:
-            moved_total += sum(solver.value(v) for v in m.moved)
-        for name, terms in m.penalties.items():
-            values[name] += sum(solver.value(t) for t in terms)
-        placed.extend(m.extract(solver))
+    skeleton = [d for d in demands if not d.session.per_participant]
+    months = sorted({d.session.month for d in demands if d.session.per_participant})
+    fills = {
+        m: [d for d in demands if d.session.per_participant and d.session.month == m]
+        for m in months
+    }
+    parts = 1 + len(months)
 
+    def solve(mine: list[Demand], fixed: Sequence[Placed], scale: float, goals: bool = True, suggested=()):
+        return solve_part(
+            scenario, grid, blocked, mine, options, fixed, pins, search, scale, goals=goals,
+            suggested={p.demand.event_id: p for p in suggested},
+        )
+
+    _leave_room_for_followers(grid, demands, options)
+    rhythm_choice = {} if previous is not None else _rhythm_choice(scenario, skeleton, options)
+    frame = None
+    if all(options[d.event_id] for d in skeleton):
+        # First with each cohort's rhythm set in advance (its best weekday and time over the
+        # candidates), which makes the skeleton far easier; if that leaves no calendar, freely.
+        patterned = dict(options)
+        for d in skeleton:
+            if d.event_id in rhythm_choice:
+                weekday, slot = rhythm_choice[d.event_id]
+                patterned[d.event_id] = {
+                    day: [slot] for day, starts in options[d.event_id].items()
+                    if day.weekday() == weekday and slot in starts
+                }
+        try:
+            frame = solve_part(
+                scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT
+            )
+        except InfeasibleError:  # out of effort with the rhythm fixed: try freely
+            frame = None
+        if frame is None:
+            frame = solve(skeleton, [], SKELETON_EFFORT)
+    if frame is None:
+        raise InfeasibleError("calendar", _why_no_skeleton(scenario, skeleton, solve))
+    skeleton_bound = frame.bound if previous is None else None
+    frame_placed = frame.placed
+    if progress:
+        progress(1, parts)
+    references = {f"{d.cohort_id}/{_rhythm_references(scenario)}" for d in skeleton}
+    rebuilt = False
+    while True:
+        filled: dict[int, list[Placed]] = {}
+        for done, month in enumerate(months, start=2):
+            # Coaching and reviews around the skeleton. If they do not fit, the month's group
+            # sessions are re-opened around every other month's (so the gap stays exact), first
+            # all but each cohort's rhythm-setting session (later months follow it), then all.
+            part = None
+            for reopen in ("none", "non-reference", "all"):
+                own = [
+                    d
+                    for d in skeleton
+                    if d.session.month == month
+                    and (reopen == "all" or (reopen != "none" and d.event_id not in references))
+                ]
+                fixed = [
+                    *(p for p in frame_placed if p.demand not in own),
+                    *(p for ps in filled.values() for p in ps),
+                ]
+                part = solve(own + fills[month], fixed, FILL_EFFORT, suggested=frame_placed)
+                if part is not None:
+                    break
+            if part is None:
+                break
+            frame_placed = [
+                *(p for p in frame_placed if p.demand.session.month != month or p.demand not in own),
+                *(p for p in part.placed if not p.demand.session.per_participant),
+            ]
+            filled[month] = [p for p in part.placed if p.demand.session.per_participant]
+            if progress:
+                progress(done, parts)
+        else:
+            break
+        # Month `month` has no calendar around the other months' group sessions.
+        if solve([*(d for d in skeleton if d.session.month == month), *fills[month]], [], FILL_EFFORT, False) is None:
+            raise InfeasibleError("calendar", [_why_month_full(scenario, month, fills[month])])
+        whole = None if rebuilt else solve(demands, [], FILL_EFFORT, False)
+        if whole is None:
+            gap = scenario.settings.calendar.min_days_between_group_sessions
+            first, _ = month_bounds(scenario, month)
+            raise InfeasibleError(
+                "calendar",
+                [
+                    f"month {month} ({first:%B %Y}): its sessions fit on their own, but not "
+                    f"with every cohort's group sessions at least {gap} days apart across months"
+                ],
+            )
+        # The whole programme fits: its skeleton leaves room in every month (it is a witness).
+        frame_placed = [p for p in whole.placed if not p.demand.session.per_participant]
+        rebuilt = True
+
+    placed = [*frame_placed, *(p for ps in filled.values() for p in ps)]
     events = tuple(sorted((_event(grid, p) for p in placed), key=lambda e: (e.start, e.event_id)))
-    if copied_months:
-        # Copied months were not solved: count every soft goal on the whole calendar, and add
-        # the copied months' share (which nothing could improve) to the solved months' bound.
-        solved = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
-        values = defaultdict(int, soft_penalties(scenario, events))
-        bound_total += sum(WEIGHTS[k] * values[k] for k in WEIGHTS) - solved
-    total = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
+    values = soft_penalties(scenario, events)
+    bounds = soft_bounds(scenario, demands, options, skeleton_bound)
     levels = []
     if previous is not None:
-        kept_ids = {e.event_id for e in previous}
-        forced = sum(1 for d in demands if d.event_id in kept_ids and d.event_id not in pins)
-        levels.append(
-            Level(name="moved_events", sense="min", value=moved_total + forced, bound=forced)
+        before = {e.event_id: (e.start, e.venue_id) for e in previous}
+        moved = sum(1 for e in events if e.event_id in before and before[e.event_id] != (e.start, e.venue_id))
+        forced = sum(1 for d in demands if d.event_id in before and d.event_id not in pins)
+        levels.append(Level(name="moved_events", sense="min", value=moved, bound=forced))
+    levels += [
+        Level(name=k, sense="min", value=WEIGHTS[k] * values[k], bound=bounds[k]) for k in WEIGHTS
+    ]
+    total = sum(WEIGHTS[k] * values[k] for k in WEIGHTS)
+    levels.append(Level(name="soft_total", sense="min", value=total, bound=bounds["soft_total"]))
+    notes = ()
+    if search.wall_clock_stops:
+        notes = (
+            f"the time limit cut {search.wall_clock_stops} search(es) short: this calendar may "
+            "differ between runs; raise --time-limit for a reproducible one",
         )
-    levels += [Level(name=k, sense="min", value=WEIGHTS[k] * values[k], bound=0) for k in WEIGHTS]
-    levels.append(Level(name="soft_total", sense="min", value=total, bound=min(total, bound_total)))
     report = StageReport(
         stage="calendar",
-        status="optimal" if optimal else "feasible",
+        status="optimal" if all(lv.value == lv.bound for lv in levels if lv.name in ("moved_events", "soft_total")) else "feasible",
         levels=tuple(levels),
         seconds=round(time.monotonic() - began, 3),
+        notes=notes,
     )
     return CalendarResult(events=events, report=report)
 
 
-def _month_unchanged(grid: Grid, mine: list[Demand], month_options, pins: dict[str, Placed]) -> bool:
-    """Every event of the month has a lawful old placement, still on an allowed day, and the
-    old placements still never put one person or venue in two places (attendees may change)."""
-    if not all(d.event_id in pins and pins[d.event_id].day in month_options[d.event_id] for d in mine):
-        return False
-    return not check_no_double_booking([_event(grid, pins[d.event_id]) for d in mine])
-
-
-def _keep_every_pin(m: MonthModel, workers: int, seconds: float) -> dict[int, int] | None:
-    """Re-planning, first try: every event whose old time is still lawful stays exactly there
-    and only the rest is placed. Small and fast; when it works, no pinned event moves, which is
-    the fewest possible. Returns the start times found, or None."""
-    trial = m.model.clone()
-    trial.clear_hints()
-    for v in m.moved:
-        trial.add(trial.get_bool_var_from_proto_index(v.index) == 0)
-    solver = cp_sat(workers, max(seconds, 5.0))
-    if solver.solve(trial) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
-    m.model.add(sum(m.moved) == 0)
-    return {v.index: solver.value(trial.get_int_var_from_proto_index(v.index)) for v in m.start.values()}
-
-
-def _complete_hint(m: MonthModel, workers: int) -> None:
-    """Turn a complete warm start into a full hint (penalties included), so the solver starts
-    from a calendar at once instead of repairing a partial one."""
-    fixed = m.model.clone()
-    for eid, (start, venue) in sorted(m.greedy.items()):
-        fixed.add(fixed.get_int_var_from_proto_index(m.start[eid].index) == start)
-        if venue:
-            fixed.add(fixed.get_bool_var_from_proto_index(m.venue[eid][venue].index) == 1)
-    fixed.minimize(m.soft())
-    solver = cp_sat(workers, 10.0, deterministic=True)
-    solver.parameters.max_deterministic_time = 5.0
-    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return
-    values = solver.response_proto.solution
-    m.model.clear_hints()
-    for index, value in enumerate(values):
-        m.model.add_hint(m.model.get_int_var_from_proto_index(index), value)
-
-
-def _carry_group_gap(scenario, grid, mine, month_options, placed, demands, options, gap) -> None:
-    """Group sessions keep min_days from the cohort's earlier group sessions (hard), and leave
-    room for its next month's group session when they can (look-ahead)."""
-    last: dict[str, date] = {}
-    for p in placed:
-        if p.demand.session.kind == "group":
-            last[p.demand.cohort_id] = max(p.day, last.get(p.demand.cohort_id, p.day))
-    month = mine[0].session.month if mine else 0
-    for d in mine:
-        if d.session.kind != "group":
+def _rhythm_choice(scenario: Scenario, skeleton: Sequence[Demand], options) -> dict[str, tuple[int, int]]:
+    """Per cohort's first group session: the weekday and start slot that its other group
+    sessions can best keep (each at its own best candidate), ties to the earliest."""
+    reference = _rhythm_references(scenario)
+    groups: dict[str, list[Demand]] = defaultdict(list)
+    for d in skeleton:
+        if d.session.kind == "group":
+            groups[d.cohort_id].append(d)
+    choice = {}
+    for cohort_id, mine in sorted(groups.items()):
+        ref = f"{cohort_id}/{reference}"
+        if ref not in options or not options[ref]:
             continue
-        opts = month_options[d.event_id]
-        if d.cohort_id in last:
-            limit = last[d.cohort_id] + timedelta(days=gap)
-            month_options[d.event_id] = opts = {k: v for k, v in opts.items() if k >= limit}
-        latest = _latest_before_later_groups(d.cohort_id, month, demands, options, gap)
-        if latest is not None:
-            room = {k: v for k, v in opts.items() if k <= latest}
-            if room:
-                month_options[d.event_id] = room
+        cost = _rhythm_costs(options, ref, [d for d in mine if d.event_id != ref])
+        choice[ref] = min(sorted(cost), key=lambda pair: cost[pair])
+    return choice
 
 
-def _latest_before_later_groups(cohort_id, month, demands, options, gap) -> date | None:
-    """The latest day a group session of ``month`` can take and still leave room for every
-    later group session of the cohort, each ``gap`` days apart (worked back from the last
-    month). A necessary condition, so it never rules out a calendar that exists."""
-    later: dict[int, list] = defaultdict(list)
-    for o in demands:
-        if o.cohort_id == cohort_id and o.session.kind == "group" and o.session.month > month:
-            later[o.session.month].append(o)
-    bound: date | None = None
-    for m in sorted(later, reverse=True):
-        days = [day for o in later[m] for day in options[o.event_id]]
-        if not days:
-            return None
-        latest = max(days) if bound is None else min(max(days), bound)
-        # k sessions of that month, gap days apart: the first is at least (k - 1) gaps earlier.
-        bound = latest - timedelta(days=gap * len(later[m]))
+def _rhythm_costs(options, ref: str, others: Sequence[Demand]) -> dict[tuple[int, int], int]:
+    """For each (weekday, slot) of the reference: the rhythm penalty if every other group
+    session took its own best candidate against it."""
+    w_day, w_time = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
+    seen = []
+    for d in others:
+        pairs = {(day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts}
+        seen.append((pairs, {p[0] for p in pairs}, {p[1] for p in pairs}))
+    refs = {(day.weekday(), s) for day, starts in options[ref].items() for s in starts}
+    return {
+        (w, s): sum(
+            0
+            if (w, s) in pairs
+            else min(w_time if w in wds else w_day + w_time, w_day if s in slots else w_day + w_time)
+            for pairs, wds, slots in seen
+        )
+        for w, s in refs
+    }
+
+
+def _leave_room_for_followers(grid: Grid, demands: Sequence[Demand], options) -> None:
+    """A group session or cohort event must end before the latest candidate start of every
+    session that comes `after` it (e.g. a review after that month's workshop). Necessary for
+    any calendar, so the skeleton stays a relaxation; without it the skeleton could put a
+    workshop so late that the review has no time left."""
+    latest: dict[tuple[str, str], list[tuple[set[str], int]]] = defaultdict(list)
+    for d in demands:
+        if d.session.after and options[d.event_id]:
+            last = max(grid.absolute(day, max(s)) for day, s in options[d.event_id].items())
+            latest[d.cohort_id, d.session.after].append((set(d.members), last))
+    for d in demands:
+        if d.session.per_participant:
+            continue
+        ends = [last for who, last in latest.get((d.cohort_id, d.session.session_key), []) if who & set(d.members)]
+        if not ends:
+            continue
+        limit = min(ends) - grid.slots(d.session)
+        kept = {}
+        for day, starts in options[d.event_id].items():
+            ok = [s for s in starts if grid.absolute(day, s) <= limit]
+            if ok:
+                kept[day] = ok
+        options[d.event_id] = kept
+
+
+def _why_no_skeleton(scenario: Scenario, skeleton: list[Demand], solve) -> list[str]:
+    """Coordinator words for group sessions and cohort events that cannot all be placed."""
+    gap = scenario.settings.calendar.min_days_between_group_sessions
+    causes = []
+    for cohort_id in sorted({d.cohort_id for d in skeleton}):
+        mine = [d for d in skeleton if d.cohort_id == cohort_id]
+        if solve(mine, [], SKELETON_EFFORT, False) is None:
+            keys = ", ".join(d.session.session_key for d in mine)
+            causes.append(
+                f"cohort {cohort_id}: its group sessions and cohort events ({keys}) cannot all be "
+                f"placed on days everyone attends with group sessions at least {gap} days apart"
+            )
+    return causes or [
+        "the cohorts' group sessions and cohort events fit one cohort at a time, but not all "
+        "together: too few venues or shared attendees free at the same times"
+    ]
+
+
+def _why_month_full(scenario: Scenario, month: int, mine: list[Demand]) -> str:
+    first, _ = month_bounds(scenario, month)
+    load: dict[str, int] = defaultdict(int)
+    for d in mine:
+        for p in d.attendees:
+            load[p] += d.session.duration_minutes
+    busiest = sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    names = ", ".join(f"{p} ({minutes // 60}h{minutes % 60:02d})" for p, minutes in busiest)
+    return (
+        f"month {month} ({first:%B %Y}): each of its sessions has a possible time on its own, "
+        f"but they cannot all fit together without double-booking someone or a venue; "
+        f"busiest: {names}"
+    )
+
+
+# --------------------------------------------------------------------------- lower bounds
+
+
+def soft_bounds(
+    scenario: Scenario,
+    demands: Sequence[Demand],
+    options: dict[str, dict[date, list[int]]],
+    skeleton_bound: int | None,
+) -> dict[str, int]:
+    """Lower bounds on each weighted soft goal and on their total, valid for every calendar
+    that obeys the hard rules (not only for calendars this method can find).
+
+    Each goal's bound relaxes the calendar to what that goal sees, over each event's candidate
+    times (``candidates``: the rules about the event alone):
+
+    - rhythm: per cohort, the best weekday and start time for its first group session, every
+      other group session at its own best candidate against it (no gap, venue or clash);
+    - venue_week_overload: per month, bookings that cannot get a (venue, week) of their own
+      (a bipartite matching of sessions to venue-weeks);
+    - review_days_before_month_end: each review on its latest candidate day;
+    - coach_week_overload: per coach and month, sessions that cannot fit the even weekly share
+      (a capacitated matching of sessions to weeks);
+    - coaching_in_workshop_week, review_before_workshop: 0.
+
+    ``soft_total`` adds them up, taking for rhythm plus venues the larger of that sum and
+    ``skeleton_bound`` (CP-SAT's proven bound of the skeleton model, whose group sessions and
+    cohort events obey every hard rule among themselves and whose objective is exactly those
+    two goals), so it is at most the optimum of the whole calendar problem.
+    """
+    by_kind: dict[str, list[Demand]] = defaultdict(list)
+    for d in demands:
+        by_kind[d.session.kind].append(d)
+    bound = dict.fromkeys(WEIGHTS, 0)
+
+    # rhythm: per cohort, the best reference (weekday, slot) of its first group session.
+    reference = _rhythm_references(scenario)
+    groups: dict[str, list[Demand]] = defaultdict(list)
+    for d in by_kind["group"]:
+        groups[d.cohort_id].append(d)
+    rhythm_both = 0
+    for cohort_id, mine in sorted(groups.items()):
+        ref = f"{cohort_id}/{reference}"
+        if ref not in options:
+            continue
+        others = [d for d in mine if d.event_id != ref]
+        seen = []
+        for d in others:
+            pairs = {(day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts}
+            seen.append(({p[0] for p in pairs}, {p[1] for p in pairs}))
+        refs = {(day.weekday(), s) for day, starts in options[ref].items() for s in starts}
+        w_day, w_time = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
+        bound["rhythm_weekday"] += min(sum(w_day * (w not in wds) for wds, _ in seen) for w, _ in refs)
+        bound["rhythm_time"] += min(sum(w_time * (s not in slots) for _, slots in seen) for _, s in refs)
+        rhythm_both += min(_rhythm_costs(options, ref, others).values())
+
+    # venues: per month, sessions that cannot each have a (venue, week) to themselves.
+    venue_months: dict[int, list[list[tuple[str, tuple[int, int]]]]] = defaultdict(list)
+    for d in demands:
+        if d.venues and d.venues != ("",):
+            weeks = sorted({day.isocalendar()[:2] for day in options[d.event_id]})
+            venue_months[d.session.month].append([(v, w) for v in d.venues for w in weeks])
+    bound["venue_week_overload"] = WEIGHTS["venue_week_overload"] * sum(
+        len(choices) - _most_assigned(choices, 1) for choices in venue_months.values()
+    )
+
+    # reviews: each on its latest candidate day.
+    for d in by_kind["review"]:
+        _, last = month_bounds(scenario, d.session.month)
+        bound["review_days_before_month_end"] += WEIGHTS["review_days_before_month_end"] * min(
+            (last - day).days for day in options[d.event_id]
+        )
+
+    # coaches: per coach and month, sessions beyond the even share of every week they can use.
+    coach_months: dict[tuple[str, int], list[list[tuple[int, int]]]] = defaultdict(list)
+    for d in demands:
+        if d.coach_id:
+            weeks = sorted({day.isocalendar()[:2] for day in options[d.event_id]})
+            coach_months[d.coach_id, d.session.month].append(weeks)
+    for (_, month), choices in sorted(coach_months.items()):
+        share = math.ceil(len(choices) / len(weeks_of_month(scenario, month)))
+        bound["coach_week_overload"] += WEIGHTS["coach_week_overload"] * (
+            len(choices) - _most_assigned(choices, share)
+        )
+
+    group_part = max(rhythm_both + bound["venue_week_overload"], skeleton_bound or 0)
+    bound["soft_total"] = (
+        group_part + bound["review_days_before_month_end"] + bound["coach_week_overload"]
+    )
     return bound
 
 
-def _raise_unless_solved(scenario: Scenario, status, month: int, mine: list[Demand]) -> None:
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return
-    first, _ = month_bounds(scenario, month)
-    where = f"month {month} ({first:%B %Y})"
-    if status == cp_model.INFEASIBLE:
-        load: dict[str, int] = defaultdict(int)
-        for d in mine:
-            for p in d.attendees:
-                load[p] += d.session.duration_minutes
-        busiest = sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        names = ", ".join(f"{p} ({minutes // 60}h{minutes % 60:02d})" for p, minutes in busiest)
-        raise InfeasibleError(
-            "calendar",
-            [
-                f"{where}: each of the {len(mine)} sessions has a possible time on its own, but "
-                f"they cannot all fit together without double-booking someone or a venue; "
-                f"busiest: {names}"
-            ],
-        )
-    raise InfeasibleError(
-        "calendar",
-        [f"{where}: the time limit ran out before a calendar was found; raise --time-limit"],
-    )
+def _most_assigned(choices: Sequence[Sequence], capacity: int) -> int:
+    """How many items can each get one of their choices, a choice taking at most ``capacity``
+    items (augmenting paths; the instances are a few dozen items)."""
+    holders: dict[object, list[int]] = defaultdict(list)
+
+    def place(item: int, seen: set) -> bool:
+        for choice in choices[item]:
+            if choice in seen:
+                continue
+            seen.add(choice)
+            if len(holders[choice]) < capacity:
+                holders[choice].append(item)
+                return True
+            for other in list(holders[choice]):
+                if place(other, seen):
+                    holders[choice].remove(other)
+                    holders[choice].append(item)
+                    return True
+        return False
+
+    return sum(place(item, set()) for item in range(len(choices)))
 
 
 def _lawful_pins(scenario, grid, demands, options, previous: Sequence[Event]) -> dict[str, Placed]:
