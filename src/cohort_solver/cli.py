@@ -411,7 +411,7 @@ def _calendar(ctx: Context, scenario: Scenario, allocation: Allocation, matches,
     ctx.say("calendar: solving")
     old = read_calendar_csv(previous) if previous else None
     return schedule(scenario, allocation.selected(), matches, time_limit=ctx.time_limit, workers=ctx.workers,
-                    previous=old)
+                    previous=old, progress=ctx.progress("calendar", "parts (skeleton, then months)"))
 
 
 def _feeds(ctx: Context, scenario: Scenario, events, previous: Path | None) -> dict[str, bytes]:

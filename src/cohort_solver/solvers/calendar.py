@@ -994,6 +994,7 @@ def solve_part(
     *,
     goals: bool = True,
     suggested: dict[str, Placed] | None = None,
+    escalate: bool = True,
 ) -> Part | None:
     """Place ``demands`` around the fixed ``placed`` events, fewest moved pins first, then the
     soft goals. None when proven impossible around those fixed events.
@@ -1008,7 +1009,7 @@ def solve_part(
     for linked in _linked(demands):
         part = _solve_linked(
             scenario, grid, blocked, linked, mine, placed, pins, search, effort * len(linked), goals,
-            suggested or {},
+            suggested or {}, escalate,
         )
         if part is None:
             return None
@@ -1047,7 +1048,8 @@ def _linked(demands: Sequence[Demand]) -> list[list[Demand]]:
     return chunks
 
 
-def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals, suggested):
+def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals, suggested,
+                  escalate=True):
     if pins and _pins_hold(grid, demands, mine, pins):
         # Keeping every lawful pin is the first level and it fixes every event here: copy
         # them across instead of building and solving a model (re-plans touch few parts).
@@ -1072,7 +1074,7 @@ def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, 
             m.model.add_hint(v, solver.value(v))
     m.model.minimize(m.soft())
     solver, status = search.solve(m.model, effort)
-    for _ in range(2):  # nothing found yet and no warm start: a larger, still fixed, effort
+    for _ in range(2 if escalate else 0):  # nothing found, no warm start: a larger, still fixed, effort
         if status != cp_model.UNKNOWN or m.incumbent or len(m.greedy) == len(demands):
             break
         effort *= 4
@@ -1239,8 +1241,11 @@ def schedule(
                     if day.weekday() == weekday and slot in starts
                 }
         try:
+            # An attempt only: if it finds nothing at the base effort, solving freely is
+            # cheaper than a larger effort here (regional: 10 s, against 60 s and more).
             frame = solve_part(
-                scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT
+                scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT,
+                escalate=False,
             )
         except InfeasibleError:  # out of effort with the rhythm fixed: try freely
             frame = None
