@@ -34,3 +34,20 @@ def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) ->
 def test_compare_with_a_bad_variant_is_bad_input(oxford: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compare", str(oxford), "--variant", "x", "--set", "selection.places=many"])
     assert result.exit_code == 2 and "--set:1:1: selection.places" in result.output
+
+
+def test_every_panel_page_shows_the_positive_action_evidence(oxford: Path, tmp_path: Path) -> None:
+    # The report, compare.html and robustness.html all carry the s158 basis and the profile
+    # the ring fence rests on, so no page can be shown to a panel without it.
+    out = tmp_path / "out"
+    runner = CliRunner()
+    for args in (["compare", str(oxford), "--out", str(out), "--variant", "six", "--set",
+                  "selection.ring_fence.0.min_places=6"],
+                 ["robustness", str(oxford), "--out", str(out), "--trials", "2", "--quiet"]):
+        assert runner.invoke(main, args).exit_code == 0
+    evidence = load_scenario(oxford).settings.positive_action
+    for page in ("compare.html", "robustness.html"):
+        html = (out / page).read_text()
+        assert f"Positive action basis: {evidence.basis}." in html, page
+        for group, figures in evidence.profile.items():
+            assert f"{group} {figures.workforce:.0%} of the workforce, {figures.senior:.0%} of senior roles" in html

@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import InputError
 from .io import load_scenario
 from .model import Allocation, Scenario
-from .report import SUPPRESS_BELOW, representation
+from .report import SUPPRESS_BELOW, evidence_html, representation
 from .runner import Progress, Runner
 
 Variant = tuple[str, Scenario, Allocation]
@@ -114,6 +114,6 @@ def compare_html(results: Sequence[Variant]) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variant comparison</title>"
             "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:.25rem .5rem}</style></head><body>"
-            f"<h1>Variant comparison</h1><table><tr>{table}</tr>{body}</table>"
+            f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
             f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
             f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table></body></html>\n")

@@ -34,6 +34,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def evidence_html(settings) -> str:
+    """The positive-action basis and workforce profile that every panel page shows (s158)."""
+    evidence = settings.positive_action
+    if not evidence:
+        return "<p>No positive-action evidence is recorded in scenario.toml ([positive_action]).</p>"
+    profile = "; ".join(f"{escape(g)} {f.workforce:.0%} of the workforce, {f.senior:.0%} of senior roles"
+                        for g, f in evidence.profile.items())
+    return (f"<p>Positive action basis: {escape(evidence.basis)}. {escape(evidence.evidence)}"
+            + (f". Workforce profile: {profile}." if profile else "") + "</p>")
+
+
 def representation(scenario: Scenario, allocation: Allocation) -> list[tuple[str, dict[str, tuple[int, int]]]]:
     """Per group: (members, total) among applicants, eligible applicants and selected participants."""
     people = {a.applicant_id: a for a in scenario.applicants}
@@ -217,7 +228,7 @@ def report_html(
             [[escape(o.cohort_id or ""), o.reserve_rank, escape(o.applicant_id), o.score, escape(o.reason)]
              for o in reserves]),
         "<h2>Representation</h2>"
-        + (f"<p>Positive action basis: {escape(evidence.basis)}. {escape(evidence.evidence)}</p>" if evidence else "")
+        + evidence_html(settings)
         + _chart(scenario, rows)
         + _table(["group", "applicants", "eligible", "selected", "workforce", "senior roles"],
                  [[escape(g), f"{_count(s['applicants'][0])} ({_share(*s['applicants'])})",

@@ -27,6 +27,7 @@ from html import escape
 
 from .io import csv_text
 from .model import Allocation, Scenario, Score
+from .report import evidence_html
 from .runner import Progress, Runner
 from .selection import Candidate, aggregate_scores, candidates
 from .solvers.allocation import allocate
@@ -285,7 +286,7 @@ def robustness_html(scenario: Scenario, result: Robustness) -> str:
         "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}"
         "</style></head><body>"
-        f"<h1>Robustness of the allocation</h1><p>{name}</p>"
+        f"<h1>Robustness of the allocation</h1><p>{name}</p>{evidence_html(scenario.settings)}"
         f"<p>Each of {len(result.trials)} trials added random noise (standard deviation "
         f"{result.noise:g} score points) to every panel score, re-aggregated the scores and "
         "allocated the places again under the same rules. Eligibility, ring fences and the "
