@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-import krippendorff
 import numpy as np
 
 from .model import Scenario
@@ -77,11 +76,19 @@ def interval_alpha(matrix: Mapping[str, Mapping[str, Decimal]]) -> float | None:
     pairable = (~np.isnan(data)).sum(axis=0) >= 2
     if not pairable.any():
         return None
-    try:
-        value = float(krippendorff.alpha(reliability_data=data, level_of_measurement="interval"))
-    except ValueError:  # raised when every pairable score is the same value
+    # Krippendorff's interval alpha, 1 - D_o / D_e, in closed form: the squared differences
+    # over all ordered pairs of N values sum to 2 (N sum(v^2) - sum(v)^2). The krippendorff
+    # package builds a value-by-value coincidence matrix instead, which for 12,000 applicants'
+    # distinct scores took 3 GB; tests check the two agree.
+    values = data[:, pairable]
+    m = (~np.isnan(values)).sum(axis=0)
+    total, squares = np.nansum(values, axis=0), np.nansum(values**2, axis=0)
+    n = m.sum()
+    observed = (2 * (m * squares - total**2) / (m - 1)).sum() / n
+    expected = 2 * (n * squares.sum() - total.sum() ** 2) / (n * (n - 1))
+    if expected <= 1e-12:  # every pairable score is the same value: nothing to agree about
         return None
-    return None if np.isnan(value) else value
+    return float(1 - observed / expected)
 
 
 def reading(alpha: float | None) -> str:
