@@ -235,9 +235,9 @@ def test_protected_characteristics_never_reach_reasons():
     assert "woman" not in row.reasons and "disabled" not in row.reasons
 
 
-def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
-    # 24 participants with broad needs and one-place mentors: the flows' worst fit is below the
-    # ceiling, so CP-SAT decides, and its ties must still come out the same every time.
+def broad_needs() -> tuple[list, list, list]:
+    """24 participants with broad needs and 30 one-theme-or-two mentors: the flows' worst fit
+    is below the ceiling, so egalitarian matching goes to CP-SAT."""
     rng = random.Random(36)
     themes = list("abcdefgh")
     people = [person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
@@ -245,6 +245,13 @@ def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
     mentors = [mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
                for k in range(30)]
     coaches = [coach(f"K{k}", expertise=rng.sample(themes, 3)) for k in range(5)]
+    return people, mentors, coaches
+
+
+def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
+    # 24 participants with broad needs and one-place mentors: the flows' worst fit is below the
+    # ceiling, so CP-SAT decides, and its ties must still come out the same every time.
+    people, mentors, coaches = broad_needs()
     sc = scenario(people, mentors, coaches, fairness="egalitarian")
     one = solve(sc)
     assert one.report.solver == "CP-SAT"
@@ -253,13 +260,7 @@ def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
 
 
 def test_out_of_time_still_gives_a_lawful_matching_marked_feasible():
-    rng = random.Random(36)
-    themes = list("abcdefgh")
-    people = [person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
-              for k in range(24)]
-    mentors = [mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
-               for k in range(30)]
-    coaches = [coach(f"K{k}", expertise=rng.sample(themes, 3)) for k in range(5)]
+    people, mentors, coaches = broad_needs()
     sc = scenario(people, mentors, coaches, fairness="egalitarian")
     result = match(sc, chosen(sc), time_limit=0.0001)
     assert violations(sc, chosen(sc), result.matches) == []
