@@ -90,20 +90,6 @@ def covered_needs(applicant: Applicant, expertise: Sequence[str]) -> list[str]:
     return [need for need in dict.fromkeys(applicant.development_needs) if need in offered]
 
 
-def mentor_fit(scenario: Scenario, applicant: Applicant, mentor: Mentor) -> int:
-    weights = scenario.settings.matching.weights
-    fit = weights.needs * len(covered_needs(applicant, mentor.expertise))
-    if mentor.council != applicant.council:
-        fit += weights.other_council
-    if (mentor.council, mentor.service_area) != applicant.area:
-        fit += weights.other_service_area
-    return fit
-
-
-def coach_fit(scenario: Scenario, applicant: Applicant, coach: Coach) -> int:
-    return scenario.settings.matching.weights.needs * len(covered_needs(applicant, coach.expertise))
-
-
 class _Side:
     """Mentors (or coaches) as arrays: ids, (council, service area) codes and expertise."""
 
@@ -158,10 +144,10 @@ class Pool:
         for c in scenario.conflicts:
             conflicted[c.person_a].add(c.person_b)
             conflicted[c.person_b].add(c.person_a)
-        # The rules of mentor_barriers/coach_barriers and the fit of mentor_fit/coach_fit, as
-        # array operations: at national scale every participant meets every mentor (3,600 x
-        # 4,000 pairs), and one Python call per pair cost most of the stage. A test keeps the
-        # two in step.
+        # The rules of mentor_barriers/coach_barriers, and the contract's fit, as array
+        # operations: at national scale every participant meets every mentor (3,600 x 4,000
+        # pairs), and one Python call per pair cost most of the stage. A test keeps them in step
+        # with the barriers and with the checker's fit.
         mentor_side = _Side(
             [m for m in mentors.values() if m.capacity > 0], "mentor_id",
             lambda m: (m.council, m.service_area), lambda m: m.expertise,
