@@ -28,8 +28,12 @@ RESULTS = HERE / "results"
 
 SIZES = {
     "small": None,  # the bundled oxford-2024
-    "regional": dict(councils=50, applicants=12_000, cohorts=50, mentors=600, coaches=100, venues=20),
-    "national": dict(councils=300, applicants=100_000, cohorts=300, mentors=4_000, coaches=600, venues=120),
+    "regional": dict(
+        councils=50, applicants=12_000, cohorts=50, mentors=600, coaches=100, venues=20
+    ),
+    "national": dict(
+        councils=300, applicants=100_000, cohorts=300, mentors=4_000, coaches=600, venues=120
+    ),
 }
 STAGES = {
     "small": ["allocate", "match", "schedule", "export", "run"],
@@ -60,7 +64,12 @@ def timed(args: list[str]) -> tuple[float, float, int, str]:
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    return wall, usage.ru_maxrss / 1024, process.returncode, err.strip().splitlines()[-1:] and err.strip().splitlines()[-1] or ""
+    return (
+        wall,
+        usage.ru_maxrss / 1024,
+        process.returncode,
+        err.strip().splitlines()[-1:] and err.strip().splitlines()[-1] or "",
+    )
 
 
 def stage_figures(out: Path, stage: str) -> tuple[str, str, str, str]:
@@ -69,7 +78,13 @@ def stage_figures(out: Path, stage: str) -> tuple[str, str, str, str]:
         stages = json.loads((out / "solution.json").read_text())["stages"]
     except (OSError, ValueError, KeyError):
         return "", "", "", ""
-    names = [SOLUTION_STAGE[stage]] if stage in SOLUTION_STAGE else list(stages) if stage == "run" else []
+    names = (
+        [SOLUTION_STAGE[stage]]
+        if stage in SOLUTION_STAGE
+        else list(stages)
+        if stage == "run"
+        else []
+    )
     rows = [stages[n] for n in names if n in stages]
     if not rows:
         return "", "", "", ""
@@ -96,7 +111,9 @@ def calendar_violations(folder: Path, out: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="small,regional,national")
     parser.add_argument("--time-limit", type=float, default=120)
     args = parser.parse_args()
@@ -109,14 +126,36 @@ def main() -> None:
             target = CACHE / f"{size}-run" if stage == "run" else out
             if stage in ("allocate", "run"):
                 subprocess.run(["rm", "-rf", str(target)], check=True)
-            command = [sys.executable, "-m", "cohort_solver.cli", stage, str(folder), "--out", str(target),
-                       "--workers", "2", "--time-limit", str(args.time_limit), "--quiet"]
+            command = [
+                sys.executable,
+                "-m",
+                "cohort_solver.cli",
+                stage,
+                str(folder),
+                "--out",
+                str(target),
+                "--workers",
+                "2",
+                "--time-limit",
+                str(args.time_limit),
+                "--quiet",
+            ]
             wall, peak, code, tail = timed(command)
             status, objective, bound, gap = stage_figures(target, stage)
             note = tail if code else ""
             if code == 0 and stage in ("schedule", "run"):
                 note = calendar_violations(folder, target)
-            row = [size, stage, f"{wall:.1f}", f"{peak:.0f}", status or ("done" if code == 0 else f"exit {code}"), objective, bound, gap, note]
+            row = [
+                size,
+                stage,
+                f"{wall:.1f}",
+                f"{peak:.0f}",
+                status or ("done" if code == 0 else f"exit {code}"),
+                objective,
+                bound,
+                gap,
+                note,
+            ]
             rows.append(row)
             print(" ".join(f"{c:>10}" for c in row), flush=True)
     write_results(rows)
@@ -129,8 +168,12 @@ def write_results(rows: list[list[str]]) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([COLUMNS, *rows])
     (RESULTS / "latest.csv").write_text(buffer.getvalue())
-    lines = [f"Measured {stamp} on {machine}.", "", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "---|" * len(COLUMNS)]
+    lines = [
+        f"Measured {stamp} on {machine}.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
 

@@ -36,7 +36,9 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         councils, cohorts = SHAPES.get(size, (max(1, size // 240), max(1, size // 240)))
         with tempfile.TemporaryDirectory() as tmp:
-            folder = generate_scenario(Path(tmp) / "s", councils=councils, applicants=size, cohorts=cohorts, seed=1)
+            folder = generate_scenario(
+                Path(tmp) / "s", councils=councils, applicants=size, cohorts=cohorts, seed=1
+            )
             started = time.monotonic()
             scenario = load_scenario(folder)
             load_seconds = time.monotonic() - started
@@ -49,14 +51,19 @@ def main() -> None:
         levels = [lv.value for lv in result.report.levels]
         gap = max(lv.gap for lv in result.report.levels)
         rows.append((size, "CP-SAT", load_seconds, wall, result.report.status, gap, levels))
-        print(f"{size:>10} {'CP-SAT':<8} {load_seconds:>7.1f} {wall:>8.2f} {result.report.status:<8} {gap:>6.2%}  {levels}",
-              flush=True)
+        print(
+            f"{size:>10} {'CP-SAT':<8} {load_seconds:>7.1f} {wall:>8.2f} {result.report.status:<8} {gap:>6.2%}  {levels}",
+            flush=True,
+        )
         if not args.no_highs:
             reference = allocate_with_highs(scenario, time_limit=args.time_limit, workers=2)
             status = "optimal" if reference.optimal else "feasible"
             same = "same" if list(reference.levels) == levels else "DIFFERENT"
-            print(f"{size:>10} {'HiGHS':<8} {'':>7} {reference.seconds:>8.2f} {status:<8} {'':>6}  "
-                  f"{list(reference.levels)} ({same} optimum)", flush=True)
+            print(
+                f"{size:>10} {'HiGHS':<8} {'':>7} {reference.seconds:>8.2f} {status:<8} {'':>6}  "
+                f"{list(reference.levels)} ({same} optimum)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

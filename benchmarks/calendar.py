@@ -230,16 +230,27 @@ def main() -> None:
     for run in range(args.runs):
         # Each run in its own process with a different hash seed: nothing may hang on either.
         env = {**os.environ, "PYTHONHASHSEED": str(run + 1)}
-        command = [sys.executable, "-m", "benchmarks.calendar", "--once",
-                   "--time-limit", str(args.time_limit), "--workers", str(args.workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.calendar",
+            "--once",
+            "--time-limit",
+            str(args.time_limit),
+            "--workers",
+            str(args.workers),
+        ]
         out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
         runs.append(figures)
-        print(f"run {run + 1}: events {figures['events']}, wall {figures['seconds']} s "
-              f"(workers={args.workers}, limit={args.time_limit} s), peak {figures['peak_mib']} MiB, "
-              f"hard violations {figures['violations']}, soft objective {figures['objective']} "
-              f"(solver {figures['solver_objective']}), bound {figures['bound']}, gap {figures['gap']:.1%}, "
-              f"status {figures['status']}, sha256 {figures['sha256'][:16]}", flush=True)
+        print(
+            f"run {run + 1}: events {figures['events']}, wall {figures['seconds']} s "
+            f"(workers={args.workers}, limit={args.time_limit} s), peak {figures['peak_mib']} MiB, "
+            f"hard violations {figures['violations']}, soft objective {figures['objective']} "
+            f"(solver {figures['solver_objective']}), bound {figures['bound']}, gap {figures['gap']:.1%}, "
+            f"status {figures['status']}, sha256 {figures['sha256'][:16]}",
+            flush=True,
+        )
         for line in figures["first_violations"]:
             print("   ", line)
         for note in figures["notes"]:

@@ -34,8 +34,16 @@ def scenario(size: int) -> Path:
     councils, mentors, coaches, venues = SHAPES[size]
     folder = CACHE / f"growth-{size}"
     if not (folder / "scenario.toml").exists():
-        generate_scenario(folder, seed=1, councils=councils, applicants=size, cohorts=councils,
-                          mentors=mentors, coaches=coaches, venues=venues)
+        generate_scenario(
+            folder,
+            seed=1,
+            councils=councils,
+            applicants=size,
+            cohorts=councils,
+            mentors=mentors,
+            coaches=coaches,
+            venues=venues,
+        )
     return folder
 
 
@@ -47,12 +55,16 @@ def exponent(rows: list[dict], stage: str, k: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--time-limit", type=float, default=900)
     args = parser.parse_args()
-    header = (f"{'applicants':>10} {'participants':>12} {'mentors':>7} {'load s':>7} {'allocate s':>10} "
-              f"{'k':>5} {'status':<8} {'match s':>8} {'k':>5} {'status':<8} {'peak MiB':>8}")
+    header = (
+        f"{'applicants':>10} {'participants':>12} {'mentors':>7} {'load s':>7} {'allocate s':>10} "
+        f"{'k':>5} {'status':<8} {'match s':>8} {'k':>5} {'status':<8} {'peak MiB':>8}"
+    )
     print(header)
     print("-" * len(header))
     rows: list[dict] = []
@@ -70,10 +82,12 @@ def main() -> None:
         rows.append({"applicants": size, "allocate": allocate_s, "match": match_s})
         k = len(rows) - 1
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{size:>10} {len(allocation.selected()):>12} {len(loaded.mentors):>7} {load_s:>7.1f} "
-              f"{allocate_s:>10.2f} {exponent(rows, 'allocate', k):>5} {allocation.report.status:<8} "
-              f"{match_s:>8.2f} {exponent(rows, 'match', k):>5} {matched.report.status:<8} {peak:>8.0f}",
-              flush=True)
+        print(
+            f"{size:>10} {len(allocation.selected()):>12} {len(loaded.mentors):>7} {load_s:>7.1f} "
+            f"{allocate_s:>10.2f} {exponent(rows, 'allocate', k):>5} {allocation.report.status:<8} "
+            f"{match_s:>8.2f} {exponent(rows, 'match', k):>5} {matched.report.status:<8} {peak:>8.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

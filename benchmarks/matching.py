@@ -31,16 +31,27 @@ from cohort_solver.model import (  # noqa: E402
 from cohort_solver.solvers.matching import match  # noqa: E402
 
 NEEDS = (
-    "strategic", "agile", "collaborative", "accountable",
-    "innovative", "compassionate", "change_agent", "financial",
+    "strategic",
+    "agile",
+    "collaborative",
+    "accountable",
+    "innovative",
+    "compassionate",
+    "change_agent",
+    "financial",
 )
 COUNCILS = tuple(f"Council {k}" for k in range(6))
 AREAS = ("Housing", "Finance", "Planning", "Community", "Environment", "Legal", "IT", "HR")
 
 
 def instance(
-    participants: int = 600, mentors: int = 600, coaches: int = 100, conflict_share: float = 0.02,
-    fairness: str = "utilitarian", seed: int = 1, scarce: bool = False,
+    participants: int = 600,
+    mentors: int = 600,
+    coaches: int = 100,
+    conflict_share: float = 0.02,
+    fairness: str = "utilitarian",
+    seed: int = 1,
+    scarce: bool = False,
 ) -> tuple[Scenario, list[Outcome]]:
     """``scarce``: broader needs, narrower mentors, tighter places (the flows rarely suffice)."""
     rng = random.Random(seed)
@@ -51,24 +62,35 @@ def instance(
     )
     applicants = tuple(
         Applicant(
-            applicant_id=f"P{k:04d}", council=rng.choice(COUNCILS), service_area=rng.choice(AREAS),
-            grade=rng.choice((6, 7)), probation_passed=True, line_manager_approved=True,
-            performance_eligible=True, line_manager_id=f"M{rng.randrange(mentors):04d}",
-            development_needs=tuple(rng.sample(NEEDS, rng.randint(2, 4) if scarce else rng.randint(1, 3))),
+            applicant_id=f"P{k:04d}",
+            council=rng.choice(COUNCILS),
+            service_area=rng.choice(AREAS),
+            grade=rng.choice((6, 7)),
+            probation_passed=True,
+            line_manager_approved=True,
+            performance_eligible=True,
+            line_manager_id=f"M{rng.randrange(mentors):04d}",
+            development_needs=tuple(
+                rng.sample(NEEDS, rng.randint(2, 4) if scarce else rng.randint(1, 3))
+            ),
         )
         for k in range(participants)
     )
     mentor_rows = tuple(
         Mentor(
-            mentor_id=f"M{k:04d}", council=rng.choice(COUNCILS), service_area=rng.choice(AREAS),
-            grade=rng.randint(8, 12), capacity=1 if scarce else rng.choice((1, 1, 2)),
+            mentor_id=f"M{k:04d}",
+            council=rng.choice(COUNCILS),
+            service_area=rng.choice(AREAS),
+            grade=rng.randint(8, 12),
+            capacity=1 if scarce else rng.choice((1, 1, 2)),
             expertise=tuple(rng.sample(NEEDS, rng.randint(1, 2) if scarce else rng.randint(1, 4))),
         )
         for k in range(mentors)
     )
     coach_rows = tuple(
         Coach(
-            coach_id=f"C{k:03d}", capacity=6 if scarce else rng.randint(6, 9),
+            coach_id=f"C{k:03d}",
+            capacity=6 if scarce else rng.randint(6, 9),
             expertise=tuple(rng.sample(NEEDS, rng.randint(2, 4))),
             councils=() if rng.random() < 0.5 else tuple(rng.sample(COUNCILS, 3)),
         )
@@ -82,16 +104,27 @@ def instance(
         pairs.add((rng.choice(others), rng.choice(people)))
     conflicts = tuple(Conflict(person_a=a, person_b=b) for a, b in sorted(pairs))
     scenario = Scenario(
-        folder=".", settings=settings, applicants=applicants, mentors=mentor_rows,
-        coaches=coach_rows, conflicts=conflicts,
+        folder=".",
+        settings=settings,
+        applicants=applicants,
+        mentors=mentor_rows,
+        coaches=coach_rows,
+        conflicts=conflicts,
     )
-    selected = [Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main") for a in applicants]
+    selected = [
+        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        for a in applicants
+    ]
     return scenario, selected
 
 
 def main() -> None:
-    print("600 participants / 600 mentors / 100 coaches / 2% of participant-mentor/coach pairs in conflict")
-    print("scarce = broader needs, one place per mentor, 1-2 themes each (the flows alone rarely suffice)")
+    print(
+        "600 participants / 600 mentors / 100 coaches / 2% of participant-mentor/coach pairs in conflict"
+    )
+    print(
+        "scarce = broader needs, one place per mentor, 1-2 themes each (the flows alone rarely suffice)"
+    )
     print("time limit 120 s per solve; status feasible = the limit ran out before the proof")
     header = (
         f"{'instance':<8} {'fairness':<12} {'wall s':>7} {'solver':<14} {'status':<8} "

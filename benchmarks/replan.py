@@ -38,7 +38,12 @@ def main() -> None:
     plan_seconds = time.monotonic() - started
 
     coaches = {c.coach_id for c in scenario.coaches}
-    load = Counter((who, e.start.strftime("%Y-%m")) for e in first.events for who in e.attendee_ids if who in coaches)
+    load = Counter(
+        (who, e.start.strftime("%Y-%m"))
+        for e in first.events
+        for who in e.attendee_ids
+        if who in coaches
+    )
     (coach, month), _ = load.most_common(1)[0]
     # 30 days from mid-month: a whole calendar month away would leave no lawful day at all for
     # that month's coaching with this coach, which is a rematch, not a re-plan.
@@ -48,7 +53,9 @@ def main() -> None:
     affected = {
         e.event_id
         for e in first.events
-        if coach in e.attendee_ids and e.start.replace(tzinfo=None) < away.end and away.start < e.end.replace(tzinfo=None)
+        if coach in e.attendee_ids
+        and e.start.replace(tzinfo=None) < away.end
+        and away.start < e.end.replace(tzinfo=None)
     }
 
     started = time.monotonic()
@@ -58,10 +65,14 @@ def main() -> None:
     moved = {e.event_id for e in second.events if before.get(e.event_id) != (e.start, e.venue_id)}
     found = violations(changed, selected, matches, second.events)
 
-    print(f"{'events':>7} {'plan s':>7} {'replan s':>9} {'affected':>9} {'moved':>6} {'moved=affected':>15} "
-          f"{'violations':>11} {'status':>9}")
-    print(f"{len(second.events):>7} {plan_seconds:>7.1f} {replan_seconds:>9.1f} {len(affected):>9} {len(moved):>6} "
-          f"{str(moved == affected):>15} {len(found):>11} {second.report.status:>9}")
+    print(
+        f"{'events':>7} {'plan s':>7} {'replan s':>9} {'affected':>9} {'moved':>6} {'moved=affected':>15} "
+        f"{'violations':>11} {'status':>9}"
+    )
+    print(
+        f"{len(second.events):>7} {plan_seconds:>7.1f} {replan_seconds:>9.1f} {len(affected):>9} {len(moved):>6} "
+        f"{str(moved == affected):>15} {len(found):>11} {second.report.status:>9}"
+    )
     print(f"coach {coach} away {away.start:%Y-%m-%d} to {away.end:%Y-%m-%d}")
 
 

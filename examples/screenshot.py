@@ -23,15 +23,30 @@ from tests.browser import launch, screenshot  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "oxford-2024")
     parser.add_argument("--out", type=Path, default=ROOT / "examples" / "oxford-2024-report.png")
-    parser.add_argument("--full-page", action="store_true", help="the whole page, not the top 2200 px")
+    parser.add_argument(
+        "--full-page", action="store_true", help="the whole page, not the top 2200 px"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "out"
-        subprocess.run([sys.executable, "-m", "cohort_solver.cli", "run", str(args.scenario),
-                        "--out", str(run), "--quiet"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cohort_solver.cli",
+                "run",
+                str(args.scenario),
+                "--out",
+                str(run),
+                "--quiet",
+            ],
+            check=True,
+        )
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:

@@ -40,7 +40,9 @@ def launch(playwright: Playwright, executable: str | None = None) -> Browser:
     """Headless Chromium with a fresh, throw-away profile (playwright's ``launch`` makes one)."""
     executable = executable or find_chromium()
     if executable is None:
-        raise RuntimeError("no Chromium found: apt-get install chromium, or set CHROMIUM=/path/to/chromium")
+        raise RuntimeError(
+            "no Chromium found: apt-get install chromium, or set CHROMIUM=/path/to/chromium"
+        )
     return playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
 
 

@@ -58,15 +58,32 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]
         writer.writerows(rows)
 
 
-def write_small(folder: Path, toml: str = SMALL_TOML, extra: Mapping[str, tuple] | None = None) -> Path:
+def write_small(
+    folder: Path, toml: str = SMALL_TOML, extra: Mapping[str, tuple] | None = None
+) -> Path:
     """A six-applicant, one-cohort scenario; ``extra`` adds files as name -> (header, rows)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scenario.toml").write_text(toml)
     write_csv(
         folder / "applicants.csv",
-        ["applicant_id", "name", "email", "council", "service_area", "grade", "probation_passed",
-         "line_manager_approved", "performance_eligible", "woman", "minority_ethnic", "disabled"],
-        [(a[0], f"Name {a[0]}", f"{a[0].lower()}@test.gov.uk", "Test Council", *a[1:]) for a in SMALL_APPLICANTS],
+        [
+            "applicant_id",
+            "name",
+            "email",
+            "council",
+            "service_area",
+            "grade",
+            "probation_passed",
+            "line_manager_approved",
+            "performance_eligible",
+            "woman",
+            "minority_ethnic",
+            "disabled",
+        ],
+        [
+            (a[0], f"Name {a[0]}", f"{a[0].lower()}@test.gov.uk", "Test Council", *a[1:])
+            for a in SMALL_APPLICANTS
+        ],
     )
     write_csv(
         folder / "scores.csv",

@@ -33,7 +33,9 @@ def solve(scenario: Scenario, **kw):
 
 
 def status_of(result) -> dict[str, tuple]:
-    return {o.applicant_id: (o.status, o.cohort_id, o.reserve_rank, o.reason) for o in result.outcomes}
+    return {
+        o.applicant_id: (o.status, o.cohort_id, o.reserve_rank, o.reason) for o in result.outcomes
+    }
 
 
 # --------------------------------------------------------------------------- hand-made cases
@@ -96,7 +98,9 @@ def test_median_and_normalised_mean_and_criteria(tmp_path: Path) -> None:
     # Two panelists: the median is the mean of the middle two.
     assert aggregate_scores(base.model_copy(update={"settings": median}))["A1"] == Decimal("7.50")
     normalised = base.settings.model_copy(
-        update={"selection": base.settings.selection.model_copy(update={"aggregate": "normalised_mean"})}
+        update={
+            "selection": base.settings.selection.model_copy(update={"aggregate": "normalised_mean"})
+        }
     )
     scores = aggregate_scores(base.model_copy(update={"settings": normalised}))
     # P1 scores 7,9,6,9,8,8: mean 47/6; P2 scores 8,9,6,8,8,7: mean 23/3. A2 is above both means.
@@ -109,13 +113,16 @@ def test_median_and_normalised_mean_and_criteria(tmp_path: Path) -> None:
         Score(applicant_id="A1", panelist="P1", score=Decimal(1), criterion="values"),
     )
     # 2 * 3 + 1 * 1 = 7 for the one panelist.
-    assert aggregate_scores(base.model_copy(update={"settings": weighted, "scores": rows})) == {"A1": Decimal("7.00")}
+    assert aggregate_scores(base.model_copy(update={"settings": weighted, "scores": rows})) == {
+        "A1": Decimal("7.00")
+    }
 
 
 def test_half_away_from_zero_rounding(tmp_path: Path) -> None:
     base = load_scenario(write_small(tmp_path / "s"))
     rows = tuple(
-        Score(applicant_id="A1", panelist=p, score=Decimal(s)) for p, s in (("P1", "7.005"), ("P2", "7.005"))
+        Score(applicant_id="A1", panelist=p, score=Decimal(s))
+        for p, s in (("P1", "7.005"), ("P2", "7.005"))
     )
     assert aggregate_scores(base.model_copy(update={"scores": rows}))["A1"] == Decimal("7.01")
 
@@ -172,7 +179,9 @@ def test_explain_counterfactual_score_really_flips_the_outcome(applicant_id: str
 def test_explain_ineligible_lists_every_failed_rule() -> None:
     scenario = load_scenario(OXFORD)
     result = solve(scenario)
-    failing = next(o for o in result.outcomes if o.reason.count(";") >= 1 and o.status == "ineligible")
+    failing = next(
+        o for o in result.outcomes if o.reason.count(";") >= 1 and o.status == "ineligible"
+    )
     text = explain_applicant(scenario, result.outcomes, failing.applicant_id)
     assert text.count(";") >= 1 and "Not eligible" in text
 
@@ -218,7 +227,14 @@ def scenarios(draw) -> Scenario:
                     }
                 ]
                 + (
-                    [{"name": "disabled", "groups": ["disabled"], "min_share": 0.34, "unfilled": "hold"}]
+                    [
+                        {
+                            "name": "disabled",
+                            "groups": ["disabled"],
+                            "min_share": 0.34,
+                            "unfilled": "hold",
+                        }
+                    ]
                     if draw(st.booleans())
                     else []
                 ),
@@ -241,13 +257,26 @@ def scenarios(draw) -> Scenario:
                 line_manager_approved=True,
                 performance_eligible=True,
                 groups={"woman": draw(st.booleans()), "disabled": draw(st.booleans())},
-                cohorts=tuple(draw(st.permutations(["north", "south"]))) if n_cohorts == 2 and draw(st.booleans()) else (),
+                cohorts=tuple(draw(st.permutations(["north", "south"])))
+                if n_cohorts == 2 and draw(st.booleans())
+                else (),
             )
         )
         if draw(st.integers(0, 9)):
             for panelist in ("P1", "P2"):
-                scores.append(Score(applicant_id=applicant_id, panelist=panelist, score=Decimal(draw(st.integers(3, 6)))))
-    return Scenario(folder=Path("generated"), settings=settings_, applicants=tuple(applicants), scores=tuple(scores))
+                scores.append(
+                    Score(
+                        applicant_id=applicant_id,
+                        panelist=panelist,
+                        score=Decimal(draw(st.integers(3, 6))),
+                    )
+                )
+    return Scenario(
+        folder=Path("generated"),
+        settings=settings_,
+        applicants=tuple(applicants),
+        scores=tuple(scores),
+    )
 
 
 def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
@@ -266,8 +295,14 @@ def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
     best = None
     for choice in itertools.product(*[[None, *acceptable(scenario, a)] for a in eligible]):
         placement = {a: k for a, k in zip(eligible, choice, strict=True) if k}
-        fake = [Outcome(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()]
-        if assert_places(scenario, fake) or assert_spread(scenario, fake) or assert_hold(scenario, fake):
+        fake = [
+            Outcome(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()
+        ]
+        if (
+            assert_places(scenario, fake)
+            or assert_spread(scenario, fake)
+            or assert_hold(scenario, fake)
+        ):
             continue
         key = lexicographic_key(objective(scenario, placement))
         best = key if best is None or key > best else best
@@ -302,7 +337,9 @@ def test_row_order_never_changes_the_outcome(scenario: Scenario, rng) -> None:
     applicants, scores = list(scenario.applicants), list(scenario.scores)
     rng.shuffle(applicants)
     rng.shuffle(scores)
-    shuffled = scenario.model_copy(update={"applicants": tuple(applicants), "scores": tuple(scores)})
+    shuffled = scenario.model_copy(
+        update={"applicants": tuple(applicants), "scores": tuple(scores)}
+    )
     second = allocate(shuffled, time_limit=10)
     assert status_of(first) == status_of(second)
 
@@ -316,11 +353,19 @@ def test_tightening_a_rule_never_improves_the_objective(scenario: Scenario, rule
     elif rule == "max_per_service_area":
         limit = selection.spread.max_per_service_area or 3
         tighter = selection.model_copy(
-            update={"spread": selection.spread.model_copy(update={"max_per_service_area": max(1, limit - 1)})}
+            update={
+                "spread": selection.spread.model_copy(
+                    update={"max_per_service_area": max(1, limit - 1)}
+                )
+            }
         )
     else:
         tighter = selection.model_copy(
-            update={"ring_fence": [rf.model_copy(update={"unfilled": "hold"}) for rf in selection.ring_fence]}
+            update={
+                "ring_fence": [
+                    rf.model_copy(update={"unfilled": "hold"}) for rf in selection.ring_fence
+                ]
+            }
         )
     stricter = scenario.model_copy(
         update={"settings": scenario.settings.model_copy(update={"selection": tighter})}
@@ -331,7 +376,10 @@ def test_tightening_a_rule_never_improves_the_objective(scenario: Scenario, rule
     assert loose is not None
     # The stricter rule only removes allocations (and can only lower level 1), never adds.
     assert tight <= loose
-    assert lexicographic_key([lv.value for lv in allocate(stricter, time_limit=10).report.levels]) == tight
+    assert (
+        lexicographic_key([lv.value for lv in allocate(stricter, time_limit=10).report.levels])
+        == tight
+    )
 
 
 def test_checker_catches_each_kind_of_broken_allocation(small: Path) -> None:
@@ -343,7 +391,9 @@ def test_checker_catches_each_kind_of_broken_allocation(small: Path) -> None:
         outcomes[index] = outcomes[index].model_copy(update=changes)
         return allocation_violations(scenario, outcomes)
 
-    assert broken(3, status="selected", cohort_id="main", reason="")  # ineligible A4 selected, 4 places
+    assert broken(
+        3, status="selected", cohort_id="main", reason=""
+    )  # ineligible A4 selected, 4 places
     assert broken(5, status="selected", cohort_id="main", reserve_rank=None)  # too many selected
     assert broken(0, score=Decimal("1.00"))  # wrong aggregate
     assert broken(5, reserve_rank=2)  # reserve ranks out of order

@@ -447,7 +447,9 @@ def tiny_scenarios(draw):
 # Derandomized so CI is repeatable. Up to three months and three sessions: group sessions of
 # several months interact through the gap (the skeleton), the rest month by month around it;
 # an InfeasibleError must be confirmed by brute force over the whole programme.
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 @given(tiny_scenarios())
 def test_tiny_scenarios_pass_the_checker_or_are_truly_infeasible(case):
     scenario, selected, matches = case
@@ -465,7 +467,11 @@ def test_month_by_month_keeps_room_for_the_next_month_gap():
     # month 1 must leave room for month 2's two workshops 21 days apart.
     scenario, selected, matches = tiny(
         working_days=(("Mon", "Tue"),),
-        sessions=[("S0", "group", 1, 60, None), ("S1", "group", 2, 60, None), ("S2", "group", 2, 60, None)],
+        sessions=[
+            ("S0", "group", 1, 60, None),
+            ("S1", "group", 2, 60, None),
+            ("S2", "group", 2, 60, None),
+        ],
         group_weekdays=("Mon", "Tue"),
         gap=21,
     )

@@ -32,14 +32,20 @@ def test_allocate_writes_allocation_csv_and_solution_json(oxford: Path, tmp_path
     assert header == "applicant_id,status,cohort_id,score,ring_fences,reserve_rank,reason"
     solution = json.loads((tmp_path / "out" / "solution.json").read_text())
     assert solution["stages"]["allocation"]["status"] == "optimal"
-    assert [o["name"] for o in solution["stages"]["allocation"]["objectives"]][0] == "ring_fence_fill"
+    assert [o["name"] for o in solution["stages"]["allocation"]["objectives"]][
+        0
+    ] == "ring_fence_fill"
     assert solution["scenario"]["checksum"] == load_scenario(oxford).checksum
 
 
 def test_two_runs_give_byte_identical_allocation(oxford: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
-        assert invoke("allocate", str(oxford), "--out", str(tmp_path / name), "--workers", "2")[0] == 0
-    assert (tmp_path / "a" / "allocation.csv").read_bytes() == (tmp_path / "b" / "allocation.csv").read_bytes()
+        assert (
+            invoke("allocate", str(oxford), "--out", str(tmp_path / name), "--workers", "2")[0] == 0
+        )
+    assert (tmp_path / "a" / "allocation.csv").read_bytes() == (
+        tmp_path / "b" / "allocation.csv"
+    ).read_bytes()
 
 
 def test_default_out_is_inside_the_scenario(small: Path) -> None:
@@ -48,17 +54,26 @@ def test_default_out_is_inside_the_scenario(small: Path) -> None:
 
 
 def test_set_override_changes_the_ring_fence(oxford: Path, tmp_path: Path) -> None:
-    code, _ = invoke("allocate", str(oxford), "--out", str(tmp_path / "six"),
-                     "--set", "selection.ring_fence.0.min_places=6")
+    code, _ = invoke(
+        "allocate",
+        str(oxford),
+        "--out",
+        str(tmp_path / "six"),
+        "--set",
+        "selection.ring_fence.0.min_places=6",
+    )
     assert code == 0
     solution = json.loads((tmp_path / "six" / "solution.json").read_text())
     assert solution["stages"]["allocation"]["objectives"][0]["value"] == 6
 
 
 def test_infeasible_exits_1_names_the_rules_and_writes_nothing(tmp_path: Path) -> None:
-    toml = SMALL_TOML.replace("min_service_areas = 2", "min_service_areas = 3").replace(
-        "max_per_service_area = 2", "max_per_service_area = 1"
-    ) + "max_per_council = 2\n"
+    toml = (
+        SMALL_TOML.replace("min_service_areas = 2", "min_service_areas = 3").replace(
+            "max_per_service_area = 2", "max_per_service_area = 1"
+        )
+        + "max_per_council = 2\n"
+    )
     folder = write_small(tmp_path / "s", toml)
     code, output = invoke("allocate", str(folder), "--out", str(tmp_path / "out"))
     assert code == 1
@@ -69,7 +84,9 @@ def test_infeasible_exits_1_names_the_rules_and_writes_nothing(tmp_path: Path) -
 def test_withdraw_replaces_from_reserve_and_keeps_the_rest(oxford: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert invoke("allocate", str(oxford), "--out", str(out))[0] == 0
-    before = {o.applicant_id for o in read_allocation(out / "allocation.csv") if o.status == "selected"}
+    before = {
+        o.applicant_id for o in read_allocation(out / "allocation.csv") if o.status == "selected"
+    }
     code, output = invoke("withdraw", str(oxford), "A024", "--out", str(out))
     assert code == 0, output
     after = read_allocation(out / "allocation.csv")
@@ -102,7 +119,19 @@ def test_validate_prints_a_summary_and_writes_nothing(oxford: Path) -> None:
 
 
 def test_cp_sat_and_highs_agree_on_the_optimum(tmp_path: Path) -> None:
-    assert invoke("generate", str(tmp_path / "g"), "--councils", "4", "--applicants", "300", "--cohorts", "2")[0] == 0
+    assert (
+        invoke(
+            "generate",
+            str(tmp_path / "g"),
+            "--councils",
+            "4",
+            "--applicants",
+            "300",
+            "--cohorts",
+            "2",
+        )[0]
+        == 0
+    )
     scenario = load_scenario(tmp_path / "g")
     code, _ = invoke("allocate", str(tmp_path / "g"))
     assert code == 0
@@ -122,7 +151,9 @@ def test_xlsx_gives_the_same_allocation_as_csv(small: Path, tmp_path: Path) -> N
         frame.to_excel(small / f"{name}.xlsx", index=False)
         (small / f"{name}.csv").unlink()
     assert invoke("allocate", str(small), "--out", str(tmp_path / "xlsx"))[0] == 0
-    assert (tmp_path / "csv" / "allocation.csv").read_bytes() == (tmp_path / "xlsx" / "allocation.csv").read_bytes()
+    assert (tmp_path / "csv" / "allocation.csv").read_bytes() == (
+        tmp_path / "xlsx" / "allocation.csv"
+    ).read_bytes()
 
 
 def test_unknown_column_is_a_warning_not_an_error(small: Path) -> None:
@@ -134,7 +165,9 @@ def test_unknown_column_is_a_warning_not_an_error(small: Path) -> None:
     assert "applicants.csv:1:13: unknown column 'favourite_colour' ignored" in result.output
 
 
-def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(oxford: Path, tmp_path: Path) -> None:
+def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(
+    oxford: Path, tmp_path: Path
+) -> None:
     runner = CliRunner()  # click 8.2+: stderr kept apart from stdout
     loud = runner.invoke(main, ["match", str(oxford), "--out", str(tmp_path / "loud")])
     assert loud.exit_code == 0, loud.output
@@ -147,7 +180,9 @@ def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(oxf
 def test_progress_is_a_live_bar_on_a_terminal(oxford: Path, tmp_path: Path) -> None:
     # rich treats FORCE_COLOR as "this is a terminal": the bar redraws with carriage returns.
     runner = CliRunner()  # click 8.2+: stderr kept apart from stdout
-    result = runner.invoke(main, ["match", str(oxford), "--out", str(tmp_path / "out")], env={"FORCE_COLOR": "1"})
+    result = runner.invoke(
+        main, ["match", str(oxford), "--out", str(tmp_path / "out")], env={"FORCE_COLOR": "1"}
+    )
     assert result.exit_code == 0, result.output
     assert "\r" in result.stderr and "4/4" in result.stderr and "matching" in result.stderr
     assert "matching: 4/4 steps" not in result.stderr

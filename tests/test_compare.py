@@ -12,27 +12,52 @@ from cohort_solver.solvers.allocation import allocate
 
 
 def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, [
-        "compare", str(oxford), "--out", str(tmp_path / "out"),
-        "--variant", "six-held", "--set", "selection.ring_fence.0.min_places=6",
-        "--variant", "three-per-area", "--set", "selection.spread.max_per_service_area=3",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "compare",
+            str(oxford),
+            "--out",
+            str(tmp_path / "out"),
+            "--variant",
+            "six-held",
+            "--set",
+            "selection.ring_fence.0.min_places=6",
+            "--variant",
+            "three-per-area",
+            "--set",
+            "selection.spread.max_per_service_area=3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # the table; progress goes to stderr
     assert [line.split()[0] for line in lines[1:4]] == ["baseline", "six-held", "three-per-area"]
     outcome = {
-        name: {o.applicant_id: (o.status, o.cohort_id) for o in allocate(load_scenario(oxford, sets)).outcomes}
-        for name, sets in (("baseline", []), ("six", ["selection.ring_fence.0.min_places=6"]),
-                           ("three", ["selection.spread.max_per_service_area=3"]))
+        name: {
+            o.applicant_id: (o.status, o.cohort_id)
+            for o in allocate(load_scenario(oxford, sets)).outcomes
+        }
+        for name, sets in (
+            ("baseline", []),
+            ("six", ["selection.ring_fence.0.min_places=6"]),
+            ("three", ["selection.spread.max_per_service_area=3"]),
+        )
     }
-    differing = sorted(i for i in outcome["baseline"] if len({str(v[i]) for v in outcome.values()}) > 1)
-    assert f"{len(differing)} applicants have a different outcome between variants: {', '.join(differing)}" in result.output
+    differing = sorted(
+        i for i in outcome["baseline"] if len({str(v[i]) for v in outcome.values()}) > 1
+    )
+    assert (
+        f"{len(differing)} applicants have a different outcome between variants: {', '.join(differing)}"
+        in result.output
+    )
     html = (tmp_path / "out" / "compare.html").read_text()
     assert all(f"<td>{i}</td>" in html for i in differing)
 
 
 def test_compare_with_a_bad_variant_is_bad_input(oxford: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["compare", str(oxford), "--variant", "x", "--set", "selection.places=many"])
+    result = CliRunner().invoke(
+        main, ["compare", str(oxford), "--variant", "x", "--set", "selection.places=many"]
+    )
     assert result.exit_code == 2 and "--set:1:1: selection.places" in result.output
 
 
@@ -41,13 +66,26 @@ def test_every_panel_page_shows_the_positive_action_evidence(oxford: Path, tmp_p
     # the ring fence rests on, so no page can be shown to a panel without it.
     out = tmp_path / "out"
     runner = CliRunner()
-    for args in (["compare", str(oxford), "--out", str(out), "--variant", "six", "--set",
-                  "selection.ring_fence.0.min_places=6"],
-                 ["robustness", str(oxford), "--out", str(out), "--trials", "2", "--quiet"]):
+    for args in (
+        [
+            "compare",
+            str(oxford),
+            "--out",
+            str(out),
+            "--variant",
+            "six",
+            "--set",
+            "selection.ring_fence.0.min_places=6",
+        ],
+        ["robustness", str(oxford), "--out", str(out), "--trials", "2", "--quiet"],
+    ):
         assert runner.invoke(main, args).exit_code == 0
     evidence = load_scenario(oxford).settings.positive_action
     for page in ("compare.html", "robustness.html"):
         html = (out / page).read_text()
         assert f"Positive action basis: {evidence.basis}." in html, page
         for group, figures in evidence.profile.items():
-            assert f"{group} {figures.workforce:.0%} of the workforce, {figures.senior:.0%} of senior roles" in html
+            assert (
+                f"{group} {figures.workforce:.0%} of the workforce, {figures.senior:.0%} of senior roles"
+                in html
+            )

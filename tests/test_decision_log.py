@@ -20,7 +20,10 @@ def _outcome(status: str, reason: str) -> Outcome:
 def test_reason_codes_keep_rule_names_but_hide_ring_fence_membership() -> None:
     assert reason_codes(_outcome("selected", "selected: score rank 4 of 25 eligible")) == "selected"
     assert reason_codes(_outcome("ineligible", "grade;not_scored")) == "grade;not_scored"
-    assert reason_codes(_outcome("not_selected", "spread:max_per_service_area")) == "spread:max_per_service_area"
+    assert (
+        reason_codes(_outcome("not_selected", "spread:max_per_service_area"))
+        == "spread:max_per_service_area"
+    )
     assert reason_codes(_outcome("reserve", "lottery")) == "lottery"
     assert reason_codes(_outcome("not_selected", "withdrawn")) == "withdrawn"
     # Outscored and a ring-fence reason read the same, so the log does not reveal who is a member.

@@ -32,12 +32,18 @@ def test_programme_months_end_on_the_last_day_of_the_month() -> None:
 
 def test_targets_are_the_seeds_for_12_places_and_scale_otherwise(tmp_path: Path) -> None:
     assert target_aims(load_scenario(OXFORD)) == {
-        "completed": 10, "by_programme_end": 3, "within_12_months_after": 4, "within_18_months_after": 8
+        "completed": 10,
+        "by_programme_end": 3,
+        "within_12_months_after": 4,
+        "within_18_months_after": 8,
     }
     # 3 places: 10*3/12 = 2.5 -> 3, 3*3/12 = 0.75 -> 1, 4*3/12 = 1, 8*3/12 = 2 (half rounds up).
     small = load_scenario(write_small(tmp_path / "s"))
     assert target_aims(small) == {
-        "completed": 3, "by_programme_end": 1, "within_12_months_after": 1, "within_18_months_after": 2
+        "completed": 3,
+        "by_programme_end": 1,
+        "within_12_months_after": 1,
+        "within_18_months_after": 2,
     }
     set_one = load_scenario(write_small(tmp_path / "t"), ["impact.completed=2"])
     assert target_aims(set_one)["completed"] == 2
@@ -45,13 +51,26 @@ def test_targets_are_the_seeds_for_12_places_and_scale_otherwise(tmp_path: Path)
 
 def test_outcomes_count_cumulatively_by_each_deadline(tmp_path: Path) -> None:
     # Programme months 1-12 = 2024-04-01 .. 2025-03-31.
-    folder = write_small(tmp_path / "s", extra={"outcomes.csv": (OUTCOMES, [
-        ("A1", "yes", "promotion", "2025-03-31"),       # last day of the programme: every window
-        ("A2", "yes", "Acting up", "2025-04-01"),       # first day after: 12 and 18 months
-        ("A3", "no", "secondment", "2026-09-30"),       # last day of the 18-month window
-        ("A6", "", "", ""),                             # not known yet, no outcome
-        ("A5", "yes", "new_role", "2024-10-01"),        # not selected: left out
-    ])})
+    folder = write_small(
+        tmp_path / "s",
+        extra={
+            "outcomes.csv": (
+                OUTCOMES,
+                [
+                    (
+                        "A1",
+                        "yes",
+                        "promotion",
+                        "2025-03-31",
+                    ),  # last day of the programme: every window
+                    ("A2", "yes", "Acting up", "2025-04-01"),  # first day after: 12 and 18 months
+                    ("A3", "no", "secondment", "2026-09-30"),  # last day of the 18-month window
+                    ("A6", "", "", ""),  # not known yet, no outcome
+                    ("A5", "yes", "new_role", "2024-10-01"),  # not selected: left out
+                ],
+            )
+        },
+    )
     result = impact(load_scenario(folder), _selected("A1", "A2", "A3", "A6"))
     assert [(t.aim, t.achieved) for t in result.targets] == [(3, 2), (1, 1), (1, 2), (2, 3)]
     assert [t.met for t in result.targets] == [False, True, True, True]
@@ -60,7 +79,9 @@ def test_outcomes_count_cumulatively_by_each_deadline(tmp_path: Path) -> None:
 
 
 def test_a_positive_outcome_without_a_date_counts_in_no_window(tmp_path: Path) -> None:
-    folder = write_small(tmp_path / "s", extra={"outcomes.csv": (OUTCOMES, [("A1", "yes", "promotion", "")])})
+    folder = write_small(
+        tmp_path / "s", extra={"outcomes.csv": (OUTCOMES, [("A1", "yes", "promotion", "")])}
+    )
     result = impact(load_scenario(folder), _selected("A1"))
     assert [t.achieved for t in result.targets] == [1, 0, 0, 0] and result.undated == 1
 
@@ -68,9 +89,13 @@ def test_a_positive_outcome_without_a_date_counts_in_no_window(tmp_path: Path) -
 def test_oxford_report_tracks_impact_against_the_seed_targets() -> None:
     scenario = load_scenario(OXFORD)
     allocation = allocate(scenario, time_limit=20)
-    assert {o.participant_id for o in scenario.outcomes} == {o.applicant_id for o in allocation.selected()}
+    assert {o.participant_id for o in scenario.outcomes} == {
+        o.applicant_id for o in allocation.selected()
+    }
     html = report_html(scenario, allocation, [], [], [allocation.report])
-    section = html[html.index("<h2>Impact against the programme's targets"):html.index("<h2>Solver")]
+    section = html[
+        html.index("<h2>Impact against the programme's targets") : html.index("<h2>Solver")
+    ]
     # outcomes.csv: 11 completed; positive outcomes dated 2024-12, 2025-01, 2025-02 (during),
     # 2025-04, 2025-06, 2025-09 (first year after) and 2026-05 (18 months after).
     assert "<td>completed the programme</td><td>10</td><td>11</td><td>–</td><td>met</td>" in section

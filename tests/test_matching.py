@@ -55,21 +55,38 @@ def scenario(applicants, mentors, coaches, conflicts=(), **matching) -> Scenario
     )
 
 
-def person(pid, *, council="C", area="A", grade=6, needs=(), manager=None, groups=None) -> Applicant:
+def person(
+    pid, *, council="C", area="A", grade=6, needs=(), manager=None, groups=None
+) -> Applicant:
     return Applicant(
-        applicant_id=pid, council=council, service_area=area, grade=grade, probation_passed=True,
-        line_manager_approved=True, performance_eligible=True, line_manager_id=manager,
-        development_needs=tuple(needs), groups=groups or {},
+        applicant_id=pid,
+        council=council,
+        service_area=area,
+        grade=grade,
+        probation_passed=True,
+        line_manager_approved=True,
+        performance_eligible=True,
+        line_manager_id=manager,
+        development_needs=tuple(needs),
+        groups=groups or {},
     )
 
 
 def mentor(mid, *, council="C", area="B", grade=9, capacity=1, expertise=()) -> Mentor:
-    return Mentor(mentor_id=mid, council=council, service_area=area, grade=grade, capacity=capacity,
-                  expertise=tuple(expertise))
+    return Mentor(
+        mentor_id=mid,
+        council=council,
+        service_area=area,
+        grade=grade,
+        capacity=capacity,
+        expertise=tuple(expertise),
+    )
 
 
 def coach(cid, *, capacity=6, expertise=(), councils=()) -> Coach:
-    return Coach(coach_id=cid, capacity=capacity, expertise=tuple(expertise), councils=tuple(councils))
+    return Coach(
+        coach_id=cid, capacity=capacity, expertise=tuple(expertise), councils=tuple(councils)
+    )
 
 
 def chosen(sc: Scenario, ids=None) -> list[Outcome]:
@@ -148,12 +165,23 @@ def test_lawful_options_agree_with_the_barriers_explain_gives():
     # must get exactly the pairs those say are lawful, at the fit the checker expects.
     sc = load_scenario(OXFORD)
     first, second = sc.applicants[0], sc.applicants[1]
-    sc = sc.model_copy(update={
-        "conflicts": (*sc.conflicts, Conflict(person_a=sc.mentors[0].mentor_id, person_b=first.applicant_id),
-                      Conflict(person_a=second.applicant_id, person_b=sc.coaches[0].coach_id)),
-        "applicants": (first.model_copy(update={"line_manager_id": sc.mentors[1].mentor_id}), *sc.applicants[1:]),
-    })
-    everyone = [Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main") for a in sc.applicants]
+    sc = sc.model_copy(
+        update={
+            "conflicts": (
+                *sc.conflicts,
+                Conflict(person_a=sc.mentors[0].mentor_id, person_b=first.applicant_id),
+                Conflict(person_a=second.applicant_id, person_b=sc.coaches[0].coach_id),
+            ),
+            "applicants": (
+                first.model_copy(update={"line_manager_id": sc.mentors[1].mentor_id}),
+                *sc.applicants[1:],
+            ),
+        }
+    )
+    everyone = [
+        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        for a in sc.applicants
+    ]
     pool = Pool.build(sc, everyone)
     by_id = {a.applicant_id: a for a in sc.applicants}
     conflicts = {frozenset((c.person_a, c.person_b)) for c in sc.conflicts}
@@ -161,11 +189,13 @@ def test_lawful_options_agree_with_the_barriers_explain_gives():
     for p in pool.participants:
         chain = management_chain(p, by_id)
         assert pool.mentor_options[p.applicant_id] == {
-            m.mentor_id: expected_fits(sc, p, m.mentor_id, any_coach)[0] for m in sorted(sc.mentors, key=lambda m: m.mentor_id)
+            m.mentor_id: expected_fits(sc, p, m.mentor_id, any_coach)[0]
+            for m in sorted(sc.mentors, key=lambda m: m.mentor_id)
             if m.capacity > 0 and not mentor_barriers(sc, p, m, chain, conflicts)
         }
         assert pool.coach_options[p.applicant_id] == {
-            c.coach_id: expected_fits(sc, p, any_mentor, c.coach_id)[1] for c in sorted(sc.coaches, key=lambda c: c.coach_id)
+            c.coach_id: expected_fits(sc, p, any_mentor, c.coach_id)[1]
+            for c in sorted(sc.coaches, key=lambda c: c.coach_id)
             if c.capacity > 0 and not coach_barriers(p, c, chain, conflicts)
         }
     assert sc.mentors[0].mentor_id not in pool.mentor_options[first.applicant_id]
@@ -186,8 +216,12 @@ def test_management_chain_is_followed_through_applicants():
 
 @pytest.mark.parametrize("conflict", [("M1", "P1"), ("P1", "M1")])
 def test_declared_conflict_either_direction(conflict):
-    sc = scenario([person("P1", needs=["a"])], [mentor("M1", expertise=["a"]), mentor("M2")],
-                  [coach("K1")], conflicts=[conflict])
+    sc = scenario(
+        [person("P1", needs=["a"])],
+        [mentor("M1", expertise=["a"]), mentor("M2")],
+        [coach("K1")],
+        conflicts=[conflict],
+    )
     assert pairs(solve(sc))["P1"][0] == "M2"
 
 
@@ -196,7 +230,11 @@ def test_grade_gap_service_area_and_council_rules():
     # K1 serves another council; K2 serves P1's.
     sc = scenario(
         [person("P1", needs=["a"])],
-        [mentor("M1", grade=7, expertise=["a"]), mentor("M2", area="A", expertise=["a"]), mentor("M3")],
+        [
+            mentor("M1", grade=7, expertise=["a"]),
+            mentor("M2", area="A", expertise=["a"]),
+            mentor("M3"),
+        ],
         [coach("K1", councils=["D"], expertise=["a"]), coach("K2", councils=["C"])],
     )
     assert pairs(solve(sc)) == {"P1": ("M3", "K2")}
@@ -228,8 +266,11 @@ def test_same_result_whatever_the_row_order():
 
 
 def test_protected_characteristics_never_reach_reasons():
-    sc = scenario([person("P1", needs=["a"], groups={"woman": True, "disabled": True})],
-                  [mentor("M1", expertise=["a"])], [coach("K1")])
+    sc = scenario(
+        [person("P1", needs=["a"], groups={"woman": True, "disabled": True})],
+        [mentor("M1", expertise=["a"])],
+        [coach("K1")],
+    )
     row = solve(sc).matches[0]
     assert "woman" not in row.reasons and "disabled" not in row.reasons
 
@@ -239,10 +280,14 @@ def broad_needs() -> tuple[list, list, list]:
     is below the ceiling, so egalitarian matching goes to CP-SAT."""
     rng = random.Random(36)
     themes = list("abcdefgh")
-    people = [person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
-              for k in range(24)]
-    mentors = [mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
-               for k in range(30)]
+    people = [
+        person(f"P{k:02d}", area=f"A{k % 3}", needs=rng.sample(themes, rng.randint(2, 4)))
+        for k in range(24)
+    ]
+    mentors = [
+        mentor(f"M{k:02d}", area=f"A{k % 4}", expertise=rng.sample(themes, rng.randint(1, 2)))
+        for k in range(30)
+    ]
     coaches = [coach(f"K{k}", expertise=rng.sample(themes, 3)) for k in range(5)]
     return people, mentors, coaches
 
@@ -255,7 +300,10 @@ def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
     one = solve(sc)
     assert one.report.solver == "CP-SAT"
     assert solve(sc).matches == one.matches
-    assert solve(scenario(people[::-1], mentors[::-1], coaches[::-1], fairness="egalitarian")).matches == one.matches
+    assert (
+        solve(scenario(people[::-1], mentors[::-1], coaches[::-1], fairness="egalitarian")).matches
+        == one.matches
+    )
 
 
 def test_out_of_time_still_gives_a_lawful_matching_marked_feasible():
@@ -277,12 +325,32 @@ def test_the_checker_catches_each_broken_rule():
         conflicts=[("K1", "P1")],
     )
     bad = [
-        Match(participant_id="P1", cohort_id="main", mentor_id="M3", coach_id="K1", mentor_fit=0, coach_fit=0),
-        Match(participant_id="P2", cohort_id="main", mentor_id="M1", coach_id="K1", mentor_fit=5, coach_fit=0),
+        Match(
+            participant_id="P1",
+            cohort_id="main",
+            mentor_id="M3",
+            coach_id="K1",
+            mentor_fit=0,
+            coach_fit=0,
+        ),
+        Match(
+            participant_id="P2",
+            cohort_id="main",
+            mentor_id="M1",
+            coach_id="K1",
+            mentor_fit=5,
+            coach_fit=0,
+        ),
     ]
     found = " | ".join(violations(sc, chosen(sc), bad))
-    for expected in ("management chain", "grade 7 < 6 + 2", "declared conflict", "does not serve D",
-                     "coach K1: 2 participants, capacity 1", "fit (0, 0) should be (2, 0)"):
+    for expected in (
+        "management chain",
+        "grade 7 < 6 + 2",
+        "declared conflict",
+        "does not serve D",
+        "coach K1: 2 participants, capacity 1",
+        "fit (0, 0) should be (2, 0)",
+    ):
         assert expected in found
     assert violations(sc, chosen(sc), bad[:1] + [bad[0]]) != []
 
@@ -300,7 +368,9 @@ def test_no_lawful_mentor_names_the_participant_and_why():
         match(sc, chosen(sc))
     text = " ".join(error.value.causes)
     assert "P17: no lawful mentor" in text
-    assert "grade 8 is below 9" in text and "management chain" in text and "own service area" in text
+    assert (
+        "grade 8 is below 9" in text and "management chain" in text and "own service area" in text
+    )
 
 
 def test_mentor_capacity_short():
@@ -324,7 +394,9 @@ def test_hall_violation_names_the_crowded_group():
 
 
 def test_coach_must_serve_the_council():
-    sc = scenario([person("P1", council="North")], [mentor("M1")], [coach("K1", councils=["South"])])
+    sc = scenario(
+        [person("P1", council="North")], [mentor("M1")], [coach("K1", councils=["South"])]
+    )
     with pytest.raises(InfeasibleError, match="P1: no lawful coach.*does not serve North"):
         match(sc, chosen(sc))
 
@@ -348,9 +420,19 @@ def test_rematch_after_a_mentor_leaves_keeps_every_other_pair():
 
 def test_rematch_prefers_keeping_a_pair_over_better_fit():
     # Previously P1 had M2 (fit 2). M1 (fit 12) is free now, but the old pair is still lawful.
-    sc = scenario([person("P1", needs=["a"])], [mentor("M1", expertise=["a"]), mentor("M2")], [coach("K1")])
-    old = [Match(participant_id="P1", cohort_id="main", mentor_id="M2", coach_id="K1",
-                 mentor_fit=2, coach_fit=0)]
+    sc = scenario(
+        [person("P1", needs=["a"])], [mentor("M1", expertise=["a"]), mentor("M2")], [coach("K1")]
+    )
+    old = [
+        Match(
+            participant_id="P1",
+            cohort_id="main",
+            mentor_id="M2",
+            coach_id="K1",
+            mentor_fit=2,
+            coach_fit=0,
+        )
+    ]
     for fairness in ("utilitarian", "egalitarian"):
         sc2 = scenario(sc.applicants, sc.mentors, sc.coaches, fairness=fairness)
         assert pairs(solve(sc2, previous=old)) == {"P1": ("M2", "K1")}
@@ -360,8 +442,11 @@ def test_rematch_prefers_keeping_a_pair_over_better_fit():
 
 
 def test_explain_gives_the_pair_and_the_best_alternative():
-    sc = scenario([person("P1", needs=["a"]), person("P2", needs=["a"], area="Z")],
-                  [mentor("M1", expertise=["a"]), mentor("M2", council="D")], [coach("K1")])
+    sc = scenario(
+        [person("P1", needs=["a"]), person("P2", needs=["a"], area="Z")],
+        [mentor("M1", expertise=["a"]), mentor("M2", council="D")],
+        [coach("K1")],
+    )
     result = solve(sc)
     text = explain_match(sc, chosen(sc), result.matches, "P2")
     who = pairs(result)["P2"][0]
@@ -376,29 +461,53 @@ def test_explain_gives_the_pair_and_the_best_alternative():
 def small_scenarios(draw):
     n = draw(st.integers(1, 3))
     mentor_ids = [f"M{k}" for k in range(draw(st.integers(1, 4)))]
-    coach_ids = draw(st.lists(st.sampled_from(["K1", "K2", "M0"]), min_size=1, max_size=2, unique=True))
+    coach_ids = draw(
+        st.lists(st.sampled_from(["K1", "K2", "M0"]), min_size=1, max_size=2, unique=True)
+    )
     needs = st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True)
     councils, areas = st.sampled_from(["C", "D"]), st.sampled_from(["A", "B"])
     people = [
-        person(f"P{k}", council=draw(councils), area=draw(areas), grade=draw(st.sampled_from([6, 7])),
-               needs=draw(needs), manager=draw(st.sampled_from([None, None, None, None, *mentor_ids, *coach_ids])))
+        person(
+            f"P{k}",
+            council=draw(councils),
+            area=draw(areas),
+            grade=draw(st.sampled_from([6, 7])),
+            needs=draw(needs),
+            manager=draw(st.sampled_from([None, None, None, None, *mentor_ids, *coach_ids])),
+        )
         for k in range(n)
     ]
     mentors = [
-        mentor(m, council=draw(councils), area=draw(areas), grade=draw(st.sampled_from([10, 9, 11, 8])),
-               capacity=draw(st.sampled_from([1, 2, 0])), expertise=draw(needs))
+        mentor(
+            m,
+            council=draw(councils),
+            area=draw(areas),
+            grade=draw(st.sampled_from([10, 9, 11, 8])),
+            capacity=draw(st.sampled_from([1, 2, 0])),
+            expertise=draw(needs),
+        )
         for m in mentor_ids
     ]
     coaches = [
-        coach(c, capacity=draw(st.sampled_from([2, 1, 3])), expertise=draw(needs),
-              councils=draw(st.sampled_from([(), (), (), ("C",), ("D",)])))
+        coach(
+            c,
+            capacity=draw(st.sampled_from([2, 1, 3])),
+            expertise=draw(needs),
+            councils=draw(st.sampled_from([(), (), (), ("C",), ("D",)])),
+        )
         for c in coach_ids
     ]
     everyone = [(m, p.applicant_id) for m in mentor_ids + coach_ids for p in people]
     conflicts = draw(st.lists(st.sampled_from(everyone), max_size=1))
     fairness = draw(st.sampled_from(["egalitarian", "utilitarian"]))
-    return scenario(people, mentors, coaches, conflicts, fairness=fairness,
-                    exclude_same_service_area=draw(st.booleans()))
+    return scenario(
+        people,
+        mentors,
+        coaches,
+        conflicts,
+        fairness=fairness,
+        exclude_same_service_area=draw(st.booleans()),
+    )
 
 
 def brute_force(sc: Scenario):
@@ -408,14 +517,26 @@ def brute_force(sc: Scenario):
     best = None
     for ms in itertools.product([m.mentor_id for m in sc.mentors], repeat=len(ids)):
         for cs in itertools.product([c.coach_id for c in sc.coaches], repeat=len(ids)):
-            rows = [Match(participant_id=i, cohort_id="main", mentor_id=m, coach_id=c, mentor_fit=0,
-                          coach_fit=0) for i, m, c in zip(ids, ms, cs, strict=True)]
+            rows = [
+                Match(
+                    participant_id=i,
+                    cohort_id="main",
+                    mentor_id=m,
+                    coach_id=c,
+                    mentor_fit=0,
+                    coach_fit=0,
+                )
+                for i, m, c in zip(ids, ms, cs, strict=True)
+            ]
             lawful = [v for v in violations(sc, selected, rows) if "fit" not in v]
             if lawful:
                 continue
             value = objective(sc, selected, rows)
-            key = ((value["min_fit"], value["total_fit"]) if sc.settings.matching.fairness == "egalitarian"
-                   else (value["total_fit"],))
+            key = (
+                (value["min_fit"], value["total_fit"])
+                if sc.settings.matching.fairness == "egalitarian"
+                else (value["total_fit"],)
+            )
             best = key if best is None or key > best else best
     return best
 
@@ -444,14 +565,22 @@ def test_a_new_conflict_never_improves_the_optimum(sc, data):
     except InfeasibleError:
         return
     row = data.draw(st.sampled_from(before.matches))
-    stricter = scenario(sc.applicants, sc.mentors, sc.coaches,
-                        [(c.person_a, c.person_b) for c in sc.conflicts] + [(row.mentor_id, row.participant_id)],
-                        **sc.settings.matching.model_dump())
+    stricter = scenario(
+        sc.applicants,
+        sc.mentors,
+        sc.coaches,
+        [(c.person_a, c.person_b) for c in sc.conflicts] + [(row.mentor_id, row.participant_id)],
+        **sc.settings.matching.model_dump(),
+    )
     try:
         after = solve(stricter)
     except InfeasibleError:
         return
-    key = ("min_fit", "total_fit") if sc.settings.matching.fairness == "egalitarian" else ("total_fit",)
+    key = (
+        ("min_fit", "total_fit")
+        if sc.settings.matching.fairness == "egalitarian"
+        else ("total_fit",)
+    )
     a, b = objective(sc, chosen(sc), before.matches), objective(sc, chosen(sc), after.matches)
     assert tuple(b[k] for k in key) <= tuple(a[k] for k in key)
 
@@ -497,8 +626,11 @@ def test_row_order_never_changes_the_matching(sc, rnd):
     shuffled = [list(sc.applicants), list(sc.mentors), list(sc.coaches)]
     for rows in shuffled:
         rnd.shuffle(rows)
-    other = scenario(*shuffled, [(c.person_a, c.person_b) for c in sc.conflicts][::-1],
-                     **sc.settings.matching.model_dump())
+    other = scenario(
+        *shuffled,
+        [(c.person_a, c.person_b) for c in sc.conflicts][::-1],
+        **sc.settings.matching.model_dump(),
+    )
     try:
         first = match(sc, chosen(sc), time_limit=10)
     except InfeasibleError as error:

@@ -78,9 +78,7 @@ def test_leniency_and_flags_on_the_small_scenario(tmp_path: Path) -> None:
     leniency = {p.panelist: p.leniency for p in panel.panelists}
     assert leniency == {"P1": pytest.approx(1 / 6), "P2": pytest.approx(-1 / 6)}
     assert panel.threshold == Decimal("0.6")
-    assert [(d.applicant_id, d.spread) for d in panel.flagged] == [
-        ("A1", 1), ("A4", 1), ("A6", 1)
-    ]
+    assert [(d.applicant_id, d.spread) for d in panel.flagged] == [("A1", 1), ("A4", 1), ("A6", 1)]
 
 
 def test_disagreement_threshold_setting_is_a_strict_limit(tmp_path: Path) -> None:
@@ -110,13 +108,17 @@ def test_alpha_per_criterion_and_overall(tmp_path: Path) -> None:
 def test_report_shows_the_flagged_applicants_but_no_characteristics(tmp_path: Path) -> None:
     scenario = load_scenario(write_small(tmp_path / "s"))
     allocation = Allocation(
-        outcomes=tuple(Outcome(applicant_id=a.applicant_id, status="not_selected") for a in scenario.applicants),
+        outcomes=tuple(
+            Outcome(applicant_id=a.applicant_id, status="not_selected") for a in scenario.applicants
+        ),
         report=StageReport(stage="allocation", status="optimal"),
     )
     html = report_html(scenario, allocation, [], [], [allocation.report])
-    section = html[html.index("<h3>Applicants the panel disagreed on"):html.index("<h2>Spread")]
+    section = html[html.index("<h3>Applicants the panel disagreed on") : html.index("<h2>Spread")]
     assert "more than 0.6 apart" in section
-    assert section.count("<tr><td>A") == 3 and "<td>A1</td><td>7</td><td>8</td><td>1</td>" in section
+    assert (
+        section.count("<tr><td>A") == 3 and "<td>A1</td><td>7</td><td>8</td><td>1</td>" in section
+    )
     for word in ("woman", "minority_ethnic", "disabled", "under-represented"):
         assert word not in section
     assert "<td>P1</td><td>6</td><td>7.83</td><td>+0.17</td>" in html
@@ -132,10 +134,20 @@ def test_closed_form_alpha_agrees_with_the_krippendorff_package() -> None:
     rng = random.Random(5)
     for _ in range(25):
         panelists, applicants = rng.randint(2, 4), rng.randint(3, 30)
-        matrix = {f"P{i}": {f"A{j}": Decimal(str(round(rng.uniform(1, 10), 1)))
-                            for j in range(applicants) if rng.random() < 0.8}
-                  for i in range(panelists)}
-        data = np.array([[float(matrix[p].get(f"A{j}", "nan")) for j in range(applicants)] for p in sorted(matrix)])
+        matrix = {
+            f"P{i}": {
+                f"A{j}": Decimal(str(round(rng.uniform(1, 10), 1)))
+                for j in range(applicants)
+                if rng.random() < 0.8
+            }
+            for i in range(panelists)
+        }
+        data = np.array(
+            [
+                [float(matrix[p].get(f"A{j}", "nan")) for j in range(applicants)]
+                for p in sorted(matrix)
+            ]
+        )
         if ((~np.isnan(data)).sum(axis=0) >= 2).sum() == 0:
             continue
         expected = krippendorff.alpha(reliability_data=data, level_of_measurement="interval")

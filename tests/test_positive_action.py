@@ -26,9 +26,15 @@ def test_a_ring_fence_without_a_positive_action_table_is_warned_about(tmp_path: 
     ]
 
 
-def test_each_group_without_figures_or_not_under_represented_is_warned_about(tmp_path: Path) -> None:
-    toml = SMALL_TOML.replace('groups = ["woman", "minority_ethnic", "disabled"]',
-                              'groups = ["woman", "minority_ethnic", "disabled", "carer"]') + """
+def test_each_group_without_figures_or_not_under_represented_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    toml = (
+        SMALL_TOML.replace(
+            'groups = ["woman", "minority_ethnic", "disabled"]',
+            'groups = ["woman", "minority_ethnic", "disabled", "carer"]',
+        )
+        + """
 [positive_action]
 basis = "s158"
 evidence = ""
@@ -36,6 +42,7 @@ evidence = ""
 woman = { workforce = 0.50, senior = 0.55 }
 minority_ethnic = { workforce = 0.14, senior = 0.09 }
 """
+    )
     folder = write_small(tmp_path / "s", toml)
     (folder / "applicants.csv").write_text(
         (folder / "applicants.csv").read_text().replace("disabled\n", "disabled,carer\n", 1)

@@ -28,9 +28,12 @@ def test_a_coach_week_off_moves_only_that_coach_in_that_week(oxford: Path, tmp_p
     old_calendar.write_bytes((out / "calendar.csv").read_bytes())
     old = {e.event_id: e for e in read_calendar_csv(old_calendar)}
     old_uids = {
-        str(c["UID"]): c for c in Calendar.from_ical((out / "ics" / "cohort-main.ics").read_bytes()).walk("VEVENT")
+        str(c["UID"]): c
+        for c in Calendar.from_ical((out / "ics" / "cohort-main.ics").read_bytes()).walk("VEVENT")
     }
-    coach_events = sorted((e for e in old.values() if "CO2" in e.attendee_ids), key=lambda e: e.start)
+    coach_events = sorted(
+        (e for e in old.values() if "CO2" in e.attendee_ids), key=lambda e: e.start
+    )
     week_start = coach_events[0].start.date()
     week_end = date.fromordinal(week_start.toordinal() + 4)
     with (oxford / "unavailability.csv").open("a", newline="") as handle:
@@ -39,7 +42,11 @@ def test_a_coach_week_off_moves_only_that_coach_in_that_week(oxford: Path, tmp_p
     cli("schedule", str(oxford), "--previous", str(old_calendar))
     cli("export", str(oxford))
     new = {e.event_id: e for e in read_calendar_csv(out / "calendar.csv")}
-    affected = {i for i, e in old.items() if "CO2" in e.attendee_ids and week_start <= e.start.date() <= week_end}
+    affected = {
+        i
+        for i, e in old.items()
+        if "CO2" in e.attendee_ids and week_start <= e.start.date() <= week_end
+    }
     moved = {i for i in old if (old[i].start, old[i].venue_id) != (new[i].start, new[i].venue_id)}
     assert affected and moved == affected
     with (out / "changes.csv").open() as handle:
@@ -49,8 +56,15 @@ def test_a_coach_week_off_moves_only_that_coach_in_that_week(oxford: Path, tmp_p
 
     scenario = load_scenario(oxford)
     selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
-    assert violations(scenario, selected, read_matches(out / "matches.csv"), list(new.values())) == []
-    feed = {str(c["UID"]): c for c in Calendar.from_ical((out / "ics" / "cohort-main.ics").read_bytes()).walk("VEVENT")}
+    assert (
+        violations(scenario, selected, read_matches(out / "matches.csv"), list(new.values())) == []
+    )
+    feed = {
+        str(c["UID"]): c
+        for c in Calendar.from_ical((out / "ics" / "cohort-main.ics").read_bytes()).walk("VEVENT")
+    }
     assert feed.keys() == old_uids.keys()  # every event keeps its UID
-    bumped = {uid for uid, c in feed.items() if int(c["SEQUENCE"]) == int(old_uids[uid]["SEQUENCE"]) + 1}
+    bumped = {
+        uid for uid, c in feed.items() if int(c["SEQUENCE"]) == int(old_uids[uid]["SEQUENCE"]) + 1
+    }
     assert len(bumped) == len(affected)

@@ -21,19 +21,29 @@ def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
     for group, stats in representation(scenario, allocation):
         members = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
         assert stats["selected"] == (members, len(selected))
-        shown = "&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
+        shown = (
+            "&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
+        )
         assert f"<td>{shown}</td>" in html, group
-    assert "<td>12</td><td>4</td><td>9</td><td>15</td>" in html  # selected, reserve, not selected, ineligible
+    assert (
+        "<td>12</td><td>4</td><td>9</td><td>15</td>" in html
+    )  # selected, reserve, not selected, ineligible
     assert 'aria-label="Representation by group and stage"' in html
     svgs = re.findall(r"<svg[^>]*>.*?</svg>", html)
     assert len(svgs) == html.count("<svg") == 2  # representation, panel scores
     for svg in svgs:  # each chart is announced to screen readers and titled
-        assert 'role="img"' in svg and 'aria-label="' in svg and svg.split(">", 1)[1].startswith("<title>")
+        assert (
+            'role="img"' in svg
+            and 'aria-label="' in svg
+            and svg.split(">", 1)[1].startswith("<title>")
+        )
     assert "src=" not in html and "href=" not in html and "@import" not in html  # nothing fetched
 
 
 def test_examples_screenshot_is_committed() -> None:
-    assert (Path(__file__).parents[1] / "examples" / "oxford-2024-report.png").stat().st_size > 10_000
+    assert (
+        Path(__file__).parents[1] / "examples" / "oxford-2024-report.png"
+    ).stat().st_size > 10_000
 
 
 def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
@@ -45,13 +55,24 @@ def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
 
     def event(eid: str, cohort: str, kind: str, day: str) -> Event:
         start = datetime.fromisoformat(f"{day}T10:00").replace(tzinfo=timezone(timedelta(0)))
-        return Event(event_id=eid, session_key="S", title="t", kind=kind, cohort_id=cohort,
-                     start=start, end=start + timedelta(hours=1))
+        return Event(
+            event_id=eid,
+            session_key="S",
+            title="t",
+            kind=kind,
+            cohort_id=cohort,
+            start=start,
+            end=start + timedelta(hours=1),
+        )
 
     scenario = load_scenario(OXFORD)
     allocation = allocate(scenario, time_limit=20)
-    events = [event("1", "north", "group", "2024-05-08"), event("2", "north", "coaching", "2024-05-14"),
-              event("3", "north", "review", "2024-05-20"), event("4", "south", "group", "2024-06-05")]
+    events = [
+        event("1", "north", "group", "2024-05-08"),
+        event("2", "north", "coaching", "2024-05-14"),
+        event("3", "north", "review", "2024-05-20"),
+        event("4", "south", "group", "2024-06-05"),
+    ]
     html = report_html(scenario, allocation, [], events, [allocation.report])
     grid = html.split("<h2>Calendar overview</h2>", 1)[1].split("<h2>", 1)[0]
     assert "<th>cohort</th><th>2024-05</th><th>2024-06</th>" in grid

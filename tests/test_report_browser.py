@@ -53,12 +53,16 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
     """oxford-2024 run once, and its report.html open in headless Chromium."""
     chromium = find_chromium()
     if chromium is None:
-        message = "Chromium not installed (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
+        message = (
+            "Chromium not installed (apt-get install chromium, or set CHROMIUM=/path/to/chromium)"
+        )
         if IN_CI:
             pytest.fail(f"{message}; CI must run the browser test, see .ci/run")
         pytest.skip(message)
     out = tmp_path_factory.mktemp("browser") / "out"
-    result = CliRunner().invoke(main, ["run", str(OXFORD), "--out", str(out), "--quiet", "--workers", "2"])
+    result = CliRunner().invoke(
+        main, ["run", str(OXFORD), "--out", str(out), "--quiet", "--workers", "2"]
+    )
     assert result.exit_code == 0, result.output
     url = (out / "report.html").resolve().as_uri()
     with sync_playwright() as playwright:
@@ -71,7 +75,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
             page.on("request", lambda request: seen.requests.append(request.url))
             # Anything beyond the file itself is recorded above and never leaves the machine.
             page.route(
-                "**/*", lambda route: route.continue_() if route.request.url == url else route.abort()
+                "**/*",
+                lambda route: route.continue_() if route.request.url == url else route.abort(),
             )
             response = page.goto(url, wait_until="load")
             assert response is None or response.ok
@@ -99,7 +104,9 @@ def _table_after(page: Page, heading: str) -> list[dict[str, str]]:
 
 def test_renders_without_console_errors_or_network(rendered: Rendered) -> None:
     assert rendered.page.title().endswith("panel report")
-    assert rendered.requests == [rendered.url]  # self-contained: no fonts, images, styles or scripts
+    assert rendered.requests == [
+        rendered.url
+    ]  # self-contained: no fonts, images, styles or scripts
     problems = [(kind, text) for kind, text in rendered.console if kind in ("error", "warning")]
     assert problems == [], problems
     assert rendered.errors == []
@@ -125,7 +132,9 @@ def test_every_chart_is_drawn_and_labelled(rendered: Rendered) -> None:
 
 
 def test_representation_chart_labels_every_profile_group(rendered: Rendered) -> None:
-    profile = tomllib.loads((OXFORD / "scenario.toml").read_text(encoding="utf-8"))["positive_action"]["profile"]
+    profile = tomllib.loads((OXFORD / "scenario.toml").read_text(encoding="utf-8"))[
+        "positive_action"
+    ]["profile"]
     assert profile
     chart = rendered.page.locator("svg[aria-label*='epresentation']")
     assert chart.count() == 1
@@ -137,7 +146,9 @@ def test_representation_chart_labels_every_profile_group(rendered: Rendered) -> 
 
 def test_promised_headings_are_present(rendered: Rendered) -> None:
     page = rendered.page
-    programme = tomllib.loads((OXFORD / "scenario.toml").read_text(encoding="utf-8"))["programme"]["name"]
+    programme = tomllib.loads((OXFORD / "scenario.toml").read_text(encoding="utf-8"))["programme"][
+        "name"
+    ]
     assert [h.strip() for h in page.locator("h1").all_inner_texts()] == [programme]
     headings = [h.strip() for h in page.locator("h2").all_inner_texts()]
     missing = [h for h in HEADINGS if h not in headings]
@@ -148,13 +159,18 @@ def test_promised_headings_are_present(rendered: Rendered) -> None:
 
 def test_numbers_shown_are_the_allocations(rendered: Rendered) -> None:
     page, rows = rendered.page, _allocation(rendered.out)
-    by_status = {s: [r["applicant_id"] for r in rows if r["status"] == s]
-                 for s in ("selected", "reserve", "not_selected", "ineligible")}
+    by_status = {
+        s: [r["applicant_id"] for r in rows if r["status"] == s]
+        for s in ("selected", "reserve", "not_selected", "ineligible")
+    }
     assert by_status["selected"]
     [outcome] = _table_after(page, "Outcome")
-    assert outcome == {"selected": str(len(by_status["selected"])), "reserve": str(len(by_status["reserve"])),
-                       "not selected": str(len(by_status["not_selected"])),
-                       "ineligible": str(len(by_status["ineligible"]))}
+    assert outcome == {
+        "selected": str(len(by_status["selected"])),
+        "reserve": str(len(by_status["reserve"])),
+        "not selected": str(len(by_status["not_selected"])),
+        "ineligible": str(len(by_status["ineligible"])),
+    }
     selected = _table_after(page, "Selected participants")
     assert sorted(r["applicant"] for r in selected) == sorted(by_status["selected"])
     reserves = _table_after(page, "Reserve list")
@@ -184,7 +200,11 @@ def test_small_protected_group_counts_are_suppressed(rendered: Rendered) -> None
                 small += 1
                 assert row[stage] == "<3 (–)", (group, stage, row[stage])
             else:
-                assert row[stage] == f"{members} ({100 * members / len(ids):.0f}%)", (group, stage, row[stage])
+                assert row[stage] == f"{members} ({100 * members / len(ids):.0f}%)", (
+                    group,
+                    stage,
+                    row[stage],
+                )
     assert small, "oxford-2024 no longer has a group small enough to exercise suppression"
     # The chart draws no bar and no share for those either.
     chart_labels = [t.strip() for t in rendered.page.locator("svg text").all_text_contents()]

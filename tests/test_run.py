@@ -24,7 +24,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     outs = []
     for name in ("first", "second"):
         out = tmp_path_factory.mktemp(name) / "out"
-        result = CliRunner().invoke(main, ["run", str(OXFORD), "--out", str(out), "--quiet", "--workers", "2"])
+        result = CliRunner().invoke(
+            main, ["run", str(OXFORD), "--out", str(out), "--quiet", "--workers", "2"]
+        )
         assert result.exit_code == 0, result.output
         outs.append(out)
     return outs[0], outs[1]
@@ -36,7 +38,12 @@ def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, P
     out = runs[0]
     scenario = load_scenario(OXFORD)
     assert {p.name for p in out.iterdir()} == {
-        "allocation.csv", "decision_log.csv", "matches.csv", "calendar.csv", "ics", "report.html",
+        "allocation.csv",
+        "decision_log.csv",
+        "matches.csv",
+        "calendar.csv",
+        "ics",
+        "report.html",
         "solution.json",
     }
     outcomes = read_allocation(out / "allocation.csv")
@@ -64,15 +71,28 @@ def test_run_is_byte_identical_apart_from_timestamps(runs: tuple[Path, Path]) ->
         assert _stable(first / name) == _stable(second / name), name
 
 
-def test_no_protected_characteristic_or_score_leaves_the_panel_files(runs: tuple[Path, Path]) -> None:
+def test_no_protected_characteristic_or_score_leaves_the_panel_files(
+    runs: tuple[Path, Path],
+) -> None:
     from .conftest import OXFORD
 
     out = runs[0]
     scenario = load_scenario(OXFORD)
     scores = {f"{o.score}" for o in read_allocation(out / "allocation.csv") if o.score is not None}
-    forbidden = ["woman", "minority_ethnic", "disabled", "under-represented", "ring_fence", "panel-"]
-    shared = [out / "decision_log.csv", out / "matches.csv", out / "calendar.csv",
-              *sorted((out / "ics").iterdir())]
+    forbidden = [
+        "woman",
+        "minority_ethnic",
+        "disabled",
+        "under-represented",
+        "ring_fence",
+        "panel-",
+    ]
+    shared = [
+        out / "decision_log.csv",
+        out / "matches.csv",
+        out / "calendar.csv",
+        *sorted((out / "ics").iterdir()),
+    ]
     for path in shared:
         text = path.read_text(encoding="utf-8")
         for word in forbidden:

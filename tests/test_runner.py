@@ -25,12 +25,19 @@ def process_id(_: int) -> int:
 
 
 def test_errors_survive_pickling_whole() -> None:
-    bad = InputError([Problem("scores.csv", 3, 2, "score is not a number"), Problem("x.csv", 1, 1, "y")])
+    bad = InputError(
+        [Problem("scores.csv", 3, 2, "score is not a number"), Problem("x.csv", 1, 1, "y")]
+    )
     back = pickle.loads(pickle.dumps(bad))
     assert type(back) is InputError and back.problems == bad.problems and str(back) == str(bad)
-    clash = InfeasibleError("allocation", ["cohort main: min_service_areas=8", "max_per_service_area=1"])
+    clash = InfeasibleError(
+        "allocation", ["cohort main: min_service_areas=8", "max_per_service_area=1"]
+    )
     back = pickle.loads(pickle.dumps(clash))
-    assert type(back) is InfeasibleError and (back.stage, back.causes) == (clash.stage, clash.causes)
+    assert type(back) is InfeasibleError and (back.stage, back.causes) == (
+        clash.stage,
+        clash.causes,
+    )
     assert str(back) == str(clash) and back.exit_code == 1
 
 
@@ -38,8 +45,9 @@ def test_errors_survive_pickling_whole() -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_results_come_back_in_task_order(workers: int) -> None:
     done: list[tuple[int, int]] = []
-    results = run_all(range(5), square_unless_negative, workers=workers,
-                      progress=lambda d, t: done.append((d, t)))
+    results = run_all(
+        range(5), square_unless_negative, workers=workers, progress=lambda d, t: done.append((d, t))
+    )
     assert results == [0, 1, 4, 9, 16]
     assert done == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
 
@@ -52,7 +60,9 @@ def test_the_earliest_failing_task_is_raised_as_the_same_error() -> None:
     assert caught.value.problems == [Problem("tasks.csv", 1, 1, "task -1 is negative")]
 
 
-def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Five instant tasks could never win back the start-up cost of a pool.
     assert set(run_all(range(5), process_id, workers=2)) == {os.getpid()}
     # Once the pool pays, the first task (run here, timed) is followed by the pool's workers.
@@ -62,6 +72,8 @@ def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(monkeypatch: py
 
 
 def test_an_unreachable_dask_scheduler_is_bad_input() -> None:
-    with (pytest.raises(InputError, match=r"--dask-scheduler:1:1: cannot reach a Dask scheduler"),
-          Runner(dask_scheduler="tcp://127.0.0.1:9", timeout="1s")):
+    with (
+        pytest.raises(InputError, match=r"--dask-scheduler:1:1: cannot reach a Dask scheduler"),
+        Runner(dask_scheduler="tcp://127.0.0.1:9", timeout="1s"),
+    ):
         pass

@@ -82,7 +82,9 @@ class Context:
 
             def line(done: int, total: int) -> None:
                 if total > 1:
-                    self.say(f"{stage}: {done}/{total} {unit} ({time.monotonic() - self.started:.1f}s)")
+                    self.say(
+                        f"{stage}: {done}/{total} {unit} ({time.monotonic() - self.started:.1f}s)"
+                    )
 
             return line
         if self.bars is None:
@@ -162,8 +164,11 @@ def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except Exception as exc:  # a bug: say so plainly, without a traceback, and write nothing
-            click.echo(f"internal error ({type(exc).__name__}: {exc}); nothing was written. "
-                       "Please report this with the scenario folder.", err=True)
+            click.echo(
+                f"internal error ({type(exc).__name__}: {exc}); nothing was written. "
+                "Please report this with the scenario folder.",
+                err=True,
+            )
             sys.exit(3)
 
     return wrapper
@@ -352,8 +357,10 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
 
 
-@main.command(epilog="Examples:\n\n  cohort-solver explain scenarios/oxford-2024 A013 --out out/\n\n"
-               "  cohort-solver explain scenarios/oxford-2024 main/W03 --out out/")
+@main.command(
+    epilog="Examples:\n\n  cohort-solver explain scenarios/oxford-2024 A013 --out out/\n\n"
+    "  cohort-solver explain scenarios/oxford-2024 main/W03 --out out/"
+)
 @scenario_command
 @click.argument("applicant_id")
 def explain(ctx: Context, applicant_id: str) -> None:
@@ -373,10 +380,26 @@ def explain(ctx: Context, applicant_id: str) -> None:
             if any(e.event_id == applicant_id for e in events):
                 click.echo(explain_event(scenario, events, applicant_id))
                 return
-        raise InputError([Problem("applicants.csv", 1, 1, f"no applicant (or calendar event) with id {applicant_id!r}")])
+        raise InputError(
+            [
+                Problem(
+                    "applicants.csv",
+                    1,
+                    1,
+                    f"no applicant (or calendar event) with id {applicant_id!r}",
+                )
+            ]
+        )
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    click.echo(explain_applicant(scenario, allocation.outcomes, applicant_id, time_limit=ctx.time_limit,
-                                 workers=ctx.workers))
+    click.echo(
+        explain_applicant(
+            scenario,
+            allocation.outcomes,
+            applicant_id,
+            time_limit=ctx.time_limit,
+            workers=ctx.workers,
+        )
+    )
     matches = _existing_matches(ctx, allocation)
     if matches and any(m.participant_id == applicant_id for m in matches):
         from .solvers.matching import explain_match
@@ -384,13 +407,21 @@ def explain(ctx: Context, applicant_id: str) -> None:
         click.echo(explain_match(scenario, allocation.selected(), matches, applicant_id))
 
 
-def _matches(ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None):
+def _matches(
+    ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None
+):
     from .solvers.matching import match as solve
 
     ctx.say("matching: solving")
     old = read_matches(previous) if previous else None
-    return solve(scenario, allocation.selected(), time_limit=ctx.time_limit, workers=ctx.workers, previous=old,
-                 progress=ctx.progress("matching", "steps"))
+    return solve(
+        scenario,
+        allocation.selected(),
+        time_limit=ctx.time_limit,
+        workers=ctx.workers,
+        previous=old,
+        progress=ctx.progress("matching", "steps"),
+    )
 
 
 def _existing_matches(ctx: Context, allocation: Allocation):
@@ -400,46 +431,77 @@ def _existing_matches(ctx: Context, allocation: Allocation):
     if not path.exists():
         return None
     matches: list[Match] = read_matches(path)
-    if sorted(m.participant_id for m in matches) != sorted(o.applicant_id for o in allocation.selected()):
+    if sorted(m.participant_id for m in matches) != sorted(
+        o.applicant_id for o in allocation.selected()
+    ):
         return None  # the allocation has changed since: match again
     return matches
 
 
-def _calendar(ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None):
+def _calendar(
+    ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None
+):
     from .solvers.calendar import read_calendar_csv, schedule
 
     ctx.say("calendar: solving")
     old = read_calendar_csv(previous) if previous else None
-    return schedule(scenario, allocation.selected(), matches, time_limit=ctx.time_limit, workers=ctx.workers,
-                    previous=old, progress=ctx.progress("calendar", "parts (skeleton, then months)"))
+    return schedule(
+        scenario,
+        allocation.selected(),
+        matches,
+        time_limit=ctx.time_limit,
+        workers=ctx.workers,
+        previous=old,
+        progress=ctx.progress("calendar", "parts (skeleton, then months)"),
+    )
 
 
 def _feeds(ctx: Context, scenario: Scenario, events, previous: Path | None) -> dict[str, bytes]:
     from .ics import build_feeds, read_feeds
 
     old = read_feeds(previous if previous is not None else ctx.out / "ics")
-    return {f"ics/{name}": data for name, data in build_feeds(scenario, events, previous=old or None).items()}
+    return {
+        f"ics/{name}": data
+        for name, data in build_feeds(scenario, events, previous=old or None).items()
+    }
 
 
 @main.command(epilog="Example: cohort-solver match scenarios/oxford-2024 --out out/")
 @scenario_command
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An earlier matches.csv: keep every pair that is still lawful.")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An earlier matches.csv: keep every pair that is still lawful.",
+)
 def match(ctx: Context, previous: Path | None) -> None:
     """Give each selected participant a mentor and a coach; write matches.csv."""
     scenario = ctx.load()
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
     result = _matches(ctx, scenario, allocation, previous)
-    _write(ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes),
-                           "matches.csv": matches_csv(result.matches)}, [allocation.report, result.report])
-    click.echo(f"matching {result.report.status}: {len(result.matches)} participants matched "
-               f"({', '.join(f'{lv.name}={lv.value}' for lv in result.report.levels)})")
+    _write(
+        ctx,
+        scenario,
+        {
+            "allocation.csv": allocation_csv(allocation.outcomes),
+            "matches.csv": matches_csv(result.matches),
+        },
+        [allocation.report, result.report],
+    )
+    click.echo(
+        f"matching {result.report.status}: {len(result.matches)} participants matched "
+        f"({', '.join(f'{lv.name}={lv.value}' for lv in result.report.levels)})"
+    )
 
 
-@main.command(epilog="Example: cohort-solver schedule scenarios/oxford-2024 --previous out/calendar.csv")
+@main.command(
+    epilog="Example: cohort-solver schedule scenarios/oxford-2024 --previous out/calendar.csv"
+)
 @scenario_command
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An earlier calendar.csv: re-plan moving as few events as possible.")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An earlier calendar.csv: re-plan moving as few events as possible.",
+)
 def schedule(ctx: Context, previous: Path | None) -> None:
     """Build the conflict-free programme calendar; write calendar.csv."""
     from .solvers.calendar import calendar_csv
@@ -458,17 +520,31 @@ def schedule(ctx: Context, previous: Path | None) -> None:
         from .solvers.calendar import read_calendar_csv
 
         old = read_calendar_csv(previous)
-        extra["changes.csv"] = changes_csv(old, result.events, change_reasons(scenario, old, result.events))
-    _write(ctx, scenario, {"allocation.csv": allocation_csv(allocation.outcomes), "matches.csv": matches_csv(matches),
-                           "calendar.csv": calendar_csv(result.events), **extra}, reports + [result.report])
+        extra["changes.csv"] = changes_csv(
+            old, result.events, change_reasons(scenario, old, result.events)
+        )
+    _write(
+        ctx,
+        scenario,
+        {
+            "allocation.csv": allocation_csv(allocation.outcomes),
+            "matches.csv": matches_csv(matches),
+            "calendar.csv": calendar_csv(result.events),
+            **extra,
+        },
+        reports + [result.report],
+    )
     click.echo(f"calendar {result.report.status}: {len(result.events)} events")
 
 
 @main.command(epilog="Example: cohort-solver export scenarios/oxford-2024 --out out/")
 @scenario_command
-@click.option("--previous", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="An earlier ics/ folder: bump SEQUENCE on changed events, cancel removed ones "
-                   "(default: the ics/ already in --out).")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An earlier ics/ folder: bump SEQUENCE on changed events, cancel removed ones "
+    "(default: the ics/ already in --out).",
+)
 def export(ctx: Context, previous: Path | None) -> None:
     """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
     from .solvers.calendar import read_calendar_csv
@@ -476,7 +552,9 @@ def export(ctx: Context, previous: Path | None) -> None:
     scenario = ctx.load()
     path = ctx.out / "calendar.csv"
     if not path.exists():
-        raise InputError([Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")])
+        raise InputError(
+            [Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")]
+        )
     feeds = _feeds(ctx, scenario, read_calendar_csv(path), previous)
     _write(ctx, scenario, dict(feeds), [], fresh_ics=True)
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
@@ -505,7 +583,9 @@ def run(ctx: Context) -> None:
     reports = [allocation.report, matched.report, calendar.report]
     from .report import report_html
 
-    files["report.html"] = report_html(scenario, allocation, matched.matches, calendar.events, reports)
+    files["report.html"] = report_html(
+        scenario, allocation, matched.matches, calendar.events, reports
+    )
     _write(ctx, scenario, files, reports, fresh_ics=True)
     click.echo(f"written to {ctx.out}")
 
@@ -518,7 +598,13 @@ def _variants(args: list[str]) -> list[tuple[str, list[str]]]:
     for word in words:
         value = next(words, None)
         if word not in ("--variant", "--set") or value is None:
-            raise InputError([Problem("compare", 1, 1, f"expected --variant NAME or --set KEY=VALUE, got {word!r}")])
+            raise InputError(
+                [
+                    Problem(
+                        "compare", 1, 1, f"expected --variant NAME or --set KEY=VALUE, got {word!r}"
+                    )
+                ]
+            )
         if word == "--variant":
             variants.append((value, list(shared)))
         else:
@@ -526,8 +612,10 @@ def _variants(args: list[str]) -> list[tuple[str, list[str]]]:
     return variants
 
 
-DASK_HELP = ("Run the solves on this Dask distributed scheduler (e.g. tcp://10.0.0.5:8786) "
-             "instead of local processes.")
+DASK_HELP = (
+    "Run the solves on this Dask distributed scheduler (e.g. tcp://10.0.0.5:8786) "
+    "instead of local processes."
+)
 
 
 @main.command(
@@ -536,15 +624,29 @@ DASK_HELP = ("Run the solves on this Dask distributed scheduler (e.g. tcp://10.0
     "--set selection.ring_fence.0.min_places=6 --variant three-per-area --set selection.spread.max_per_service_area=3",
 )
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Where compare.html goes (default SCENARIO/out).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Where compare.html goes (default SCENARIO/out)."
+)
 @click.option("--time-limit", type=float, default=120.0, show_default=True)
-@click.option("--workers", type=int, default=os.cpu_count() or 2, show_default="all cores",
-              help="Cores to use: variants run side by side in processes, sharing them out.")
+@click.option(
+    "--workers",
+    type=int,
+    default=os.cpu_count() or 2,
+    show_default="all cores",
+    help="Cores to use: variants run side by side in processes, sharing them out.",
+)
 @click.option("--dask-scheduler", metavar="ADDRESS", help=DASK_HELP)
 @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.pass_context
-def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_limit: float, workers: int,
-            dask_scheduler: str | None, quiet: bool) -> None:
+def compare(
+    click_ctx: click.Context,
+    scenario: Path,
+    out: Path | None,
+    time_limit: float,
+    workers: int,
+    dask_scheduler: str | None,
+    quiet: bool,
+) -> None:
     """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
     from .compare import compare_html, compare_rows, solve_variants
 
@@ -552,18 +654,31 @@ def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_lim
 
     def progress(done: int, total: int) -> None:
         if not quiet:
-            click.echo(f"compare: {done}/{total} variants solved ({time.monotonic() - started:.1f}s)", err=True)
+            click.echo(
+                f"compare: {done}/{total} variants solved ({time.monotonic() - started:.1f}s)",
+                err=True,
+            )
 
     try:
         variants = _variants(list(click_ctx.args))
-        results = solve_variants(scenario, variants, time_limit=time_limit, workers=workers,
-                                 dask_scheduler=dask_scheduler, progress=progress)
+        results = solve_variants(
+            scenario,
+            variants,
+            time_limit=time_limit,
+            workers=workers,
+            dask_scheduler=dask_scheduler,
+            progress=progress,
+        )
         headers, rows, differing = compare_rows(results)
         widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
         for row in (headers, *rows):
-            click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-        click.echo(f"{len(differing)} applicants have a different outcome between variants"
-                   + (f": {', '.join(differing)}" if differing else ""))
+            click.echo(
+                "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+            )
+        click.echo(
+            f"{len(differing)} applicants have a different outcome between variants"
+            + (f": {', '.join(differing)}" if differing else "")
+        )
         target = out or scenario / "out"
         with output_folder(target) as staging:
             (staging / "compare.html").write_text(compare_html(results), encoding="utf-8")
@@ -573,21 +688,55 @@ def compare(click_ctx: click.Context, scenario: Path, out: Path | None, time_lim
         sys.exit(exc.exit_code)
 
 
-@main.command(epilog="Example: cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200 --seed 1")
+@main.command(
+    epilog="Example: cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200 --seed 1"
+)
 @scenario_command
-@click.option("--noise", type=click.FloatRange(min=0), default=0.5, show_default=True,
-              help="Standard deviation of the noise added to each panel score, in score points.")
-@click.option("--trials", type=click.IntRange(min=1), default=200, show_default=True,
-              help="How many noisy re-solves.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Mixed with the scenario's selection.seed; same seed, same bytes.")
-@click.option("--selected-below", type=click.FloatRange(0, 1), default=0.8, show_default=True,
-              help="Close call: selected, but in fewer than this share of trials.")
-@click.option("--unselected-above", type=click.FloatRange(0, 1), default=0.2, show_default=True,
-              help="Close call: left out, but selected in more than this share of trials.")
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Standard deviation of the noise added to each panel score, in score points.",
+)
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many noisy re-solves.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Mixed with the scenario's selection.seed; same seed, same bytes.",
+)
+@click.option(
+    "--selected-below",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Close call: selected, but in fewer than this share of trials.",
+)
+@click.option(
+    "--unselected-above",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Close call: left out, but selected in more than this share of trials.",
+)
 @click.option("--dask-scheduler", metavar="ADDRESS", help=DASK_HELP)
-def robustness(ctx: Context, noise: float, trials: int, seed: int, selected_below: float,
-               unselected_above: float, dask_scheduler: str | None) -> None:
+def robustness(
+    ctx: Context,
+    noise: float,
+    trials: int,
+    seed: int,
+    selected_below: float,
+    unselected_above: float,
+    dask_scheduler: str | None,
+) -> None:
     """How much the allocation rests on small score differences: re-solve with noisy panel
     scores; write robustness.csv and robustness.html.
 
@@ -601,31 +750,59 @@ def robustness(ctx: Context, noise: float, trials: int, seed: int, selected_belo
     baseline = _allocate(ctx, scenario)
     with Runner(workers=ctx.workers, dask_scheduler=dask_scheduler) as runner:
         ctx.say(f"robustness: {trials} trials")
-        result = assess(scenario, baseline, runner, noise=noise, trials=trials, seed=seed,
-                        time_limit=ctx.time_limit, selected_below=selected_below,
-                        unselected_above=unselected_above, progress=ctx.progress("robustness"))
+        result = assess(
+            scenario,
+            baseline,
+            runner,
+            noise=noise,
+            trials=trials,
+            seed=seed,
+            time_limit=ctx.time_limit,
+            selected_below=selected_below,
+            unselected_above=unselected_above,
+            progress=ctx.progress("robustness"),
+        )
     with output_folder(ctx.out) as staging:  # a copy of --out: the other outputs stay as they are
-        (staging / "robustness.csv").write_text(robustness_csv(result), encoding="utf-8", newline="")
-        (staging / "robustness.html").write_text(robustness_html(scenario, result), encoding="utf-8")
+        (staging / "robustness.csv").write_text(
+            robustness_csv(result), encoding="utf-8", newline=""
+        )
+        (staging / "robustness.html").write_text(
+            robustness_html(scenario, result), encoding="utf-8"
+        )
     click.echo(summary(result))
     click.echo(f"written to {ctx.out / 'robustness.csv'} and robustness.html")
 
 
-@main.command(epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50")
+@main.command(
+    epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50"
+)
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--councils", type=click.IntRange(min=1), required=True, help="Number of councils.")
-@click.option("--applicants", type=click.IntRange(min=1), required=True, help="Number of applicants.")
+@click.option(
+    "--applicants", type=click.IntRange(min=1), required=True, help="Number of applicants."
+)
 @click.option("--cohorts", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
-@click.option("--places", type=click.IntRange(min=1), default=12, show_default=True, help="Places per cohort.")
-@click.option("--mentors", type=click.IntRange(min=1), default=None, help="Default: about one per place.")
+@click.option(
+    "--places", type=click.IntRange(min=1), default=12, show_default=True, help="Places per cohort."
+)
+@click.option(
+    "--mentors", type=click.IntRange(min=1), default=None, help="Default: about one per place."
+)
 @click.option("--coaches", type=click.IntRange(min=1), default=None)
 @click.option("--venues", type=click.IntRange(min=1), default=None)
 @click.option("--part-time-share", type=click.FloatRange(0, 1), default=0.2, show_default=True)
-@click.option("--unavailability-share", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option(
+    "--unavailability-share", type=click.FloatRange(0, 1), default=0.05, show_default=True
+)
 @click.option("--ineligible-share", type=click.FloatRange(0, 1), default=0.25, show_default=True)
-@click.option("--score-ties", type=click.FloatRange(0, 1), default=0.05, show_default=True,
-              help="Share of applicants whose panel scores copy another's (exact ties).")
+@click.option(
+    "--score-ties",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of applicants whose panel scores copy another's (exact ties).",
+)
 def generate(out: Path, **options: Any) -> None:
     """Write a synthetic multi-council scenario folder OUT (feasible by construction)."""
     from .generate import generate_scenario

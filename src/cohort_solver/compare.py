@@ -71,8 +71,15 @@ def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]]
     """Table headers, one row per variant, and the applicants whose outcome differs."""
     groups = [g for g, _ in representation(results[0][1], results[0][2])]
     fences = [rf.name for rf in results[0][1].settings.selection.ring_fence]
-    headers = ["variant", "status", "filled", *[f"'{f}' members" for f in fences],
-               *[f"{g} selected" for g in groups], "mean score", "service areas"]
+    headers = [
+        "variant",
+        "status",
+        "filled",
+        *[f"'{f}' members" for f in fences],
+        *[f"{g} selected" for g in groups],
+        "mean score",
+        "service areas",
+    ]
     rows = []
     for name, scenario, allocation in results:
         selected = allocation.selected()
@@ -80,21 +87,40 @@ def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]]
         shares = []
         for _, stats in representation(scenario, allocation):
             members, total = stats["selected"]
-            shares.append(f"<{SUPPRESS_BELOW}" if 0 < members < SUPPRESS_BELOW else
-                          f"{members} ({100 * members / total:.0f}%)" if total else "0")
+            shares.append(
+                f"<{SUPPRESS_BELOW}"
+                if 0 < members < SUPPRESS_BELOW
+                else f"{members} ({100 * members / total:.0f}%)"
+                if total
+                else "0"
+            )
         people = {a.applicant_id: a for a in scenario.applicants}
         scores = [o.score for o in selected if o.score is not None]
-        rows.append([
-            name,
-            allocation.report.status,
-            f"{len(selected)}/{places}",
-            *[str(sum(f in o.ring_fences for o in selected)) for f in fences],
-            *shares,
-            f"{sum(scores) / len(scores):.2f}" if scores else "-",
-            str(len({(o.cohort_id, people[o.applicant_id].council, people[o.applicant_id].service_area)
-                     for o in selected})),
-        ])
-    outcomes = [{o.applicant_id: (o.status, o.cohort_id) for o in a.outcomes} for _, _, a in results]
+        rows.append(
+            [
+                name,
+                allocation.report.status,
+                f"{len(selected)}/{places}",
+                *[str(sum(f in o.ring_fences for o in selected)) for f in fences],
+                *shares,
+                f"{sum(scores) / len(scores):.2f}" if scores else "-",
+                str(
+                    len(
+                        {
+                            (
+                                o.cohort_id,
+                                people[o.applicant_id].council,
+                                people[o.applicant_id].service_area,
+                            )
+                            for o in selected
+                        }
+                    )
+                ),
+            ]
+        )
+    outcomes = [
+        {o.applicant_id: (o.status, o.cohort_id) for o in a.outcomes} for _, _, a in results
+    ]
     differing = sorted(i for i in outcomes[0] if len({str(o.get(i)) for o in outcomes}) > 1)
     return headers, rows, differing
 
@@ -102,18 +128,27 @@ def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]]
 def compare_html(results: Sequence[Variant]) -> str:
     headers, rows, differing = compare_rows(results)
     names = [name for name, _, _ in results]
-    by_variant = [{o.applicant_id: o.status + (f" ({o.cohort_id})" if o.cohort_id else "") for o in a.outcomes}
-                  for _, _, a in results]
+    by_variant = [
+        {
+            o.applicant_id: o.status + (f" ({o.cohort_id})" if o.cohort_id else "")
+            for o in a.outcomes
+        }
+        for _, _, a in results
+    ]
     table = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     diff_head = "".join(f"<th>{escape(n)}</th>" for n in names)
     diff_body = "".join(
-        f"<tr><td>{escape(i)}</td>" + "".join(f"<td>{escape(v[i])}</td>" for v in by_variant) + "</tr>"
+        f"<tr><td>{escape(i)}</td>"
+        + "".join(f"<td>{escape(v[i])}</td>" for v in by_variant)
+        + "</tr>"
         for i in differing
     )
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Variant comparison</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:.25rem .5rem}</style></head><body>"
-            f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
-            f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
-            f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Variant comparison</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.25rem .5rem}</style></head><body>"
+        f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
+        f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
+        f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table></body></html>\n"
+    )

@@ -73,7 +73,9 @@ def target_aims(scenario: Scenario) -> dict[str, int]:
 
 def impact(scenario: Scenario, allocation: Allocation) -> Impact:
     participants = {o.applicant_id for o in allocation.selected()}
-    ours: list[ProgrammeOutcome] = [o for o in scenario.outcomes if o.participant_id in participants]
+    ours: list[ProgrammeOutcome] = [
+        o for o in scenario.outcomes if o.participant_id in participants
+    ]
     positive = [o for o in ours if o.positive]
     start = scenario.settings.programme.start
     months = scenario.settings.impact.programme_months
@@ -87,8 +89,14 @@ def impact(scenario: Scenario, allocation: Allocation) -> Impact:
         ("within_12_months_after", "positive outcome within 12 months after the programme", 12),
         ("within_18_months_after", "positive outcome within 18 months after the programme", 18),
     ]
-    targets = [Target("completed the programme", aims["completed"],
-                      sum(o.completed is True for o in ours), None)]
+    targets = [
+        Target(
+            "completed the programme",
+            aims["completed"],
+            sum(o.completed is True for o in ours),
+            None,
+        )
+    ]
     for name, label, after in windows:
         deadline = month_end(start, months + after)
         targets.append(Target(label, aims[name], by(deadline), deadline))

@@ -730,7 +730,9 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
     conflicts = rows("conflicts", Conflict, CONFLICT_COLUMNS, None)
     outcomes = rows("outcomes", ProgrammeOutcome, OUTCOME_COLUMNS, "participant_id")
     if settings is not None:
-        out.warnings.extend(positive_action_warnings(settings, _toml_positions(toml_bytes.decode("utf-8-sig"))))
+        out.warnings.extend(
+            positive_action_warnings(settings, _toml_positions(toml_bytes.decode("utf-8-sig")))
+        )
 
     _check_references(
         settings,
@@ -826,7 +828,11 @@ def _check_outcomes(
     table, applicants = tables["outcomes"], tables["applicants"]
     if table is None:
         return
-    known = {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")} if applicants else set()
+    known = (
+        {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")}
+        if applicants
+        else set()
+    )
     start = settings.programme.start if settings else None
     for row, outcome in outcomes:
         if outcome.participant_id not in known:

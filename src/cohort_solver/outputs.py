@@ -102,7 +102,15 @@ def decision_log_csv(outcomes: Iterable[Outcome]) -> str:
     )
 
 
-MATCH_COLUMNS = ("participant_id", "cohort_id", "mentor_id", "coach_id", "mentor_fit", "coach_fit", "reasons")
+MATCH_COLUMNS = (
+    "participant_id",
+    "cohort_id",
+    "mentor_id",
+    "coach_id",
+    "mentor_fit",
+    "coach_fit",
+    "reasons",
+)
 
 
 def matches_csv(matches: Iterable[Match]) -> str:
@@ -114,10 +122,14 @@ def read_matches(path: Path) -> list[Match]:
     try:
         return [Match.model_validate(row) for row in read_csv_rows(path)]
     except (KeyError, ValueError) as exc:
-        raise InputError([Problem(path.name, 1, 1, f"not a matches.csv written by cohort-solver ({exc})")]) from None
+        raise InputError(
+            [Problem(path.name, 1, 1, f"not a matches.csv written by cohort-solver ({exc})")]
+        ) from None
 
 
-def change_reasons(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) -> dict[str, str]:
+def change_reasons(
+    scenario: Scenario, old: Sequence[Event], new: Sequence[Event]
+) -> dict[str, str]:
     """Why each event of a re-plan changed, in coordinator words (for changes.csv)."""
     from zoneinfo import ZoneInfo
 
@@ -134,10 +146,13 @@ def change_reasons(scenario: Scenario, old: Sequence[Event], new: Sequence[Event
         elif (was.start, was.end, was.venue_id) != (now.start, now.end, now.venue_id):
             start = was.start.astimezone(zone).replace(tzinfo=None)
             end = was.end.astimezone(zone).replace(tzinfo=None)
-            blocked = sorted({
-                u.id for u in scenario.unavailability
-                if u.id in (*was.attendee_ids, was.venue_id) and u.start < end and start < u.end
-            })
+            blocked = sorted(
+                {
+                    u.id
+                    for u in scenario.unavailability
+                    if u.id in (*was.attendee_ids, was.venue_id) and u.start < end and start < u.end
+                }
+            )
             if blocked:
                 reasons[event_id] = f"{', '.join(blocked)} now unavailable at the old time"
             elif set(was.attendee_ids) != set(now.attendee_ids):

@@ -38,14 +38,23 @@ def evidence_html(settings) -> str:
     """The positive-action basis and workforce profile that every panel page shows (s158)."""
     evidence = settings.positive_action
     if not evidence:
-        return "<p>No positive-action evidence is recorded in scenario.toml ([positive_action]).</p>"
-    profile = "; ".join(f"{escape(g)} {f.workforce:.0%} of the workforce, {f.senior:.0%} of senior roles"
-                        for g, f in evidence.profile.items())
-    return (f"<p>Positive action basis: {escape(evidence.basis)}. {escape(evidence.evidence)}"
-            + (f". Workforce profile: {profile}." if profile else "") + "</p>")
+        return (
+            "<p>No positive-action evidence is recorded in scenario.toml ([positive_action]).</p>"
+        )
+    profile = "; ".join(
+        f"{escape(g)} {f.workforce:.0%} of the workforce, {f.senior:.0%} of senior roles"
+        for g, f in evidence.profile.items()
+    )
+    return (
+        f"<p>Positive action basis: {escape(evidence.basis)}. {escape(evidence.evidence)}"
+        + (f". Workforce profile: {profile}." if profile else "")
+        + "</p>"
+    )
 
 
-def representation(scenario: Scenario, allocation: Allocation) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+def representation(
+    scenario: Scenario, allocation: Allocation
+) -> list[tuple[str, dict[str, tuple[int, int]]]]:
     """Per group: (members, total) among applicants, eligible applicants and selected participants."""
     people = {a.applicant_id: a for a in scenario.applicants}
     stages = {
@@ -53,10 +62,18 @@ def representation(scenario: Scenario, allocation: Allocation) -> list[tuple[str
         "eligible": [o.applicant_id for o in allocation.outcomes if o.status != "ineligible"],
         "selected": [o.applicant_id for o in allocation.selected()],
     }
-    groups = list(scenario.settings.positive_action.profile) if scenario.settings.positive_action else []
+    groups = (
+        list(scenario.settings.positive_action.profile) if scenario.settings.positive_action else []
+    )
     groups += [g for g in scenario.ring_fence_groups() if g not in groups]
     return [
-        (group, {stage: (sum(people[i].groups.get(group, False) for i in ids), len(ids)) for stage, ids in stages.items()})
+        (
+            group,
+            {
+                stage: (sum(people[i].groups.get(group, False) for i in ids), len(ids))
+                for stage, ids in stages.items()
+            },
+        )
         for group in groups
     ]
 
@@ -68,8 +85,10 @@ def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]
     colours = ["#8da0cb", "#66c2a5", "#1b7837", "#bbbbbb", "#666666"]
     width, bar, gap = 640, 18, 36
     height = 40 + len(rows) * (len(series) * bar + gap)
-    parts = [f'<svg role="img" aria-label="Representation by group and stage" width="{width}" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>Representation by group and stage</title>']
+    parts = [
+        f'<svg role="img" aria-label="Representation by group and stage" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>Representation by group and stage</title>'
+    ]
     y = 30
     for group, stats in rows:
         parts.append(f'<text x="0" y="{y - 6}" font-weight="bold">{escape(group)}</text>')
@@ -81,10 +100,12 @@ def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]
                 value = getattr(profile.get(group), name, None) if group in profile else None
             length = 0 if value is None else value * 400
             label = "suppressed" if value is None else f"{100 * value:.0f}%"
-            parts.append(f'<text x="0" y="{y + 13}" font-size="12">{name}</text>'
-                         f'<rect x="110" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{colour}">'
-                         f"<title>{escape(group)} {name}: {label}</title></rect>"
-                         f'<text x="{115 + length:.1f}" y="{y + 12}" font-size="12">{label}</text>')
+            parts.append(
+                f'<text x="0" y="{y + 13}" font-size="12">{name}</text>'
+                f'<rect x="110" y="{y}" width="{length:.1f}" height="{bar - 4}" fill="{colour}">'
+                f"<title>{escape(group)} {name}: {label}</title></rect>"
+                f'<text x="{115 + length:.1f}" y="{y + 12}" font-size="12">{label}</text>'
+            )
             y += bar
         y += gap
     parts.append("</svg>")
@@ -107,26 +128,38 @@ def _panel_chart(panel: PanelConsistency) -> str:
         return left + (value - low) / span * (right - left)
 
     label = "Panel scores by panelist, with each panelist's leniency"
-    parts = [f'<svg role="img" aria-label="{label}" width="700" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>',
-             f'<text x="0" y="16" font-weight="bold">panelist</text>'
-             f'<text x="{right + 20}" y="16" font-weight="bold">leniency</text>']
+    parts = [
+        f'<svg role="img" aria-label="{label}" width="700" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>',
+        f'<text x="0" y="16" font-weight="bold">panelist</text>'
+        f'<text x="{right + 20}" y="16" font-weight="bold">leniency</text>',
+    ]
     for i, panelist in enumerate(panel.panelists):
         y = top + i * row + row / 2
-        parts.append(f'<text x="0" y="{y + 4:.0f}" font-size="12">{escape(panelist.panelist)}</text>')
-        parts.extend(f'<circle cx="{x(float(v)):.1f}" cy="{y:.0f}" r="4" fill="#8da0cb" fill-opacity="0.6"/>'
-                     for v in panelist.scores)
-        parts.append(f'<rect x="{x(panelist.mean) - 1.5:.1f}" y="{y - 9:.0f}" width="3" height="18" fill="#1b7837">'
-                     f"<title>{escape(panelist.panelist)} mean {panelist.mean:.2f}</title></rect>")
+        parts.append(
+            f'<text x="0" y="{y + 4:.0f}" font-size="12">{escape(panelist.panelist)}</text>'
+        )
+        parts.extend(
+            f'<circle cx="{x(float(v)):.1f}" cy="{y:.0f}" r="4" fill="#8da0cb" fill-opacity="0.6"/>'
+            for v in panelist.scores
+        )
+        parts.append(
+            f'<rect x="{x(panelist.mean) - 1.5:.1f}" y="{y - 9:.0f}" width="3" height="18" fill="#1b7837">'
+            f"<title>{escape(panelist.panelist)} mean {panelist.mean:.2f}</title></rect>"
+        )
         lenient = "–" if panelist.leniency is None else _signed(panelist.leniency)
         parts.append(f'<text x="{right + 20}" y="{y + 4:.0f}" font-size="12">{lenient}</text>')
     axis = top + row * len(panel.panelists) + 4
     parts.append(f'<line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" stroke="#666"/>')
     for k in range(5):
         value = low + span * k / 4
-        parts.append(f'<text x="{x(value):.1f}" y="{axis + 16}" font-size="11" text-anchor="middle">{value:.1f}</text>')
-    parts.append(f'<text x="{(left + right) / 2:.0f}" y="{axis + 36}" font-size="12" text-anchor="middle">'
-                 "panelist's score for an applicant (dot = one applicant, green bar = panelist mean)</text></svg>")
+        parts.append(
+            f'<text x="{x(value):.1f}" y="{axis + 16}" font-size="11" text-anchor="middle">{value:.1f}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + right) / 2:.0f}" y="{axis + 36}" font-size="12" text-anchor="middle">'
+        "panelist's score for an applicant (dot = one applicant, green bar = panelist mean)</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -135,47 +168,90 @@ def _panel_sections(scenario: Scenario) -> list[str]:
         return ["<h2>Panel scoring</h2><p>No panel scores recorded.</p>"]
     panel = consistency(scenario)
     overall = panel.alpha[OVERALL]
-    flagged = (_table(["applicant", "lowest panelist score", "highest panelist score", "spread"],
-                      [[escape(d.applicant_id), d.lowest, d.highest, d.spread] for d in panel.flagged])
-               if panel.flagged else "<p>No applicant's panelists disagreed by more than that.</p>")
+    flagged = (
+        _table(
+            ["applicant", "lowest panelist score", "highest panelist score", "spread"],
+            [[escape(d.applicant_id), d.lowest, d.highest, d.spread] for d in panel.flagged],
+        )
+        if panel.flagged
+        else "<p>No applicant's panelists disagreed by more than that.</p>"
+    )
     return [
         "<h2>Panel scoring</h2>"
         "<p>Leniency is a panelist's average distance above (+) or below (−) the other panelists "
         "scoring the same applicant.</p>"
         + _panel_chart(panel)
-        + _table(["panelist", "applicants scored", "mean score", "leniency"],
-                 [[escape(p.panelist), len(p.scores), f"{p.mean:.2f}",
-                   "–" if p.leniency is None else _signed(p.leniency)] for p in panel.panelists]),
+        + _table(
+            ["panelist", "applicants scored", "mean score", "leniency"],
+            [
+                [
+                    escape(p.panelist),
+                    len(p.scores),
+                    f"{p.mean:.2f}",
+                    "–" if p.leniency is None else _signed(p.leniency),
+                ]
+                for p in panel.panelists
+            ],
+        ),
         "<h2>Panel consistency</h2>"
         f"<p>Overall alpha {'–' if overall is None else f'{overall:.3f}'}: {escape(reading(overall))}. "
         "Krippendorff's alpha (interval): 1 = full agreement, "
         f"0 = no better than chance; at least 0.8 is reliable, at least 0.667 tentative.</p>"
-        + _table(["criterion", "alpha", "reading"],
-                 [[escape(name), "–" if value is None else f"{value:.3f}", escape(reading(value))]
-                  for name, value in panel.alpha.items()])
+        + _table(
+            ["criterion", "alpha", "reading"],
+            [
+                [escape(name), "–" if value is None else f"{value:.3f}", escape(reading(value))]
+                for name, value in panel.alpha.items()
+            ],
+        )
         + f"<h3>Applicants the panel disagreed on</h3><p>Flagged when the highest and lowest panelist "
-        f"scores for one applicant are more than {panel.threshold.normalize():f} apart.</p>" + flagged,
+        f"scores for one applicant are more than {panel.threshold.normalize():f} apart.</p>"
+        + flagged,
     ]
 
 
 def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
     heading = "<h2>Impact against the programme's targets</h2>"
     if not scenario.outcomes:
-        return heading + "<p>No outcomes recorded yet (add outcomes.csv to the scenario folder).</p>"
+        return (
+            heading + "<p>No outcomes recorded yet (add outcomes.csv to the scenario folder).</p>"
+        )
     result = impact(scenario, allocation)
     notes = [f"{result.recorded} of {result.participants} participants have an outcome recorded."]
     if result.undated:
-        notes.append(f"{result.undated} positive outcomes have no date and count in no time window.")
+        notes.append(
+            f"{result.undated} positive outcomes have no date and count in no time window."
+        )
     if result.elsewhere:
-        notes.append(f"{result.elsewhere} rows of outcomes.csv name people not selected in this "
-                     "allocation and are left out.")
-    return (heading + f"<p>{' '.join(notes)} Counts are cumulative from the programme start.</p>"
-            + _table(["target", "aim", "recorded", "by", "status"],
-                     [[escape(t.label), t.aim, t.achieved, t.deadline.isoformat() if t.deadline else "–",
-                       "met" if t.met else "not yet met"] for t in result.targets])
-            + (_table(["positive outcome", "participants"],
-                      [[escape(kind.replace("_", " ")), n] for kind, n in result.kinds.items()])
-               if result.kinds else "<p>No positive outcomes recorded yet.</p>"))
+        notes.append(
+            f"{result.elsewhere} rows of outcomes.csv name people not selected in this "
+            "allocation and are left out."
+        )
+    return (
+        heading
+        + f"<p>{' '.join(notes)} Counts are cumulative from the programme start.</p>"
+        + _table(
+            ["target", "aim", "recorded", "by", "status"],
+            [
+                [
+                    escape(t.label),
+                    t.aim,
+                    t.achieved,
+                    t.deadline.isoformat() if t.deadline else "–",
+                    "met" if t.met else "not yet met",
+                ]
+                for t in result.targets
+            ],
+        )
+        + (
+            _table(
+                ["positive outcome", "participants"],
+                [[escape(kind.replace("_", " ")), n] for kind, n in result.kinds.items()],
+            )
+            if result.kinds
+            else "<p>No positive outcomes recorded yet.</p>"
+        )
+    )
 
 
 def _calendar_grid(events: Sequence[Event]) -> str:
@@ -186,13 +262,19 @@ def _calendar_grid(events: Sequence[Event]) -> str:
         cells.setdefault((e.cohort_id, e.start.strftime("%Y-%m")), []).append(e)
 
     def cell(found: list[Event]) -> str:
-        group = sorted(e.start.strftime("%a %d") for e in found if e.kind in ("group", "cohort_event"))
+        group = sorted(
+            e.start.strftime("%a %d") for e in found if e.kind in ("group", "cohort_event")
+        )
         others = sum(e.kind not in ("group", "cohort_event") for e in found)
-        return "<br>".join([escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else []))
+        return "<br>".join(
+            [escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else [])
+        )
 
     cohorts = sorted({e.cohort_id for e in events})
-    return ("<p>Group sessions by date; 1:1 coaching and reviews as a count.</p>" + _table(
-        ["cohort", *months], [[escape(k), *(cell(cells.get((k, m), [])) for m in months)] for k in cohorts]))
+    return "<p>Group sessions by date; 1:1 coaching and reviews as a count.</p>" + _table(
+        ["cohort", *months],
+        [[escape(k), *(cell(cells.get((k, m), [])) for m in months)] for k in cohorts],
+    )
 
 
 def report_html(
@@ -207,57 +289,125 @@ def report_html(
     statuses = Counter(o.status for o in allocation.outcomes)
     rows = representation(scenario, allocation)
     selected = sorted(allocation.selected(), key=lambda o: (o.cohort_id or "", -(o.score or 0)))
-    reserves = sorted((o for o in allocation.outcomes if o.status == "reserve"),
-                      key=lambda o: (o.cohort_id or "", o.reserve_rank or 0))
-    areas = Counter((o.cohort_id, people[o.applicant_id].council, people[o.applicant_id].service_area)
-                    for o in selected)
+    reserves = sorted(
+        (o for o in allocation.outcomes if o.status == "reserve"),
+        key=lambda o: (o.cohort_id or "", o.reserve_rank or 0),
+    )
+    areas = Counter(
+        (o.cohort_id, people[o.applicant_id].council, people[o.applicant_id].service_area)
+        for o in selected
+    )
     evidence = settings.positive_action
     sections = [
         f"<h1>{escape(settings.programme.name)}</h1><p>{escape(settings.programme.organisation)} · "
         f"seed {settings.selection.seed} · scenario checksum <code>{scenario.checksum[:12]}</code></p>",
-        "<h2>Outcome</h2>" + _table(["selected", "reserve", "not selected", "ineligible"],
-                                     [[statuses["selected"], statuses["reserve"], statuses["not_selected"],
-                                       statuses["ineligible"]]]),
-        "<h2>Selected participants</h2>" + _table(
+        "<h2>Outcome</h2>"
+        + _table(
+            ["selected", "reserve", "not selected", "ineligible"],
+            [
+                [
+                    statuses["selected"],
+                    statuses["reserve"],
+                    statuses["not_selected"],
+                    statuses["ineligible"],
+                ]
+            ],
+        ),
+        "<h2>Selected participants</h2>"
+        + _table(
             ["cohort", "applicant", "name", "service area", "score", "ring fences"],
-            [[escape(o.cohort_id or ""), escape(o.applicant_id), escape(people[o.applicant_id].name),
-              escape(people[o.applicant_id].service_area), o.score, escape(", ".join(o.ring_fences))]
-             for o in selected]),
-        "<h2>Reserve list</h2>" + _table(
+            [
+                [
+                    escape(o.cohort_id or ""),
+                    escape(o.applicant_id),
+                    escape(people[o.applicant_id].name),
+                    escape(people[o.applicant_id].service_area),
+                    o.score,
+                    escape(", ".join(o.ring_fences)),
+                ]
+                for o in selected
+            ],
+        ),
+        "<h2>Reserve list</h2>"
+        + _table(
             ["cohort", "rank", "applicant", "score", "why not selected"],
-            [[escape(o.cohort_id or ""), o.reserve_rank, escape(o.applicant_id), o.score, escape(o.reason)]
-             for o in reserves]),
+            [
+                [
+                    escape(o.cohort_id or ""),
+                    o.reserve_rank,
+                    escape(o.applicant_id),
+                    o.score,
+                    escape(o.reason),
+                ]
+                for o in reserves
+            ],
+        ),
         "<h2>Representation</h2>"
         + evidence_html(settings)
         + _chart(scenario, rows)
-        + _table(["group", "applicants", "eligible", "selected", "workforce", "senior roles"],
-                 [[escape(g), f"{_count(s['applicants'][0])} ({_share(*s['applicants'])})",
-                   f"{_count(s['eligible'][0])} ({_share(*s['eligible'])})",
-                   f"{_count(s['selected'][0])} ({_share(*s['selected'])})",
-                   f"{evidence.profile[g].workforce:.0%}" if evidence and g in evidence.profile else "–",
-                   f"{evidence.profile[g].senior:.0%}" if evidence and g in evidence.profile else "–"]
-                  for g, s in rows])
+        + _table(
+            ["group", "applicants", "eligible", "selected", "workforce", "senior roles"],
+            [
+                [
+                    escape(g),
+                    f"{_count(s['applicants'][0])} ({_share(*s['applicants'])})",
+                    f"{_count(s['eligible'][0])} ({_share(*s['eligible'])})",
+                    f"{_count(s['selected'][0])} ({_share(*s['selected'])})",
+                    f"{evidence.profile[g].workforce:.0%}"
+                    if evidence and g in evidence.profile
+                    else "–",
+                    f"{evidence.profile[g].senior:.0%}"
+                    if evidence and g in evidence.profile
+                    else "–",
+                ]
+                for g, s in rows
+            ],
+        )
         + f"<p>Counts below {SUPPRESS_BELOW} are suppressed.</p>",
         *_panel_sections(scenario),
-        "<h2>Spread by service area</h2>" + _table(
+        "<h2>Spread by service area</h2>"
+        + _table(
             ["cohort", "council", "service area", "participants"],
-            [[escape(k or ""), escape(c), escape(a), n] for (k, c, a), n in sorted(areas.items())]),
-        "<h2>Mentors and coaches</h2>" + _table(
+            [[escape(k or ""), escape(c), escape(a), n] for (k, c, a), n in sorted(areas.items())],
+        ),
+        "<h2>Mentors and coaches</h2>"
+        + _table(
             ["participant", "mentor", "coach", "mentor fit", "coach fit"],
-            [[escape(m.participant_id), escape(m.mentor_id), escape(m.coach_id), m.mentor_fit, m.coach_fit]
-             for m in matches]),
+            [
+                [
+                    escape(m.participant_id),
+                    escape(m.mentor_id),
+                    escape(m.coach_id),
+                    m.mentor_fit,
+                    m.coach_fit,
+                ]
+                for m in matches
+            ],
+        ),
         "<h2>Calendar overview</h2>" + _calendar_grid(events),
         _impact_section(scenario, allocation),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
-        "the same scenario is run.</p>" + _table(
+        "the same scenario is run.</p>"
+        + _table(
             ["stage", "status", "objectives (value / bound)"],
-            [[escape(r.stage), r.status,
-              escape("; ".join(f"{lv.name} {lv.value} / {lv.bound}" for lv in r.levels))] for r in reports]),
+            [
+                [
+                    escape(r.stage),
+                    r.status,
+                    escape("; ".join(f"{lv.name} {lv.value} / {lv.bound}" for lv in r.levels)),
+                ]
+                for r in reports
+            ],
+        ),
     ]
-    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
-             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
-             "text-align:left}th{background:#f3f3f3}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(settings.programme.name)} – panel report</title><style>{style}</style></head>"
-            f"<body>{''.join(sections)}</body></html>\n")
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+        "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
+        "text-align:left}th{background:#f3f3f3}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(settings.programme.name)} – panel report</title><style>{style}</style></head>"
+        f"<body>{''.join(sections)}</body></html>\n"
+    )

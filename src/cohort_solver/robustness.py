@@ -61,8 +61,9 @@ class Trial:
     optimal: bool  # False if the time limit stopped a level before it was proven
 
 
-def batches(scenario: Scenario, *, trials: int, noise: float, seed: int, time_limit: float,
-            slots: int) -> list[TrialBatch]:
+def batches(
+    scenario: Scenario, *, trials: int, noise: float, seed: int, time_limit: float, slots: int
+) -> list[TrialBatch]:
     """Split the trials into a few batches per slot: enough for progress and load balance,
     few enough that shipping the scenario to a worker is paid rarely."""
     count = min(trials, 4 * slots) or 1
@@ -81,9 +82,13 @@ def run_trials(batch: TrialBatch) -> list[Trial]:
     pool = candidates(batch.scenario)
     results = []
     for index in range(batch.first, batch.first + batch.count):
-        noisy = perturbed_pool(batch.scenario, pool, batch.noise, trial_rng(batch.scenario, batch.seed, index))
+        noisy = perturbed_pool(
+            batch.scenario, pool, batch.noise, trial_rng(batch.scenario, batch.seed, index)
+        )
         allocation = allocate(batch.scenario, pool=noisy, workers=1, time_limit=batch.time_limit)
-        placement = tuple(sorted((o.applicant_id, o.cohort_id or "") for o in allocation.selected()))
+        placement = tuple(
+            sorted((o.applicant_id, o.cohort_id or "") for o in allocation.selected())
+        )
         results.append(Trial(index, placement, allocation.report.status == "optimal"))
     return results
 
@@ -111,9 +116,7 @@ def perturbed_pool(
         for r in rows
     ]
     scores = aggregate_scores(scenario, noisy)
-    return [
-        dataclasses.replace(c, score=scores[c.id]) if c.score is not None else c for c in pool
-    ]
+    return [dataclasses.replace(c, score=scores[c.id]) if c.score is not None else c for c in pool]
 
 
 # --------------------------------------------------------------------------- analysis
@@ -153,10 +156,15 @@ class Robustness:
         for trial in self.trials:
             now = _by_cohort(trial.placement)
             empty: set[str] = set()
-            result.append(sum(
-                max(len(base.get(k, empty) - now.get(k, empty)), len(now.get(k, empty) - base.get(k, empty)))
-                for k in set(base) | set(now)
-            ))
+            result.append(
+                sum(
+                    max(
+                        len(base.get(k, empty) - now.get(k, empty)),
+                        len(now.get(k, empty) - base.get(k, empty)),
+                    )
+                    for k in set(base) | set(now)
+                )
+            )
         return result
 
     def close_call(self, status: str, probability: float) -> bool:
@@ -173,7 +181,9 @@ class Robustness:
             p = self.probability(o.applicant_id)
             if self.close_call(o.status, p):
                 calls.append((o.applicant_id, o.status, p))
-        return sorted(calls, key=lambda c: (c[1] != "selected", c[2] if c[1] == "selected" else -c[2], c[0]))
+        return sorted(
+            calls, key=lambda c: (c[1] != "selected", c[2] if c[1] == "selected" else -c[2], c[0])
+        )
 
     @property
     def unproven(self) -> int:
@@ -204,8 +214,14 @@ def summary(result: Robustness) -> str:
         shown = calls[:TERMINAL_CLOSE_CALLS]
         lines.append(
             "Close calls: "
-            + ", ".join(f"{a} ({status}) selected in {_percent(p)} of trials" for a, status, p in shown)
-            + (f", and {len(calls) - len(shown)} more in robustness.csv" if len(calls) > len(shown) else "")
+            + ", ".join(
+                f"{a} ({status}) selected in {_percent(p)} of trials" for a, status, p in shown
+            )
+            + (
+                f", and {len(calls) - len(shown)} more in robustness.csv"
+                if len(calls) > len(shown)
+                else ""
+            )
             + "."
         )
     else:
@@ -214,7 +230,9 @@ def summary(result: Robustness) -> str:
             f"of trials, and no one left out in more than {_percent(result.unselected_above)}."
         )
     if result.unproven:
-        lines.append(f"warning: {result.unproven} trials hit --time-limit before proving their optimum.")
+        lines.append(
+            f"warning: {result.unproven} trials hit --time-limit before proving their optimum."
+        )
     return "\n".join(lines)
 
 
@@ -224,15 +242,30 @@ def summary(result: Robustness) -> str:
 def robustness_csv(result: Robustness) -> str:
     """One row per applicant, in applicants.csv order. No protected characteristics."""
     per_cohort = result.cohort_ids if len(result.cohort_ids) > 1 else ()
-    header = ["applicant_id", "baseline_status", "baseline_cohort", "selection_probability",
-              *[f"probability_{c}" for c in per_cohort], "trials_selected", "close_call"]
+    header = [
+        "applicant_id",
+        "baseline_status",
+        "baseline_cohort",
+        "selection_probability",
+        *[f"probability_{c}" for c in per_cohort],
+        "trials_selected",
+        "close_call",
+    ]
     rows = []
     for o in result.baseline.outcomes:
         selected = result.selections(o.applicant_id)
         p = selected / len(result.trials)
-        rows.append([o.applicant_id, o.status, o.cohort_id, f"{p:.3f}",
-                     *[f"{result.probability(o.applicant_id, c):.3f}" for c in per_cohort],
-                     selected, "yes" if result.close_call(o.status, p) else "no"])
+        rows.append(
+            [
+                o.applicant_id,
+                o.status,
+                o.cohort_id,
+                f"{p:.3f}",
+                *[f"{result.probability(o.applicant_id, c):.3f}" for c in per_cohort],
+                selected,
+                "yes" if result.close_call(o.status, p) else "no",
+            ]
+        )
     return csv_text(header, rows)
 
 
@@ -243,8 +276,10 @@ def histogram_svg(changes: Sequence[int]) -> str:
     tallest = max(counts.values())
     bar, gap, height, base = 36, 8, 160, 190
     width = (top + 1) * (bar + gap) + 60
-    described = "; ".join(f"{k} {'place' if k == 1 else 'places'} changed in {counts[k]} trials"
-                          for k in range(top + 1))
+    described = "; ".join(
+        f"{k} {'place' if k == 1 else 'places'} changed in {counts[k]} trials"
+        for k in range(top + 1)
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="230" '
         f'viewBox="0 0 {width} 230" aria-label="Histogram of places changed per trial: {described}">',
@@ -255,24 +290,35 @@ def histogram_svg(changes: Sequence[int]) -> str:
         h = round(height * counts[k] / tallest)
         x = 40 + k * (bar + gap)
         parts.append(f'<rect x="{x}" y="{base - h}" width="{bar}" height="{h}" fill="#1d70b8"/>')
-        parts.append(f'<text x="{x + bar / 2:g}" y="{base - h - 4}" text-anchor="middle" '
-                     f'font-size="12">{counts[k]}</text>')
-        parts.append(f'<text x="{x + bar / 2:g}" y="{base + 16}" text-anchor="middle" '
-                     f'font-size="12">{k}</text>')
-    parts.append(f'<text x="{40 + (top + 1) * (bar + gap) / 2:g}" y="{base + 36}" text-anchor="middle" '
-                 'font-size="12">places changed (bars: number of trials)</text></svg>')
+        parts.append(
+            f'<text x="{x + bar / 2:g}" y="{base - h - 4}" text-anchor="middle" '
+            f'font-size="12">{counts[k]}</text>'
+        )
+        parts.append(
+            f'<text x="{x + bar / 2:g}" y="{base + 16}" text-anchor="middle" '
+            f'font-size="12">{k}</text>'
+        )
+    parts.append(
+        f'<text x="{40 + (top + 1) * (bar + gap) / 2:g}" y="{base + 36}" text-anchor="middle" '
+        'font-size="12">places changed (bars: number of trials)</text></svg>'
+    )
     return "".join(parts)
 
 
 def robustness_html(scenario: Scenario, result: Robustness) -> str:
     """A self-contained panel page (no scripts): summary, histogram, close calls, every applicant."""
     changes = result.changes()
-    stats = (f"mean {statistics.mean(changes):.2f}, median {statistics.median(changes):g}, "
-             f"max {max(changes)} of {result.places} places")
-    calls = "".join(
-        f"<tr><td>{escape(a)}</td><td>{escape(s)}</td><td>{_percent(p)}</td></tr>"
-        for a, s, p in result.close_calls()
-    ) or '<tr><td colspan="3">none</td></tr>'
+    stats = (
+        f"mean {statistics.mean(changes):.2f}, median {statistics.median(changes):g}, "
+        f"max {max(changes)} of {result.places} places"
+    )
+    calls = (
+        "".join(
+            f"<tr><td>{escape(a)}</td><td>{escape(s)}</td><td>{_percent(p)}</td></tr>"
+            for a, s, p in result.close_calls()
+        )
+        or '<tr><td colspan="3">none</td></tr>'
+    )
     rows = "".join(
         f"<tr><td>{escape(o.applicant_id)}</td><td>{escape(o.status)}</td>"
         f"<td>{escape(o.cohort_id or '')}</td><td>{_percent(result.probability(o.applicant_id))}</td></tr>"
@@ -319,8 +365,9 @@ def assess(
     progress: Progress | None = None,
 ) -> Robustness:
     """Run the trials where ``runner`` runs things and sum them up against ``baseline``."""
-    tasks = batches(scenario, trials=trials, noise=noise, seed=seed, time_limit=time_limit,
-                    slots=runner.slots)
+    tasks = batches(
+        scenario, trials=trials, noise=noise, seed=seed, time_limit=time_limit, slots=runner.slots
+    )
     done = runner.map(run_trials, tasks, progress=progress)
     return Robustness(
         noise=noise,

@@ -80,7 +80,7 @@ class Runner:
             results.append(fn(task))
             if progress:
                 progress(len(results), len(tasks))
-            rest = tasks[len(results):]
+            rest = tasks[len(results) :]
             processes = min(self.workers, len(rest))
             if processes > 1 and _pool_pays((time.monotonic() - started) * len(rest), processes):
                 return results + _in_pool(fn, rest, processes, _after(progress, len(results)))
@@ -135,11 +135,17 @@ def _connect(address: str, timeout: str) -> Any:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(
-            [Problem("--dask-scheduler", 1, 1, f"cannot reach a Dask scheduler at {address!r}: {exc}")]
+            [
+                Problem(
+                    "--dask-scheduler", 1, 1, f"cannot reach a Dask scheduler at {address!r}: {exc}"
+                )
+            ]
         ) from None
 
 
-def _on_dask(client: Any, fn: Callable[[T], R], tasks: Sequence[T], progress: Progress | None) -> list[R]:
+def _on_dask(
+    client: Any, fn: Callable[[T], R], tasks: Sequence[T], progress: Progress | None
+) -> list[R]:
     from distributed import as_completed as dask_completed
 
     # pure=False: two equal tasks are still two runs (and keys never collide across calls).

@@ -41,7 +41,9 @@ def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
                 mean, variance = stats[panelist]
                 sd = variance.sqrt()
                 zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(mean)) / sd)
-            result[applicant_id] = (sum(zs, Decimal(0)) / len(zs)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            result[applicant_id] = (sum(zs, Decimal(0)) / len(zs)).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
         return result
     result = {}
     for applicant_id, by in per.items():
@@ -98,7 +100,10 @@ def acceptable(scenario: Scenario, applicant_id: str) -> list[str]:
 
 def lottery(scenario: Scenario) -> dict[str, int]:
     seed = scenario.settings.selection.seed
-    ordered = sorted(scenario.applicants, key=lambda a: hashlib.sha256(f"{seed}:{a.applicant_id}".encode()).hexdigest())
+    ordered = sorted(
+        scenario.applicants,
+        key=lambda a: hashlib.sha256(f"{seed}:{a.applicant_id}".encode()).hexdigest(),
+    )
     return {a.applicant_id: i for i, a in enumerate(ordered, start=1)}
 
 
@@ -121,7 +126,11 @@ def minimum(scenario: Scenario, ring_fence_name: str, places: int) -> int:
 def assert_one_row_per_applicant(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     expected = [a.applicant_id for a in scenario.applicants]
     got = [o.applicant_id for o in outcomes]
-    return [] if got == expected else ["allocation.csv must have one row per applicant in applicants.csv order"]
+    return (
+        []
+        if got == expected
+        else ["allocation.csv must have one row per applicant in applicants.csv order"]
+    )
 
 
 def assert_eligibility(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
@@ -179,7 +188,9 @@ def assert_spread(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
         councils = Counter(people[i].council for i in ids)
         if spread.max_per_service_area is not None:
             problems += [
-                f"cohort {cohort_id}: {n} from {area}" for area, n in areas.items() if n > spread.max_per_service_area
+                f"cohort {cohort_id}: {n} from {area}"
+                for area, n in areas.items()
+                if n > spread.max_per_service_area
             ]
         if spread.max_per_council is not None:
             problems += [
@@ -202,7 +213,9 @@ def assert_hold(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
             outsiders = sum(not members(scenario, i, rf.name) for i in ids)
             allowed = places[cohort_id] - minimum(scenario, rf.name, places[cohort_id])
             if outsiders > allowed:
-                problems.append(f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})")
+                problems.append(
+                    f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})"
+                )
     return problems
 
 
@@ -229,9 +242,13 @@ def assert_reserves(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str
         ids.sort(key=lambda i: (-scores[i], ranks[i]))
         for rank, applicant_id in enumerate(ids, start=1):
             o = by_id[applicant_id]
-            want = ("reserve", rank, cohort_id) if rank <= reserves else ("not_selected", None, None)
+            want = (
+                ("reserve", rank, cohort_id) if rank <= reserves else ("not_selected", None, None)
+            )
             if (o.status, o.reserve_rank, o.cohort_id) != want:
-                problems.append(f"{applicant_id}: should be {want}, is {(o.status, o.reserve_rank, o.cohort_id)}")
+                problems.append(
+                    f"{applicant_id}: should be {want}, is {(o.status, o.reserve_rank, o.cohort_id)}"
+                )
     return problems
 
 
@@ -255,7 +272,9 @@ def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) ->
                 and s.cohort_id in acceptable(scenario, o.applicant_id)
                 and scores[o.applicant_id] > scores[s.applicant_id]
             ):
-                problems.append(f"{o.applicant_id} outscores {s.applicant_id} in cohort {s.cohort_id} but was left out")
+                problems.append(
+                    f"{o.applicant_id} outscores {s.applicant_id} in cohort {s.cohort_id} but was left out"
+                )
     return problems
 
 
@@ -287,7 +306,10 @@ def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, 
     for cohort in scenario.cohorts:
         ids = [a for a, k in placement.items() if k == cohort.id]
         for rf in scenario.settings.selection.ring_fence:
-            fill += min(sum(members(scenario, i, rf.name) for i in ids), minimum(scenario, rf.name, cohort.places))
+            fill += min(
+                sum(members(scenario, i, rf.name) for i in ids),
+                minimum(scenario, rf.name, cohort.places),
+            )
     return (
         fill,
         len(placement),

@@ -33,16 +33,27 @@ def assert_one_row_per_participant(scenario, selected, matches) -> list[str]:
     out += [f"{p}: not selected but matched" for p in sorted(set(counts) - expected)]
     out += [f"{p}: selected but not matched" for p in sorted(expected - set(counts))]
     cohorts = {o.applicant_id: o.cohort_id for o in selected}
-    out += [f"{m.participant_id}: wrong cohort {m.cohort_id}" for m in matches
-            if m.participant_id in cohorts and m.cohort_id != cohorts[m.participant_id]]
+    out += [
+        f"{m.participant_id}: wrong cohort {m.cohort_id}"
+        for m in matches
+        if m.participant_id in cohorts and m.cohort_id != cohorts[m.participant_id]
+    ]
     return out
 
 
 def assert_known_people(scenario, selected, matches) -> list[str]:
     mentors = {m.mentor_id for m in scenario.mentors}
     coaches = {c.coach_id for c in scenario.coaches}
-    out = [f"{m.participant_id}: unknown mentor {m.mentor_id}" for m in matches if m.mentor_id not in mentors]
-    out += [f"{m.participant_id}: unknown coach {m.coach_id}" for m in matches if m.coach_id not in coaches]
+    out = [
+        f"{m.participant_id}: unknown mentor {m.mentor_id}"
+        for m in matches
+        if m.mentor_id not in mentors
+    ]
+    out += [
+        f"{m.participant_id}: unknown coach {m.coach_id}"
+        for m in matches
+        if m.coach_id not in coaches
+    ]
     return out
 
 
@@ -72,7 +83,8 @@ def assert_grade_gap(scenario, selected, matches) -> list[str]:
         f"{m.participant_id}: mentor {m.mentor_id} grade {grades[m.mentor_id]} < "
         f"{people[m.participant_id].grade} + {gap}"
         for m in matches
-        if m.participant_id in people and m.mentor_id in grades
+        if m.participant_id in people
+        and m.mentor_id in grades
         and grades[m.mentor_id] < people[m.participant_id].grade + gap
     ]
 
@@ -87,7 +99,9 @@ def assert_not_management_chain(scenario, selected, matches) -> list[str]:
         chain = _chain(managers, people[m.participant_id]) | {m.participant_id}
         for role, who in (("mentor", m.mentor_id), ("coach", m.coach_id)):
             if who in chain:
-                out.append(f"{m.participant_id}: {role} {who} is themselves or in their management chain")
+                out.append(
+                    f"{m.participant_id}: {role} {who} is themselves or in their management chain"
+                )
     return out
 
 
@@ -99,8 +113,10 @@ def assert_other_service_area(scenario, selected, matches) -> list[str]:
     return [
         f"{m.participant_id}: mentor {m.mentor_id} is in their own service area"
         for m in matches
-        if m.participant_id in people and m.mentor_id in areas
-        and areas[m.mentor_id] == (people[m.participant_id].council, people[m.participant_id].service_area)
+        if m.participant_id in people
+        and m.mentor_id in areas
+        and areas[m.mentor_id]
+        == (people[m.participant_id].council, people[m.participant_id].service_area)
     ]
 
 
@@ -121,24 +137,32 @@ def assert_coach_serves_council(scenario, selected, matches) -> list[str]:
     return [
         f"{m.participant_id}: coach {m.coach_id} does not serve {people[m.participant_id].council}"
         for m in matches
-        if m.participant_id in people and serves.get(m.coach_id)
+        if m.participant_id in people
+        and serves.get(m.coach_id)
         and people[m.participant_id].council not in serves[m.coach_id]
     ]
 
 
 def assert_not_both_roles(scenario, selected, matches) -> list[str]:
-    return [f"{m.participant_id}: {m.mentor_id} is both mentor and coach" for m in matches
-            if m.mentor_id == m.coach_id]
+    return [
+        f"{m.participant_id}: {m.mentor_id} is both mentor and coach"
+        for m in matches
+        if m.mentor_id == m.coach_id
+    ]
 
 
-def expected_fits(scenario: Scenario, applicant: Applicant, mentor_id: str, coach_id: str) -> tuple[int, int]:
+def expected_fits(
+    scenario: Scenario, applicant: Applicant, mentor_id: str, coach_id: str
+) -> tuple[int, int]:
     w = scenario.settings.matching.weights
     needs = set(applicant.development_needs)
     mentor = next(m for m in scenario.mentors if m.mentor_id == mentor_id)
     coach = next(c for c in scenario.coaches if c.coach_id == coach_id)
     mf = w.needs * len(needs & set(mentor.expertise))
     mf += w.other_council * (mentor.council != applicant.council)
-    mf += w.other_service_area * ((mentor.council, mentor.service_area) != (applicant.council, applicant.service_area))
+    mf += w.other_service_area * (
+        (mentor.council, mentor.service_area) != (applicant.council, applicant.service_area)
+    )
     return mf, w.needs * len(needs & set(coach.expertise))
 
 
@@ -156,9 +180,18 @@ def assert_fit_columns(scenario, selected, matches) -> list[str]:
 
 def assert_private_reasons(scenario, selected, matches) -> list[str]:
     """Reasons never mention protected characteristics or scores."""
-    words = {g.lower() for a in scenario.applicants for g in a.groups} | {"score", "woman", "disabled", "ethnic"}
-    return [f"{m.participant_id}: reasons mention {w!r}" for m in matches for w in sorted(words)
-            if w in m.reasons.lower()]
+    words = {g.lower() for a in scenario.applicants for g in a.groups} | {
+        "score",
+        "woman",
+        "disabled",
+        "ethnic",
+    }
+    return [
+        f"{m.participant_id}: reasons mention {w!r}"
+        for m in matches
+        for w in sorted(words)
+        if w in m.reasons.lower()
+    ]
 
 
 RULES = (
@@ -177,15 +210,22 @@ RULES = (
 )
 
 
-def violations(scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]) -> list[str]:
+def violations(
+    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+) -> list[str]:
     """Every hard-rule violation in a matching (empty = lawful and complete)."""
     return [v for rule in RULES for v in rule(scenario, selected, matches)]
 
 
-def objective(scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]) -> dict[str, int]:
+def objective(
+    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+) -> dict[str, int]:
     """The fairness levels recomputed: worst participant's fit and total fit."""
     people = _participants(scenario, selected)
-    fits = [sum(expected_fits(scenario, people[m.participant_id], m.mentor_id, m.coach_id)) for m in matches]
+    fits = [
+        sum(expected_fits(scenario, people[m.participant_id], m.mentor_id, m.coach_id))
+        for m in matches
+    ]
     return {"min_fit": min(fits, default=0), "total_fit": sum(fits)}
 
 

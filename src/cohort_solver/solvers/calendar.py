@@ -902,7 +902,11 @@ def room_left(
         members = set(d.members)
         # `after`: a fixed earlier session must have ended; a fixed later one not yet begun.
         earliest = max(
-            (end for who, _, end in ends.get((d.cohort_id, d.session.after or ""), []) if who & members),
+            (
+                end
+                for who, _, end in ends.get((d.cohort_id, d.session.after or ""), [])
+                if who & members
+            ),
             default=0,
         )
         latest_end = min(
@@ -1008,12 +1012,24 @@ def solve_part(
     whole = Part([], 0, True)
     for linked in _linked(demands):
         part = _solve_linked(
-            scenario, grid, blocked, linked, mine, placed, pins, search, effort * len(linked), goals,
-            suggested or {}, escalate,
+            scenario,
+            grid,
+            blocked,
+            linked,
+            mine,
+            placed,
+            pins,
+            search,
+            effort * len(linked),
+            goals,
+            suggested or {},
+            escalate,
         )
         if part is None:
             return None
-        whole = Part(whole.placed + part.placed, whole.bound + part.bound, whole.optimal and part.optimal)
+        whole = Part(
+            whole.placed + part.placed, whole.bound + part.bound, whole.optimal and part.optimal
+        )
     return whole
 
 
@@ -1048,8 +1064,20 @@ def _linked(demands: Sequence[Demand]) -> list[list[Demand]]:
     return chunks
 
 
-def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, effort, goals, suggested,
-                  escalate=True):
+def _solve_linked(
+    scenario,
+    grid,
+    blocked,
+    demands,
+    mine,
+    placed,
+    pins,
+    search,
+    effort,
+    goals,
+    suggested,
+    escalate=True,
+):
     if pins and _pins_hold(grid, demands, mine, pins):
         # Keeping every lawful pin is the first level and it fixes every event here: copy
         # them across instead of building and solving a model (re-plans touch few parts).
@@ -1074,7 +1102,9 @@ def _solve_linked(scenario, grid, blocked, demands, mine, placed, pins, search, 
             m.model.add_hint(v, solver.value(v))
     m.model.minimize(m.soft())
     solver, status = search.solve(m.model, effort)
-    for _ in range(2 if escalate else 0):  # nothing found, no warm start: a larger, still fixed, effort
+    for _ in range(
+        2 if escalate else 0
+    ):  # nothing found, no warm start: a larger, still fixed, effort
         if status != cp_model.UNKNOWN or m.incumbent or len(m.greedy) == len(demands):
             break
         effort *= 4
@@ -1220,9 +1250,20 @@ def schedule(
     }
     parts = 1 + len(months)
 
-    def solve(mine: list[Demand], fixed: Sequence[Placed], scale: float, goals: bool = True, suggested=()):
+    def solve(
+        mine: list[Demand], fixed: Sequence[Placed], scale: float, goals: bool = True, suggested=()
+    ):
         return solve_part(
-            scenario, grid, blocked, mine, options, fixed, pins, search, scale, goals=goals,
+            scenario,
+            grid,
+            blocked,
+            mine,
+            options,
+            fixed,
+            pins,
+            search,
+            scale,
+            goals=goals,
             suggested={p.demand.event_id: p for p in suggested},
         )
 
@@ -1237,14 +1278,23 @@ def schedule(
             if d.event_id in rhythm_choice:
                 weekday, slot = rhythm_choice[d.event_id]
                 patterned[d.event_id] = {
-                    day: [slot] for day, starts in options[d.event_id].items()
+                    day: [slot]
+                    for day, starts in options[d.event_id].items()
                     if day.weekday() == weekday and slot in starts
                 }
         try:
             # An attempt only: if it finds nothing at the base effort, solving freely is
             # cheaper than a larger effort here (regional: 10 s, against 60 s and more).
             frame = solve_part(
-                scenario, grid, blocked, skeleton, patterned, [], pins, search, SKELETON_EFFORT,
+                scenario,
+                grid,
+                blocked,
+                skeleton,
+                patterned,
+                [],
+                pins,
+                search,
+                SKELETON_EFFORT,
                 escalate=False,
             )
         except InfeasibleError:  # out of effort with the rhythm fixed: try freely
@@ -1283,7 +1333,11 @@ def schedule(
             if part is None:
                 break
             frame_placed = [
-                *(p for p in frame_placed if p.demand.session.month != month or p.demand not in own),
+                *(
+                    p
+                    for p in frame_placed
+                    if p.demand.session.month != month or p.demand not in own
+                ),
                 *(p for p in part.placed if not p.demand.session.per_participant),
             ]
             filled[month] = [p for p in part.placed if p.demand.session.per_participant]
@@ -1292,7 +1346,15 @@ def schedule(
         else:
             break
         # Month `month` has no calendar around the other months' group sessions.
-        if solve([*(d for d in skeleton if d.session.month == month), *fills[month]], [], FILL_EFFORT, False) is None:
+        if (
+            solve(
+                [*(d for d in skeleton if d.session.month == month), *fills[month]],
+                [],
+                FILL_EFFORT,
+                False,
+            )
+            is None
+        ):
             raise InfeasibleError("calendar", [_why_month_full(scenario, month, fills[month])])
         whole = None if rebuilt else solve(demands, [], FILL_EFFORT, False)
         if whole is None:
@@ -1316,7 +1378,11 @@ def schedule(
     levels = []
     if previous is not None:
         before = {e.event_id: (e.start, e.venue_id) for e in previous}
-        moved = sum(1 for e in events if e.event_id in before and before[e.event_id] != (e.start, e.venue_id))
+        moved = sum(
+            1
+            for e in events
+            if e.event_id in before and before[e.event_id] != (e.start, e.venue_id)
+        )
         forced = sum(1 for d in demands if d.event_id in before and d.event_id not in pins)
         levels.append(Level(name="moved_events", sense="min", value=moved, bound=forced))
     levels += [
@@ -1332,7 +1398,9 @@ def schedule(
         )
     report = StageReport(
         stage="calendar",
-        status="optimal" if all(lv.value == lv.bound for lv in levels if lv.name in ("moved_events", "soft_total")) else "feasible",
+        status="optimal"
+        if all(lv.value == lv.bound for lv in levels if lv.name in ("moved_events", "soft_total"))
+        else "feasible",
         levels=tuple(levels),
         seconds=round(time.monotonic() - began, 3),
         notes=notes,
@@ -1340,7 +1408,9 @@ def schedule(
     return CalendarResult(events=events, report=report)
 
 
-def _rhythm_choice(scenario: Scenario, skeleton: Sequence[Demand], options) -> dict[str, tuple[int, int]]:
+def _rhythm_choice(
+    scenario: Scenario, skeleton: Sequence[Demand], options
+) -> dict[str, tuple[int, int]]:
     """Per cohort's first group session: the weekday and start slot that its other group
     sessions can best keep (each at its own best candidate), ties to the earliest."""
     reference = _rhythm_references(scenario)
@@ -1371,7 +1441,9 @@ def _rhythm_costs(options, ref: str, others: Sequence[Demand]) -> dict[tuple[int
         (w, s): sum(
             0
             if (w, s) in pairs
-            else min(w_time if w in wds else w_day + w_time, w_day if s in slots else w_day + w_time)
+            else min(
+                w_time if w in wds else w_day + w_time, w_day if s in slots else w_day + w_time
+            )
             for pairs, wds, slots in seen
         )
         for w, s in refs
@@ -1391,7 +1463,11 @@ def _leave_room_for_followers(grid: Grid, demands: Sequence[Demand], options) ->
     for d in demands:
         if d.session.per_participant:
             continue
-        ends = [last for who, last in latest.get((d.cohort_id, d.session.session_key), []) if who & set(d.members)]
+        ends = [
+            last
+            for who, last in latest.get((d.cohort_id, d.session.session_key), [])
+            if who & set(d.members)
+        ]
         if not ends:
             continue
         limit = min(ends) - grid.slots(d.session)
@@ -1483,12 +1559,18 @@ def soft_bounds(
         others = [d for d in mine if d.event_id != ref]
         seen = []
         for d in others:
-            pairs = {(day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts}
+            pairs = {
+                (day.weekday(), s) for day, starts in options[d.event_id].items() for s in starts
+            }
             seen.append(({p[0] for p in pairs}, {p[1] for p in pairs}))
         refs = {(day.weekday(), s) for day, starts in options[ref].items() for s in starts}
         w_day, w_time = WEIGHTS["rhythm_weekday"], WEIGHTS["rhythm_time"]
-        bound["rhythm_weekday"] += min(sum(w_day * (w not in wds) for wds, _ in seen) for w, _ in refs)
-        bound["rhythm_time"] += min(sum(w_time * (s not in slots) for _, slots in seen) for _, s in refs)
+        bound["rhythm_weekday"] += min(
+            sum(w_day * (w not in wds) for wds, _ in seen) for w, _ in refs
+        )
+        bound["rhythm_time"] += min(
+            sum(w_time * (s not in slots) for _, slots in seen) for _, s in refs
+        )
         rhythm_both += min(_rhythm_costs(options, ref, others).values())
 
     # venues: per month, sessions that cannot each have a (venue, week) to themselves.

@@ -99,7 +99,9 @@ class _Side:
         self.position = {i: k for k, i in enumerate(self.ids)}
         self._areas = {a: k for k, a in enumerate(dict.fromkeys(area(x) for x in people))}
         self.areas = np.array([self._areas[area(x)] for x in people], dtype=np.int64)
-        themes = {t: k for k, t in enumerate(dict.fromkeys(t for x in people for t in expertise(x)))}
+        themes = {
+            t: k for k, t in enumerate(dict.fromkeys(t for x in people for t in expertise(x)))
+        }
         self._themes = themes
         self.offers = np.zeros((len(people), len(themes)), dtype=np.int64)
         for row, x in enumerate(people):
@@ -149,29 +151,46 @@ class Pool:
         # pairs), and one Python call per pair cost most of the stage. A test keeps them in step
         # with the barriers and with the checker's fit.
         mentor_side = _Side(
-            [m for m in mentors.values() if m.capacity > 0], "mentor_id",
-            lambda m: (m.council, m.service_area), lambda m: m.expertise,
+            [m for m in mentors.values() if m.capacity > 0],
+            "mentor_id",
+            lambda m: (m.council, m.service_area),
+            lambda m: m.expertise,
         )
-        coach_side = _Side([c for c in coaches.values() if c.capacity > 0], "coach_id", lambda c: None,
-                           lambda c: c.expertise)
+        coach_side = _Side(
+            [c for c in coaches.values() if c.capacity > 0],
+            "coach_id",
+            lambda c: None,
+            lambda c: c.expertise,
+        )
         grades = np.array([m.grade for m in mentor_side.people], dtype=np.int64)
         councils = np.array([m.council for m in mentor_side.people], dtype=object)
         serves: dict[str, np.ndarray] = {}
         mentor_options: dict[str, dict[str, int]] = {}
         coach_options: dict[str, dict[str, int]] = {}
         for p in participants:
-            barred = {p.applicant_id, *management_chain(p, applicants), *conflicted.get(p.applicant_id, ())}
+            barred = {
+                p.applicant_id,
+                *management_chain(p, applicants),
+                *conflicted.get(p.applicant_id, ()),
+            }
             other_area = mentor_side.areas != mentor_side.area_code(p.area)
             lawful = grades >= p.grade + rules.mentor_min_grade_gap
             if rules.exclude_same_service_area:
                 lawful &= other_area
-            fit = (weights.needs * mentor_side.covered(p.development_needs)
-                   + weights.other_council * (councils != p.council) + weights.other_service_area * other_area)
+            fit = (
+                weights.needs * mentor_side.covered(p.development_needs)
+                + weights.other_council * (councils != p.council)
+                + weights.other_service_area * other_area
+            )
             mentor_options[p.applicant_id] = mentor_side.options(lawful, fit, barred)
             if p.council not in serves:
-                serves[p.council] = np.array([c.serves(p.council) for c in coach_side.people], dtype=bool)
+                serves[p.council] = np.array(
+                    [c.serves(p.council) for c in coach_side.people], dtype=bool
+                )
             coach_options[p.applicant_id] = coach_side.options(
-                serves[p.council].copy(), weights.needs * coach_side.covered(p.development_needs), barred
+                serves[p.council].copy(),
+                weights.needs * coach_side.covered(p.development_needs),
+                barred,
             )
         return cls(participants, cohort, mentors, coaches, mentor_options, coach_options)
 
@@ -200,26 +219,45 @@ def _flow_side(
     sink = n + 1 + len(resources)
     counts = np.fromiter((len(options[i]) for i in ids), dtype=np.int64, count=n)
     tails = np.repeat(np.arange(1, n + 1, dtype=np.int64), counts)
-    heads = np.fromiter(map(node.__getitem__, chain.from_iterable(options[i].keys() for i in ids)),
-                        dtype=np.int64, count=len(tails))
-    fits = np.fromiter(chain.from_iterable(options[i].values() for i in ids), dtype=np.int64, count=len(tails))
+    heads = np.fromiter(
+        map(node.__getitem__, chain.from_iterable(options[i].keys() for i in ids)),
+        dtype=np.int64,
+        count=len(tails),
+    )
+    fits = np.fromiter(
+        chain.from_iterable(options[i].values() for i in ids), dtype=np.int64, count=len(tails)
+    )
     big = 1 + sum(max(options[i].values(), default=0) for i in ids)
     kept = np.repeat(np.array([node.get(keep.get(i, ""), -1) for i in ids], dtype=np.int64), counts)
     costs = -(fits + big * (heads == kept))
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate([np.zeros(n, dtype=np.int64), tails, np.array(list(node.values()), dtype=np.int64)]),
-        np.concatenate([np.arange(1, n + 1, dtype=np.int64), heads, np.full(len(resources), sink, dtype=np.int64)]),
-        np.concatenate([np.ones(n + len(tails), dtype=np.int64),
-                        np.array([capacity[r] for r in resources], dtype=np.int64)]),
-        np.concatenate([np.zeros(n, dtype=np.int64), costs, np.zeros(len(resources), dtype=np.int64)]),
+        np.concatenate(
+            [np.zeros(n, dtype=np.int64), tails, np.array(list(node.values()), dtype=np.int64)]
+        ),
+        np.concatenate(
+            [
+                np.arange(1, n + 1, dtype=np.int64),
+                heads,
+                np.full(len(resources), sink, dtype=np.int64),
+            ]
+        ),
+        np.concatenate(
+            [
+                np.ones(n + len(tails), dtype=np.int64),
+                np.array([capacity[r] for r in resources], dtype=np.int64),
+            ]
+        ),
+        np.concatenate(
+            [np.zeros(n, dtype=np.int64), costs, np.zeros(len(resources), dtype=np.int64)]
+        ),
     )
     flow.set_node_supply(0, n)
     flow.set_node_supply(sink, -n)
     if flow.solve() != flow.OPTIMAL:
         return None
     # Arcs n .. n+len(tails) are the participant -> resource arcs, in the order added.
-    used = np.flatnonzero(flow.flows(arcs[n:n + len(tails)]))
+    used = np.flatnonzero(flow.flows(arcs[n : n + len(tails)]))
     chosen = {ids[tails[a] - 1]: resources[heads[a] - n - 1] for a in used.tolist()}
     return chosen
 
@@ -234,14 +272,27 @@ def _hall_violation(
     resources = sorted({r for i in ids for r in options[i]})
     node = {r: len(ids) + 1 + k for k, r in enumerate(resources)}
     sink = len(ids) + 1 + len(resources)
-    tails = [0] * len(ids) + [k + 1 for k, i in enumerate(ids) for _ in options[i]] + [node[r] for r in resources]
-    heads = ([k + 1 for k in range(len(ids))] + [node[r] for i in ids for r in options[i]]
-             + [sink] * len(resources))
-    caps = ([1] * len(ids) + [len(ids) + 1] * (len(tails) - len(ids) - len(resources))
-            + [capacity[r] for r in resources])
+    tails = (
+        [0] * len(ids)
+        + [k + 1 for k, i in enumerate(ids) for _ in options[i]]
+        + [node[r] for r in resources]
+    )
+    heads = (
+        [k + 1 for k in range(len(ids))]
+        + [node[r] for i in ids for r in options[i]]
+        + [sink] * len(resources)
+    )
+    caps = (
+        [1] * len(ids)
+        + [len(ids) + 1] * (len(tails) - len(ids) - len(resources))
+        + [capacity[r] for r in resources]
+    )
     flow = max_flow.SimpleMaxFlow()
-    flow.add_arcs_with_capacity(np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64),
-                                np.array(caps, dtype=np.int64))
+    flow.add_arcs_with_capacity(
+        np.array(tails, dtype=np.int64),
+        np.array(heads, dtype=np.int64),
+        np.array(caps, dtype=np.int64),
+    )
     flow.solve(0, sink)
     if flow.optimal_flow() >= len(ids):
         return None
@@ -358,17 +409,22 @@ def _solve_levels(
         if status == cp_model.INFEASIBLE:
             raise InfeasibleError(
                 STAGE,
-                ["every participant has lawful mentors and coaches, but not without giving "
-                 "someone the same person as both mentor and coach"],
+                [
+                    "every participant has lawful mentors and coaches, but not without giving "
+                    "someone the same person as both mentor and coach"
+                ],
             )
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if not mentors:
                 raise InfeasibleError(
-                    STAGE, ["the time limit ran out before any matching was found; raise --time-limit"]
+                    STAGE,
+                    ["the time limit ran out before any matching was found; raise --time-limit"],
                 )
             for rest, _ in levels[k:]:
                 value = evaluate(rest, mentors, coaches)
-                reached.append(Level(name=rest, sense="max", value=value, bound=max(value, ceilings[rest])))
+                reached.append(
+                    Level(name=rest, sense="max", value=value, bound=max(value, ceilings[rest]))
+                )
             return mentors, coaches, reached, False
         value, bound = round(solver.objective_value), round(solver.best_objective_bound)
         optimal = optimal and status == cp_model.OPTIMAL
@@ -400,9 +456,7 @@ def _total_fit(pool: Pool, mentors: Mapping[str, str], coaches: Mapping[str, str
 
 
 def _kept(previous: Mapping[str, tuple[str, str]], mentors: Mapping, coaches: Mapping) -> int:
-    return sum(
-        (mentors.get(i) == m) + (coaches.get(i) == c) for i, (m, c) in previous.items()
-    )
+    return sum((mentors.get(i) == m) + (coaches.get(i) == c) for i, (m, c) in previous.items())
 
 
 def match(
@@ -435,9 +489,13 @@ def match(
     ids = pool.ids
     mentor_caps = {m: x.capacity for m, x in pool.mentors.items()}
     coach_caps = {c: x.capacity for c, x in pool.coaches.items()}
-    mentors = _flow_side(ids, pool.mentor_options, mentor_caps, {i: m for i, (m, _) in kept_before.items()})
+    mentors = _flow_side(
+        ids, pool.mentor_options, mentor_caps, {i: m for i, (m, _) in kept_before.items()}
+    )
     step(2, 4)
-    coaches = _flow_side(ids, pool.coach_options, coach_caps, {i: c for i, (_, c) in kept_before.items()})
+    coaches = _flow_side(
+        ids, pool.coach_options, coach_caps, {i: c for i, (_, c) in kept_before.items()}
+    )
     step(3, 4)
     if mentors is None or coaches is None:
         # No complete assignment on one side: Hall's theorem says which group is short, and why.
@@ -480,7 +538,10 @@ def match(
             for i in ids:
                 model.model.add(worst <= model.fit(i))
             objectives.append(("min_fit", worst))
-        def evaluate(name: str, chosen_mentors: dict[str, str], chosen_coaches: dict[str, str]) -> int:
+
+        def evaluate(
+            name: str, chosen_mentors: dict[str, str], chosen_coaches: dict[str, str]
+        ) -> int:
             if name == "kept_pairs":
                 return _kept(kept_before, chosen_mentors, chosen_coaches)
             if name == "min_fit":
@@ -491,12 +552,18 @@ def match(
             "kept_pairs": 2 * len(kept_before),
             "min_fit": ceiling,
             "total_fit": sum(
-                max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values()) for i in ids
+                max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values())
+                for i in ids
             ),
         }
         solved_mentors, solved_coaches, levels, optimal = _solve_levels(
-            model, objectives, workers=workers, deadline=deadline,
-            start=None if clash else (mentors, coaches), ceilings=ceilings, evaluate=evaluate,
+            model,
+            objectives,
+            workers=workers,
+            deadline=deadline,
+            start=None if clash else (mentors, coaches),
+            ceilings=ceilings,
+            evaluate=evaluate,
         )
         if fairness == "egalitarian" and not clash and optimal and levels[-1].value == flow_worst:
             # The flows already reach the best worst fit, with the best total of all.
@@ -504,9 +571,13 @@ def match(
         else:
             total_objective = sum(model.fit(i) for i in ids)
             solved_mentors, solved_coaches, more, more_optimal = _solve_levels(
-                model, [("total_fit", total_objective)], workers=workers, deadline=deadline,
+                model,
+                [("total_fit", total_objective)],
+                workers=workers,
+                deadline=deadline,
                 start=(solved_mentors, solved_coaches) if solved_mentors else None,
-                ceilings=ceilings, evaluate=evaluate,
+                ceilings=ceilings,
+                evaluate=evaluate,
             )
             mentors, coaches = solved_mentors, solved_coaches
             levels += more
@@ -527,9 +598,7 @@ def match(
             coach_id=coaches[i],
             mentor_fit=pool.mentor_options[i][mentors[i]],
             coach_fit=pool.coach_options[i][coaches[i]],
-            reasons=reasons(
-                scenario, p, pool.mentors[mentors[i]], pool.coaches[coaches[i]]
-            ),
+            reasons=reasons(scenario, p, pool.mentors[mentors[i]], pool.coaches[coaches[i]]),
         )
         for i, p in zip(ids, pool.participants, strict=True)
     )
@@ -539,7 +608,10 @@ def match(
 def _fit_ceiling(pool: Pool) -> int:
     """No participant can do better than their best mentor plus their best coach."""
     return min(
-        (max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values()) for i in pool.ids),
+        (
+            max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values())
+            for i in pool.ids
+        ),
         default=0,
     )
 
@@ -552,7 +624,9 @@ def reasons(scenario: Scenario, applicant: Applicant, mentor: Mentor, coach: Coa
     parts = []
     mentor_needs = covered_needs(applicant, mentor.expertise)
     parts.append(
-        "mentor covers " + ", ".join(mentor_needs) if mentor_needs else "mentor covers no listed need"
+        "mentor covers " + ", ".join(mentor_needs)
+        if mentor_needs
+        else "mentor covers no listed need"
     )
     if mentor.council != applicant.council:
         parts.append(f"mentor from another council ({mentor.council})")
@@ -575,17 +649,37 @@ def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
         i = p.applicant_id
         chain = management_chain(p, by_id)
         if not pool.mentor_options[i]:
-            causes.append(f"{i}: no lawful mentor — " + _summarise(
-                [(m.mentor_id, ["has no places"] if m.capacity <= 0 else
-                  mentor_barriers(scenario, p, m, chain, conflicts)) for m in pool.mentors.values()],
-                "mentor",
-            ))
+            causes.append(
+                f"{i}: no lawful mentor — "
+                + _summarise(
+                    [
+                        (
+                            m.mentor_id,
+                            ["has no places"]
+                            if m.capacity <= 0
+                            else mentor_barriers(scenario, p, m, chain, conflicts),
+                        )
+                        for m in pool.mentors.values()
+                    ],
+                    "mentor",
+                )
+            )
         if not pool.coach_options[i]:
-            causes.append(f"{i}: no lawful coach — " + _summarise(
-                [(c.coach_id, ["has no places"] if c.capacity <= 0 else
-                  coach_barriers(p, c, chain, conflicts)) for c in pool.coaches.values()],
-                "coach",
-            ))
+            causes.append(
+                f"{i}: no lawful coach — "
+                + _summarise(
+                    [
+                        (
+                            c.coach_id,
+                            ["has no places"]
+                            if c.capacity <= 0
+                            else coach_barriers(p, c, chain, conflicts),
+                        )
+                        for c in pool.coaches.values()
+                    ],
+                    "coach",
+                )
+            )
     if causes:
         return causes
     for role, options, resources in (
@@ -619,7 +713,8 @@ def _summarise(barriers: Sequence[tuple[str, list[str]]], role: str) -> str:
         for reason in why:
             counts[reason].append(who)
     return "; ".join(
-        f"{', '.join(who)}: {reason}" for reason, who in sorted(counts.items(), key=lambda kv: kv[0])
+        f"{', '.join(who)}: {reason}"
+        for reason, who in sorted(counts.items(), key=lambda kv: kv[0])
     )
 
 

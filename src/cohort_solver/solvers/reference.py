@@ -25,7 +25,9 @@ class ReferenceResult:
     seconds: float
 
 
-def allocate_with_highs(scenario: Scenario, *, time_limit: float = 600.0, workers: int = 2) -> ReferenceResult:
+def allocate_with_highs(
+    scenario: Scenario, *, time_limit: float = 600.0, workers: int = 2
+) -> ReferenceResult:
     started = time.monotonic()
     solver = pywraplp.Solver.CreateSolver("HIGHS")
     solver.SetNumThreads(workers)
@@ -54,7 +56,10 @@ def allocate_with_highs(scenario: Scenario, *, time_limit: float = 600.0, worker
             solver.Add(f <= sum(v for c, v in members if rf.name in c.ring_fences))
             fill.append(f)
             if rf.unfilled == "hold":
-                solver.Add(sum(v for c, v in members if rf.name not in c.ring_fences) <= cohort.places - minimum)
+                solver.Add(
+                    sum(v for c, v in members if rf.name not in c.ring_fences)
+                    <= cohort.places - minimum
+                )
         areas: dict[object, list] = defaultdict(list)
         councils: dict[object, list] = defaultdict(list)
         for c, v in members:
