@@ -1,4 +1,8 @@
-"""The error tree. Bad input exits 2, an infeasible scenario exits 1; both say what to fix."""
+"""The error tree: what went wrong, in the coordinator's words, and the exit code it maps to.
+
+Bad input exits 2, a proven infeasibility 1, a bug 3, and running out of time 4: the last is
+not a proof that no plan exists, so it says how far the search got and what more time buys.
+"""
 
 from __future__ import annotations
 
@@ -49,3 +53,40 @@ class InfeasibleError(CohortSolverError):
 
     def __reduce__(self):
         return (type(self), (self.stage, self.causes))
+
+
+class OutOfTimeError(CohortSolverError):
+    """The time limit ran out before any plan was found. This proves nothing about feasibility.
+
+    ``reached`` says how far the search got; ``more_time`` what a larger ``--time-limit`` buys.
+    """
+
+    exit_code = 4
+
+    def __init__(self, stage: str, reached: str, more_time: str):
+        self.stage = stage
+        self.reached = reached
+        self.more_time = more_time
+        super().__init__(
+            f"{stage}: the time limit ran out before a plan was found "
+            f"(this does not mean no plan exists):\n  - {reached}\n  - {more_time}"
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.stage, self.reached, self.more_time))
+
+
+class InternalError(CohortSolverError):
+    """A bug, not the user's input: e.g. the solver rejected a model this program built."""
+
+    exit_code = 3
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(
+            f"internal error ({message}); nothing was written. "
+            "Please report this with the scenario folder."
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.message,))

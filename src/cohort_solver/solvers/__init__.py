@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ortools.sat.python import cp_model
 
+from ..errors import InternalError, OutOfTimeError
+
 
 def cp_sat(workers: int, seconds: float, *, deterministic: bool = True) -> cp_model.CpSolver:
     """A CP-SAT solver on ``workers`` threads with a wall-clock limit.
@@ -17,3 +19,20 @@ def cp_sat(workers: int, seconds: float, *, deterministic: bool = True) -> cp_mo
     solver.parameters.random_seed = 0
     solver.parameters.interleave_search = deterministic
     return solver
+
+
+def no_solution(stage: str, status: int, reached: str) -> None:
+    """Raise the right error when a solve returned no solution (status not OPTIMAL/FEASIBLE).
+
+    UNKNOWN means the time limit stopped the search first: exit 4, never "infeasible".
+    MODEL_INVALID means this program built a bad model: a bug, exit 3. INFEASIBLE is for the
+    caller to explain, because only it knows the rules in the panel's words.
+    """
+    if status == cp_model.MODEL_INVALID:
+        raise InternalError(f"{stage}: the solver rejected the model as invalid")
+    if status == cp_model.UNKNOWN:
+        raise OutOfTimeError(
+            stage,
+            reached,
+            "a larger --time-limit gives the solver more time to find a first solution",
+        )

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 from ..errors import InfeasibleError
 from ..model import Allocation, Cohort, Level, Scenario, StageReport
 from ..selection import Candidate, candidates, outcomes
-from . import cp_sat
+from . import cp_sat, no_solution
 
 LEVELS = (
     ("ring_fence_fill", "max"),
@@ -238,9 +238,10 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
         if status == cp_model.INFEASIBLE:
             raise InfeasibleError("allocation", explain_infeasible(scenario, part))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            raise InfeasibleError(
+            no_solution(
                 "allocation",
-                ["the time limit ran out before any allocation was found; raise --time-limit"],
+                status,
+                f"no allocation was found within the limit (objective level {level + 1} of 6)",
             )
         value = round(solver.objective_value)
         bound = round(solver.best_objective_bound)

@@ -20,7 +20,7 @@ from ortools.sat.python import cp_model
 
 from ..errors import InfeasibleError
 from ..model import Applicant, Coach, Level, Match, Mentor, Outcome, Scenario, StageReport
-from . import cp_sat
+from . import cp_sat, no_solution
 
 STAGE = "matching"
 
@@ -416,10 +416,7 @@ def _solve_levels(
             )
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if not mentors:
-                raise InfeasibleError(
-                    STAGE,
-                    ["the time limit ran out before any matching was found; raise --time-limit"],
-                )
+                no_solution(STAGE, status, "no matching was found within the limit")
             for rest, _ in levels[k:]:
                 value = evaluate(rest, mentors, coaches)
                 reached.append(
