@@ -78,7 +78,7 @@ PROGRAMME = [
 ]
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "non-UTF-8 file": (latin1_name, "applicants.csv:3:6: the file is not UTF-8"),
+    "non-UTF-8 file": (latin1_name, "applicants.csv:3:2: the file is not UTF-8"),
     "corrupt xlsx": (corrupt_xlsx, "applicants.xlsx:1:1: cannot open the workbook"),
     "duplicate applicant id": (
         edit("applicants.csv", "A2,", "A1,"),
@@ -223,8 +223,10 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
                 [
                     ("HOS-H", "Hana", "", "head_of_service", "Test Council", "Housing"),
                     ("HOS-F", "Fred", "", "head_of_service", "Test Council", "Finance"),
+                    ("LM1", "Lee", "", "line_manager", "Test Council", "Housing"),
                 ],
             )(f),
+            add_column(f, "line_manager_id", {f"A{i}": "LM1" for i in range(1, 7)}),
             add_file(
                 "programme.csv",
                 PROGRAMME,
@@ -314,6 +316,7 @@ def test_a_missing_head_of_service_matters_only_for_eligible_applicants(tmp_path
         [
             (f"HOS-{area[0]}", area, "", "head_of_service", "Test Council", area)
             for area in ("Housing", "Finance", "Planning")
-        ],
+        ]
+        + [("LM1", "Lee", "", "line_manager", "Test Council", "Housing")],
     )
     assert CliRunner().invoke(main, ["validate", str(folder)]).exit_code == 0
