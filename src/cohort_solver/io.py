@@ -69,7 +69,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Plain ASCII numbers only: Decimal would also take "1_000", "٣" and "Infinity".
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 # Beyond this many digits a number is a slip, and turning it into an int would be slow.
-_MAX_DIGITS = 30
+_MAX_DIGITS = 1000
 _DAY_NAMES = {d.lower(): d for d in WEEKDAYS} | {
     full: short
     for short, full in zip(
@@ -817,7 +817,7 @@ def _records(
 def _shown(value: Any) -> str:
     """A number as a person would write it: 1e+23, not 100000000000000000000000."""
     if isinstance(value, Decimal):
-        return str(value) if value.adjusted() < 12 else f"{value:.3e}"
+        return str(value) if value.adjusted() < 12 else f"{value:.3g}"
     if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 10**12:
         return f"{value:.3g}"
     return repr(value)
@@ -1200,6 +1200,8 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         if tables[stem] is None
         and any(os.path.lexists(folder / f"{stem}{ext}") for ext in (".csv", ".xlsx"))
     }
+    if tables["applicants"] is None:
+        unread.add("applicants")  # required: its absence is reported once, not per reference
     _check_id_namespaces(tables, out)
     _check_references(
         settings,

@@ -125,7 +125,7 @@ def _toml_date(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return parse_day(value)
-    raise ValueError(f'write the date as text, e.g. "2024-04-01" ({DATE_HELP})')
+    raise ValueError('write the date as text, e.g. "2024-04-01" or "20240401"')
 
 
 def _toml_clock(value: Any) -> Any:
