@@ -15,15 +15,20 @@ import openpyxl
 
 
 def write_xlsx(
-    path: Path,
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], **options: Any
+) -> None:
+    path.write_bytes(xlsx_bytes(header, rows, **options))
+
+
+def xlsx_bytes(
     header: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     hidden_first: Sequence[Sequence[Any]] | None = None,
     every_sheet_hidden: bool = False,
     saved: Mapping[str, str] | None = None,
-) -> None:
-    """One sheet of ``header`` and ``rows`` (strings starting '=' are formulas).
+) -> bytes:
+    """A workbook of ``header`` and ``rows`` (strings starting '=' are formulas).
 
     ``hidden_first``: rows of a stale hidden sheet placed before it. ``saved``: a saved result
     (text) for formula cells, by reference such as ``"J2"``.
@@ -53,7 +58,7 @@ def write_xlsx(
         )
     if every_sheet_hidden:  # Excel never saves this, but a script can; openpyxl refuses to
         data = _patched(data, "xl/workbook.xml", r'state="visible"', 'state="hidden"')
-    path.write_bytes(data)
+    return data
 
 
 def _patched(data: bytes, member: str, pattern: str, replacement: str) -> bytes:

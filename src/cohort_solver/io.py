@@ -37,6 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Problem
 from .model import (
+    CONTROL_CHARACTERS,
     DATE_HELP,
     MOMENT_HELP,
     OUTCOME_KINDS,
@@ -668,7 +669,7 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
     nameless: set[int] = set()
     table = Table(file, positions, [], raw, grid.special)
     for number, row in enumerate(grid.rows[1:], start=2):
-        if not any(c.strip() for c in row) and number not in special_rows:
+        if not "".join(row).strip() and number not in special_rows:
             continue  # a blank row, as a spreadsheet shows between blocks
         if not grid.aligned and len(row) != width:
             # A short row would leave its last columns blank (a protected characteristic read
@@ -687,7 +688,10 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
         nameless.update(
             c for c in range(1, width + 1) if not header[c - 1].strip() and row[c - 1].strip()
         )
-        table.rows.append((number, {name: _clean(row[i - 1]) for name, i in positions.items()}))
+        values = [cell.strip() for cell in row]
+        if not "".join(values).isascii():
+            values = [unicodedata.normalize("NFC", cell) for cell in values]
+        table.rows.append((number, {name: values[i - 1] for name, i in positions.items()}))
     for column in sorted(nameless):
         out.warnings.append(
             f"{file}:1:{column}: column {column} has values but no heading: they were ignored"
@@ -745,6 +749,7 @@ def _records(
     for name in sorted(unknown, key=table.column):
         out.warnings.append(f"{table.file}:1:{table.column(name)}: unknown column {name!r} ignored")
     key = next((n for n, c in columns.items() if c.key), None)
+    present = [(n, c) for n, c in columns.items() if n in table.positions]
     records = []
     seen: dict[str, tuple[str, int]] = {}
     for number, cells in table.rows:
@@ -758,11 +763,18 @@ def _records(
             ok = False
             out.add(table.file, number, table.column(column_name), message)
 
-        for name, column in columns.items():
-            if name not in table.positions:
-                continue
+        for name, column in present:
             cell = cells[name]
-            reason = _cell_problem(column, cell, table.special_cell(number, name))
+            special = table.special_cell(number, name) if table.special else None
+            plain = special is None and (
+                not cell
+                or (
+                    cell.isascii()
+                    and not CONTROL_CHARACTERS.search(cell)
+                    and not (column.key and ";" in cell)
+                )
+            )
+            reason = None if plain else _cell_problem(column, cell, special)
             if reason:
                 problem(name, reason)
                 continue
@@ -816,9 +828,15 @@ def _records(
 
 def _shown(value: Any) -> str:
     """A number as a person would write it: 1e+23, not 100000000000000000000000."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
+        value = Decimal(value)  # a float could not hold 1e400
     if isinstance(value, Decimal):
-        return str(value) if value.adjusted() < 12 else f"{value:.3g}"
-    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 10**12:
+        return (
+            str(value)
+            if not value.is_finite() or value.adjusted() < 12
+            else f"{value.normalize():.3g}"
+        )
+    if isinstance(value, float) and abs(value) >= 10**12:
         return f"{value:.3g}"
     return repr(value)
 

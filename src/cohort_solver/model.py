@@ -149,6 +149,10 @@ _CHARACTER_NAMES = {
 }
 
 
+# Cc (C0, DEL and C1 controls), and the line and paragraph separators Zl and Zp.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def unsafe_character(text: str) -> str | None:
     """Why ``text`` cannot be a one-line name or id: a control or line-separator character.
 
@@ -156,11 +160,12 @@ def unsafe_character(text: str) -> str | None:
     it splits; NUL and the other control characters are never meant. Names the character by
     its code point, never by echoing the text (it may be a protected characteristic).
     """
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            label = _CHARACTER_NAMES.get(char, "a control character")
-            return f"contains {label} (U+{ord(char):04X}): it must be one line of plain text"
-    return None
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    label = _CHARACTER_NAMES.get(char, "a control character")
+    return f"contains {label} (U+{ord(char):04X}): it must be one line of plain text"
 
 
 def invisible_character(text: str) -> str | None:
@@ -169,6 +174,8 @@ def invisible_character(text: str) -> str | None:
     Two ids that differ only by such a character look the same in every file and report, so
     one would silently stand for two people.
     """
+    if text.isascii():
+        return None  # no format character is ASCII
     for char in text:
         if unicodedata.category(char) == "Cf":
             name = unicodedata.name(char, "FORMAT CHARACTER")
