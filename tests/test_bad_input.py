@@ -461,6 +461,16 @@ CASES.update(
             ),
             "applicants.csv:3:4: the file is not UTF-8 text (byte 0xf6 in this cell)",
         ),
+        "semicolon-separated file": (
+            lambda f: (f / "scores.csv").write_text(
+                (f / "scores.csv").read_text().replace(",", ";")
+            ),
+            "scores.csv:1:1: the columns are separated by semicolons, not commas",
+        ),
+        "Excel sep= line above the header": (
+            lambda f: (f / "scores.csv").write_text("sep=,\n" + (f / "scores.csv").read_text()),
+            "scores.csv:1:1: row 1 is Excel's 'sep=' hint, not the header: delete that line",
+        ),
         "UTF-16 file": (
             lambda f: (f / "scores.csv").write_bytes(
                 (f / "scores.csv").read_text().encode("utf-16")
@@ -593,6 +603,11 @@ CASES.update(
         "line break in the programme name": (
             edit("scenario.toml", 'name = "Small Programme"', 'name = "Small\\nProgramme"'),
             "scenario.toml:2:1: programme.name: contains a line break (U+000A)",
+        ),
+        "zero-width space in a cohort id": (
+            with_toml('\n[[cohorts]]\nid = "north\u200b"\n'),
+            "scenario.toml:27:1: cohorts.0.id: contains an invisible character (U+200B ZERO "
+            "WIDTH SPACE)",
         ),
         "paragraph separator in a cohort id": (
             with_toml('\n[[cohorts]]\nid = "north\u2029"\n'),

@@ -654,6 +654,20 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
     if not any(c.strip() for c in header):
         out.add(file, 1, 1, "row 1 is blank: the first row must name the columns")
         return None
+    if len(header) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in header[0]:
+                out.add(
+                    file,
+                    1,
+                    1,
+                    f"the columns are separated by {name}, not commas: save the file as "
+                    "'CSV UTF-8 (comma delimited)'",
+                )
+                return None
+    if re.fullmatch(r"sep=.?", "".join(header).strip()):
+        out.add(file, 1, 1, "row 1 is Excel's 'sep=' hint, not the header: delete that line")
+        return None
     positions: dict[str, int] = {}
     for index, heading in enumerate(header, start=1):
         name = _clean(heading).lower()

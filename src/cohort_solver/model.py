@@ -206,6 +206,9 @@ class _Settings(BaseModel):
 
     # Free text that may span lines (it is never written to a feed or a CSV cell).
     multiline: ClassVar[frozenset[str]] = frozenset()
+    # Display text, where an invisible character may belong (a ZWJ in a name); every other
+    # string is an id or a key compared with the files (a cohort id, a council, a group).
+    display: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*")
     @classmethod
@@ -214,6 +217,8 @@ class _Settings(BaseModel):
             return value
         for text in _strings(value):
             reason = unsafe_character(text)
+            if reason is None and info.field_name not in cls.display:
+                reason = invisible_character(text)
             if reason:
                 raise ValueError(reason)
         return value
@@ -233,6 +238,8 @@ Weight = Annotated[int, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
 
 
 class ProgrammeSettings(_Settings):
+    display = frozenset({"name", "organisation"})
+
     name: str
     organisation: str = ""
     start: date
@@ -271,6 +278,8 @@ class ProgrammeSettings(_Settings):
 
 
 class RingFence(_Settings):
+    display = frozenset({"name"})
+
     name: str
     groups: list[str] = Field(min_length=1)
     min_places: int | None = Field(default=None, ge=0, le=MAX_COUNT)
@@ -334,6 +343,7 @@ class GroupProfile(_Settings):
 
 class PositiveAction(_Settings):
     multiline = frozenset({"evidence"})
+    display = frozenset({"basis"})
 
     basis: str = "s158"
     evidence: str = ""
