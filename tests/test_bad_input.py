@@ -36,7 +36,18 @@ def add_file(name: str, header: list[str], rows: list[tuple]) -> Callable[[Path]
 
 
 def write_bytes(name: str, data: bytes) -> Callable[[Path], None]:
-    return lambda folder: (folder / name).write_bytes(data)
+    def mutate(folder: Path) -> None:
+        (folder / name).write_bytes(data)
+
+    return mutate
+
+
+def both(*mutations: Callable[[Path], None]) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        for mutation in mutations:
+            mutation(folder)
+
+    return mutate
 
 
 def latin1_name(folder: Path) -> None:
@@ -91,7 +102,7 @@ class Case(NamedTuple):
     never: tuple[str, ...] = ()  # text that must not be printed (a protected value)
 
 
-CASES: dict[str, Case | tuple[Callable[[Path], None], str]] = {
+CASES: dict[str, Case | tuple[Any, ...]] = {
     "non-UTF-8 file": (latin1_name, "applicants.csv:3:2: the file is not UTF-8"),
     "corrupt xlsx": (corrupt_xlsx, "applicants.xlsx:1:1: cannot open the workbook"),
     "duplicate applicant id": (
@@ -230,7 +241,7 @@ CASES: dict[str, Case | tuple[Callable[[Path], None], str]] = {
         "outcomes.csv:3:1: duplicate participant_id 'A1' (first on row 2)",
     ),
     "eligible applicant without a head of service": (
-        lambda f: (
+        both(
             add_file(
                 "people.csv",
                 PEOPLE,
@@ -239,8 +250,8 @@ CASES: dict[str, Case | tuple[Callable[[Path], None], str]] = {
                     ("HOS-F", "Fred", "", "head_of_service", "Test Council", "Finance"),
                     ("LM1", "Lee", "", "line_manager", "Test Council", "Housing"),
                 ],
-            )(f),
-            add_column(f, "line_manager_id", {f"A{i}": "LM1" for i in range(1, 7)}),
+            ),
+            lambda f: add_column(f, "line_manager_id", {f"A{i}": "LM1" for i in range(1, 7)}),
             add_file(
                 "programme.csv",
                 PROGRAMME,
@@ -256,7 +267,7 @@ CASES: dict[str, Case | tuple[Callable[[Path], None], str]] = {
                         "",
                     )
                 ],
-            )(f),
+            ),
         ),
         "applicants.csv:7:5: A6 is eligible and session R-HOS1 is held with their head of service, but people.csv "
         "has no head_of_service for council 'Test Council', service area 'Planning'",
@@ -280,14 +291,6 @@ def with_toml(extra: str) -> Callable[[Path], None]:
     def mutate(folder: Path) -> None:
         path = folder / "scenario.toml"
         path.write_text(path.read_text() + extra)
-
-    return mutate
-
-
-def both(*mutations: Callable[[Path], None]) -> Callable[[Path], None]:
-    def mutate(folder: Path) -> None:
-        for mutation in mutations:
-            mutation(folder)
 
     return mutate
 
@@ -756,7 +759,7 @@ def test_bad_set_override_points_at_the_override(tmp_path: Path) -> None:
 def test_a_missing_head_of_service_matters_only_for_eligible_applicants(tmp_path: Path) -> None:
     # A5 (Planning) is grade 8, so never selectable: only A6 (Planning, eligible) is reported.
     folder = write_small(tmp_path / "s")
-    CASES["eligible applicant without a head of service"][0](folder)
+    Case(*CASES["eligible applicant without a head of service"]).mutate(folder)
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 2
     assert [line.split(":")[:2] for line in result.output.splitlines()] == [["applicants.csv", "7"]]
@@ -942,7 +945,10 @@ def test_xlsx_cells_of_every_type_read_as_written(tmp_path: Path) -> None:
 
     as_text = load_scenario(write_small(tmp_path / "csv"))
     folder = write_small(tmp_path / "xlsx")
-    numbers = {"grade": int, "woman": lambda t: {"yes": True, "no": False}.get(t, t)}
+    numbers: dict[str, Callable[[str], Any]] = {
+        "grade": int,  # a number cell, and TRUE/FALSE cells for yes/no
+        "woman": lambda t: {"yes": True, "no": False}.get(t, t),
+    }
     applicants_xlsx(lambda a, c, t: numbers[c](t) if c in numbers and t else t)(folder)
     csv_as_xlsx(folder, "scores", lambda c, t: float(t) if c == "score" else t)
     typed = load_scenario(folder)
@@ -952,7 +958,7 @@ def test_xlsx_cells_of_every_type_read_as_written(tmp_path: Path) -> None:
 
 def test_run_refuses_a_line_break_in_a_name_as_validate_does(tmp_path: Path) -> None:
     folder = write_small(tmp_path / "s")
-    CASES["line break in a venue name"][0](folder)
+    Case(*CASES["line break in a venue name"]).mutate(folder)
     for command in (["validate"], ["run", "--out", str(tmp_path / "o")]):
         result = CliRunner().invoke(main, [command[0], str(folder), *command[1:], "--quiet"])
         assert result.exit_code == 2, result.output

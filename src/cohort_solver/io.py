@@ -454,12 +454,12 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
             for c, cell in enumerate(row, start=1)
             if (found := _UNDECODABLE.search(cell))
         ]
-        row, column, char = bad[0]
+        at_row, at_column, char = bad[0]
         more = f"; {len(bad) - 1} more cells have such bytes" if len(bad) > 1 else ""
         out.add(
             file,
-            row,
-            column,
+            at_row,
+            at_column,
             f"the file is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02x} in this cell{more}): "
             "save it as 'CSV UTF-8' from Excel",
         )
@@ -1255,10 +1255,10 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
     assert settings is not None  # a settings problem would have been raised just above
 
     digest = hashlib.sha256(toml_bytes)
-    for _, table in sorted(tables.items()):
-        if table is not None:
-            digest.update(f"\0{table.file}\0".encode())
-            digest.update(table.raw)
+    for _, read in sorted(tables.items()):
+        if read is not None:
+            digest.update(f"\0{read.file}\0".encode())
+            digest.update(read.raw)
     for override in overrides:
         digest.update(f"\0--set\0{override}".encode())
 
