@@ -517,6 +517,12 @@ CASES.update(
             args=("--set", "selection.seed=3", "--set", 'calender.group_weekdays=["Mon"]'),
             never=("scenario.toml",),
         ),
+        "--set into a list entry that does not exist": Case(
+            lambda f: None,
+            "--set:1:1: cohorts has no entry 0",
+            args=("--set", "cohorts.0.places=2"),
+            never=("scenario.toml",),
+        ),
         "--set that breaks a rule of the table it changes": Case(
             lambda f: None,
             "--set:1:1: selection.ring_fence.0: ring fence 'under-represented': give exactly one "

@@ -61,7 +61,7 @@ EXTRA = {
         ["id", "start", "end"],
         [("F1", "2024-05-01", "20240502"), ("V1", "2024-06-03T09:00+01:00", "2024-06-03T12:00")],
     ),
-    "conflicts.csv": (["person_a", "person_b"], [("M1", "A1")]),
+    "conflicts.csv": (["person_a", "person_b"], [("M1", "A5")]),
     "outcomes.csv": (
         ["participant_id", "completed", "outcome", "outcome_date"],
         [("A1", "yes", "promotion", "2025-01-15")],

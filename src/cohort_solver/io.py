@@ -1094,10 +1094,13 @@ def load_settings(
     for index, override in enumerate(overrides, start=1):
         try:
             path_, value = parse_override(override)
-            apply_override(data, path_, value)
-            overridden.append((path_, index))
+            changed = copy.deepcopy(data)  # a failed override leaves no half-made table behind
+            apply_override(changed, path_, value)
         except ValueError as exc:
             out.add("--set", index, 1, str(exc))
+            continue
+        data = changed
+        overridden.append((path_, index))
     for key in _unknown_keys(Settings, data):
         name = ".".join(map(str, key))
         source = _override_of(key, overridden)
