@@ -997,3 +997,17 @@ def test_one_person_in_two_role_files_is_one_person(tmp_path: Path) -> None:
     add_file("mentors.csv", MENTORS, [MENTOR])(folder)
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 0, result.output
+
+
+def test_cells_under_no_heading_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    as_csv, _ = allocation_of(write_small(tmp_path / "csv"), tmp_path / "o1")
+    folder = write_small(tmp_path / "xlsx")
+    header, *rows = [
+        line.split(",") for line in (folder / "applicants.csv").read_text().splitlines()
+    ]
+    notes = {"A1": "call back", "A2": "=A1"}  # a note, and a formula never calculated
+    (folder / "applicants.csv").unlink()
+    write_xlsx(folder / "applicants.xlsx", header, [[*r, notes.get(r[0], "")] for r in rows])
+    as_xlsx, output = allocation_of(folder, tmp_path / "o2")
+    assert as_xlsx == as_csv
+    assert "warning: applicants.xlsx:1:13: column 13 has values but no heading" in output

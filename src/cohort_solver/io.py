@@ -680,6 +680,8 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
             continue
         positions[name] = index
     width = len(header)
+    named = set(positions.values())
+    special_rows = {r for r, c in grid.special if c in named}
     nameless: set[int] = set()
     table = Table(file, positions, [], raw, grid.special)
     for number, row in enumerate(grid.rows[1:], start=2):
@@ -696,16 +698,18 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
                 + (": add the missing cells" if len(row) < width else ""),
             )
             table.broken.add(number)
-        elif len(row) > width:
-            nameless.update(c for c in range(width + 1, len(row) + 1) if row[c - 1].strip())
         row = row + [""] * (width - len(row))
         nameless.update(
-            c for c in range(1, width + 1) if not header[c - 1].strip() and row[c - 1].strip()
+            c
+            for c, cell in enumerate(row, start=1)
+            if cell.strip() and (c > width or not header[c - 1].strip())
         )
         values = [cell.strip() for cell in row]
         if not "".join(values).isascii():
             values = [unicodedata.normalize("NFC", cell) for cell in values]
-        table.rows.append((number, {name: values[i - 1] for name, i in positions.items()}))
+        cells = {name: values[i - 1] for name, i in positions.items()}
+        if any(cells.values()) or number in special_rows or number in table.broken:
+            table.rows.append((number, cells))
     for column in sorted(nameless):
         out.warnings.append(
             f"{file}:1:{column}: column {column} has values but no heading: they were ignored"
