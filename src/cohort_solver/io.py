@@ -681,6 +681,7 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
         positions[name] = index
     width = len(header)
     named = set(positions.values())
+    unheaded = len(named) < width  # some column has no heading (or a repeated one)
     special_rows = {r for r, c in grid.special if c in named}
     nameless: set[int] = set()
     table = Table(file, positions, [], raw, grid.special)
@@ -698,12 +699,13 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
                 + (": add the missing cells" if len(row) < width else ""),
             )
             table.broken.add(number)
+        if len(row) > width or unheaded:
+            nameless.update(
+                c
+                for c, cell in enumerate(row, start=1)
+                if cell.strip() and (c > width or not header[c - 1].strip())
+            )
         row = row + [""] * (width - len(row))
-        nameless.update(
-            c
-            for c, cell in enumerate(row, start=1)
-            if cell.strip() and (c > width or not header[c - 1].strip())
-        )
         values = [cell.strip() for cell in row]
         if not "".join(values).isascii():
             values = [unicodedata.normalize("NFC", cell) for cell in values]
