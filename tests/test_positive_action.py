@@ -44,8 +44,9 @@ minority_ethnic = { workforce = 0.14, senior = 0.09 }
 """
     )
     folder = write_small(tmp_path / "s", toml)
+    header, *rows = (folder / "applicants.csv").read_text().splitlines()
     (folder / "applicants.csv").write_text(
-        (folder / "applicants.csv").read_text().replace("disabled\n", "disabled,carer\n", 1)
+        "\n".join([f"{header},carer", *(f"{row}," for row in rows)]) + "\n"
     )
     where = "warning: scenario.toml:18:1: ring fence 'under-represented'"
     assert _warnings(folder) == [
