@@ -416,6 +416,7 @@ class OutputFolder:
         self._fd: int | None = None
         self._depth = 0
         self._made: list[Path] = []
+        self._delegate: OutputFolder | None = None
 
     # ------------------------------------------------------------------ lock
 
@@ -423,6 +424,7 @@ class OutputFolder:
         held = _HELD.get(self.target)
         if held is not None:  # the same process already holds it (a command, then its write)
             held._depth += 1
+            self._delegate = held
             return held
         try:
             self._make_parents()
@@ -446,6 +448,10 @@ class OutputFolder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._delegate is not None:
+            self._delegate.__exit__(*exc)
+            self._delegate = None
+            return
         self._depth -= 1
         if self._depth == 0:
             _HELD.pop(self.target, None)
@@ -549,6 +555,7 @@ class OutputFolder:
         normally, and is removed whatever happens."""
         if self._fd is None:
             raise RuntimeError("OutputFolder.staging() outside 'with OutputFolder(...)'")
+        umask = os.umask(0o077)  # whatever is written into staging is private from the start
         try:
             try:
                 os.mkdir(self.staging_path, FOLDER_MODE)
@@ -564,6 +571,7 @@ class OutputFolder:
             except OSError as exc:
                 raise _fail(self.given, f"cannot write the new files: {_reason(exc)}") from None
         finally:
+            os.umask(umask)
             if os.path.lexists(self.staging_path):
                 _remove(self.staging_path)
 
