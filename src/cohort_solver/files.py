@@ -65,14 +65,22 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith(ESCAPE) else cell
 
 
+def _field(text: str) -> str:
+    # As csv.writer's QUOTE_MINIMAL, but a lone CR is quoted too: csv.writer leaves it bare
+    # when lines end in '\n', and every reader then splits the row there.
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _line(cells: Iterable[Any]) -> str:
+    fields = [_field(neutralise(c)) for c in cells]
+    return (",".join(fields) if fields != [""] else '""') + "\n"
+
+
 def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV with '\\n' line ends and neutralised text cells, so reruns compare byte for byte."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([neutralise(c) for c in columns])
-    for row in rows:
-        writer.writerow([neutralise(v) for v in row])
-    return buffer.getvalue()
+    return _line(columns) + "".join(_line(row) for row in rows)
 
 
 def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
