@@ -75,6 +75,13 @@ class Context:
         # Progress and messages go to stderr so stdout stays the result a script can read.
         self.console = Console(stderr=True, soft_wrap=True)
         self.bars: Progress | None = None
+        self._reports: list[StageReport] | None = None
+
+    def reports_in_out(self) -> list[StageReport]:
+        """The stage reports of --out's solution.json (read once; a broken one is bad input)."""
+        if self._reports is None:
+            self._reports = read_reports(self.out / "solution.json")
+        return self._reports
 
     def load(self) -> Scenario:
         scenario = load_scenario(self.scenario_dir, self.sets)
@@ -126,11 +133,14 @@ class Context:
             self.bars = None
 
 
-def scenario_command(func: Callable[..., None] | None = None, *, writes: bool = True) -> Any:
+def scenario_command(
+    func: Callable[..., None] | None = None, *, writes: bool = True, keeps_reports: bool = True
+) -> Any:
     """The shared arguments and options. A command that ``writes`` holds --out's lock from
-    before it reads --out until it has written it, so two runs cannot interleave."""
+    before it reads --out until it has written it, so two runs cannot interleave. One that
+    ``keeps_reports`` adds to --out's solution.json, so a broken one stops it before solving."""
     if func is None:
-        return functools.partial(scenario_command, writes=writes)
+        return functools.partial(scenario_command, writes=writes, keeps_reports=keeps_reports)
 
     @click.argument("scenario", type=click.Path(path_type=Path))
     @click.option(
@@ -171,6 +181,8 @@ def scenario_command(func: Callable[..., None] | None = None, *, writes: bool = 
         ctx = Context(scenario, out, sets, time_limit, workers, quiet)
         locked = OutputFolder(ctx.out, func.__name__) if writes else contextlib.nullcontext()
         with locked, ctx:
+            if writes and keeps_reports:
+                ctx.reports_in_out()
             func(ctx, **kwargs)
 
     return wrapper
@@ -324,7 +336,7 @@ def _existing_allocation(ctx: Context, scenario: Scenario) -> Allocation | None:
     outcomes = read_allocation(path)
     if [o.applicant_id for o in outcomes] != [a.applicant_id for a in scenario.applicants]:
         return None  # written for another version of applicants.csv: solve again
-    reports = [r for r in read_reports(ctx.out / "solution.json") if r.stage == "allocation"]
+    reports = [r for r in ctx.reports_in_out() if r.stage == "allocation"]
     report = reports[0] if reports else StageReport(stage="allocation", status="feasible")
     return Allocation(outcomes=tuple(outcomes), report=report)
 
@@ -341,11 +353,7 @@ def _write(
     """Write files into --out in one step; solution.json keeps the other stages' reports
     (``run`` replaces every stage, so it keeps none)."""
     kept = (
-        [
-            r
-            for r in read_reports(ctx.out / "solution.json")
-            if r.stage not in {x.stage for x in reports}
-        ]
+        [r for r in ctx.reports_in_out() if r.stage not in {x.stage for x in reports}]
         if keep_reports
         else []
     )
@@ -522,6 +530,7 @@ def explain(ctx: Context, applicant_id: str) -> None:
             ]
         )
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    matches = _existing_matches(ctx, allocation)  # read before printing: a broken one is exit 2
     click.echo(
         explain_applicant(
             scenario,
@@ -531,7 +540,6 @@ def explain(ctx: Context, applicant_id: str) -> None:
             workers=ctx.workers,
         )
     )
-    matches = _existing_matches(ctx, allocation)
     if matches and any(m.participant_id == applicant_id for m in matches):
         from .solvers.matching import explain_match
 
@@ -587,10 +595,17 @@ def _calendar(
     )
 
 
-def _feeds(ctx: Context, scenario: Scenario, events, previous: Path | None) -> dict[str, bytes]:
-    from .ics import build_feeds, read_feeds
+def _old_feeds(ctx: Context, scenario: Scenario, previous: Path | None) -> dict[str, bytes]:
+    """The feeds a new export continues from (--previous, else --out's ics/), checked now."""
+    from .ics import read_feeds
 
-    old = read_feeds(previous if previous is not None else ctx.out / "ics")
+    start = scenario.settings.programme.start.year
+    return read_feeds(previous if previous is not None else ctx.out / "ics", start)
+
+
+def _feeds(scenario: Scenario, events, old: dict[str, bytes]) -> dict[str, bytes]:
+    from .ics import build_feeds
+
     return {
         f"ics/{name}": data
         for name, data in build_feeds(scenario, events, previous=old or None).items()
@@ -686,18 +701,20 @@ def export(ctx: Context, previous: Path | None) -> None:
         raise InputError(
             [Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")]
         )
-    feeds = _feeds(ctx, scenario, read_calendar_csv(path), previous)
+    old = _old_feeds(ctx, scenario, previous)
+    feeds = _feeds(scenario, read_calendar_csv(path), old)
     _write(ctx, scenario, dict(feeds), [], fresh_ics=True)
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
 
 
 @main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
-@scenario_command
+@scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
     from .solvers.calendar import calendar_csv
 
     scenario = ctx.load()
+    old_feeds = _old_feeds(ctx, scenario, None)  # checked before the solve, not after it
     allocation = _allocate(ctx, scenario)
     click.echo(_summary(allocation))
     matched = _matches(ctx, scenario, allocation)
@@ -709,7 +726,7 @@ def run(ctx: Context) -> None:
         "decision_log.csv": decision_log_csv(allocation.outcomes),
         "matches.csv": matches_csv(matched.matches),
         "calendar.csv": calendar_csv(calendar.events),
-        **_feeds(ctx, scenario, calendar.events, None),
+        **_feeds(scenario, calendar.events, old_feeds),
     }
     reports = [allocation.report, matched.report, calendar.report]
     from .report import report_html
@@ -819,7 +836,7 @@ def compare(
 @main.command(
     epilog="Example: cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200 --seed 1"
 )
-@scenario_command
+@scenario_command(keeps_reports=False)
 @click.option(
     "--noise",
     type=click.FloatRange(min=0),

@@ -150,15 +150,12 @@ def read_own_csv(path: Path, columns: Sequence[str] = (), *, label: str | None =
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[start : exc.start].decode("utf-8", errors="replace")) + 1
-        raise InputError(
-            [Problem(file, line, column, f"not UTF-8 text (byte 0x{data[exc.start]:02x})")]
-        ) from None
+        raise InputError([not_utf8(file, data, exc)]) from None
     if "\0" in text:
-        line = text.count("\n", 0, text.index("\0")) + 1
-        raise InputError([Problem(file, line, 1, "the file holds a NUL byte: it is not a CSV")])
+        at = text.index("\0")
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        message = "the file holds a NUL byte: it is not a CSV"
+        raise InputError([Problem(file, line, column, message)])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[list[str]] = []
     try:
@@ -200,6 +197,14 @@ def read_own_csv(path: Path, columns: Sequence[str] = (), *, label: str | None =
     if problems:
         raise InputError(problems)
     return OwnTable(file, header, tuple(rows))
+
+
+def not_utf8(file: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    """Where bytes that are not UTF-8 are, as line and column (in characters)."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    start = data.rfind(b"\n", 0, exc.start) + 1
+    column = len(data[start : exc.start].decode("utf-8", errors="replace")) + 1
+    return Problem(file, line, column, f"not UTF-8 text (byte 0x{data[exc.start]:02x})")
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from .errors import InputError, Problem
-from .files import csv_text
+from .files import csv_text, not_utf8
 from .model import Event, Scenario
 
 PRODID = "-//cohort-solver//cohort-solver iCalendar feeds//EN"
@@ -354,14 +354,12 @@ def _scan(file: str, text: str) -> list[_Block]:
 def _read_old(file: str, data: bytes | None) -> tuple[dict[str, _Old], str | None]:
     """UID -> previous state, and the old feed title. A feed we cannot have written is bad
     input at the line where it goes wrong."""
-    if not data:
+    if data is None:  # no previous feed of that name
         return {}, None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError([Problem(file, line, column, "not UTF-8 text")]) from None
+        raise InputError([not_utf8(file, data, exc)]) from None
     blocks = _scan(file, text)
     try:
         calendar = icalendar.Calendar.from_ical(data)
@@ -413,11 +411,12 @@ def _read_old(file: str, data: bytes | None) -> tuple[dict[str, _Old], str | Non
     return old, None if title is None else str(title)
 
 
-def read_feeds(folder: Path) -> dict[str, bytes]:
+def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, bytes]:
     """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist).
 
     Every feed is checked now, so a damaged one is bad input (``file:row:column``) before any
-    solving, and all of them are reported at once.
+    solving, and all of them are reported at once. Given the programme's start year, events
+    far from it are refused too (they are not this programme's).
     """
     folder = Path(folder)
     if not os.path.lexists(folder):
@@ -431,7 +430,9 @@ def read_feeds(folder: Path) -> dict[str, bytes]:
             continue
         try:
             feeds[path.name] = path.read_bytes()
-            _read_old(str(path), feeds[path.name])
+            old, _ = _read_old(str(path), feeds[path.name])
+            if programme_start is not None:
+                problems.extend(_far_years(str(path), old, programme_start))
         except OSError as exc:
             reason = "a link to nothing" if path.is_symlink() else exc.strerror
             problems.append(Problem(str(path), 1, 1, f"cannot read the feed: {reason}"))
@@ -519,25 +520,29 @@ def _calendar(scenario: Scenario, title: str, tz: icalendar.Timezone) -> icalend
 YEARS_AROUND_START = 10
 
 
+def _far_years(file: str, old: Mapping[str, _Old], first: int) -> list[Problem]:
+    problems = []
+    for state in old.values():
+        for key in ("DTSTART", "DTEND"):
+            moment = state.component.decoded(key) if key in state.component else None
+            if moment is not None and abs(moment.year - first) > YEARS_AROUND_START:
+                problems.append(
+                    Problem(
+                        file,
+                        state.start_line,
+                        1,
+                        f"{key} in {moment.year} is more than {YEARS_AROUND_START} years "
+                        f"from the programme start ({first}): not a feed of this programme",
+                    )
+                )
+    return problems
+
+
 def _check_years(
     scenario: Scenario, olds: Mapping[str, tuple[dict[str, _Old], str | None]]
 ) -> None:
     first = scenario.settings.programme.start.year
-    problems = []
-    for name, (old, _) in olds.items():
-        for state in old.values():
-            for key in ("DTSTART", "DTEND"):
-                moment = state.component.decoded(key) if key in state.component else None
-                if moment is not None and abs(moment.year - first) > YEARS_AROUND_START:
-                    problems.append(
-                        Problem(
-                            f"ics/{name}",
-                            state.start_line,
-                            1,
-                            f"{key} in {moment.year} is more than {YEARS_AROUND_START} years "
-                            f"from the programme start ({first}): not a feed of this programme",
-                        )
-                    )
+    problems = [p for name, (old, _) in olds.items() for p in _far_years(f"ics/{name}", old, first)]
     if problems:
         raise InputError(sorted(set(problems)))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .errors import InputError, Problem
-from .files import csv_text, read_own_csv
+from .files import csv_text, not_utf8, read_own_csv
 from .model import Event, Level, Match, Outcome, Scenario, StageReport
 
 ALLOCATION_COLUMNS = (
@@ -66,10 +66,10 @@ def read_allocation(path: Path) -> list[Outcome]:
         if row["status"] not in STATUSES:
             bad("status", f"status {row['status']!r} is not one of {', '.join(STATUSES)}")
         score = _decimal(row["score"])
-        if score is False:
+        if score is _BAD:
             bad("score", "score is not a number with 2 decimals")
         rank = _whole(row["reserve_rank"])
-        if rank is False or (rank is not None and rank < 1):
+        if rank is _BAD or (isinstance(rank, int) and rank < 1):
             bad("reserve_rank", "reserve_rank is not a whole number from 1")
         if row["status"] in ("selected", "reserve") and not row["cohort_id"]:
             bad("cohort_id", f"a {row['status']} applicant needs a cohort_id")
@@ -90,21 +90,25 @@ def read_allocation(path: Path) -> list[Outcome]:
     return outcomes
 
 
-def _decimal(cell: str) -> Decimal | None | bool:
-    """The cell as a finite Decimal, None when blank, False when it is not a number."""
+_BAD = object()  # a cell that is not what our writer puts there
+
+
+def _decimal(cell: str) -> Decimal | None | object:
+    """The cell as a finite Decimal, None when blank, ``_BAD`` when it is not a number."""
     if not cell:
         return None
     try:
         value = Decimal(cell)
     except ArithmeticError:
-        return False
-    return value if value.is_finite() else False
+        return _BAD
+    return value if value.is_finite() else _BAD
 
 
-def _whole(cell: str) -> int | None | bool:
+def _whole(cell: str) -> int | None | object:
+    """The cell as a whole number, None when blank, ``_BAD`` when it is not one."""
     if not cell:
         return None
-    return int(cell) if re.fullmatch(r"-?\d{1,9}", cell) else False
+    return int(cell) if re.fullmatch(r"-?\d{1,9}", cell) else _BAD
 
 
 DECISION_LOG_COLUMNS = ("applicant_id", "status", "cohort_id", "reason_codes")
@@ -170,7 +174,7 @@ def read_matches(path: Path) -> list[Match]:
             if not row[column]:
                 problems.append(table.problem(index, column, f"{column} is blank"))
         for column in ("mentor_fit", "coach_fit"):
-            if not isinstance(_whole(row[column]), int):
+            if not isinstance(_whole(row[column]), int):  # blank or not a number
                 problems.append(table.problem(index, column, f"{column} is not a whole number"))
         if len(problems) == found:
             matches.append(Match.model_validate(row))
@@ -274,11 +278,13 @@ def read_reports(path: Path) -> list[StageReport]:
         return []
     file = str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(file, 1, exc.start + 1, "not UTF-8 text")]) from None
+        raise InputError([not_utf8(file, data, exc)]) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -337,19 +343,52 @@ def read_reports(path: Path) -> list[StageReport]:
 
 
 def _json_position(text: str, keys: Sequence[str | int]) -> tuple[int, int]:
-    """Line and column of the deepest of ``keys`` found in order in ``text`` (1, 1 if none)."""
-    position = -1
-    for key in keys:
-        if isinstance(key, int):
+    """Line and column of the value at ``keys`` (or of its deepest parent there) in valid JSON."""
+    positions = _json_paths(text)
+    path = tuple(keys)
+    while path and path not in positions:
+        path = path[:-1]
+    at = positions.get(path, 0)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def _json_paths(text: str) -> dict[tuple[str | int, ...], int]:
+    """Where each object key and array element of valid JSON starts, by its path."""
+    positions: dict[tuple[str | int, ...], int] = {}
+    stack: list[list] = []  # [kind, path, key or index, expecting a key]
+    decoder = json.JSONDecoder()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in " \t\r\n:":
+            i += 1
             continue
-        found = text.find(json.dumps(key), position + 1)
-        if found < 0:
-            break
-        position = found
-    if position < 0:
-        return 1, 1
-    line = text.count("\n", 0, position) + 1
-    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+        top = stack[-1] if stack else None
+        if top is not None and top[0] == "[" and c not in ",]" and top[3]:
+            positions[(*top[1], top[2])] = i
+            top[3] = False
+        if c == '"':
+            value, end = decoder.raw_decode(text, i)
+            if top is not None and top[0] == "{" and top[3]:
+                top[2], top[3] = value, False
+                positions[(*top[1], value)] = i
+            i = end
+        elif c in "{[":
+            path = () if top is None else (*top[1], top[2])
+            stack.append([c, path, 0, True])
+            i += 1
+        elif c in "}]":
+            stack.pop()
+            i += 1
+        elif c == ",":
+            if top is not None:
+                top[3] = True
+                if top[0] == "[":
+                    top[2] += 1
+            i += 1
+        else:  # a number, true, false or null
+            _, i = decoder.raw_decode(text, i)
+    return positions
 
 
 def _version(package: str) -> str:
