@@ -412,14 +412,33 @@ def validate(ctx: Context) -> None:
         click.echo(
             f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
         )
+    shown = _eligible_members_shown(scenario, [c.id for c in eligible])
     for rf in scenario.settings.selection.ring_fence:
         members = sum(rf.name in c.ring_fences for c in eligible)
-        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {members} eligible members")
+        figure = members if rf.name in shown else "suppressed"
+        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {figure} eligible members")
     click.echo(
         f"  mentors: {len(scenario.mentors)}, coaches: {len(scenario.coaches)}, sessions: {len(scenario.programme)}, "
         f"people: {len(scenario.people)}, venues: {len(scenario.venues)}"
     )
     click.echo("valid")
+
+
+def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
+    """The ring fences whose count of eligible members validate may print (the same rule as
+    the report: no count of 1 or 2, directly or by subtraction)."""
+    from .disclosure import Cell, disclosable
+    from .report import protected_columns
+
+    columns = protected_columns(scenario, scenario.ring_fence_groups())
+    populations = {
+        "applicants": frozenset(a.applicant_id for a in scenario.applicants),
+        "eligible": frozenset(eligible),
+    }
+    wanted = [
+        Cell("eligible", f"ring fence {rf.name}") for rf in scenario.settings.selection.ring_fence
+    ]
+    return {c.column.removeprefix("ring fence ") for c in disclosable(columns, populations, wanted)}
 
 
 @main.command(
