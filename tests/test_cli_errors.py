@@ -196,6 +196,7 @@ def test_a_closed_stdout_goes_quiet() -> None:
     stream.flush()
 
 
+@pytest.mark.slow
 def test_explain_into_a_closed_pipe_exits_quietly(oxford: Path, tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "cohort_solver.cli", "explain", str(oxford), "A037"]
@@ -211,6 +212,7 @@ def test_explain_into_a_closed_pipe_exits_quietly(oxford: Path, tmp_path: Path) 
     assert "BrokenPipe" not in err and "internal error" not in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_explain_piped_into_head_ends_cleanly(oxford: Path, tmp_path: Path) -> None:
     script = (
         f"set -o pipefail; {sys.executable} -m cohort_solver.cli explain {oxford} A037 "
@@ -222,6 +224,7 @@ def test_explain_piped_into_head_ends_cleanly(oxford: Path, tmp_path: Path) -> N
     assert (tmp_path / "err").read_text() == ""
 
 
+@pytest.mark.slow
 def test_a_command_whose_stdout_is_closed_still_writes_out(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     process = subprocess.Popen(

@@ -260,6 +260,7 @@ def test_staging_copies_of_earlier_versions_are_removed(small: Path, tmp_path: P
     assert unrelated.exists()
 
 
+@pytest.mark.slow
 def test_sigterm_unwinds_and_leaves_no_staging(oxford: Path, tmp_path: Path) -> None:
     out = old_out(tmp_path)
     before = tree(tmp_path)
@@ -524,6 +525,7 @@ def test_a_second_run_into_a_busy_out_is_refused_clearly(small: Path, tmp_path: 
     assert (out / "allocation.csv").exists() and not work_folder(out).exists()
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_a_short_first_one(small: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     holder = _hold(out, 1.0)
