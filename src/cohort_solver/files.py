@@ -26,7 +26,6 @@ import csv
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import io
 import os
 import re
@@ -42,6 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputFolderError, Problem
+
+try:  # POSIX: flock, released by the kernel when the process ends, however it ends
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: a byte-range lock on the same file
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 # --------------------------------------------------------------------------- formula injection
 
@@ -78,7 +83,7 @@ def _line(cells: Iterable[Any]) -> str:
     return (",".join(fields) if fields != [""] else '""') + "\n"
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
     """CSV with '\\n' line ends and neutralised text cells, so reruns compare byte for byte."""
     return _line(columns) + "".join(_line(row) for row in rows)
 
@@ -98,7 +103,7 @@ def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]])
     for name, (columns, rows) in sheets.items():
         sheet = book.create_sheet(title=neutralise(name)[:31])
         for values in [columns, *rows]:
-            cells = []
+            cells: list[str | int | float] = []
             for value in values:
                 if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
                     cells.append(neutralise(value))
@@ -279,6 +284,8 @@ def resolve_out(given: Path) -> Path:
     if not raw or b"\0" in raw:
         raise _fail(given, "is not a usable path")
     real = Path(os.path.realpath(os.path.abspath(given)))
+    if real == real.parent:
+        raise _fail(given, "is the root of the file system; give a folder of its own")
     if os.path.lexists(real) and not os.path.isdir(real):
         if os.path.islink(real):
             raise _fail(given, "is a symbolic link that leads back to itself")
@@ -491,8 +498,8 @@ class OutputFolder:
             except FileNotFoundError:
                 continue  # the previous holder removed the work folder just now
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                _try_lock(fd)
+            except (BlockingIOError, PermissionError):  # held by another run
                 os.close(fd)
                 if time.monotonic() >= deadline:
                     raise self._busy() from None
@@ -508,7 +515,8 @@ class OutputFolder:
             self._fd = fd
             note = f"{os.getpid()} {datetime.now().isoformat(timespec='seconds')} {self.command}\n"
             os.ftruncate(fd, 0)
-            os.pwrite(fd, note.encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, note.encode())
             return
 
     def _busy(self) -> OutputFolderError:
@@ -600,6 +608,14 @@ class OutputFolder:
             _remove(self.staging_path)
         if os.path.lexists(self.retired):
             _remove(self.retired)
+
+
+def _try_lock(fd: int) -> None:
+    """Lock the open lock file without waiting; OSError if another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:  # pragma: no cover
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
 def _fsync_tree_parent(path: Path) -> None:
