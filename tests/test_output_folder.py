@@ -557,3 +557,35 @@ def test_a_run_that_cannot_take_the_lock_touches_nothing_of_the_holder(tmp_path:
         os.environ.pop("COHORT_SOLVER_LOCK_WAIT", None)
         holder.kill()
         holder.wait()
+
+
+COUNTER = textwrap.dedent(
+    """
+    import sys
+    from cohort_solver.files import output_folder
+    for _ in range(int(sys.argv[2])):
+        with output_folder(sys.argv[1]) as staging:
+            count = staging / "changes.csv"
+            count.write_text(str(int(count.read_text()) + 1 if count.exists() else 1))
+    """
+)
+
+
+def test_many_runs_at_once_lose_no_update(tmp_path: Path) -> None:
+    # Each run reads --out and writes it back one higher: with the lock, none is lost, and the
+    # work folder (removed by each run as it leaves) never strands a waiting one.
+    out = tmp_path / "out"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", COUNTER, str(out), "10"],
+            env={**os.environ, "COHORT_SOLVER_LOCK_WAIT": "60"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    assert (out / "changes.csv").read_text() == "60"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

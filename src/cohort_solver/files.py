@@ -492,8 +492,8 @@ class OutputFolder:
         while True:
             with suppress(FileExistsError):
                 os.mkdir(self.work, FOLDER_MODE)
-            os.chmod(self.work, FOLDER_MODE)
             try:
+                os.chmod(self.work, FOLDER_MODE)
                 fd = os.open(self.work / "lock", os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
             except FileNotFoundError:
                 continue  # the previous holder removed the work folder just now
@@ -505,6 +505,9 @@ class OutputFolder:
                     raise self._busy() from None
                 time.sleep(0.05)
                 continue
+            except OSError:  # e.g. a file system without locks
+                os.close(fd)
+                raise
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.work / "lock").st_ino
             except FileNotFoundError:
