@@ -78,12 +78,12 @@ def needs_debian_python() -> None:
 def test_the_readme_names_both_blocks_and_one_form_of_the_command() -> None:
     assert readme_command("run").startswith("python3 -m venv .uv-tool")
     assert "uv run pytest" in readme_command("test")
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```(?:sh|text)\n(.*?)```", readme, flags=re.S)
-    for block in blocks:
-        for line in block.splitlines():
-            command = line.removeprefix("$ ").strip()
-            assert not command.startswith("cohort-solver "), f"bare command in README: {line}"
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        blocks = re.findall(r"```(?:sh|text)\n(.*?)```", page.read_text(), flags=re.S)
+        for block in blocks:
+            for line in block.splitlines():
+                command = line.removeprefix("$ ").strip()
+                assert not command.startswith("cohort-solver "), f"bare command in {page}: {line}"
     ci = (ROOT / ".ci" / "run").read_text()
     assert ".ci/readme-command test" in ci and ".ci/readme-command run" in ci
 
