@@ -17,14 +17,33 @@ def test_report_counts_match_the_allocation_and_suppress_small_groups() -> None:
     allocation = allocate(scenario, time_limit=20)
     html = report_html(scenario, allocation, [], [], [allocation.report])
     people = {a.applicant_id: a for a in scenario.applicants}
-    selected = allocation.selected()
+    stages = {
+        "applicants": [o.applicant_id for o in allocation.outcomes],
+        "eligible": [o.applicant_id for o in allocation.outcomes if o.status != "ineligible"],
+        "selected": [o.applicant_id for o in allocation.selected()],
+    }
+    table = html.split("<h2>Representation</h2>", 1)[1].split("</table>", 1)[0]
+    rows = {
+        cells[0]: dict(zip(stages, cells[1:4], strict=True))
+        for cells in (re.findall(r"<td>(.*?)</td>", r) for r in table.split("<tr>")[2:])
+    }
+    suppressed = set()
     for group, stats in representation(scenario, allocation):
-        members = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
-        assert stats["selected"] == (members, len(selected))
-        shown = (
-            "&lt;3 (–)" if 0 < members < 3 else f"{members} ({100 * members / len(selected):.0f}%)"
-        )
-        assert f"<td>{shown}</td>" in html, group
+        for stage, ids in stages.items():
+            members = sum(people[i].groups.get(group, False) for i in ids)
+            assert stats[stage] == (members, len(ids))
+            if rows[group][stage] == "suppressed":
+                suppressed.add((group, stage))
+            else:  # a figure shown is the true one, and never 1 or 2
+                assert rows[group][stage] == f"{members} ({100 * members / len(ids):.0f}%)"
+                assert not 0 < members < 3
+    # Disabled: 5 applicants, 4 eligible, 2 selected. The 2 is hidden, and so is 5 (5 - 4 = 1
+    # ineligible). Minority ethnic: 10, 8, 5, so 10 is hidden (10 - 8 = 2 ineligible).
+    assert suppressed == {
+        ("disabled", "selected"),
+        ("disabled", "applicants"),
+        ("minority_ethnic", "applicants"),
+    }
     assert (
         "<td>12</td><td>4</td><td>9</td><td>15</td>" in html
     )  # selected, reserve, not selected, ineligible

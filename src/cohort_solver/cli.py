@@ -1,13 +1,21 @@
-"""The command line: load, call the core, write. Exit 0 ok, 1 infeasible, 2 bad input."""
+"""The command line: load, call the core, write.
+
+Exit 0 ok, 1 infeasible (with a proof), 2 bad input (or an unusable --out), 3 internal error,
+4 out of time. ``CohortSolver.invoke`` is the one place every command's errors end up.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +23,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import CohortSolverError, InputError, Problem
-from .io import load_scenario, output_folder
+from .errors import CohortSolverError, InputError, InternalError, Problem
+from .files import OutputFolder, output_folder
+from .io import load_scenario
 from .model import Allocation, Scenario, StageReport
 from .outputs import (
     allocation_csv,
@@ -66,6 +75,13 @@ class Context:
         # Progress and messages go to stderr so stdout stays the result a script can read.
         self.console = Console(stderr=True, soft_wrap=True)
         self.bars: Progress | None = None
+        self._reports: list[StageReport] | None = None
+
+    def reports_in_out(self) -> list[StageReport]:
+        """The stage reports of --out's solution.json (read once; a broken one is bad input)."""
+        if self._reports is None:
+            self._reports = read_reports(self.out / "solution.json")
+        return self._reports
 
     def load(self) -> Scenario:
         scenario = load_scenario(self.scenario_dir, self.sets)
@@ -117,8 +133,14 @@ class Context:
             self.bars = None
 
 
-def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
-    """The shared arguments and options, and the error handling every command has."""
+def scenario_command(
+    func: Callable[..., None] | None = None, *, writes: bool = True, keeps_reports: bool = True
+) -> Any:
+    """The shared arguments and options. A command that ``writes`` holds --out's lock from
+    before it reads --out until it has written it, so two runs cannot interleave. One that
+    ``keeps_reports`` adds to --out's solution.json, so a broken one stops it before solving."""
+    if func is None:
+        return functools.partial(scenario_command, writes=writes, keeps_reports=keeps_reports)
 
     @click.argument("scenario", type=click.Path(path_type=Path))
     @click.option(
@@ -157,24 +179,132 @@ def scenario_command(func: Callable[..., None]) -> Callable[..., None]:
         **kwargs: Any,
     ) -> None:
         ctx = Context(scenario, out, sets, time_limit, workers, quiet)
-        try:
-            with ctx:
-                func(ctx, **kwargs)
-        except CohortSolverError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(exc.exit_code)
-        except Exception as exc:  # a bug: say so plainly, without a traceback, and write nothing
-            click.echo(
-                f"internal error ({type(exc).__name__}: {exc}); nothing was written. "
-                "Please report this with the scenario folder.",
-                err=True,
-            )
-            sys.exit(3)
+        locked = OutputFolder(ctx.out, func.__name__) if writes else contextlib.nullcontext()
+        with locked, ctx:
+            if writes and keeps_reports:
+                ctx.reports_in_out()
+            func(ctx, **kwargs)
 
     return wrapper
 
 
-@click.group(epilog=EXAMPLES)
+# --------------------------------------------------------------------------- the catch-all
+
+
+class _QuietWhenClosed:
+    """stdout or stderr that goes quiet once its reader has gone (``explain ... | head``).
+
+    The command carries on and writes --out as usual: only the text nobody reads is dropped,
+    like a well-behaved filter that stops at a closed pipe. The file descriptor is pointed at
+    /dev/null, so Python's own flush at exit does not fail either.
+    """
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.closed_by_reader = True
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":  # click would write bytes past us; text only
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so staging is cleaned up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _guarded() -> Iterator[None]:
+    """Closed pipes are quiet, and termination signals unwind (main thread only)."""
+    saved_streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _QuietWhenClosed(sys.stdout), _QuietWhenClosed(sys.stderr)
+    saved_handlers: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def stop(signum: int, frame: Any) -> None:
+            raise Interrupted(signum)
+
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                saved_handlers[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in saved_handlers.items():
+            signal.signal(number, handler)
+        sys.stdout, sys.stderr = saved_streams
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost line of this package in the exception's traceback, for a bug report."""
+    package = Path(__file__).resolve().parent
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(package):
+            where = f"{path.relative_to(package.parent).as_posix()}:{frame.lineno}"
+    return where
+
+
+def _internal(exc: BaseException) -> InternalError:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    text = text if len(text) <= 300 else text[:297] + "..."
+    where = _where(exc)
+    return InternalError(f"{text}{f' at {where}' if where else ''}")
+
+
+class CohortSolver(click.Group):
+    """The command group. Its ``invoke`` is the catch-all every command runs inside."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _guarded():
+            try:
+                return super().invoke(ctx)
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+                raise  # click's own: usage errors (exit 2), --help and --version (exit 0)
+            except CohortSolverError as exc:
+                error = exc
+            except KeyboardInterrupt:
+                click.echo("stopped (Ctrl-C); --out holds its last complete result", err=True)
+                sys.exit(130)
+            except Interrupted as exc:
+                name = signal.Signals(exc.signum).name
+                click.echo(f"stopped ({name}); --out holds its last complete result", err=True)
+                sys.exit(128 + exc.signum)
+            except Exception as exc:  # a bug: one line, no traceback, nothing written
+                error = _internal(exc)
+            click.echo(str(error), err=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=CohortSolver, epilog=EXAMPLES)
 @click.version_option(package_name="cohort-solver")
 def main() -> None:
     """Allocate places, match mentors and coaches, and schedule a positive-action
@@ -206,7 +336,7 @@ def _existing_allocation(ctx: Context, scenario: Scenario) -> Allocation | None:
     outcomes = read_allocation(path)
     if [o.applicant_id for o in outcomes] != [a.applicant_id for a in scenario.applicants]:
         return None  # written for another version of applicants.csv: solve again
-    reports = [r for r in read_reports(ctx.out / "solution.json") if r.stage == "allocation"]
+    reports = [r for r in ctx.reports_in_out() if r.stage == "allocation"]
     report = reports[0] if reports else StageReport(stage="allocation", status="feasible")
     return Allocation(outcomes=tuple(outcomes), report=report)
 
@@ -218,16 +348,18 @@ def _write(
     reports: list[StageReport],
     *,
     fresh_ics: bool = False,
+    keep_reports: bool = True,
 ) -> None:
-    """Write files into --out in one step; solution.json keeps the other stages' reports."""
+    """Write files into --out in one step; solution.json keeps the other stages' reports
+    (``run`` replaces every stage, so it keeps none)."""
+    kept = (
+        [r for r in ctx.reports_in_out() if r.stage not in {x.stage for x in reports}]
+        if keep_reports
+        else []
+    )
     with output_folder(ctx.out) as staging:
         if fresh_ics:  # feeds of people no longer in the plan are re-issued as cancelled, not kept
-            shutil.rmtree(staging / "ics", ignore_errors=True)
-        kept = [
-            r
-            for r in read_reports(staging / "solution.json")
-            if r.stage not in {x.stage for x in reports}
-        ]
+            _remove_feeds(staging / "ics")
         files = {**files, "solution.json": solution_json(scenario, kept + reports)}
         for name, content in files.items():
             target = staging / name
@@ -236,6 +368,13 @@ def _write(
                 target.write_bytes(content)
             else:
                 target.write_text(content, encoding="utf-8", newline="")
+
+
+def _remove_feeds(folder: Path) -> None:
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.is_dir():
+        shutil.rmtree(folder)
 
 
 def _summary(allocation: Allocation) -> str:
@@ -256,7 +395,7 @@ def _summary(allocation: Allocation) -> str:
 
 
 @main.command(epilog="Example: cohort-solver validate scenarios/oxford-2024")
-@scenario_command
+@scenario_command(writes=False)
 def validate(ctx: Context) -> None:
     """Load and check every file of SCENARIO; print a summary; write nothing."""
     scenario = ctx.load()
@@ -273,14 +412,33 @@ def validate(ctx: Context) -> None:
         click.echo(
             f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
         )
+    shown = _eligible_members_shown(scenario, [c.id for c in eligible])
     for rf in scenario.settings.selection.ring_fence:
         members = sum(rf.name in c.ring_fences for c in eligible)
-        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {members} eligible members")
+        figure = members if rf.name in shown else "suppressed"
+        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {figure} eligible members")
     click.echo(
         f"  mentors: {len(scenario.mentors)}, coaches: {len(scenario.coaches)}, sessions: {len(scenario.programme)}, "
         f"people: {len(scenario.people)}, venues: {len(scenario.venues)}"
     )
     click.echo("valid")
+
+
+def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
+    """The ring fences whose count of eligible members validate may print (the same rule as
+    the report: no count of 1 or 2, directly or by subtraction)."""
+    from .disclosure import Cell, disclosable
+    from .report import protected_columns
+
+    columns = protected_columns(scenario, scenario.ring_fence_groups())
+    populations = {
+        "applicants": frozenset(a.applicant_id for a in scenario.applicants),
+        "eligible": frozenset(eligible),
+    }
+    wanted = [
+        Cell("eligible", f"ring fence {rf.name}") for rf in scenario.settings.selection.ring_fence
+    ]
+    return {c.column.removeprefix("ring fence ") for c in disclosable(columns, populations, wanted)}
 
 
 @main.command(
@@ -361,7 +519,7 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
     epilog="Examples:\n\n  cohort-solver explain scenarios/oxford-2024 A013 --out out/\n\n"
     "  cohort-solver explain scenarios/oxford-2024 main/W03 --out out/"
 )
-@scenario_command
+@scenario_command(writes=False)
 @click.argument("applicant_id")
 def explain(ctx: Context, applicant_id: str) -> None:
     """Why APPLICANT_ID got their outcome (and their mentor and coach), and what would change it.
@@ -391,6 +549,7 @@ def explain(ctx: Context, applicant_id: str) -> None:
             ]
         )
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
+    matches = _existing_matches(ctx, allocation)  # read before printing: a broken one is exit 2
     click.echo(
         explain_applicant(
             scenario,
@@ -400,7 +559,6 @@ def explain(ctx: Context, applicant_id: str) -> None:
             workers=ctx.workers,
         )
     )
-    matches = _existing_matches(ctx, allocation)
     if matches and any(m.participant_id == applicant_id for m in matches):
         from .solvers.matching import explain_match
 
@@ -456,10 +614,17 @@ def _calendar(
     )
 
 
-def _feeds(ctx: Context, scenario: Scenario, events, previous: Path | None) -> dict[str, bytes]:
-    from .ics import build_feeds, read_feeds
+def _old_feeds(ctx: Context, scenario: Scenario, previous: Path | None) -> dict[str, bytes]:
+    """The feeds a new export continues from (--previous, else --out's ics/), checked now."""
+    from .ics import read_feeds
 
-    old = read_feeds(previous if previous is not None else ctx.out / "ics")
+    start = scenario.settings.programme.start.year
+    return read_feeds(previous if previous is not None else ctx.out / "ics", start)
+
+
+def _feeds(scenario: Scenario, events, old: dict[str, bytes]) -> dict[str, bytes]:
+    from .ics import build_feeds
+
     return {
         f"ics/{name}": data
         for name, data in build_feeds(scenario, events, previous=old or None).items()
@@ -555,18 +720,20 @@ def export(ctx: Context, previous: Path | None) -> None:
         raise InputError(
             [Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")]
         )
-    feeds = _feeds(ctx, scenario, read_calendar_csv(path), previous)
+    old = _old_feeds(ctx, scenario, previous)
+    feeds = _feeds(scenario, read_calendar_csv(path), old)
     _write(ctx, scenario, dict(feeds), [], fresh_ics=True)
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
 
 
 @main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
-@scenario_command
+@scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
     from .solvers.calendar import calendar_csv
 
     scenario = ctx.load()
+    old_feeds = _old_feeds(ctx, scenario, None)  # checked before the solve, not after it
     allocation = _allocate(ctx, scenario)
     click.echo(_summary(allocation))
     matched = _matches(ctx, scenario, allocation)
@@ -578,7 +745,7 @@ def run(ctx: Context) -> None:
         "decision_log.csv": decision_log_csv(allocation.outcomes),
         "matches.csv": matches_csv(matched.matches),
         "calendar.csv": calendar_csv(calendar.events),
-        **_feeds(ctx, scenario, calendar.events, None),
+        **_feeds(scenario, calendar.events, old_feeds),
     }
     reports = [allocation.report, matched.report, calendar.report]
     from .report import report_html
@@ -586,7 +753,7 @@ def run(ctx: Context) -> None:
     files["report.html"] = report_html(
         scenario, allocation, matched.matches, calendar.events, reports
     )
-    _write(ctx, scenario, files, reports, fresh_ics=True)
+    _write(ctx, scenario, files, reports, fresh_ics=True, keep_reports=False)
     click.echo(f"written to {ctx.out}")
 
 
@@ -659,8 +826,9 @@ def compare(
                 err=True,
             )
 
-    try:
-        variants = _variants(list(click_ctx.args))
+    variants = _variants(list(click_ctx.args))
+    target = out or scenario / "out"
+    with OutputFolder(target, "compare") as folder:  # refuses a bad --out before solving
         results = solve_variants(
             scenario,
             variants,
@@ -679,19 +847,15 @@ def compare(
             f"{len(differing)} applicants have a different outcome between variants"
             + (f": {', '.join(differing)}" if differing else "")
         )
-        target = out or scenario / "out"
-        with output_folder(target) as staging:
+        with folder.staging() as staging:
             (staging / "compare.html").write_text(compare_html(results), encoding="utf-8")
-        click.echo(f"written to {target / 'compare.html'}")
-    except CohortSolverError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(exc.exit_code)
+    click.echo(f"written to {target / 'compare.html'}")
 
 
 @main.command(
     epilog="Example: cohort-solver robustness scenarios/oxford-2024 --noise 0.5 --trials 200 --seed 1"
 )
-@scenario_command
+@scenario_command(keeps_reports=False)
 @click.option(
     "--noise",
     type=click.FloatRange(min=0),
@@ -809,9 +973,8 @@ def generate(out: Path, **options: Any) -> None:
 
     try:
         generate_scenario(out, **options)
-    except ValueError as exc:
-        click.echo(f"generate: {exc}", err=True)
-        sys.exit(2)
+    except ValueError as exc:  # arguments no feasible scenario can honour
+        raise click.UsageError(str(exc)) from None
     click.echo(f"scenario written to {out}")
 
 

@@ -1,4 +1,10 @@
-"""Allocation variants side by side: fill, ring-fence members, representation, score, spread."""
+"""Allocation variants side by side: fill, ring-fence members, representation, score, spread.
+
+Counts of protected groups and ring-fence members are shown only where no count of 1 or 2 can
+be worked out from them, across variants too (``disclosure``): variants that differ by one or
+two people would otherwise name their characteristics. The baseline's report.html figures are
+taken as already known.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,18 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from .disclosure import Cell, disclosable
 from .errors import InputError
 from .io import load_scenario
 from .model import Allocation, Scenario
-from .report import SUPPRESS_BELOW, evidence_html, representation
+from .report import (
+    SUPPRESSED,
+    evidence_html,
+    protected_columns,
+    representation,
+    shown_cells,
+    stage_populations,
+)
 from .runner import Progress, Runner
 
 Variant = tuple[str, Scenario, Allocation]
@@ -80,28 +94,33 @@ def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]]
         "mean score",
         "service areas",
     ]
+    shown = _shown(results, groups, fences)
     rows = []
-    for name, scenario, allocation in results:
+    for number, (name, scenario, allocation) in enumerate(results):
         selected = allocation.selected()
         places = sum(c.places for c in scenario.cohorts)
+        people = {a.applicant_id: a for a in scenario.applicants}
+        members = [sum(f in o.ring_fences for o in selected) for f in fences]
         shares = []
-        for _, stats in representation(scenario, allocation):
-            members, total = stats["selected"]
+        for group in groups:
+            count = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
             shares.append(
-                f"<{SUPPRESS_BELOW}"
-                if 0 < members < SUPPRESS_BELOW
-                else f"{members} ({100 * members / total:.0f}%)"
-                if total
+                SUPPRESSED
+                if (number, group) not in shown
+                else f"{count} ({100 * count / len(selected):.0f}%)"
+                if selected
                 else "0"
             )
-        people = {a.applicant_id: a for a in scenario.applicants}
         scores = [o.score for o in selected if o.score is not None]
         rows.append(
             [
                 name,
                 allocation.report.status,
                 f"{len(selected)}/{places}",
-                *[str(sum(f in o.ring_fences for o in selected)) for f in fences],
+                *[
+                    str(n) if (number, f"fence:{f}") in shown else SUPPRESSED
+                    for f, n in zip(fences, members, strict=True)
+                ],
                 *shares,
                 f"{sum(scores) / len(scores):.2f}" if scores else "-",
                 str(
@@ -123,6 +142,38 @@ def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]]
     ]
     differing = sorted(i for i in outcomes[0] if len({str(o.get(i)) for o in outcomes}) > 1)
     return headers, rows, differing
+
+
+def _shown(
+    results: Sequence[Variant], groups: list[str], fences: list[str]
+) -> set[tuple[int, str]]:
+    """(variant number, group or "fence:<name>") of the counts that may be shown."""
+    _, base_scenario, base_allocation = results[0]
+    columns = protected_columns(base_scenario, groups)
+    stages = stage_populations(base_allocation)
+    populations = {"applicants": stages["applicants"], "eligible": stages["eligible"]}
+    labels: dict[Cell, list[tuple[int, str]]] = {}
+    for number, (_, _, allocation) in enumerate(results):
+        population = f"variant {number}"
+        populations[population] = frozenset(o.applicant_id for o in allocation.selected())
+        for group in groups:
+            labels.setdefault(Cell(population, group), []).append((number, group))
+        for fence in fences:  # as this variant counts it (a --set may change a fence's groups)
+            members = frozenset(
+                o.applicant_id for o in allocation.outcomes if fence in o.ring_fences
+            )
+            column = next(
+                (c for c, m in columns.items() if m == members), f"ring fence {fence} #{number}"
+            )
+            columns.setdefault(column, members)
+            labels.setdefault(Cell(population, column), []).append((number, f"fence:{fence}"))
+    # What the baseline's report.html shows is known already; its selection is variant 0's.
+    known = [
+        Cell("variant 0" if stage == "selected" else stage, group)
+        for group, stage in shown_cells(base_scenario, base_allocation)
+    ]
+    accepted = disclosable(columns, populations, list(labels), known)
+    return {label for cell in accepted for label in labels[cell]}
 
 
 def compare_html(results: Sequence[Variant]) -> str:

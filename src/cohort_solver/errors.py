@@ -39,6 +39,18 @@ class InputError(CohortSolverError):
         return (type(self), (self.problems,))
 
 
+class OutputFolderError(CohortSolverError):
+    """``--out`` cannot be used as given (a file, too long, read-only, busy with another run).
+
+    Exit 2 like bad input: the coordinator fixes the command line, not the scenario.
+    """
+
+    exit_code = 2
+
+    def __reduce__(self):
+        return (type(self), (str(self),))
+
+
 class InfeasibleError(CohortSolverError):
     """No plan satisfies every hard rule. ``causes`` name the rules that clash, in panel words."""
 

@@ -18,6 +18,7 @@ re-issued with all its events cancelled).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from .errors import InputError, Problem
-from .io import csv_text
+from .files import csv_text, not_utf8
 from .model import Event, Scenario
 
 PRODID = "-//cohort-solver//cohort-solver iCalendar feeds//EN"
@@ -284,6 +285,7 @@ class _Old:
     sequence: int
     cancelled: bool
     component: icalendar.Component
+    start_line: int = 1  # where DTSTART is, for a problem found later
 
 
 def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
@@ -293,34 +295,152 @@ def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
     )
 
 
-def _read_old(name: str, data: bytes | None) -> tuple[dict[str, _Old], str | None]:
-    """UID -> previous state, and the old feed title."""
-    if not data:
+@dataclass
+class _Block:
+    """One BEGIN:VEVENT ... END:VEVENT of a feed: where it and each property start."""
+
+    line: int
+    properties: dict[str, int] = field(default_factory=dict)
+
+
+_CONTENT_LINE = re.compile(r"[A-Za-z0-9-]+(?:;[^:]*)?:")
+
+
+def _scan(file: str, text: str) -> list[_Block]:
+    """Check the feed's line structure (RFC 5545 3.1) and find each event's lines."""
+    problems: list[Problem] = []
+    blocks: list[_Block] = []
+    stack: list[tuple[str, int]] = []
+    logical: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            if not logical:
+                problems.append(Problem(file, number, 1, "a folded line with nothing before it"))
+                break
+            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
+        elif line:
+            logical.append((number, line))
+    for number, line in logical:
+        if not _CONTENT_LINE.match(line):
+            problems.append(Problem(file, number, 1, "not an iCalendar line (NAME:value)"))
+            continue
+        name, _, value = line.partition(":")
+        name = name.split(";", 1)[0].upper()
+        if not stack and not (name == "BEGIN" and value.upper() == "VCALENDAR"):
+            problems.append(Problem(file, number, 1, "a feed starts with BEGIN:VCALENDAR"))
+            break
+        if name == "BEGIN":
+            stack.append((value.upper(), number))
+            if value.upper() == "VEVENT":
+                blocks.append(_Block(number))
+        elif name == "END":
+            if not stack or stack[-1][0] != value.upper():
+                opened = f"BEGIN:{stack[-1][0]} of line {stack[-1][1]}" if stack else "nothing"
+                problems.append(Problem(file, number, 1, f"END:{value} closes {opened}"))
+                break
+            stack.pop()
+        elif stack and stack[-1][0] == "VEVENT":
+            blocks[-1].properties.setdefault(name, number)
+    if not problems and stack:
+        kind, number = stack[-1]
+        problems.append(Problem(file, number, 1, f"BEGIN:{kind} is never closed (END:{kind})"))
+    if not problems and not logical:
+        problems.append(Problem(file, 1, 1, "the feed is empty"))
+    if problems:
+        raise InputError(problems)
+    return blocks
+
+
+def _read_old(file: str, data: bytes | None) -> tuple[dict[str, _Old], str | None]:
+    """UID -> previous state, and the old feed title. A feed we cannot have written is bad
+    input at the line where it goes wrong."""
+    if data is None:  # no previous feed of that name
         return {}, None
-    old: dict[str, _Old] = {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([not_utf8(file, data, exc)]) from None
+    blocks = _scan(file, text)
     try:
         calendar = icalendar.Calendar.from_ical(data)
-        for component in calendar.walk("VEVENT"):
-            uid = str(component.get("UID", ""))
-            if uid:
-                old[uid] = _Old(
-                    sequence=int(component.get("SEQUENCE", 0)),
-                    cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
-                    component=component,
-                )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
         message = f"not an iCalendar feed written by cohort-solver ({exc})"
-        raise InputError([Problem(f"ics/{name}", 1, 1, message)]) from None
+        raise InputError([Problem(file, 1, 1, message)]) from None
+    events = list(calendar.walk("VEVENT"))
+    old: dict[str, _Old] = {}
+    problems: list[Problem] = []
+    for component, block in zip(events, blocks, strict=False):
+
+        def at(name: str, message: str, block: _Block = block) -> None:
+            problems.append(Problem(file, block.properties.get(name, block.line), 1, message))
+
+        uid = component.get("UID")
+        if not isinstance(uid, str) or not uid:
+            at("UID", "an event needs exactly one UID")
+            continue
+        sequence = component.get("SEQUENCE", 0)
+        try:
+            sequence = int(sequence)
+        except (TypeError, ValueError):
+            at("SEQUENCE", "SEQUENCE is not a whole number")
+            continue
+        if sequence < 0:
+            at("SEQUENCE", "SEQUENCE is negative")
+            continue
+        try:
+            for name in ("DTSTART", "DTEND"):
+                if name in component and not isinstance(component.decoded(name), date):
+                    raise ValueError(f"{name} is not a date or time")
+            _fingerprint(component)
+            status = str(component.get("STATUS", "")).upper()
+            for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+                if name in component and not isinstance(component[name], str):
+                    raise ValueError(f"{name} appears more than once")
+        except Exception as exc:  # icalendar raises many types for a damaged property
+            at("DTSTART", f"cannot read this event ({type(exc).__name__}: {exc})")
+            continue
+        old[uid] = _Old(
+            sequence=sequence,
+            cancelled=status == "CANCELLED",
+            component=component,
+            start_line=block.properties.get("DTSTART", block.line),
+        )
+    if problems:
+        raise InputError(problems)
     title = calendar.get("X-WR-CALNAME")
     return old, None if title is None else str(title)
 
 
-def read_feeds(folder: Path) -> dict[str, bytes]:
-    """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist)."""
+def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, bytes]:
+    """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist).
+
+    Every feed is checked now, so a damaged one is bad input (``file:row:column``) before any
+    solving, and all of them are reported at once. Given the programme's start year, events
+    far from it are refused too (they are not this programme's).
+    """
     folder = Path(folder)
-    if not folder.is_dir():
+    if not os.path.lexists(folder):
         return {}
-    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.ics")) if path.is_file()}
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), 1, 1, "should be the folder of feeds (ics/)")])
+    feeds: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.ics")):
+        if path.is_dir():
+            continue
+        try:
+            feeds[path.name] = path.read_bytes()
+            old, _ = _read_old(str(path), feeds[path.name])
+            if programme_start is not None:
+                problems.extend(_far_years(str(path), old, programme_start))
+        except OSError as exc:
+            reason = "a link to nothing" if path.is_symlink() else exc.strerror
+            problems.append(Problem(str(path), 1, 1, f"cannot read the feed: {reason}"))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return feeds
 
 
 def write_feeds(folder: Path, feeds: Mapping[str, bytes]) -> None:
@@ -396,6 +516,37 @@ def _calendar(scenario: Scenario, title: str, tz: icalendar.Timezone) -> icalend
     return calendar
 
 
+# Previous feeds far from the programme's years are not ours: a VTIMEZONE over them would be huge.
+YEARS_AROUND_START = 10
+
+
+def _far_years(file: str, old: Mapping[str, _Old], first: int) -> list[Problem]:
+    problems = []
+    for state in old.values():
+        for key in ("DTSTART", "DTEND"):
+            moment = state.component.decoded(key) if key in state.component else None
+            if moment is not None and abs(moment.year - first) > YEARS_AROUND_START:
+                problems.append(
+                    Problem(
+                        file,
+                        state.start_line,
+                        1,
+                        f"{key} in {moment.year} is more than {YEARS_AROUND_START} years "
+                        f"from the programme start ({first}): not a feed of this programme",
+                    )
+                )
+    return problems
+
+
+def _check_years(
+    scenario: Scenario, olds: Mapping[str, tuple[dict[str, _Old], str | None]]
+) -> None:
+    first = scenario.settings.programme.start.year
+    problems = [p for name, (old, _) in olds.items() for p in _far_years(f"ics/{name}", old, first)]
+    if problems:
+        raise InputError(sorted(set(problems)))
+
+
 def build_feeds(
     scenario: Scenario,
     events: Sequence[Event],
@@ -431,7 +582,8 @@ def build_feeds(
         if name not in feeds and Path(name).name == name and name.endswith(".ics"):
             feeds[name] = _Feed("")
 
-    olds = {name: _read_old(name, previous.get(name)) for name in feeds}
+    olds = {name: _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
+    _check_years(scenario, olds)
     # An event new to one feed but known from another (a new coach's feed after a rematch)
     # continues that event's SEQUENCE, so every feed agrees on it.
     prior: dict[str, _Old] = {}

@@ -15,14 +15,11 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import stat
-import tempfile
 import tomllib
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -31,7 +28,6 @@ from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 import openpyxl
-import pandas as pd
 from openpyxl.styles.numbers import is_datetime
 from pydantic import BaseModel, ValidationError
 
@@ -1650,45 +1646,6 @@ def _day_minutes(settings: Settings) -> int:
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV with '\\n' line ends and plain text cells, so reruns compare byte for byte."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return buffer.getvalue()
-
-
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """Read one of our own output CSVs back (allocation.csv, matches.csv, calendar.csv)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return frame.to_dict("records")  # type: ignore[return-value]
-
-
-@contextmanager
-def output_folder(out: Path) -> Iterator[Path]:
-    """Stage a copy of ``out`` in a temp dir; swap it in only if the block succeeds.
-
-    On any error the real folder is left exactly as it was (or not created at all).
-    """
-    out = Path(out)
-    parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
-        if out.exists():
-            shutil.copytree(out, staging, dirs_exist_ok=True)
-        yield staging
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.rename(out, retired / out.name)
-            os.rename(staging, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+# Our own files (writing them, and reading them back) live in files.py. The names stay
+# importable from here for the modules that import them from io.
+from .files import csv_text, output_folder, read_csv_rows  # noqa: E402, F401

@@ -1,8 +1,9 @@
 """report.html: one self-contained page for the selection panel (no scripts, no network).
 
-Protected characteristics appear only as counts per group and stage, and any count below
-``SUPPRESS_BELOW`` is shown as "<3" so no individual can be singled out. The panel sections
-name applicants only by id and score; impact outcomes appear only as counts.
+Protected characteristics appear only as counts per group and stage, and only the counts from
+which no count of 1 or 2 can be read or worked out (``disclosure``): the others show as
+"suppressed". No person is listed with a ring fence or a reason that reveals membership. The
+panel sections name applicants only by id and score; impact outcomes appear only as counts.
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
+from .disclosure import SUPPRESS_BELOW, Cell, disclosable
 from .impact import impact
 from .model import Allocation, Event, Match, Scenario, StageReport
+from .outputs import reason_codes
 from .panel import OVERALL, PanelConsistency, consistency, reading
 
-SUPPRESS_BELOW = 3
+__all__ = ["SUPPRESS_BELOW", "report_html", "representation", "shown_cells"]
+SUPPRESSED = "suppressed"
+STAGES = ("applicants", "eligible", "selected")
 
 
-def _count(n: int) -> str:
-    return f"&lt;{SUPPRESS_BELOW}" if 0 < n < SUPPRESS_BELOW else str(n)
-
-
-def _share(n: int, total: int) -> str:
-    if 0 < n < SUPPRESS_BELOW or total == 0:
-        return "–"
-    return f"{100 * n / total:.0f}%"
+def _figure(stats: tuple[int, int], shown: bool) -> str:
+    members, total = stats
+    if not shown:
+        return SUPPRESSED
+    return f"{members} ({100 * members / total:.0f}%)" if total else str(members)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -78,7 +80,45 @@ def representation(
     ]
 
 
-def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]]) -> str:
+def stage_populations(allocation: Allocation) -> dict[str, frozenset[str]]:
+    """The applicants counted at each stage of the representation table."""
+    return {
+        "applicants": frozenset(o.applicant_id for o in allocation.outcomes),
+        "eligible": frozenset(
+            o.applicant_id for o in allocation.outcomes if o.status != "ineligible"
+        ),
+        "selected": frozenset(o.applicant_id for o in allocation.selected()),
+    }
+
+
+def protected_columns(scenario: Scenario, groups: list[str]) -> dict[str, frozenset[str]]:
+    """Members of each group shown, and of each ring fence (protected, whether shown or not)."""
+    columns = {
+        g: frozenset(a.applicant_id for a in scenario.applicants if a.groups.get(g, False))
+        for g in groups
+    }
+    for rf in scenario.settings.selection.ring_fence:
+        columns[f"ring fence {rf.name}"] = frozenset(
+            a.applicant_id
+            for a in scenario.applicants
+            if any(a.groups.get(g, False) for g in rf.groups)
+        )
+    return columns
+
+
+def shown_cells(scenario: Scenario, allocation: Allocation) -> set[tuple[str, str]]:
+    """The (group, stage) counts the report may show: selected first, as the panel needs most."""
+    groups = [g for g, _ in representation(scenario, allocation)]
+    wanted = [Cell(stage, g) for stage in reversed(STAGES) for g in groups]
+    cells = disclosable(protected_columns(scenario, groups), stage_populations(allocation), wanted)
+    return {(c.column, c.population) for c in cells}
+
+
+def _chart(
+    scenario: Scenario,
+    rows: list[tuple[str, dict[str, tuple[int, int]]]],
+    shown: set[tuple[str, str]],
+) -> str:
     """Grouped bars: share of each group at each stage, beside the workforce and senior profile."""
     profile = scenario.settings.positive_action.profile if scenario.settings.positive_action else {}
     series = ["applicants", "eligible", "selected", "workforce", "senior"]
@@ -95,7 +135,7 @@ def _chart(scenario: Scenario, rows: list[tuple[str, dict[str, tuple[int, int]]]
         for name, colour in zip(series, colours, strict=True):
             if name in stats:
                 members, total = stats[name]
-                value = None if (0 < members < SUPPRESS_BELOW or not total) else members / total
+                value = members / total if (group, name) in shown and total else None
             else:
                 value = getattr(profile.get(group), name, None) if group in profile else None
             length = 0 if value is None else value * 400
@@ -277,6 +317,20 @@ def _calendar_grid(events: Sequence[Event]) -> str:
     )
 
 
+def _level(scenario: Scenario, level) -> str:
+    """An objective's value and bound; the ring-fence fill only when every minimum is met (it
+    counts ring-fence members selected, so below the minimum it is a protected count)."""
+    if level.name == "ring_fence_fill":
+        required = sum(
+            rf.minimum(cohort.places)
+            for cohort in scenario.cohorts
+            for rf in scenario.settings.selection.ring_fence
+        )
+        if not level.value == level.bound == required:
+            return f"{level.name} {SUPPRESSED} (a ring-fence minimum is not met)"
+    return f"{level.name} {level.value} / {level.bound}"
+
+
 def report_html(
     scenario: Scenario,
     allocation: Allocation,
@@ -288,6 +342,7 @@ def report_html(
     people = {a.applicant_id: a for a in scenario.applicants}
     statuses = Counter(o.status for o in allocation.outcomes)
     rows = representation(scenario, allocation)
+    shown = shown_cells(scenario, allocation)
     selected = sorted(allocation.selected(), key=lambda o: (o.cohort_id or "", -(o.score or 0)))
     reserves = sorted(
         (o for o in allocation.outcomes if o.status == "reserve"),
@@ -313,9 +368,11 @@ def report_html(
                 ]
             ],
         ),
+        # No ring-fence column, and reasons as the decision log gives them: listing who counts
+        # towards a ring fence would name the people every suppressed count stands for.
         "<h2>Selected participants</h2>"
         + _table(
-            ["cohort", "applicant", "name", "service area", "score", "ring fences"],
+            ["cohort", "applicant", "name", "service area", "score"],
             [
                 [
                     escape(o.cohort_id or ""),
@@ -323,7 +380,6 @@ def report_html(
                     escape(people[o.applicant_id].name),
                     escape(people[o.applicant_id].service_area),
                     o.score,
-                    escape(", ".join(o.ring_fences)),
                 ]
                 for o in selected
             ],
@@ -337,22 +393,20 @@ def report_html(
                     o.reserve_rank,
                     escape(o.applicant_id),
                     o.score,
-                    escape(o.reason),
+                    escape(reason_codes(o)),
                 ]
                 for o in reserves
             ],
         ),
         "<h2>Representation</h2>"
         + evidence_html(settings)
-        + _chart(scenario, rows)
+        + _chart(scenario, rows, shown)
         + _table(
             ["group", "applicants", "eligible", "selected", "workforce", "senior roles"],
             [
                 [
                     escape(g),
-                    f"{_count(s['applicants'][0])} ({_share(*s['applicants'])})",
-                    f"{_count(s['eligible'][0])} ({_share(*s['eligible'])})",
-                    f"{_count(s['selected'][0])} ({_share(*s['selected'])})",
+                    *(_figure(s[stage], (g, stage) in shown) for stage in STAGES),
                     f"{evidence.profile[g].workforce:.0%}"
                     if evidence and g in evidence.profile
                     else "–",
@@ -363,7 +417,9 @@ def report_html(
                 for g, s in rows
             ],
         )
-        + f"<p>Counts below {SUPPRESS_BELOW} are suppressed.</p>",
+        + f"<p>Suppressed: fewer than {SUPPRESS_BELOW} people, or a count from which one of "
+        f"fewer than {SUPPRESS_BELOW} could be worked out (by subtraction from another figure "
+        "on this page).</p>",
         *_panel_sections(scenario),
         "<h2>Spread by service area</h2>"
         + _table(
@@ -395,7 +451,7 @@ def report_html(
                 [
                     escape(r.stage),
                     r.status,
-                    escape("; ".join(f"{lv.name} {lv.value} / {lv.bound}" for lv in r.levels)),
+                    escape("; ".join(_level(scenario, lv) for lv in r.levels)),
                 ]
                 for r in reports
             ],

@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import cached_property
 from html import escape
 
-from .io import csv_text
+from .files import csv_text
 from .model import Allocation, Scenario, Score
 from .report import evidence_html
 from .runner import Progress, Runner
