@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from cohort_solver.checks.calendar import violations
 from cohort_solver.io import load_scenario
 from cohort_solver.model import Unavailability
+from cohort_solver.schedule import schedule
 from cohort_solver.solvers.allocation import allocate
-from cohort_solver.solvers.calendar import schedule
 from cohort_solver.solvers.matching import match
 
 from .__main__ import scenario_for
