@@ -3,10 +3,10 @@
 The skeleton places whole-cohort sessions before any coaching or review exists, so it gets
 two guides, both derived from the candidate times alone (never from a search):
 
-- **rhythm targets**: a cohort's first group session sets the weekday and start time the
-  others should keep, so it first tries only the (weekday, time) pairs its later group
-  sessions can best keep (each at its own best candidate), the earliest such time of each
-  weekday;
+- **rhythm costs**: a cohort's first group session sets the weekday and start time the
+  others should keep, so each (weekday, time) pair it may take costs what its later group
+  sessions would pay at best against it (each at its own best candidate), less the best
+  pair's; its targets are the pairs that cost nothing;
 - **week guides**: the cost a session's ISO week is expected to cause its cohort's coaching,
   which avoids workshop weeks and is shared evenly over a coach's weeks. Coaching that must
   follow a workshop (``after``) also loses the weeks before it, so a workshop late in its
@@ -26,15 +26,14 @@ from .events import Demand
 from .grid import Week, bits
 
 
-def rhythm_targets(ctx: Context) -> dict[str, Options]:
-    """Per cohort's rhythm-setting session: its candidate times at the (weekday, start)
-    pairs that leave its other group sessions the least rhythm penalty."""
+def rhythm_costs(ctx: Context) -> dict[str, dict[tuple[int, int], int]]:
+    """Per cohort's rhythm-setting session: for each (weekday, start) pair it may take, the
+    rhythm penalty its other group sessions would pay at best (each at its own best
+    candidate against it), less that of the best pair: what the pair costs the months ahead."""
     weights = ctx.weights
-    out: dict[str, Options] = {}
+    out: dict[str, dict[tuple[int, int], int]] = {}
     for cohort, ref in sorted(ctx.reference.items()):
         others = [g for g in ctx.groups[cohort] if g.event_id != ref]
-        if not others:
-            continue
         seen = []
         for g in others:
             pairs = _pairs(ctx, ctx.options[g.event_id])
@@ -51,12 +50,19 @@ def rhythm_targets(ctx: Context) -> dict[str, Options]:
                 )
                 for pairs, days, slots in seen
             )
-        if not cost:
-            continue
-        best = min(cost.values())
-        tied = {pair for pair, c in cost.items() if c == best}
-        # No goal prefers one start time to another: among equally good pairs keep the
-        # earliest start of each weekday, which keeps the skeleton's lists short.
+        if cost:
+            best = min(cost.values())
+            out[ref] = {pair: c - best for pair, c in cost.items()}
+    return out
+
+
+def rhythm_targets(ctx: Context) -> dict[str, Options]:
+    """Per cohort's rhythm-setting session: its candidate times at the (weekday, start)
+    pairs that cost the months ahead nothing (``rhythm_costs``), the earliest such start of
+    each weekday (no goal prefers one start time to another, and short lists search fast)."""
+    out: dict[str, Options] = {}
+    for ref, cost in rhythm_costs(ctx).items():
+        tied = {pair for pair, c in cost.items() if c == 0}
         keep = {(w, min(s for v, s in tied if v == w)) for w in {w for w, _ in tied}}
         allowed: Options = {}
         for day, mask in ctx.options[ref].items():

@@ -38,13 +38,13 @@ class SkeletonModel:
         fixed: Mapping[str, Placement],
         options: Mapping[str, Options],
         guides: Mapping[str, Mapping[Week, int]],
-        targets: Mapping[str, Options],
+        ref_costs: Mapping[str, Mapping[tuple[int, int], int]],
     ):
         self.ctx, self.grid = ctx, ctx.grid
         self.free, self.fixed = list(free), fixed
         self.free_ids = {d.event_id for d in free}
+        self.ref_costs = ref_costs
         self.model = cp_model.CpModel()
-        self.rhythm = self._rhythm_pairs(targets)
         self.places: dict[str, list[tuple[int, int]]] = {}
         self.rooms: dict[str, list[list[str]]] = {}  # per placement: the venues free then
         self.x: dict[str, list[cp_model.IntVar]] = {}
@@ -52,8 +52,14 @@ class SkeletonModel:
         self.pool_of: dict[str, Pool] = {}
         self.costs: list[tuple[cp_model.LinearExprT, int]] = []
         taken = self._venues_taken()
+        refs = {d.event_id for d in self.free if self.ctx.reference.get(d.cohort_id) == d.event_id}
+        for d in self.free:  # the rhythm-setting sessions first: the others follow theirs
+            if d.event_id in refs:
+                self._list_placements(d, self._ref_candidates(d, options[d.event_id]), taken)
+        self.rhythm = self._rhythm_pairs()
         for d in self.free:
-            self._list_placements(d, options[d.event_id], targets.get(d.event_id), taken)
+            if d.event_id not in refs:
+                self._list_placements(d, self._candidates(d, options[d.event_id]), taken)
         self.empty = [d for d in self.free if not self.places[d.event_id]]
         self._pool_venues(taken)
         self.fixed_weeks = self._fixed_venue_weeks()
@@ -72,37 +78,42 @@ class SkeletonModel:
 
     # -- placements
 
-    def _rhythm_pairs(self, targets: Mapping[str, Options]) -> dict[str, set[tuple[int, int]]]:
+    def _rhythm_pairs(self) -> dict[str, set[tuple[int, int]]]:
         """cohort -> the (weekday, start) pairs its rhythm may take: its first group
-        session's own, once placed, else the targets of that session."""
+        session's own, once placed, else those of that session's placements here."""
         out = {}
         for cohort, ref in self.ctx.reference.items():
             if ref in self.fixed and ref not in self.free_ids:
                 p = self.fixed[ref]
                 out[cohort] = {(self.grid.weekday(p.day), p.slot)}
             elif ref in self.free_ids:
-                allowed = targets.get(ref) or self.ctx.options[ref]
-                out[cohort] = {
-                    (self.grid.weekday(day), s) for day, mask in allowed.items() for s in bits(mask)
-                }
+                out[cohort] = {(self.grid.weekday(day), s) for day, s in self.places[ref]}
         return out
 
-    def _candidates(
-        self, d: Demand, options: Options, target: Options | None
-    ) -> list[tuple[int, int]]:
+    def _ref_candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
+        """A rhythm-setting session on each candidate day: at the start its weekday's best
+        pair has (``guides.rhythm_costs``), and at its earliest start."""
+        grid = self.grid
+        costs = self.ref_costs.get(d.event_id, {})
+        best: dict[int, tuple[int, int]] = {}
+        for (w, s), c in costs.items():
+            if w not in best or (c, s) < best[w]:
+                best[w] = (c, s)
+        out = []
+        for day, mask in sorted(options.items()):
+            slots = bits(mask)
+            pick = {slots[0]}
+            wanted = best.get(grid.weekday(day))
+            if wanted and mask >> wanted[1] & 1:
+                pick.add(wanted[1])
+            out += [(day, s) for s in sorted(pick)]
+        return out
+
+    def _candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         grid = self.grid
         if d.kind != "group":
             return [(day, bits(mask)[0]) for day, mask in sorted(options.items())]
         wanted = self.rhythm.get(d.cohort_id, set())
-        is_ref = self.ctx.reference.get(d.cohort_id) == d.event_id
-        if is_ref and target:
-            kept = [
-                (day, s)
-                for day, mask in sorted(options.items())
-                for s in bits(mask & target.get(day, 0))
-            ]
-            if kept:
-                return kept
         by_week: dict[Week, list[tuple[int, int]]] = defaultdict(list)
         for day, mask in sorted(options.items()):
             for s in bits(mask):
@@ -137,15 +148,11 @@ class SkeletonModel:
         return taken
 
     def _list_placements(
-        self,
-        d: Demand,
-        options: Options,
-        target: Options | None,
-        taken: Mapping[tuple[str, int], int],
+        self, d: Demand, candidates: list[tuple[int, int]], taken: Mapping[tuple[str, int], int]
     ) -> None:
         eid = d.event_id
         self.places[eid], self.rooms[eid] = [], []
-        for day, slot in self._candidates(d, options, target):
+        for day, slot in candidates:
             span = ((1 << d.length) - 1) << slot
             rooms = [
                 v
@@ -264,11 +271,18 @@ class SkeletonModel:
     # -- soft goals
 
     def add_rhythm(self) -> None:
+        """Each group session against its cohort's rhythm; a rhythm-setting session placed
+        here pays what its pair costs the months ahead (``guides.rhythm_costs``)."""
         w = self.ctx.weights
         grid = self.grid
         for d in self.free:
             if d.kind != "group":
                 continue
+            costs = self.ref_costs.get(d.event_id)
+            if costs and self.ctx.reference.get(d.cohort_id) == d.event_id:
+                for (day, s), x in zip(self.places[d.event_id], self.x[d.event_id], strict=True):
+                    if costs.get((grid.weekday(day), s)):
+                        self.costs.append((x, costs[grid.weekday(day), s]))
             ref = self.ctx.reference.get(d.cohort_id)
             if (
                 ref is None
@@ -445,7 +459,9 @@ class SkeletonModel:
             return 0
         w, grid = self.ctx.weights, self.grid
         ref = self.ctx.reference.get(d.cohort_id)
-        if ref is None or ref == d.event_id:
+        if ref == d.event_id:
+            return self.ref_costs.get(ref, {}).get((grid.weekday(day), slot), 0)
+        if ref is None:
             return 0
         r = placed.get(ref) or (self.fixed.get(ref) if ref not in self.free_ids else None)
         if r is None:

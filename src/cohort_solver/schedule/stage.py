@@ -32,7 +32,7 @@ from .context import Context, Overlay, Placement, Plan
 from .events import Demand
 from .goals import Scope, evaluate, scope_of, weighted
 from .grid import Week
-from .guides import fill_guides, rhythm_targets
+from .guides import fill_guides, rhythm_costs, rhythm_targets
 from .model import CalendarModel
 from .skeleton import SkeletonModel
 
@@ -112,6 +112,7 @@ def place_skeleton(ctx: Context) -> Plan:
     months = sorted(ctx.whole_of_month)
     guides = fill_guides(ctx)
     targets = rhythm_targets(ctx)
+    ref_costs = rhythm_costs(ctx)
     plan: Plan = {}
     ahead: Plan = {}  # the next month as the last window placed it: a hint
     for done in range(len(months)):
@@ -121,7 +122,7 @@ def place_skeleton(ctx: Context) -> Plan:
             free = [d for m in window for d in ctx.whole_of_month[m]]
             fixed = {k: v for k, v in plan.items() if ctx.by_id[k].month < months[first]}
             hint = {**plan, **ahead}
-            part = solve_skeleton(ctx, free, fixed, guides, targets, hint)
+            part = solve_skeleton(ctx, free, fixed, guides, ref_costs, hint)
             if part.status != "found":
                 part = solve_free(ctx, free, fixed, guides=guides, restrict=targets, prefer=hint)
             if part.status != "found" and targets:
@@ -151,7 +152,7 @@ def solve_skeleton(
     free: Sequence[Demand],
     fixed: Mapping[str, Placement],
     guides: Mapping[str, Mapping[Week, int]],
-    targets: Mapping[str, Options],
+    ref_costs: Mapping[str, Mapping[tuple[int, int], int]],
     prefer: Mapping[str, Placement],
 ) -> Part:
     """Whole-cohort sessions on their short lists of placements (``skeleton.py``); not
@@ -159,7 +160,7 @@ def solve_skeleton(
     options = room_around(ctx, free, fixed)
     if any(not options[d.event_id] for d in free):
         return Part("infeasible", {})
-    m = SkeletonModel(ctx, free, fixed, options, guides, targets)
+    m = SkeletonModel(ctx, free, fixed, options, guides, ref_costs)
     if m.empty:
         return Part("undecided", {})
     warm, cost = m.construct(guides)
