@@ -212,25 +212,29 @@ def month_bound(ctx: Context, month: int) -> int:
     whose sessions must follow a workshop of that month: every whole-cohort session of the
     month picks a (venue, week) it may take (times within the week relaxed), venues count
     their bookings per week, and each such coach pays at least the Hall shortfall of
-    ``skeleton.add_coach_room_after_workshops``. CP-SAT's proven bound of that model."""
+    ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
+    month (same council, closures and sessions that fit) are one pool of k venues, which
+    takes k bookings a week without an overload. CP-SAT's proven bound of that model."""
     from ortools.sat.python import cp_model
 
     w = ctx.weights
+    sessions = ctx.whole_of_month[month]
+    pools = venue_pools(ctx, sessions)
     model = cp_model.CpModel()
-    pick: dict[str, dict[tuple[str, Week], cp_model.IntVar]] = {}
-    per_venue_week: dict[tuple[str, Week], list[cp_model.IntVar]] = defaultdict(list)
-    for d in ctx.whole_of_month[month]:
+    pick: dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]] = {}
+    per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
+    for d in sessions:
         pick[d.event_id] = {}
-        for v, week in venue_weeks(ctx, d):
-            lit = model.new_bool_var(f"y[{d.event_id},{v},{week}]")
-            pick[d.event_id][v, week] = lit
-            per_venue_week[v, week].append(lit)
+        for pool, week in sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)}):
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0]},{week}]")
+            pick[d.event_id][pool, week] = lit
+            per_pool_week[pool, week].append(lit)
         model.add_exactly_one(pick[d.event_id].values())
     costs = []
-    for key, lits in sorted(per_venue_week.items()):
-        if len(lits) > 1:
-            over = model.new_int_var(0, len(lits), f"over[{key}]")
-            model.add(over >= sum(lits) - 1)
+    for (pool, week), lits in sorted(per_pool_week.items()):
+        if len(lits) > len(pool):
+            over = model.new_int_var(0, len(lits), f"over[{pool[0]},{week}]")
+            model.add(over >= sum(lits) - len(pool))
             costs.append(w["venue_week_overload"] * over)
     cheaper = min(w["coach_week_overload"], w["coaching_in_workshop_week"])
     for coach, chained in sorted(chained_units(ctx, month).items()):
@@ -247,7 +251,23 @@ def month_bound(ctx: Context, month: int) -> int:
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
     model.minimize(sum(costs))
-    solved = ctx.search.until_found(
-        model, ctx.search.effort(len(ctx.whole_of_month[month]), 5.0), retries=0
-    )
+    solved = ctx.search.until_found(model, ctx.search.effort(len(sessions), 5.0), retries=1)
     return solved.bound() if not solved.infeasible else 0
+
+
+def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str, ...]]:
+    """Venues alike for these sessions: the same council, the same closures on their days
+    and the same sessions seated."""
+    days = sorted({day for d in sessions for day in ctx.options[d.event_id]})
+    users: dict[str, set[str]] = defaultdict(set)
+    for d in sessions:
+        for v in d.venues:
+            users[v].add(d.event_id)
+    council = {v.venue_id: v.council or "" for v in ctx.scenario.venues}
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for v in sorted(users):
+        closed = tuple(
+            (day, ctx.blocked[v][day]) for day in days if ctx.blocked.get(v, {}).get(day)
+        )
+        groups[council.get(v, ""), closed, frozenset(users[v])].append(v)
+    return {v: tuple(members) for members in groups.values() for v in members}

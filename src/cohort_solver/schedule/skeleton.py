@@ -356,8 +356,11 @@ class SkeletonModel:
             for week, room in sorted(coach_room(ctx, coach, month).items()):
                 if most <= room:
                     continue
-                demand = []
+                demand: list[cp_model.LinearExprT] = []
                 for g, n in sorted(chained.items()):
+                    if g not in self.free_ids:  # placed already: a constant
+                        demand.append(n * (grid.week(self.fixed[g].day) >= week))
+                        continue
                     late = [
                         x
                         for (day, _), x in zip(self.places[g], self.x[g], strict=True)
@@ -373,17 +376,23 @@ class SkeletonModel:
                 self.model.add(short >= sum(demand) - room)
 
     def _chained(self) -> dict[tuple[str, int], dict[str, int]]:
-        """(coach, month) -> free whole-cohort session -> how many of the coach's sessions
-        that month must follow it."""
+        """(coach, month) -> whole-cohort session (free here or placed) -> how many of the
+        coach's sessions that month must follow it; only coaches with a free one."""
         months = {d.month for d in self.free}
         per: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for (coach, month), mine in sorted(self.ctx.coaching_of.items()):
             if month in months:
                 for e in mine:
                     for g in self.ctx.before[e.event_id]:
-                        if g.event_id in self.free_ids:
+                        if (
+                            g.whole_cohort
+                            and g.month == month
+                            and (g.event_id in self.free_ids or g.event_id in self.fixed)
+                        ):
                             per[coach, month][g.event_id] += 1
-        return per
+        return {
+            key: dict(mine) for key, mine in per.items() if any(g in self.free_ids for g in mine)
+        }
 
     # -- a warm start on the same placements
 
@@ -395,6 +404,9 @@ class SkeletonModel:
         busy: dict[tuple[str, int], int] = defaultdict(int)
         load = self._fixed_venue_weeks()
         room = _CoachRoom(self.ctx, self._chained())
+        for g in list(room.of):
+            if g not in self.free_ids:
+                room.place(g, grid.week(self.fixed[g].day))
         placed: Plan = {}
         total = 0
         order = sorted(self.free, key=lambda d: (d.month, len(self.places[d.event_id]), d.index))

@@ -41,6 +41,8 @@ IMPROVE_SCALE = 2.0
 # Effort of a skeleton search per session, relative to a first search of other events: its
 # placements are few, but presolve and the LP take their share before the search starts.
 SKELETON_SCALE = 5.0
+# Venues a whole-cohort session may choose from in an improvement search.
+NEIGHBOURHOOD_VENUES = 4
 # Months after the one being placed that its skeleton search also sees.
 LOOKAHEAD = 1
 
@@ -155,8 +157,9 @@ def solve_skeleton(
     ref_costs: Mapping[str, Mapping[tuple[int, int], int]],
     prefer: Mapping[str, Placement],
 ) -> Part:
-    """Whole-cohort sessions on their short lists of placements (``skeleton.py``); not
-    found there says nothing about the full candidate times, so it is "undecided"."""
+    """Whole-cohort sessions on their short lists of placements (``skeleton.py``), from the
+    model's own warm start, never worse than it; not found there says nothing about the
+    full candidate times, so it is "undecided"."""
     options = room_around(ctx, free, fixed)
     if any(not options[d.event_id] for d in free):
         return Part("infeasible", {})
@@ -170,14 +173,14 @@ def solve_skeleton(
     m.model.minimize(m.objective())
     complete = len(warm) == len(free)
     if complete:
-        cost = ctx.search.complete_hint(m.model, m.decisions(warm))
-        complete = cost is not None
+        hinted = ctx.search.complete_hint(m.model, m.decisions(warm))
+        complete = hinted is not None
     else:
         m.hint(warm)
     solved = ctx.search.until_found(
         m.model, ctx.search.effort(len(free), SKELETON_SCALE), retries=1
     )
-    if not solved.found or complete and round(solved.solver.objective_value) >= cost:
+    if not solved.found or complete and round(solved.solver.objective_value) >= hinted:
         return Part("found", warm) if complete else Part("undecided", {})
     return Part("found", m.extract(solved.solver.value), solved.optimal)
 
@@ -326,22 +329,74 @@ def units(ctx: Context) -> list[Unit]:
 def improve(ctx: Context, plan: Plan) -> None:
     """Re-solve every unit that costs more than its own lower bound together with the events
     it shares people with in its month and the whole-cohort sessions its goals see; keep the
-    result only if the calendar gets better."""
+    result only if the calendar gets better. Units whose neighbourhoods share nothing (no
+    person or venue in a month, no cohort, no coach's month) are solved side by side, in
+    waves formed in a fixed order, so the result is the same as one by one."""
     from .bounds import unit_bounds
 
     mine = units(ctx)
     above = [u for u in mine if u.cost(ctx, plan) > u.floor(ctx)]
     unit_bounds(ctx, above)
-    for unit in above:
-        if unit.cost(ctx, plan) <= ctx.unit_bounds.get(unit.key, unit.floor(ctx)):
-            continue  # as good as it can be on its own
-        free = neighbourhood(ctx, unit.events)
-        ids = {d.event_id for d in free}
-        fixed = {k: v for k, v in plan.items() if k not in ids}
-        before = _cost(ctx, {k: plan[k] for k in ids}, fixed, free)
-        part = solve_free(ctx, free, fixed, prefer=plan, scale=IMPROVE_SCALE)
-        if part.status == "found" and _cost(ctx, part.plan, fixed, free) < before:
-            plan.update(part.plan)
+    todo = [u for u in above if u.cost(ctx, plan) > ctx.unit_bounds.get(u.key, u.floor(ctx))]
+    while todo:
+        wave, later, taken = [], [], set()
+        for unit in todo:
+            free = neighbourhood(ctx, unit.events)
+            keys = footprint(ctx, free)
+            if keys & taken:
+                later.append(unit)
+            else:
+                taken |= keys
+                wave.append(free)
+        for part in ctx.search.map(lambda f: _improve(ctx, plan, f), wave):
+            if part is not None:
+                plan.update(part)
+        todo = [u for u in later if u.cost(ctx, plan) > ctx.unit_bounds.get(u.key, u.floor(ctx))]
+
+
+def _improve(ctx: Context, plan: Plan, free: list[Demand]) -> Plan | None:
+    """One neighbourhood: its better placements, or None. A whole-cohort session keeps its
+    venue or takes one of a few that are free in its weeks (a search over every venue of a
+    national programme is slow, and this one only has to improve on the calendar)."""
+    free = [_few_venues(ctx, plan, d) if d.venues else d for d in free]
+    ids = {d.event_id for d in free}
+    fixed = {k: v for k, v in plan.items() if k not in ids}
+    before = _cost(ctx, {k: plan[k] for k in ids}, fixed, free)
+    part = solve_free(ctx, free, fixed, prefer=plan, scale=IMPROVE_SCALE)
+    if part.status == "found" and _cost(ctx, part.plan, fixed, free) < before:
+        return part.plan
+    return None
+
+
+def _few_venues(ctx: Context, plan: Plan, d: Demand) -> Demand:
+    """``d`` with its current venue and the few others with the most free weeks it can use."""
+    from dataclasses import replace
+
+    if len(d.venues) <= NEIGHBOURHOOD_VENUES:
+        return d
+    grid = ctx.grid
+    weeks = {grid.week(day) for day in ctx.options[d.event_id]}
+    booked: dict[str, set[Week]] = defaultdict(set)
+    for e in ctx.whole_of_month[d.month]:
+        p = plan.get(e.event_id)
+        if p is not None and p.venue and e.event_id != d.event_id:
+            booked[p.venue].add(grid.week(p.day))
+    current = plan[d.event_id].venue if d.event_id in plan else None
+    ranked = sorted(d.venues, key=lambda v: (v != current, -len(weeks - booked[v]), v))
+    return replace(d, venues=tuple(sorted(ranked[:NEIGHBOURHOOD_VENUES])))
+
+
+def footprint(ctx: Context, free: Sequence[Demand]) -> set[tuple[str, ...]]:
+    """What a neighbourhood's search reads or changes: people and venues in its months, its
+    cohorts (rhythm, coaching and reviews against their workshops), its coaches' months."""
+    keys: set[tuple[str, ...]] = set()
+    for d in free:
+        month = str(d.month)
+        keys.update(("person", who, month) for who in d.attendees)
+        keys.update(("venue", v, month) for v in d.venues)
+        keys.add(("cohort", d.cohort_id))
+        keys.update(("coach", c, month) for c in ctx.coaches_at(d))
+    return keys
 
 
 def neighbourhood(ctx: Context, seeds: Sequence[Demand]) -> list[Demand]:
