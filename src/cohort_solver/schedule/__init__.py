@@ -79,10 +79,10 @@ def schedule(
         levels = _levels(ctx, plan, previous, totals)
     finally:
         search.close()
-    status = "optimal" if all(lv.value == lv.bound for lv in levels) else "feasible"
+    optimal = all(lv.value == lv.bound for lv in levels)
     report = StageReport(
         stage="calendar",
-        status=status,
+        status="optimal" if optimal else "feasible",
         levels=tuple(levels),
         seconds=round(time.monotonic() - began, 3),
         solver="CP-SAT",

@@ -212,11 +212,6 @@ def _keep_days(options: Options, keep) -> bool:
     return bool(gone)
 
 
-def count(options: Options) -> int:
-    """How many (day, start) candidates."""
-    return sum(mask.bit_count() for mask in options.values())
-
-
 # --------------------------------------------------------------------------- around fixed events
 
 

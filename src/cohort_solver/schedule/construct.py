@@ -9,7 +9,7 @@ took their last time; the search, which is exact, places them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .candidates import Options
 from .context import Context, Overlay, Placement, Plan
@@ -165,6 +165,7 @@ def _day_order(
     grid = ctx.grid
     days = sorted(options)
     wanted = prefer.get(d.event_id)
+    key: Callable[[int], tuple]
     if d.kind == "review":
         key = lambda day: (day != (wanted.day if wanted else None), -day)  # noqa: E731
     elif d.kind == "coaching":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .context import Context, Placement
@@ -225,7 +225,6 @@ class Scope:
     reviews: set[str] | None = None
     coach_months: set[tuple[str, int]] | None = None
     venue_months: set[int] | None = None
-    events: set[str] = field(default_factory=set)
 
 
 def scope_of(ctx: Context, free: Iterable[Demand]) -> Scope:
@@ -238,7 +237,6 @@ def scope_of(ctx: Context, free: Iterable[Demand]) -> Scope:
         reviews={d.event_id for d in free if d.kind == "review"},
         coach_months={(c, d.month) for d in free for c in ctx.coaches_at(d)},
         venue_months={d.month for d in free if d.venues},
-        events={d.event_id for d in free},
     )
     for cohort in cohorts:
         scope.coaching.update(d.event_id for d in ctx.cohort_kind[cohort, "coaching"])  # type: ignore[union-attr]
@@ -272,8 +270,8 @@ def evaluate(
     )
     weeks_of: dict[str, set[tuple[int, int]]] = {}
     for d in coaching:
-        p = plan.get(d.event_id)
-        if p is None:
+        at = plan.get(d.event_id)
+        if at is None:
             continue
         if d.cohort_id not in weeks_of:
             weeks_of[d.cohort_id] = {
@@ -281,16 +279,16 @@ def evaluate(
                 for g in ctx.groups[d.cohort_id]
                 if g.event_id in plan
             }
-        counts["coaching_in_workshop_week"] += grid.week(p.day) in weeks_of[d.cohort_id]
+        counts["coaching_in_workshop_week"] += grid.week(at.day) in weeks_of[d.cohort_id]
     reviews = (
         ctx.of_kind["review"] if scope.reviews is None else [ctx.by_id[e] for e in scope.reviews]
     )
     for d in reviews:
-        p = plan.get(d.event_id)
-        if p is None:
+        held = plan.get(d.event_id)
+        if held is None:
             continue
-        counts["review_days_before_month_end"] += grid.month_end(d.month) - p.day
-        begin = grid.absolute(p.day, p.slot)
+        counts["review_days_before_month_end"] += grid.month_end(d.month) - held.day
+        begin = grid.absolute(held.day, held.slot)
         counts["review_before_workshop"] += any(
             grid.absolute(plan[g.event_id].day, plan[g.event_id].slot) + g.length > begin
             for g in ctx.cohort_month[d.cohort_id, d.month]
@@ -309,9 +307,9 @@ def evaluate(
     venue_load: dict[tuple[str, int, tuple[int, int]], int] = defaultdict(int)
     for month in sorted(months):
         for d in ctx.whole_of_month[month]:
-            p = plan.get(d.event_id)
-            if p is not None and p.venue:
-                venue_load[p.venue, month, grid.week(p.day)] += 1
+            booked = plan.get(d.event_id)
+            if booked is not None and booked.venue:
+                venue_load[booked.venue, month, grid.week(booked.day)] += 1
     counts["venue_week_overload"] = sum(max(0, n - 1) for n in venue_load.values())
     return counts
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date as Date
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -39,10 +40,10 @@ class Grid:
 
     # -- days
 
-    def date(self, day: int) -> date:
+    def date(self, day: int) -> Date:
         return self.origin + timedelta(days=day)
 
-    def number(self, day: date) -> int:
+    def number(self, day: Date) -> int:
         return (day - self.origin).days
 
     def weekday(self, day: int) -> int:
@@ -124,11 +125,6 @@ class Grid:
         for k in range(length):
             spread |= busy >> k
         return starts & ~spread
-
-
-def span_mask(slot: int, length: int) -> int:
-    """The mask of ``length`` slots from ``slot``."""
-    return ((1 << length) - 1) << slot
 
 
 def bits(mask: int) -> list[int]:

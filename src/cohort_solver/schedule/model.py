@@ -118,16 +118,16 @@ class CalendarModel:
         """Free here or already placed (events not placed yet take no part in any goal)."""
         return eid in self.free_ids or eid in self.fixed
 
-    def on_days(self, eid: str, keep: Callable[[int], bool]) -> LinearExpr:
+    def on_days(self, eid: str, keep: Callable[[int], bool]) -> cp_model.LinearExpr | int:
         """1 if the event is on a day ``keep`` accepts, else 0 (a constant for fixed events)."""
         if eid in self.free_ids:
-            return sum(b for day, b in self.days[eid].items() if keep(day))
+            return cp_model.LinearExpr.sum([b for day, b in self.days[eid].items() if keep(day)])
         return int(keep(self.fixed[eid].day))
 
-    def in_week(self, eid: str, week: Week) -> LinearExpr:
+    def in_week(self, eid: str, week: Week) -> cp_model.LinearExpr | int:
         return self.on_days(eid, lambda day: self.grid.week(day) == week)
 
-    def on_weekday(self, eid: str, weekday: int) -> LinearExpr:
+    def on_weekday(self, eid: str, weekday: int) -> cp_model.LinearExpr | int:
         return self.on_days(eid, lambda day: self.grid.weekday(day) == weekday)
 
     def weeks(self, eid: str) -> set[Week]:
@@ -139,8 +139,8 @@ class CalendarModel:
         """The start slot within the day."""
         if eid in self.free_ids:
             grid = self.grid
-            return self.start[eid] - sum(
-                b * grid.absolute(day, 0) for day, b in self.days[eid].items()
+            return self.start[eid] - cp_model.LinearExpr.weighted_sum(
+                list(self.days[eid].values()), [grid.absolute(day, 0) for day in self.days[eid]]
             )
         return self.fixed[eid].slot
 
@@ -155,15 +155,20 @@ class CalendarModel:
 
     # -- objective, hints, results
 
-    def soft(self) -> LinearExpr:
+    def soft(self) -> cp_model.LinearExpr:
         weights = self.ctx.weights
-        return sum(
-            weights[name] * sum(count * expr for expr, count in terms)
-            for name, terms in self.terms.items()
-        )
+        exprs, coefficients = [], []
+        for name, terms in self.terms.items():
+            for expr, count in terms:
+                exprs.append(expr)
+                coefficients.append(weights[name] * count)
+        return cp_model.LinearExpr.weighted_sum(exprs, coefficients)
 
-    def objective(self) -> LinearExpr:
-        return self.soft() + sum(count * expr for expr, count in self.guide_terms)
+    def objective(self) -> cp_model.LinearExpr:
+        guides = cp_model.LinearExpr.weighted_sum(
+            [expr for expr, _ in self.guide_terms], [count for _, count in self.guide_terms]
+        )
+        return self.soft() + guides
 
     def _add_guides(self, guides: Mapping[str, Mapping[Week, int]]) -> None:
         """Estimated costs a whole-cohort session's week causes the events around it (e.g.

@@ -56,9 +56,9 @@ def clashing_pins(ctx: Context, pins: Plan) -> set[str]:
             booked[who, p.day].append((p.slot, p.slot + d.length, eid))
     for mine in booked.values():
         mine.sort()
-        for (_, end, a), (start, _, b) in zip(mine, mine[1:], strict=False):
+        for (_, end, first), (start, _, second) in zip(mine, mine[1:], strict=False):
             if start < end:
-                out |= {a, b}
+                out |= {first, second}
     for eid, p in pins.items():
         at = grid.absolute(p.day, p.slot)
         for b in ctx.before[eid]:

@@ -39,7 +39,7 @@ RETRIES = 2
 
 @dataclass(frozen=True)
 class Solved:
-    status: int
+    status: cp_model.CpSolverStatus | int
     solver: cp_model.CpSolver
 
     @property
@@ -68,7 +68,6 @@ class Search:
         self.deadline = time.monotonic() + time_limit
         self.workers = max(1, workers)
         self.reached = "the candidate times of every event were being computed"
-        self.effort_used = 0.0
         self._pool: ThreadPoolExecutor | None = None
 
     def effort(self, events: int, scale: float = 1.0) -> float:
@@ -89,7 +88,6 @@ class Search:
         solver.parameters.max_time_in_seconds = left
         status = solver.solve(model)
         used = solver.response_proto.deterministic_time
-        self.effort_used += used
         if status == cp_model.MODEL_INVALID:
             raise InternalError(f"calendar: the solver rejected a model ({model.validate()})")
         undecided = status in (cp_model.FEASIBLE, cp_model.UNKNOWN)
@@ -113,6 +111,8 @@ class Search:
         solver.parameters.max_deterministic_time = MIN_EFFORT
         solver.parameters.max_time_in_seconds = max(0.01, self.deadline - time.monotonic())
         status = solver.solve(trial)
+        if status == cp_model.UNKNOWN and solver.response_proto.deterministic_time < MIN_EFFORT:
+            raise self.out_of_time()  # the wall clock, not the model, decided
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         model.clear_hints()

@@ -511,7 +511,7 @@ class SkeletonModel:
         """Each session at its chosen placement, in a venue of its chosen pool: per pool, one
         not booked that week if there is one, else one free at that time."""
         grid = self.grid
-        chosen: list[tuple[Pool, int, Week, int, Demand]] = []
+        chosen: list[tuple[Pool, Week, int, int, Demand]] = []
         out: Plan = {}
         for d in self.free:
             for (day, slot), x, y in zip(

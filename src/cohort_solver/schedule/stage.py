@@ -1,21 +1,23 @@
 """The method: a lawful calendar whenever one exists, close to the best, in fixed steps.
 
-1. **Skeleton.** The whole-cohort sessions (group sessions and cohort events) month by month,
-   every month's of all cohorts in one model: venues, facilitators, the gap to the previous
-   month and each cohort's rhythm are exact there. Each week a session may take carries a
-   guide cost for the coaching it leaves no room for (``guides.py``).
+1. **Skeleton.** The whole-cohort sessions (group sessions and cohort events), month by month,
+   each month with the next one in view, every cohort's in one model (``skeleton.py``): venues,
+   facilitators, the gap and each cohort's rhythm are exact there, and it counts the room the
+   coaching that must follow a workshop will need. ``guides.py`` adds what it knows of the
+   rest of the coaching.
 2. **Fill.** Given the skeleton, months share no rule and no goal, and within a month events
    that share no attendee share none either: every linked group of coaching and reviews is
-   its own small model, solved to optimality where its effort allows.
-3. **Improve.** Where a linked group costs more than its own lower bound, it is re-solved
-   together with its cohorts' whole-cohort sessions of that month.
+   its own small model, side by side on the worker threads.
+3. **Improve.** Every unit (a coach's month, a review) that costs more than its own lower
+   bound is re-solved with the events around it; independent ones side by side.
 
 **No dead ends.** Whatever a step cannot place is re-solved with more of the calendar open:
-a linked group with its cohorts' sessions of the month, then the whole month, then the whole
-programme as one model, whose search effort doubles until it finds a calendar or proves
-there is none. "Infeasible" is only said of a relaxation: an event with no lawful time, the
-skeleton (every whole-cohort session and every rule among them), a month on its own, or the
-whole programme.
+a skeleton window with every candidate time, then with the months before it; a linked group
+with its cohorts' sessions of the month, then the whole month, then the month alone and the
+whole programme as one model, whose search effort doubles until it finds a calendar or
+proves there is none. "Infeasible" is only said of a relaxation: an event with no lawful
+time, the skeleton (every whole-cohort session and every rule among them), a month on its
+own, or the whole programme.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def solve_free(
         return Part("found", warm) if complete else Part("undecided", {})
     plan = m.extract(solved.solver.value)
     if complete and _cost(ctx, warm, fixed, free) < _cost(ctx, plan, fixed, free):
-        return Part("found", warm)  # interleaved hints are not always taken up: keep the better
+        return Part("found", warm)  # a search does not always take its hint up: keep the better
     return Part("found", plan, solved.optimal)
 
 
@@ -172,6 +174,7 @@ def solve_skeleton(
     m.build(guides)
     m.model.minimize(m.objective())
     complete = len(warm) == len(free)
+    hinted = None
     if complete:
         hinted = ctx.search.complete_hint(m.model, m.decisions(warm))
         complete = hinted is not None
@@ -180,7 +183,7 @@ def solve_skeleton(
     solved = ctx.search.until_found(
         m.model, ctx.search.effort(len(free), SKELETON_SCALE), retries=1
     )
-    if not solved.found or complete and round(solved.solver.objective_value) >= hinted:
+    if not solved.found or hinted is not None and round(solved.solver.objective_value) >= hinted:
         return Part("found", warm) if complete else Part("undecided", {})
     return Part("found", m.extract(solved.solver.value), solved.optimal)
 
@@ -339,7 +342,9 @@ def improve(ctx: Context, plan: Plan) -> None:
     unit_bounds(ctx, above)
     todo = [u for u in above if u.cost(ctx, plan) > ctx.unit_bounds.get(u.key, u.floor(ctx))]
     while todo:
-        wave, later, taken = [], [], set()
+        wave: list[list[Demand]] = []
+        later: list[Unit] = []
+        taken: set[tuple[str, ...]] = set()
         for unit in todo:
             free = neighbourhood(ctx, unit.events)
             keys = footprint(ctx, free)
