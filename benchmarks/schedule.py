@@ -37,6 +37,11 @@ RESULTS = HERE / "results"
 GENERATED = {
     "10-cohorts": dict(councils=10, applicants=2000, cohorts=10, seed=3),
     "50-cohorts": dict(councils=50, applicants=12000, cohorts=50, seed=1),
+    # the tight variant: two venues open to every cohort (and one council's own),
+    # workshops on Wednesdays only
+    "10-cohorts-tight": dict(
+        councils=10, applicants=2000, cohorts=10, seed=3, venues=3, group_weekdays=("Wed",)
+    ),
 }
 NATIONAL = {
     "national": dict(

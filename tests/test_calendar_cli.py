@@ -59,7 +59,10 @@ def test_a_broken_previous_calendar_is_bad_input_with_row_and_column(planned, tm
     code, output = cli("schedule", str(folder), "--previous", str(previous))
     assert code == 2
     assert "calendar.csv:4:6: start 'next Tuesday' is not an ISO 8601 date and time" in output
-    assert "calendar.csv:8:4: kind 'party' is not one of group, coaching, review, cohort_event" in output
+    assert (
+        "calendar.csv:8:4: kind 'party' is not one of group, coaching, review, cohort_event"
+        in output
+    )
     assert "Traceback" not in output
     assert (folder / "out" / "calendar.csv").read_bytes() == before  # nothing written
 

@@ -184,14 +184,13 @@ def check_working_days(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_group_weekdays(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions and cohort events (the whole cohort meets) only on group_weekdays."""
+    """Group sessions only on the calendar's group_weekdays (cohort events: any weekday)."""
     allowed = scenario.settings.calendar.group_weekdays
     out = []
     for e in events:
         weekday = _local(scenario, e.start).strftime("%a")
-        if e.kind in ("group", "cohort_event") and weekday not in allowed:
-            what = "a group session" if e.kind == "group" else "a cohort event"
-            out.append(f"{e.event_id}: {what} on {weekday}")
+        if e.kind == "group" and weekday not in allowed:
+            out.append(f"{e.event_id}: a group session on {weekday}")
     return out
 
 

@@ -2,7 +2,7 @@
 that event alone holds, and what the order rules (`after`, the group gap) leave of them.
 
 The rules about one event: inside its programme month, Monday to Friday, no bank holiday,
-the calendar's group weekdays for whole-cohort sessions (group sessions and cohort events),
+the calendar's group weekdays for group sessions (cohort events may be on any weekday),
 a working day of every participant and coach attending, nobody attending unavailable, and a
 venue of the cohort seating everyone free for the whole session.
 
@@ -83,7 +83,7 @@ def candidate_times(
     out: Options = {}
     for day in grid.month_days(demand.month) if days is None else days:
         weekday = grid.weekday(day)
-        if demand.whole_cohort and weekday not in group_days:
+        if demand.kind == "group" and weekday not in group_days:
             continue
         if shared is not None and weekday not in shared:
             continue

@@ -27,7 +27,7 @@ def why_no_time(ctx: Context, d: Demand) -> str:
     head = f"{who}, {_month_name(scenario, d.month)}: {d.key} '{d.session.title}'"
     days = grid.month_days(d.month)
     steps = [f"{len(days)} weekdays are not bank holidays"]
-    if d.whole_cohort:
+    if d.kind == "group":
         allowed = scenario.settings.calendar.group_weekdays
         days = [x for x in days if WEEKDAY_NAMES[grid.weekday(x)] in allowed]
         steps.append(f"{len(days)} of them are {'/'.join(allowed)}")
@@ -75,8 +75,9 @@ def _why_order(ctx: Context, d: Demand) -> str:
 
 
 def why_no_skeleton(ctx: Context, free: Sequence[Demand]) -> list[str]:
-    """Coordinator words for whole-cohort sessions that cannot all be placed: per cohort if a
-    cohort's own sessions cannot, else the people and venues the cohorts share."""
+    """Coordinator words for whole-cohort sessions that cannot all be placed: the cohort
+    whose own sessions cannot, else the month whose sessions cannot (its days and venues),
+    else the people and venues the cohorts share across months."""
     from .stage import solve_free
 
     causes = []
@@ -91,6 +92,12 @@ def why_no_skeleton(ctx: Context, free: Sequence[Demand]) -> list[str]:
             )
     if causes:
         return causes
+    for month in sorted({d.month for d in free}):
+        mine = [d for d in free if d.month == month]
+        if solve_free(ctx, mine, {}, retries=None).status == "infeasible":
+            causes.append(_why_month_skeleton(ctx, month, mine))
+    if causes:
+        return causes
     shared: dict[str, set[str]] = defaultdict(set)
     for d in free:
         for who in d.attendees:
@@ -98,15 +105,32 @@ def why_no_skeleton(ctx: Context, free: Sequence[Demand]) -> list[str]:
     people = sorted(p for p, cohorts in shared.items() if len(cohorts) > 1)
     months = sorted({d.month for d in free})
     return [
-        f"{', '.join(_month_name(ctx.scenario, m) for m in months[-2:])}: each cohort's group "
-        "sessions and cohort events fit on their own, but not all together: "
-        + (
-            f"{', '.join(people[:6])} attend{'s' * (len(people) == 1)} several cohorts' sessions and "
-            if people
-            else ""
-        )
-        + f"{len(ctx.scenario.venues)} venue(s) cannot host them all at once"
+        f"{', '.join(_month_name(ctx.scenario, m) for m in months[-2:])}: each month's group "
+        "sessions and cohort events fit on their own, but not with every cohort's group "
+        f"sessions at least {ctx.gap} days apart across months"
+        + (f" ({', '.join(people[:6])} attend several cohorts' sessions)" if people else "")
     ]
+
+
+def _why_month_skeleton(ctx: Context, month: int, mine: Sequence[Demand]) -> str:
+    grid = ctx.grid
+    council = {v.venue_id: v.council for v in ctx.scenario.venues}
+    venues = sorted({v for d in mine for v in d.venues})
+    rooms = ", ".join(f"{v} ({council.get(v) or 'any cohort'})" for v in venues) or "none"
+    days = sorted({day for d in mine for day in ctx.options[d.event_id]})
+    names = sorted({WEEKDAY_NAMES[grid.weekday(day)] for day in days}, key=WEEKDAY_NAMES.index)
+    keys = ", ".join(sorted({d.key for d in mine}))
+    shared: dict[str, set[str]] = defaultdict(set)
+    for d in mine:
+        for who in d.attendees:
+            shared[who].add(d.cohort_id)
+    people = sorted(p for p, cohorts in shared.items() if len(cohorts) > 1)
+    return (
+        f"{_month_name(ctx.scenario, month)}: the {len(mine)} cohorts' {keys} each fit on their "
+        f"own, but not all together in the {len(days)} possible days ({'/'.join(names)}) and "
+        f"the venues that seat them: {rooms}"
+        + (f"; shared by every cohort: {', '.join(people[:6])}" if people else "")
+    )
 
 
 def why_month_full(ctx: Context, month: int, mine: Sequence[Demand]) -> str:
@@ -180,10 +204,12 @@ def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
     if grid.date(day) in grid.closed:
         out.append(f"bank holiday ({grid.date(day):%d %B})")
     weekday = grid.weekday(day)
-    if d.whole_cohort and WEEKDAY_NAMES[weekday] not in scenario.settings.calendar.group_weekdays:
-        kind = "group sessions" if d.kind == "group" else "cohort events"
+    if (
+        d.kind == "group"
+        and WEEKDAY_NAMES[weekday] not in scenario.settings.calendar.group_weekdays
+    ):
         out.append(
-            f"not a group weekday ({kind} are on {'/'.join(scenario.settings.calendar.group_weekdays)})"
+            f"not a group weekday (group sessions are on {'/'.join(scenario.settings.calendar.group_weekdays)})"
         )
     off = sorted(p for p in d.attendees if weekday not in ctx.works.get(p, range(5)))
     if off:
