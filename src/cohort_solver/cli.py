@@ -842,7 +842,7 @@ def robustness(
     "--group-weekdays",
     default="Tue;Wed;Thu",
     show_default=True,
-    help="Weekdays for group sessions and cohort events, ;-separated (e.g. Wed: tight).",
+    help="Weekdays for group sessions, ;-separated (e.g. Wed: tight).",
 )
 def generate(out: Path, group_weekdays: str, **options: Any) -> None:
     """Write a synthetic multi-council scenario folder OUT (feasible by construction)."""

@@ -438,7 +438,7 @@ def generate_scenario(
       are at most this many cohorts (then every cohort's sessions share them);
     - ``participant_unavailability_share``: that share of applicants is away for a while
       (``unavailability_share`` covers coaches, facilitators, managers and venues);
-    - ``group_weekdays``: the weekdays whole-cohort sessions may take (e.g. only "Wed");
+    - ``group_weekdays``: the weekdays group sessions may take (e.g. only "Wed");
       with few ``venues`` this makes tight venues.
 
     Raises ValueError for arguments no feasible scenario can honour (e.g. fewer applicants
