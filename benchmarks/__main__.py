@@ -101,7 +101,7 @@ def calendar_violations(folder: Path, out: Path) -> str:
     from cohort_solver.checks.calendar import violations
     from cohort_solver.io import load_scenario
     from cohort_solver.outputs import read_allocation, read_matches
-    from cohort_solver.solvers.calendar import read_calendar_csv
+    from cohort_solver.schedule import read_calendar_csv
 
     scenario = load_scenario(folder)
     selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]

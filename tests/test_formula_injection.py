@@ -211,14 +211,7 @@ def test_hostile_ids_round_trip_through_allocate_match_and_schedule(
 
 def test_hostile_ids_round_trip_through_export(hostile: tuple[Path, Path], tmp_path: Path) -> None:
     # export reads calendar.csv back; its feeds must be those `run` builds from the plan itself.
-    from cohort_solver.solvers import calendar
-
     scenario, out = hostile
-    if "read_csv_rows" not in calendar.read_calendar_csv.__code__.co_names:
-        pytest.xfail(
-            "solvers/calendar.py reads calendar.csv without io.read_csv_rows, so ids that "
-            "start with = + - @ come back escaped; the calendar branch reads through it"
-        )
     invoke("run", str(scenario), "--out", str(tmp_path / "run"))
     assert sorted(p.name for p in (out / "ics").iterdir()) == sorted(
         p.name for p in (tmp_path / "run" / "ics").iterdir()

@@ -285,3 +285,85 @@ def test_the_selected_participants_can_all_be_matched(small: Path) -> None:
     coaches = {c.coach_id: c.capacity for c in scenario.coaches}
     assert _max_flow(mentor_pairs, mentors, ids) == len(ids) == 36
     assert _max_flow(coach_pairs, coaches, ids) == len(ids)
+
+
+# --------------------------------------------------------------------------- calendar families
+
+
+def test_calendar_families_are_off_by_default(tmp_path: Path) -> None:
+    # The families change nothing unless asked for: the same bytes as without them.
+    plain = generate_scenario(tmp_path / "a", councils=4, applicants=300, cohorts=2, seed=5)
+    named = generate_scenario(
+        tmp_path / "b",
+        councils=4,
+        applicants=300,
+        cohorts=2,
+        seed=5,
+        months=19,
+        after_chains=False,
+        shared_facilitators=5,
+        participant_unavailability_share=0.0,
+        group_weekdays=("Tue", "Wed", "Thu"),
+    )
+    for name in FILES:
+        assert (plain / name).read_bytes() == (named / name).read_bytes(), name
+
+
+def test_after_chains_run_across_kinds_and_people(tmp_path: Path) -> None:
+    folder = generate_scenario(
+        tmp_path / "s", councils=3, applicants=200, cohorts=1, seed=2, after_chains=True
+    )
+    plan = {r["session_key"]: r for r in rows(folder, "programme.csv")}
+    # workshop -> coaching -> line-manager review, all in month 4
+    assert plan["C2"]["after"] == "W03" and plan["R-LM1"]["after"] == "C2"
+    assert plan["W03"]["month"] == plan["C2"]["month"] == plan["R-LM1"]["month"] == "4"
+    assert plan["R-HOS1"]["after"] == "C5" and plan["C5"]["after"] == "W09"
+    for key in ("C3", "C4"):
+        before = plan[key]["after"]
+        assert plan[before]["kind"] == "group" and plan[before]["month"] == plan[key]["month"]
+
+
+def test_a_24_month_programme_keeps_each_month_together(tmp_path: Path) -> None:
+    folder = generate_scenario(
+        tmp_path / "s", councils=3, applicants=200, cohorts=1, seed=2, months=24
+    )
+    plan = {r["session_key"]: int(r["month"]) for r in rows(folder, "programme.csv")}
+    assert plan["IND"] == 1 and plan["C7"] == 24
+    assert plan["W01"] == plan["C1"] and plan["W11"] == plan["C6"]  # `after` stays in its month
+    assert list(plan.values()) == sorted(plan.values())
+    load_scenario(folder)  # and it is a valid scenario
+    short = generate_scenario(tmp_path / "t", councils=3, applicants=200, cohorts=1, months=3)
+    assert [r["session_key"] for r in rows(short, "programme.csv")] == ["IND", "W01", "C1", "W02"]
+
+
+def test_shared_facilitators_absent_participants_and_tight_venues(tmp_path: Path) -> None:
+    folder = generate_scenario(
+        tmp_path / "s",
+        councils=8,
+        applicants=800,
+        cohorts=8,
+        seed=4,
+        venues=2,
+        shared_facilitators=8,
+        participant_unavailability_share=0.2,
+        part_time_share=0.3,
+        group_weekdays=("Wed",),
+    )
+    plan = rows(folder, "programme.csv")
+    assert {r["facilitator"] for r in plan if r["kind"] == "group"} == {"FAC1", "FAC2"}
+    applicant_ids = {r["applicant_id"] for r in rows(folder, "applicants.csv")}
+    away = [r["id"] for r in rows(folder, "unavailability.csv") if r["id"] in applicant_ids]
+    assert len(away) == round(0.2 * 800)
+    part_time = [r for r in rows(folder, "applicants.csv") if r["working_days"]]
+    assert 0.2 < len(part_time) / 800 < 0.4
+    assert len(rows(folder, "venues.csv")) == 2
+    settings = tomllib.loads((folder / "scenario.toml").read_text())
+    assert settings["calendar"]["group_weekdays"] == ["Wed"]
+    load_scenario(folder)
+
+
+def test_bad_calendar_family_arguments_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="months"):
+        generate_scenario(tmp_path / "a", councils=2, applicants=100, months=0)
+    with pytest.raises(ValueError, match="group_weekdays"):
+        generate_scenario(tmp_path / "b", councils=2, applicants=100, group_weekdays=("Sun",))

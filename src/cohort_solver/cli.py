@@ -38,6 +38,10 @@ from .outputs import (
     solution_json,
 )
 
+# Enough for every stage of a national programme (100,000 applicants, 300 cohorts, 40,000
+# calendar events) on two busy cores; see docs/contract.md.
+DEFAULT_TIME_LIMIT = 1800.0
+
 EXAMPLES = """
 \b
 Examples:
@@ -156,9 +160,11 @@ def scenario_command(
     @click.option(
         "--time-limit",
         type=float,
-        default=120.0,
+        default=DEFAULT_TIME_LIMIT,
         show_default=True,
-        help="Seconds the solver may use per stage.",
+        help="Seconds each stage may search before it stops with exit 4 (out of time). "
+        "The default is enough for a national programme on two cores; a stage that is "
+        "done sooner stops sooner.",
     )
     @click.option(
         "--workers",
@@ -532,7 +538,7 @@ def explain(ctx: Context, applicant_id: str) -> None:
     calendar = ctx.out / "calendar.csv"
     if applicant_id not in {a.applicant_id for a in scenario.applicants}:
         if calendar.exists():
-            from .solvers.calendar import explain_event, read_calendar_csv
+            from .schedule import explain_event, read_calendar_csv
 
             events = read_calendar_csv(calendar)
             if any(e.event_id == applicant_id for e in events):
@@ -599,7 +605,7 @@ def _existing_matches(ctx: Context, allocation: Allocation):
 def _calendar(
     ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None
 ):
-    from .solvers.calendar import read_calendar_csv, schedule
+    from .schedule import read_calendar_csv, schedule
 
     ctx.say("calendar: solving")
     old = read_calendar_csv(previous) if previous else None
@@ -610,7 +616,7 @@ def _calendar(
         time_limit=ctx.time_limit,
         workers=ctx.workers,
         previous=old,
-        progress=ctx.progress("calendar", "parts (skeleton, then months)"),
+        progress=ctx.progress("calendar", "steps (skeleton months, coaching, bound)"),
     )
 
 
@@ -669,7 +675,7 @@ def match(ctx: Context, previous: Path | None) -> None:
 )
 def schedule(ctx: Context, previous: Path | None) -> None:
     """Build the conflict-free programme calendar; write calendar.csv."""
-    from .solvers.calendar import calendar_csv
+    from .schedule import calendar_csv
 
     scenario = ctx.load()
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
@@ -682,7 +688,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
     extra: dict[str, str | bytes] = {}
     if previous is not None:
         from .ics import changes_csv
-        from .solvers.calendar import read_calendar_csv
+        from .schedule import read_calendar_csv
 
         old = read_calendar_csv(previous)
         extra["changes.csv"] = changes_csv(
@@ -712,7 +718,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
 )
 def export(ctx: Context, previous: Path | None) -> None:
     """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
-    from .solvers.calendar import read_calendar_csv
+    from .schedule import read_calendar_csv
 
     scenario = ctx.load()
     path = ctx.out / "calendar.csv"
@@ -730,7 +736,7 @@ def export(ctx: Context, previous: Path | None) -> None:
 @scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
-    from .solvers.calendar import calendar_csv
+    from .schedule import calendar_csv
 
     scenario = ctx.load()
     old_feeds = _old_feeds(ctx, scenario, None)  # checked before the solve, not after it
@@ -938,7 +944,10 @@ def robustness(
 
 
 @main.command(
-    epilog="Example: cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50"
+    epilog="Examples:\n\n  cohort-solver generate /tmp/regional --councils 50 --applicants 12000 --cohorts 50\n\n"
+    "  cohort-solver generate /tmp/hard --councils 6 --applicants 600 --cohorts 4 --after-chains "
+    "--participant-unavailability-share 0.1 --part-time-share 0.3 --months 24 --venues 2 "
+    "--group-weekdays Wed"
 )
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--councils", type=click.IntRange(min=1), required=True, help="Number of councils.")
@@ -967,12 +976,45 @@ def robustness(
     show_default=True,
     help="Share of applicants whose panel scores copy another's (exact ties).",
 )
-def generate(out: Path, **options: Any) -> None:
+@click.option(
+    "--months",
+    type=click.IntRange(min=1),
+    default=19,
+    show_default=True,
+    help="Programme length: the seed's 19-month plan cut short or stretched (e.g. 24).",
+)
+@click.option(
+    "--after-chains",
+    is_flag=True,
+    help="Coaching follows its month's workshop, and reviews follow that month's coaching.",
+)
+@click.option(
+    "--shared-facilitators",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Name facilitators and the CMT panel (shared by every cohort) up to this many cohorts.",
+)
+@click.option(
+    "--participant-unavailability-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of applicants away for a while (the other share covers staff and venues).",
+)
+@click.option(
+    "--group-weekdays",
+    default="Tue;Wed;Thu",
+    show_default=True,
+    help="Weekdays for group sessions, ;-separated (e.g. Wed: tight).",
+)
+def generate(out: Path, group_weekdays: str, **options: Any) -> None:
     """Write a synthetic multi-council scenario folder OUT (feasible by construction)."""
     from .generate import generate_scenario
 
     try:
-        generate_scenario(out, **options)
+        days = tuple(d.strip() for d in group_weekdays.split(";") if d.strip())
+        generate_scenario(out, group_weekdays=days, **options)
     except ValueError as exc:  # arguments no feasible scenario can honour
         raise click.UsageError(str(exc)) from None
     click.echo(f"scenario written to {out}")

@@ -419,8 +419,27 @@ def generate_scenario(
     score_ties: float = 0.05,
     profile: Mapping[str, float] | None = None,
     places: int = 12,
+    months: int = 19,
+    after_chains: bool = False,
+    shared_facilitators: int = _SHARED_STAFF_MAX_COHORTS,
+    participant_unavailability_share: float = 0.0,
+    group_weekdays: Sequence[str] = ("Tue", "Wed", "Thu"),
 ) -> Path:
     """Write a complete, feasible scenario folder to ``out`` and return its path.
+
+    The calendar families (all off by default, so existing arguments give the same bytes):
+
+    - ``months``: the seed's 19-month plan cut short (fewer months) or stretched (more, e.g.
+      a 24-month programme), sessions of one month staying together;
+    - ``after_chains``: `after` chains across kinds and people in a month: each coaching
+      session follows that month's workshop, and each review follows that month's coaching
+      (workshop, then coach, then line manager or head of service);
+    - ``shared_facilitators``: programme.csv names the facilitators and CMT panel when there
+      are at most this many cohorts (then every cohort's sessions share them);
+    - ``participant_unavailability_share``: that share of applicants is away for a while
+      (``unavailability_share`` covers coaches, facilitators, managers and venues);
+    - ``group_weekdays``: the weekdays group sessions may take (e.g. only "Wed");
+      with few ``venues`` this makes tight venues.
 
     Raises ValueError for arguments no feasible scenario can honour (e.g. fewer applicants
     than ``cohorts * places``).
@@ -436,11 +455,20 @@ def generate_scenario(
             "unavailability_share": unavailability_share,
             "ineligible_share": ineligible_share,
             "score_ties": score_ties,
+            "participant_unavailability_share": participant_unavailability_share,
             **{f"profile[{k}]": v for k, v in profile.items()},
         },
         counts={"mentors": mentors, "coaches": coaches, "venues": venues},
         groups=list(profile),
     )
+    if months < 1:
+        raise ValueError(f"months must be at least 1 (got {months})")
+    if shared_facilitators < 0:
+        raise ValueError(f"shared_facilitators must be at least 0 (got {shared_facilitators})")
+    unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
+    if unknown or not group_weekdays:
+        raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
+    end = _month_end(months)
     rng = random.Random(seed)
     names = _People(rng)
     out = Path(out)
@@ -574,8 +602,13 @@ def generate_scenario(
         [p[0] for p in people] + [c[0] for c in coach_rows],
         [v[0] for v in venue_rows],
         unavailability_share,
+        end,
     )
     conflicts = _conflicts(rng, rows, mentor_rows, coach_rows)
+    if participant_unavailability_share:  # drawn last: other files keep their bytes
+        unavailable += _unavailability(
+            rng, [r["id"] for r in rows], [], participant_unavailability_share, end
+        )
 
     # ---------------------------------------------------------------- files
     groups = list(profile)
@@ -631,8 +664,8 @@ def generate_scenario(
     )
     # One plan for every cohort: beyond a few cohorts the contract cannot give each cohort its
     # own facilitator or CMT panel, and the same two people cannot run every cohort's workshops.
-    header, *plan = csv.reader(_PROGRAMME_CSV.splitlines())
-    shared_staff = cohorts <= _SHARED_STAFF_MAX_COHORTS
+    header, *plan = _programme(months, after_chains)
+    shared_staff = cohorts <= shared_facilitators
     for session in plan:
         if not shared_staff:
             session[5] = ""  # facilitator
@@ -656,6 +689,7 @@ def generate_scenario(
         profile=profile,
         max_per_council=max_per_council,
         applicants=applicants,
+        group_weekdays=group_weekdays,
     )
     (out / "scenario.toml").write_bytes(toml.encode("utf-8"))
     return out
@@ -1027,10 +1061,50 @@ def _venues(
     return rows
 
 
+def _month_end(months: int) -> date:
+    """The last day of programme month ``months`` (month 19 = October 2025)."""
+    index = PROGRAMME_START.year * 12 + PROGRAMME_START.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
+
+
+# `after` chains across kinds and people in a month: coaching follows that month's workshop,
+# the review follows that month's coaching.
+_AFTER_CHAINS = {
+    "C2": "W03",
+    "R-LM1": "C2",
+    "C3": "W05",
+    "C4": "W07",
+    "C5": "W09",
+    "R-HOS1": "C5",
+}
+
+
+def _programme(months: int, after_chains: bool) -> list[list[str]]:
+    """programme.csv's header and rows: the seed's plan, cut to ``months`` or stretched over
+    them (a session of month m moves to 1 + round((m - 1)(months - 1) / 18))."""
+    header, *plan = csv.reader(_PROGRAMME_CSV.splitlines())
+    last = max(int(row[3]) for row in plan)
+    out = []
+    for row in plan:
+        month = int(row[3])
+        if months > last:
+            row[3] = str(1 + round((month - 1) * (months - 1) / (last - 1)))
+        elif month > months:
+            continue
+        if after_chains and row[0] in _AFTER_CHAINS:
+            row[7] = _AFTER_CHAINS[row[0]]
+        out.append(row)
+    return [header, *out]
+
+
 def _unavailability(
-    rng: random.Random, person_ids: list[str], venue_ids: list[str], share: float
+    rng: random.Random,
+    person_ids: list[str],
+    venue_ids: list[str],
+    share: float,
+    end: date = PROGRAMME_END,
 ) -> list[tuple[str, str, str]]:
-    span = (PROGRAMME_END - PROGRAMME_START).days
+    span = (end - PROGRAMME_START).days
     chosen = rng.sample(person_ids, round(share * len(person_ids)))
     chosen += rng.sample(venue_ids, round(share * len(venue_ids)))
     rows = []
@@ -1081,6 +1155,7 @@ def _scenario_toml(
     profile: Mapping[str, float],
     max_per_council: int | None,
     applicants: int,
+    group_weekdays: Sequence[str] = ("Tue", "Wed", "Thu"),
 ) -> str:
     single = len(council_names) == 1
     lead = council_names[0]
@@ -1156,7 +1231,7 @@ def _scenario_toml(
         'day_start = "09:00"',
         'day_end = "17:00"',
         "slot_minutes = 30",
-        'group_weekdays = ["Tue", "Wed", "Thu"]',
+        f"group_weekdays = {_toml_list(group_weekdays)}",
         "min_days_between_group_sessions = 14",
     ]
     return "\n".join(lines) + "\n"

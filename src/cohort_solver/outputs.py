@@ -186,36 +186,12 @@ def read_matches(path: Path) -> list[Match]:
 def change_reasons(
     scenario: Scenario, old: Sequence[Event], new: Sequence[Event]
 ) -> dict[str, str]:
-    """Why each event of a re-plan changed, in coordinator words (for changes.csv)."""
-    from zoneinfo import ZoneInfo
+    """Why each event of a re-plan changed, in coordinator words (for changes.csv): the rule
+    its old time now breaks and who it concerns (an absence, a session moved to another
+    month, a working day), else the changed event it made room for or moved with."""
+    from .schedule.explain import why_changed
 
-    zone = ZoneInfo(scenario.settings.programme.timezone)
-    before = {e.event_id: e for e in old}
-    after = {e.event_id: e for e in new}
-    reasons = {}
-    for event_id in before.keys() | after.keys():
-        was, now = before.get(event_id), after.get(event_id)
-        if now is None:
-            reasons[event_id] = "no longer in the plan (participant withdrawn or session removed)"
-        elif was is None:
-            reasons[event_id] = "new in the plan (new participant or session)"
-        elif (was.start, was.end, was.venue_id) != (now.start, now.end, now.venue_id):
-            start = was.start.astimezone(zone).replace(tzinfo=None)
-            end = was.end.astimezone(zone).replace(tzinfo=None)
-            blocked = sorted(
-                {
-                    u.id
-                    for u in scenario.unavailability
-                    if u.id in (*was.attendee_ids, was.venue_id) and u.start < end and start < u.end
-                }
-            )
-            if blocked:
-                reasons[event_id] = f"{', '.join(blocked)} now unavailable at the old time"
-            elif set(was.attendee_ids) != set(now.attendee_ids):
-                reasons[event_id] = "attendees changed (rematch or withdrawal)"
-            else:
-                reasons[event_id] = "moved to make room for another change"
-    return reasons
+    return why_changed(scenario, old, new)
 
 
 def solution_json(

@@ -1,8 +1,9 @@
 """An independent checker for calendar.csv: plain Python, no solver.
 
 One function per hard rule of the contract, each returning violation strings (empty = OK),
-and the soft objective recomputed from the events alone. The solver imports only the
-weights from here, never the checks.
+and the soft objective recomputed from the events alone. It imports only the domain (the
+scenario model, the soft-goal weights and programme time), never the calendar stage, and the
+stage imports nothing from here: a mistake on one side is not repeated on the other.
 """
 
 from __future__ import annotations
@@ -10,62 +11,83 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-import holidays
+from ..model import CALENDAR_WEIGHTS, Event, Match, Outcome, Scenario, Session
+from ..programme_time import bank_holidays, month_bounds, weeks_of_month, working_minutes
 
-from ..model import Event, Match, Outcome, Scenario
-
-# The soft objective: weight per unit of each preference that gave way.
-WEIGHTS: dict[str, int] = {
-    "rhythm_weekday": 10,  # a group session not on the weekday of the cohort's first one
-    "rhythm_time": 5,  # ... or not at its start time
-    "coaching_in_workshop_week": 5,  # coaching in the same ISO week as a cohort group session
-    "review_before_workshop": 10,  # review starts before that month's workshop has ended
-    "review_days_before_month_end": 1,  # per calendar day between the review and month end
-    "coach_week_overload": 3,  # coach sessions in a week beyond an even share of the month
-    "venue_week_overload": 3,  # venue bookings in a week beyond one
-}
-
-
-def programme_month(scenario: Scenario, day: date) -> int:
-    start = scenario.settings.programme.start
-    return (day.year - start.year) * 12 + day.month - start.month + 1
-
-
-def month_bounds(scenario: Scenario, month: int) -> tuple[date, date]:
-    """First and last day of programme month ``month``."""
-    start = scenario.settings.programme.start
-    index = start.year * 12 + start.month - 1 + month - 1
-    first = date(index // 12, index % 12 + 1, 1)
-    nxt = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
-
-
-def bank_holidays(scenario: Scenario, years: Sequence[int]) -> set[date]:
-    country, _, subdivision = scenario.settings.programme.holidays.partition("-")
-    return set(holidays.country_holidays(country, subdiv=subdivision or None, years=list(years)))
-
-
-def weeks_of_month(scenario: Scenario, month: int) -> set[tuple[int, int]]:
-    first, last = month_bounds(scenario, month)
-    weeks = set()
-    day = first
-    while day <= last:
-        if day.weekday() < 5:
-            weeks.add(day.isocalendar()[:2])
-        day += timedelta(days=1)
-    return weeks
+# Kept under this name for callers that report the soft goals (benchmarks, tests).
+WEIGHTS = CALENDAR_WEIGHTS
 
 
 def _local(scenario: Scenario, moment: datetime) -> datetime:
-    from zoneinfo import ZoneInfo
-
     return moment.astimezone(ZoneInfo(scenario.settings.programme.timezone)).replace(tzinfo=None)
 
 
-def _sessions(scenario: Scenario):
+def _sessions(scenario: Scenario) -> dict[str, Session]:
     return {s.session_key: s for s in scenario.programme}
+
+
+# --------------------------------------------------------------------------- who attends
+
+
+def expected_attendees(
+    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+) -> dict[str, set[str]]:
+    """Every event the programme needs (by event_id) and exactly who must attend it.
+
+    - group session, cohort event: the cohort's participants, the facilitator, and per `with`
+      entry the participants' line managers, their heads of service, or the named person ids;
+    - coaching: the participant and their matched coach, plus any `with` people;
+    - review: the participant and their line manager, plus any `with` people.
+
+    An applicant's head of service is the people.csv row with role head_of_service and the
+    same council and service area (the lowest person_id if there are several).
+    """
+    applicants = {a.applicant_id: a for a in scenario.applicants}
+    coach = {m.participant_id: m.coach_id for m in matches}
+    heads: dict[tuple[str, str], str] = {}
+    for p in scenario.people:
+        key = (p.council, p.service_area)
+        if p.role == "head_of_service" and (key not in heads or p.person_id < heads[key]):
+            heads[key] = p.person_id
+    members: dict[str, list[str]] = defaultdict(list)
+    for o in selected:
+        if o.cohort_id:
+            members[o.cohort_id].append(o.applicant_id)
+
+    def named(session: Session, pid: str) -> set[str]:
+        out: set[str] = set()
+        applicant = applicants[pid]
+        for who in session.with_:
+            if who == "line_manager":
+                out |= {applicant.line_manager_id} if applicant.line_manager_id else set()
+            elif who == "head_of_service":
+                head = heads.get((applicant.council, applicant.service_area))
+                out |= {head} if head else set()
+            else:
+                out.add(who)
+        return out
+
+    expected: dict[str, set[str]] = {}
+    for session in scenario.programme:
+        for cohort_id, pids in members.items():
+            if not session.per_participant:
+                people = set(pids) | ({session.facilitator} if session.facilitator else set())
+                for pid in pids:
+                    people |= named(session, pid)
+                expected[f"{cohort_id}/{session.session_key}"] = people
+                continue
+            for pid in pids:
+                people = {pid} | named(session, pid)
+                if session.kind == "coaching" and pid in coach:
+                    people.add(coach[pid])
+                manager = applicants[pid].line_manager_id
+                if session.kind == "review" and manager:
+                    people.add(manager)
+                expected[f"{cohort_id}/{session.session_key}/{pid}"] = people
+    return expected
 
 
 # --------------------------------------------------------------------------- hard rules
@@ -77,44 +99,27 @@ def check_every_session_placed(
     matches: Sequence[Match],
     events: Sequence[Event],
 ) -> list[str]:
-    """Every session once per cohort (group, cohort_event) or per participant (coaching, review),
-    with the matched coach at coaching and the line manager at reviews."""
-    out = []
+    """Every session once per cohort (group, cohort_event) or per participant (coaching,
+    review), attended by exactly the people it needs (see ``expected_attendees``)."""
+    expected = expected_attendees(scenario, selected, matches)
     by_id: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         by_id[e.event_id].append(e)
-    expected: set[str] = set()
-    coach = {m.participant_id: m.coach_id for m in matches}
-    applicants = {a.applicant_id: a for a in scenario.applicants}
-    cohorts = sorted({o.cohort_id for o in selected if o.cohort_id})
-    for session in scenario.programme:
-        for cohort_id in cohorts:
-            members = sorted(o.applicant_id for o in selected if o.cohort_id == cohort_id)
-            if not session.per_participant:
-                expected.add(f"{cohort_id}/{session.session_key}")
-                for e in by_id.get(f"{cohort_id}/{session.session_key}", []):
-                    missing = set(members) - set(e.attendee_ids)
-                    if missing:
-                        out.append(f"{e.event_id}: participants missing {sorted(missing)}")
-                continue
-            for pid in members:
-                eid = f"{cohort_id}/{session.session_key}/{pid}"
-                expected.add(eid)
-                for e in by_id.get(eid, []):
-                    if pid not in e.attendee_ids:
-                        out.append(f"{eid}: the participant is not attending")
-                    if session.kind == "coaching" and coach.get(pid) not in e.attendee_ids:
-                        out.append(f"{eid}: the matched coach {coach.get(pid)} is not attending")
-                    manager = applicants[pid].line_manager_id
-                    if session.kind == "review" and manager and manager not in e.attendee_ids:
-                        out.append(f"{eid}: the line manager {manager} is not attending")
-    for eid in sorted(expected - set(by_id)):
-        out.append(f"{eid}: not on the calendar")
-    for eid in sorted(set(by_id) - expected):
-        out.append(f"{eid}: not a session of the programme")
-    for eid, group in sorted(by_id.items()):
+    out = []
+    for event_id, group in sorted(by_id.items()):
+        if event_id not in expected:
+            out.append(f"{event_id}: not a session of the programme")
+            continue
         if len(group) > 1:
-            out.append(f"{eid}: placed {len(group)} times")
+            out.append(f"{event_id}: placed {len(group)} times")
+        attending = set(group[0].attendee_ids)
+        missing, extra = expected[event_id] - attending, attending - expected[event_id]
+        if missing:
+            out.append(f"{event_id}: missing attendees {sorted(missing)}")
+        if extra:
+            out.append(f"{event_id}: attendees who are not part of it {sorted(extra)}")
+    for event_id in sorted(expected.keys() - by_id.keys()):
+        out.append(f"{event_id}: not on the calendar")
     return out
 
 
@@ -134,7 +139,7 @@ def check_weekdays_and_bank_holidays(scenario: Scenario, events: Sequence[Event]
     """Monday to Friday, and never on a bank holiday of the programme's region."""
     out = []
     days = [_local(scenario, e.start).date() for e in events]
-    closed = bank_holidays(scenario, sorted({d.year for d in days}) or [2024])
+    closed = bank_holidays(scenario, {d.year for d in days} or {2024})
     for e, day in zip(events, days, strict=True):
         if day.weekday() >= 5:
             out.append(f"{e.event_id}: on a {day:%A} ({day})")
@@ -146,12 +151,14 @@ def check_weekdays_and_bank_holidays(scenario: Scenario, events: Sequence[Event]
 def check_working_hours(scenario: Scenario, events: Sequence[Event]) -> list[str]:
     """Within day_start..day_end on one day, starting on the slot grid, lasting the session."""
     cal = scenario.settings.calendar
+    opens_at, closes_at = working_minutes(cal)
     sessions = _sessions(scenario)
     out = []
     for e in events:
         start, end = _local(scenario, e.start), _local(scenario, e.end)
-        opens = datetime.combine(start.date(), cal.day_start)
-        closes = datetime.combine(start.date(), cal.day_end)
+        midnight = datetime.combine(start.date(), datetime.min.time())
+        opens = midnight + timedelta(minutes=opens_at)
+        closes = midnight + timedelta(minutes=closes_at)
         if start < opens or end > closes:
             out.append(f"{e.event_id}: {start:%H:%M}-{end:%H:%M} outside working hours")
         if (start - opens).total_seconds() % (cal.slot_minutes * 60):
@@ -177,7 +184,7 @@ def check_working_days(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_group_weekdays(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions only on the calendar's group_weekdays."""
+    """Group sessions only on the calendar's group_weekdays (cohort events: any weekday)."""
     allowed = scenario.settings.calendar.group_weekdays
     out = []
     for e in events:
@@ -196,9 +203,13 @@ def check_no_double_booking(events: Sequence[Event]) -> list[str]:
     out = []
     for who, mine in sorted(booked.items()):
         mine.sort(key=lambda e: (e.start, e.event_id))
-        for a, b in zip(mine, mine[1:], strict=False):
-            if b.start < a.end:
-                out.append(f"{who}: in {a.event_id} and {b.event_id} at once")
+        latest = mine[0] if mine else None
+        for b in mine[1:]:
+            assert latest is not None
+            if b.start < latest.end:
+                out.append(f"{who}: in {latest.event_id} and {b.event_id} at once")
+            if b.end > latest.end:
+                latest = b
     return out
 
 
@@ -224,8 +235,7 @@ def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
     councils = {c.id: c.councils for c in scenario.cohorts}
     out = []
     for e in events:
-        needs = e.kind in ("group", "cohort_event")
-        if not needs:
+        if e.kind not in ("group", "cohort_event"):
             if e.venue_id:
                 out.append(f"{e.event_id}: a {e.kind} session with a venue")
             continue
@@ -305,17 +315,18 @@ def violations(
 
 
 def soft_penalties(scenario: Scenario, events: Sequence[Event]) -> dict[str, int]:
-    """Unweighted count of each preference that gave way (see WEIGHTS)."""
+    """Unweighted count of each preference that gave way (see ``model.CALENDAR_SOFT_GOALS``)."""
     order = {s.session_key: (s.month, i) for i, s in enumerate(scenario.programme)}
     local = {e.event_id: _local(scenario, e.start) for e in events}
     local_end = {e.event_id: _local(scenario, e.end) for e in events}
     month = {e.event_id: order[e.session_key][0] for e in events}
-    counts = dict.fromkeys(WEIGHTS, 0)
+    counts = dict.fromkeys(CALENDAR_WEIGHTS, 0)
     groups: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         if e.kind == "group":
             groups[e.cohort_id].append(e)
     for mine in groups.values():
+        # The rhythm is set by the cohort's first group session in programme order.
         mine.sort(key=lambda e: order[e.session_key])
         ref = local[mine[0].event_id]
         for e in mine[1:]:
@@ -354,6 +365,6 @@ def soft_penalties(scenario: Scenario, events: Sequence[Event]) -> dict[str, int
 
 
 def soft_objective(scenario: Scenario, events: Sequence[Event]) -> int:
-    """The weighted soft objective the solver minimises."""
+    """The weighted soft objective the calendar stage minimises."""
     counts = soft_penalties(scenario, events)
-    return sum(WEIGHTS[k] * v for k, v in counts.items())
+    return sum(CALENDAR_WEIGHTS[k] * v for k, v in counts.items())
