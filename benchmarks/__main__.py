@@ -49,7 +49,7 @@ def scenario_for(size: str) -> Path:
         return ROOT / "scenarios" / "oxford-2024"
     folder = CACHE / size
     if not (folder / "scenario.toml").exists():
-        from cohort_solver.generate import generate_scenario
+        from cohort_solver.synthetic.generate import generate_scenario
 
         generate_scenario(folder, seed=1, **SIZES[size])
     return folder
@@ -99,9 +99,9 @@ def stage_figures(out: Path, stage: str) -> tuple[str, str, str, str]:
 
 def calendar_violations(folder: Path, out: Path) -> str:
     from cohort_solver.checks.calendar import violations
-    from cohort_solver.io import load_scenario
-    from cohort_solver.outputs import read_allocation, read_matches
-    from cohort_solver.schedule import read_calendar_csv
+    from cohort_solver.stages.export.tables import read_allocation, read_matches
+    from cohort_solver.stages.load.scenario import load_scenario
+    from cohort_solver.stages.schedule import read_calendar_csv
 
     scenario = load_scenario(folder)
     selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]

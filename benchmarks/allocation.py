@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from cohort_solver.checks.allocation import violations as allocation_violations
-from cohort_solver.generate import generate_scenario
-from cohort_solver.io import load_scenario
-from cohort_solver.solvers.allocation import allocate
-from cohort_solver.solvers.reference import allocate_with_highs
+from cohort_solver.stages.allocate.reference import allocate_with_highs
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.synthetic.generate import generate_scenario
 
 # applicants -> (councils, cohorts): roughly the regional and national shapes of issue 7.
 SHAPES = {1_000: (5, 5), 10_000: (50, 50), 12_000: (50, 50), 100_000: (300, 300)}

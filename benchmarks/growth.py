@@ -16,10 +16,10 @@ import resource
 import time
 from pathlib import Path
 
-from cohort_solver.generate import generate_scenario
-from cohort_solver.io import load_scenario
-from cohort_solver.solvers.allocation import allocate
-from cohort_solver.solvers.matching import match
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.match.solve import match
+from cohort_solver.synthetic.generate import generate_scenario
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 # applicants -> councils = cohorts, mentors, coaches, venues

@@ -17,18 +17,18 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 from datetime import date  # noqa: E402
 
-from cohort_solver.model import (  # noqa: E402
+from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
     Conflict,
     Mentor,
-    Outcome,
     ProgrammeSettings,
     Scenario,
     SelectionSettings,
     Settings,
 )
-from cohort_solver.solvers.matching import match  # noqa: E402
+from cohort_solver.stages.match.solve import match  # noqa: E402
 
 NEEDS = (
     "strategic",

@@ -22,11 +22,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from cohort_solver.checks.calendar import violations
-from cohort_solver.io import load_scenario
-from cohort_solver.model import Unavailability
-from cohort_solver.schedule import schedule
-from cohort_solver.solvers.allocation import allocate
-from cohort_solver.solvers.matching import match
+from cohort_solver.domain.scenario import Unavailability
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.match.solve import match
+from cohort_solver.stages.schedule import schedule
 
 from .__main__ import RESULTS, scenario_for
 
@@ -35,7 +35,7 @@ def chained_workshops(scenario, events, direct, away) -> set[str]:
     """The workshops the directly affected events must follow (`after`) whose old end is
     later than the latest those events can now start (before the absence, when it runs to
     the month's end)."""
-    from cohort_solver.programme_time import month_bounds
+    from cohort_solver.domain.programme_time import month_bounds
 
     sessions = {s.session_key: s for s in scenario.programme}
     by_id = {e.event_id: e for e in events}

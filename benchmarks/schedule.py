@@ -87,12 +87,11 @@ PROGRAMME = [
 def regional(seed: int = 7, size: int = 50):
     """The old calendar benchmark: ``size`` cohorts of 12 (5 per council), 100 coaches,
     20 venues, part-time participants and 5% unavailability, built in Python."""
-    from cohort_solver.model import (
+    from cohort_solver.domain.results import Match, Outcome
+    from cohort_solver.domain.scenario import (
         Applicant,
         Coach,
         CohortSettings,
-        Match,
-        Outcome,
         Person,
         Scenario,
         Session,
@@ -222,7 +221,7 @@ def prepared(name: str, options: dict) -> Path:
     folder = CACHE / f"schedule-{name}"
     out = CACHE / f"schedule-{name}-out"
     if not (folder / "scenario.toml").exists():
-        from cohort_solver.generate import generate_scenario
+        from cohort_solver.synthetic.generate import generate_scenario
 
         generate_scenario(folder, **options)
     if not (out / "matches.csv").exists():
@@ -235,7 +234,7 @@ def prepared(name: str, options: dict) -> Path:
 def measure(scenario, selected, matches, time_limit: float, workers: int) -> dict:
     """Schedule once and return every figure (run inside the measured process)."""
     from cohort_solver.checks.calendar import WEIGHTS, soft_penalties, violations
-    from cohort_solver.schedule import calendar_csv, schedule
+    from cohort_solver.stages.schedule import calendar_csv, schedule
 
     began = time.monotonic()
     result = schedule(scenario, selected, matches, time_limit=time_limit, workers=workers)
@@ -264,8 +263,8 @@ def one(kind: str, name: str, time_limit: float, workers: int) -> dict:
     if kind == "old":
         scenario, selected, matches = regional()
     else:
-        from cohort_solver.io import load_scenario
-        from cohort_solver.outputs import read_allocation, read_matches
+        from cohort_solver.stages.export.tables import read_allocation, read_matches
+        from cohort_solver.stages.load.scenario import load_scenario
 
         options = {**GENERATED, **NATIONAL}[name]
         folder = prepared(name, options)

@@ -71,11 +71,11 @@ def one(index: int, time_limit: float, workers: int) -> dict:
     """Generate, allocate and match programme ``index``; schedule it and report."""
     from cohort_solver.checks.calendar import violations
     from cohort_solver.errors import InfeasibleError, OutOfTimeError
-    from cohort_solver.generate import generate_scenario
-    from cohort_solver.io import load_scenario
-    from cohort_solver.schedule import schedule
-    from cohort_solver.solvers.allocation import allocate
-    from cohort_solver.solvers.matching import match
+    from cohort_solver.stages.allocate.solve import allocate
+    from cohort_solver.stages.load.scenario import load_scenario
+    from cohort_solver.stages.match.solve import match
+    from cohort_solver.stages.schedule import schedule
+    from cohort_solver.synthetic.generate import generate_scenario
 
     name, options = programmes()[index]
     with tempfile.TemporaryDirectory() as folder:

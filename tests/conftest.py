@@ -111,4 +111,4 @@ def oxford(tmp_path: Path) -> Path:
 @pytest.fixture
 def always_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Use the local process pool even for runs too small to pay for starting it."""
-    monkeypatch.setattr("cohort_solver.runner.POOL_START_SECONDS", -1.0)
+    monkeypatch.setattr("cohort_solver.sweeps.runner.POOL_START_SECONDS", -1.0)

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from ortools.sat.python import cp_model
 
 from cohort_solver.checks import calendar as rules
-from cohort_solver.model import Event, Match, Outcome, Scenario
-from cohort_solver.programme_time import month_bounds
+from cohort_solver.domain.programme_time import month_bounds
+from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.scenario import Scenario
 
 SINGLE_EVENT_RULES = (
     rules.check_in_programme_month,

@@ -16,12 +16,12 @@ from cohort_solver.checks.allocation import (
     placement_of,
 )
 from cohort_solver.checks.allocation import violations as allocation_violations
+from cohort_solver.domain.scenario import Applicant, Scenario, Score, Settings
 from cohort_solver.errors import InfeasibleError
-from cohort_solver.explain import explain_applicant
-from cohort_solver.io import load_scenario
-from cohort_solver.model import Applicant, Scenario, Score, Settings
-from cohort_solver.selection import aggregate_scores, candidates, lottery_ranks
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.stages.allocate.eligibility import aggregate_scores, candidates, lottery_ranks
+from cohort_solver.stages.allocate.explain import explain_applicant
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
 
 from .conftest import OXFORD, SMALL_TOML, write_small
 
@@ -288,7 +288,7 @@ def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
         assert_spread,
         expected_failures,
     )
-    from cohort_solver.model import Outcome
+    from cohort_solver.domain.results import Outcome
 
     failures = expected_failures(scenario)
     eligible = [a.applicant_id for a in scenario.applicants if not failures[a.applicant_id]]

@@ -881,7 +881,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_unavailability_is_read_in_the_programme_time_zone(tmp_path: Path) -> None:
-    from cohort_solver.io import load_scenario
+    from cohort_solver.stages.load.scenario import load_scenario
 
     # London is on summer time (UTC+1) in July: 08:00Z is 09:00 there; no offset = London.
     folder = write_small(tmp_path / "s")
@@ -898,7 +898,7 @@ def test_unavailability_is_read_in_the_programme_time_zone(tmp_path: Path) -> No
 
 
 def test_outcome_dates_in_xlsx_date_cells_are_dates(tmp_path: Path) -> None:
-    from cohort_solver.io import load_scenario
+    from cohort_solver.stages.load.scenario import load_scenario
 
     folder = write_small(tmp_path / "s")
     write_xlsx(
@@ -947,7 +947,7 @@ def test_a_hidden_first_sheet_is_never_read(tmp_path: Path) -> None:
 
 
 def test_xlsx_cells_of_every_type_read_as_written(tmp_path: Path) -> None:
-    from cohort_solver.io import load_scenario
+    from cohort_solver.stages.load.scenario import load_scenario
 
     as_text = load_scenario(write_small(tmp_path / "csv"))
     folder = write_small(tmp_path / "xlsx")

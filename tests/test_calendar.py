@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 
 from cohort_solver.checks import calendar as rules
-from cohort_solver.errors import InfeasibleError, OutOfTimeError
-from cohort_solver.io import load_scenario
-from cohort_solver.model import (
+from cohort_solver.domain.programme_time import bank_holidays
+from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
-    Match,
-    Outcome,
     Person,
     Scenario,
     Session,
@@ -22,8 +20,9 @@ from cohort_solver.model import (
     Unavailability,
     Venue,
 )
-from cohort_solver.programme_time import bank_holidays
-from cohort_solver.schedule import calendar_csv, explain_event, read_calendar_csv, schedule
+from cohort_solver.errors import InfeasibleError, OutOfTimeError
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.schedule import calendar_csv, explain_event, read_calendar_csv, schedule
 
 OXFORD = Path(__file__).parents[1] / "scenarios" / "oxford-2024"
 
@@ -92,7 +91,7 @@ def checked(scenario, selected, matches, **kwargs):
 
 @pytest.fixture(scope="module")
 def oxford():
-    from cohort_solver.solvers.allocation import allocate
+    from cohort_solver.stages.allocate.solve import allocate
 
     scenario = load_scenario(OXFORD)
     selected = allocate(scenario, time_limit=30).selected()
@@ -536,7 +535,7 @@ def test_a_regional_calendar_is_byte_identical_across_processes_and_under_load(t
 
     code = (
         "import hashlib, sys; from benchmarks.schedule import regional; "
-        "from cohort_solver.schedule import schedule, calendar_csv; "
+        "from cohort_solver.stages.schedule import schedule, calendar_csv; "
         "s, sel, m = regional(); "
         "r = schedule(s, sel, m, time_limit=600, workers=int(sys.argv[1])); "
         "print(hashlib.sha256(calendar_csv(r.events).encode()).hexdigest())"

@@ -19,12 +19,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks import calendar as rules
-from cohort_solver.errors import InfeasibleError
-from cohort_solver.model import (
+from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
-    Match,
-    Outcome,
     Person,
     Scenario,
     Session,
@@ -32,7 +30,8 @@ from cohort_solver.model import (
     Unavailability,
     Venue,
 )
-from cohort_solver.schedule import schedule
+from cohort_solver.errors import InfeasibleError
+from cohort_solver.stages.schedule import schedule
 
 from .exact_calendar import exact_calendar
 
@@ -217,10 +216,10 @@ def test_generated_small_programmes_agree_with_the_exact_model(
 ):
     # Programmes from `cohort-solver generate` itself (its calendar families, a few months),
     # allocated and matched by the real stages, then the calendar against the exact model.
-    from cohort_solver.generate import generate_scenario
-    from cohort_solver.io import load_scenario
-    from cohort_solver.solvers.allocation import allocate
-    from cohort_solver.solvers.matching import match
+    from cohort_solver.stages.allocate.solve import allocate
+    from cohort_solver.stages.load.scenario import load_scenario
+    from cohort_solver.stages.match.solve import match
+    from cohort_solver.synthetic.generate import generate_scenario
 
     folder = generate_scenario(
         tmp_path / "s",

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from cohort_solver.checks.allocation import lexicographic_key, objective
 from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.cli import main
-from cohort_solver.io import load_scenario
-from cohort_solver.outputs import read_allocation
-from cohort_solver.solvers.reference import allocate_with_highs
+from cohort_solver.stages.allocate.reference import allocate_with_highs
+from cohort_solver.stages.export.tables import read_allocation
+from cohort_solver.stages.load.scenario import load_scenario
 
 from .conftest import SMALL_TOML, write_small
 

@@ -76,17 +76,17 @@ def test_a_bug_in_any_command_is_one_line_and_exit_3(
 
 # Each command's own code, after --out is locked and (for most) the scenario is loaded.
 DEEP = {
-    "validate": "cohort_solver.selection.candidates",
+    "validate": "cohort_solver.stages.allocate.eligibility.candidates",
     "allocate": "cohort_solver.cli.allocation_csv",
-    "withdraw": "cohort_solver.solvers.allocation.allocate",
-    "explain": "cohort_solver.explain.explain_applicant",
-    "match": "cohort_solver.solvers.matching.match",
-    "schedule": "cohort_solver.solvers.matching.match",
+    "withdraw": "cohort_solver.stages.allocate.solve.allocate",
+    "explain": "cohort_solver.stages.allocate.explain.explain_applicant",
+    "match": "cohort_solver.stages.match.solve.match",
+    "schedule": "cohort_solver.stages.match.solve.match",
     "export": "cohort_solver.cli.Context.load",
-    "run": "cohort_solver.report.report_html",
-    "robustness": "cohort_solver.robustness.assess",
-    "compare": "cohort_solver.compare.compare_rows",
-    "generate": "cohort_solver.generate.generate_scenario",
+    "run": "cohort_solver.stages.report.panel_report.report_html",
+    "robustness": "cohort_solver.sweeps.robustness.assess",
+    "compare": "cohort_solver.sweeps.compare.compare_rows",
+    "generate": "cohort_solver.synthetic.generate.generate_scenario",
 }
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
-from cohort_solver.io import load_scenario
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
 
 
 def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) -> None:

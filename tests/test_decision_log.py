@@ -8,9 +8,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
-from cohort_solver.io import load_scenario, read_csv_rows
-from cohort_solver.model import Outcome
-from cohort_solver.outputs import read_allocation, reason_codes
+from cohort_solver.domain.results import Outcome
+from cohort_solver.stages.export.files import read_csv_rows
+from cohort_solver.stages.export.tables import read_allocation, reason_codes
+from cohort_solver.stages.load.scenario import load_scenario
 
 
 def _outcome(status: str, reason: str) -> Outcome:

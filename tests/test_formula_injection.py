@@ -16,10 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from cohort_solver import files
 from cohort_solver.cli import main
-from cohort_solver.files import csv_text, neutralise, read_own_csv, restore, xlsx_bytes
-from cohort_solver.outputs import read_allocation, read_matches
+from cohort_solver.stages.export import files
+from cohort_solver.stages.export.files import (
+    csv_text,
+    neutralise,
+    read_own_csv,
+    restore,
+    xlsx_bytes,
+)
+from cohort_solver.stages.export.tables import read_allocation, read_matches
 
 from .conftest import OXFORD, SMALL_TOML, write_small
 

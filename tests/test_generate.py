@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cohort_solver.generate import ATTRIBUTES, SERVICE_AREAS, generate_scenario
-from cohort_solver.io import load_scenario
-from cohort_solver.selection import candidates
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.stages.allocate.eligibility import candidates
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.synthetic.generate import ATTRIBUTES, SERVICE_AREAS, generate_scenario
 
 FILES = (
     "scenario.toml",

@@ -20,21 +20,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from cohort_solver.errors import InputError
-from cohort_solver.ics import (
-    build_feeds,
-    changes_csv,
-    event_uid,
-    read_feeds,
-    safe_names,
-    vtimezone,
-    write_feeds,
-)
-from cohort_solver.io import load_scenario
-from cohort_solver.model import (
+from cohort_solver.domain.results import Event
+from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
-    Event,
     Person,
     ProgrammeSettings,
     RingFence,
@@ -45,6 +34,17 @@ from cohort_solver.model import (
     Settings,
     Venue,
 )
+from cohort_solver.errors import InputError
+from cohort_solver.stages.export.ics import (
+    build_feeds,
+    changes_csv,
+    event_uid,
+    read_feeds,
+    safe_names,
+    vtimezone,
+    write_feeds,
+)
+from cohort_solver.stages.load.scenario import load_scenario
 
 LONDON = ZoneInfo("Europe/London")
 ICALJS = Path(__file__).parent / "icaljs"

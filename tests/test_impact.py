@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cohort_solver.impact import impact, month_end, target_aims
-from cohort_solver.io import load_scenario
-from cohort_solver.model import Allocation, Outcome, StageReport
-from cohort_solver.report import report_html
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.domain.results import Allocation, Outcome, StageReport
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.report.impact import impact, month_end, target_aims
+from cohort_solver.stages.report.panel_report import report_html
 
 from .conftest import OXFORD, write_small
 

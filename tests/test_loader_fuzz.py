@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.errors import InputError
-from cohort_solver.io import load_scenario
+from cohort_solver.stages.load.scenario import load_scenario
 
 from .conftest import SMALL_TOML, write_small
 from .sheets import xlsx_bytes

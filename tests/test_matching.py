@@ -12,28 +12,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks.matching import expected_fits, kept_pairs, objective, violations
-from cohort_solver.errors import InfeasibleError, InputError
-from cohort_solver.io import load_scenario
-from cohort_solver.model import (
+from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
     Conflict,
-    Match,
     Mentor,
-    Outcome,
     ProgrammeSettings,
     Scenario,
     SelectionSettings,
     Settings,
 )
-from cohort_solver.solvers.matching import (
-    Pool,
-    coach_barriers,
-    explain_match,
-    management_chain,
-    match,
-    mentor_barriers,
-)
+from cohort_solver.errors import InfeasibleError, InputError
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.match.explain import explain_match
+from cohort_solver.stages.match.pool import Pool
+from cohort_solver.stages.match.rules import coach_barriers, management_chain, mentor_barriers
+from cohort_solver.stages.match.solve import match
 
 from .conftest import OXFORD, write_csv, write_small
 
@@ -590,7 +585,7 @@ def test_a_new_conflict_never_improves_the_optimum(sc, data):
 
 @pytest.mark.parametrize("fairness", ["utilitarian", "egalitarian"])
 def test_oxford_matching_passes_the_checker(fairness):
-    from cohort_solver.solvers.allocation import allocate
+    from cohort_solver.stages.allocate.solve import allocate
 
     sc = load_scenario(OXFORD, [f"matching.fairness={fairness}"])
     selected = allocate(sc, time_limit=30, workers=2).selected()

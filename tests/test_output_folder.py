@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cohort_solver import files
 from cohort_solver.cli import main
 from cohort_solver.errors import OutputFolderError
-from cohort_solver.files import OutputFolder, output_folder
+from cohort_solver.stages.export import files
+from cohort_solver.stages.export.files import OutputFolder, output_folder
 
 from .conftest import SMALL_TOML, write_small
 
@@ -146,7 +146,7 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    import cohort_solver.files as files
+    import cohort_solver.stages.export.files as files
 
     point, out = sys.argv[1], Path(sys.argv[2])
 
@@ -481,7 +481,7 @@ def test_compare_refuses_a_bad_out_before_solving(small: Path, tmp_path: Path) -
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from cohort_solver.files import OutputFolder
+    from cohort_solver.stages.export.files import OutputFolder
     with OutputFolder(sys.argv[1], "holder"):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))
@@ -562,7 +562,7 @@ def test_a_run_that_cannot_take_the_lock_touches_nothing_of_the_holder(tmp_path:
 COUNTER = textwrap.dedent(
     """
     import sys
-    from cohort_solver.files import output_folder
+    from cohort_solver.stages.export.files import output_folder
     for _ in range(int(sys.argv[2])):
         with output_folder(sys.argv[1]) as staging:
             count = staging / "changes.csv"

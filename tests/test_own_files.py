@@ -619,7 +619,7 @@ def test_every_damaged_feed_is_reported_at_once(base: tuple[Path, Path], tmp_pat
 
 def test_json_problems_point_at_the_key(tmp_path: Path) -> None:
     from cohort_solver.errors import InputError
-    from cohort_solver.outputs import read_reports
+    from cohort_solver.stages.export.solution import read_reports
 
     path = tmp_path / "solution.json"
     path.write_text(

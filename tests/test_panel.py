@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cohort_solver.io import load_scenario
-from cohort_solver.model import Allocation, Outcome, StageReport
-from cohort_solver.panel import OVERALL, consistency, interval_alpha, reading
-from cohort_solver.report import report_html
+from cohort_solver.domain.results import Allocation, Outcome, StageReport
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.report.consistency import OVERALL, consistency, interval_alpha, reading
+from cohort_solver.stages.report.panel_report import report_html
 
 from .conftest import write_csv, write_small
 

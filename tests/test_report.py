@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cohort_solver.io import load_scenario
-from cohort_solver.report import report_html, representation
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.report.panel_report import report_html, representation
 
 from .conftest import OXFORD
 
@@ -70,7 +70,7 @@ def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
     # show their date and the rest of the month's events are counted.
     from datetime import datetime, timedelta, timezone
 
-    from cohort_solver.model import Event
+    from cohort_solver.domain.results import Event
 
     def event(eid: str, cohort: str, kind: str, day: str) -> Event:
         start = datetime.fromisoformat(f"{day}T10:00").replace(tzinfo=timezone(timedelta(0)))

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from playwright.sync_api import Page, sync_playwright
 
 from cohort_solver.cli import main
-from cohort_solver.io import load_scenario
+from cohort_solver.stages.load.scenario import load_scenario
 
 from .browser import find_chromium, launch
 from .conftest import OXFORD

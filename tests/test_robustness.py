@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
-from cohort_solver.outputs import read_allocation
+from cohort_solver.stages.export.tables import read_allocation
 
 from .conftest import SMALL_TOML, write_small
 
@@ -239,9 +239,9 @@ def test_several_cohorts_get_a_probability_each(tmp_path: Path) -> None:
 def test_noise_goes_on_each_criterion_score_and_is_re_aggregated_exactly(tmp_path: Path) -> None:
     from decimal import ROUND_HALF_UP, Decimal
 
-    from cohort_solver.io import load_scenario
-    from cohort_solver.robustness import perturbed_pool, trial_rng
-    from cohort_solver.selection import candidates
+    from cohort_solver.stages.allocate.eligibility import candidates
+    from cohort_solver.stages.load.scenario import load_scenario
+    from cohort_solver.sweeps.robustness import perturbed_pool, trial_rng
 
     toml = SMALL_TOML + "\n[selection.criteria]\nvision = 2\ndelivery = 1\n"
     marks = {"A1": 7, "A2": 9, "A3": 6, "A4": 9, "A5": 8, "A6": 8}

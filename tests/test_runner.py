@@ -9,7 +9,7 @@ import time
 import pytest
 
 from cohort_solver.errors import InfeasibleError, InputError, Problem
-from cohort_solver.runner import Runner, run_all
+from cohort_solver.sweeps.runner import Runner, run_all
 
 
 def square_unless_negative(n: int) -> int:
@@ -66,7 +66,7 @@ def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(
     # Five instant tasks could never win back the start-up cost of a pool.
     assert set(run_all(range(5), process_id, workers=2)) == {os.getpid()}
     # Once the pool pays, the first task (run here, timed) is followed by the pool's workers.
-    monkeypatch.setattr("cohort_solver.runner.POOL_START_SECONDS", -1.0)
+    monkeypatch.setattr("cohort_solver.sweeps.runner.POOL_START_SECONDS", -1.0)
     first, *rest = run_all(range(5), process_id, workers=2)
     assert first == os.getpid() and os.getpid() not in rest and len(set(rest)) <= 2
 

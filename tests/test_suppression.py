@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.cli import main
-from cohort_solver.disclosure import Cell, disclosable
-from cohort_solver.io import load_scenario
-from cohort_solver.report import report_html
-from cohort_solver.solvers.allocation import allocate
+from cohort_solver.stages.allocate.solve import allocate
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.report.disclosure import Cell, disclosable
+from cohort_solver.stages.report.panel_report import report_html
 
 from .attacker import Knowledge, revealed
 from .conftest import write_csv
@@ -389,7 +389,7 @@ def test_the_rule_for_many_atoms_is_safe_too(
     populations: list[set[str]], columns: list[set[str]]
 ) -> None:
     # Past EXACT_ATOMS (a sweep of many variants) a simpler, stricter rule decides.
-    import cohort_solver.disclosure as disclosure
+    import cohort_solver.stages.report.disclosure as disclosure
 
     named = {"all": frozenset(PEOPLE)} | {
         f"pop{i}": frozenset(p) for i, p in enumerate(populations)

@@ -23,20 +23,20 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import CohortSolverError, InputError, InternalError, Problem
-from .files import OutputFolder, output_folder
-from .io import load_scenario
-from .model import Allocation, Scenario, StageReport
-from .outputs import (
+from cohort_solver.domain.results import Allocation, StageReport
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
+from cohort_solver.stages.export.files import OutputFolder, output_folder
+from cohort_solver.stages.export.solution import read_reports, solution_json
+from cohort_solver.stages.export.tables import (
     allocation_csv,
     change_reasons,
     decision_log_csv,
     matches_csv,
     read_allocation,
     read_matches,
-    read_reports,
-    solution_json,
 )
+from cohort_solver.stages.load.scenario import load_scenario
 
 # Enough for every stage of a national programme (100,000 applicants, 300 cohorts, 40,000
 # calendar events) on two busy cores; see docs/contract.md.
@@ -324,7 +324,7 @@ def main() -> None:
 
 
 def _allocate(ctx: Context, scenario: Scenario) -> Allocation:
-    from .solvers.allocation import allocate
+    from cohort_solver.stages.allocate.solve import allocate
 
     ctx.say("allocation: solving")
     return allocate(
@@ -405,7 +405,7 @@ def _summary(allocation: Allocation) -> str:
 def validate(ctx: Context) -> None:
     """Load and check every file of SCENARIO; print a summary; write nothing."""
     scenario = ctx.load()
-    from .selection import candidates
+    from cohort_solver.stages.allocate.eligibility import candidates
 
     pool = candidates(scenario)
     eligible = [c for c in pool if c.eligible]
@@ -433,8 +433,8 @@ def validate(ctx: Context) -> None:
 def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
     """The ring fences whose count of eligible members validate may print (the same rule as
     the report: no count of 1 or 2, directly or by subtraction)."""
-    from .disclosure import Cell, disclosable
-    from .report import protected_columns
+    from cohort_solver.stages.report.disclosure import Cell, disclosable
+    from cohort_solver.stages.report.panel_report import protected_columns
 
     columns = protected_columns(scenario, scenario.ring_fence_groups())
     populations = {
@@ -472,7 +472,7 @@ def allocate(ctx: Context) -> None:
 @click.argument("applicant_id")
 def withdraw(ctx: Context, applicant_id: str) -> None:
     """A selected participant leaves: keep everyone else, pick the best lawful replacement."""
-    from .solvers.allocation import allocate as solve
+    from cohort_solver.stages.allocate.solve import allocate as solve
 
     scenario = ctx.load()
     previous = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
@@ -532,13 +532,13 @@ def explain(ctx: Context, applicant_id: str) -> None:
 
     Given an event_id from calendar.csv instead, explains why that event is at its time.
     """
-    from .explain import explain_applicant
+    from cohort_solver.stages.allocate.explain import explain_applicant
 
     scenario = ctx.load()
     calendar = ctx.out / "calendar.csv"
     if applicant_id not in {a.applicant_id for a in scenario.applicants}:
         if calendar.exists():
-            from .schedule import explain_event, read_calendar_csv
+            from cohort_solver.stages.schedule import explain_event, read_calendar_csv
 
             events = read_calendar_csv(calendar)
             if any(e.event_id == applicant_id for e in events):
@@ -566,7 +566,7 @@ def explain(ctx: Context, applicant_id: str) -> None:
         )
     )
     if matches and any(m.participant_id == applicant_id for m in matches):
-        from .solvers.matching import explain_match
+        from cohort_solver.stages.match.explain import explain_match
 
         click.echo(explain_match(scenario, allocation.selected(), matches, applicant_id))
 
@@ -574,7 +574,7 @@ def explain(ctx: Context, applicant_id: str) -> None:
 def _matches(
     ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None
 ):
-    from .solvers.matching import match as solve
+    from cohort_solver.stages.match.solve import match as solve
 
     ctx.say("matching: solving")
     old = read_matches(previous) if previous else None
@@ -589,7 +589,7 @@ def _matches(
 
 
 def _existing_matches(ctx: Context, allocation: Allocation):
-    from .model import Match
+    from cohort_solver.domain.results import Match
 
     path = ctx.out / "matches.csv"
     if not path.exists():
@@ -605,7 +605,7 @@ def _existing_matches(ctx: Context, allocation: Allocation):
 def _calendar(
     ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None
 ):
-    from .schedule import read_calendar_csv, schedule
+    from cohort_solver.stages.schedule import read_calendar_csv, schedule
 
     ctx.say("calendar: solving")
     old = read_calendar_csv(previous) if previous else None
@@ -622,14 +622,14 @@ def _calendar(
 
 def _old_feeds(ctx: Context, scenario: Scenario, previous: Path | None) -> dict[str, bytes]:
     """The feeds a new export continues from (--previous, else --out's ics/), checked now."""
-    from .ics import read_feeds
+    from cohort_solver.stages.export.ics import read_feeds
 
     start = scenario.settings.programme.start.year
     return read_feeds(previous if previous is not None else ctx.out / "ics", start)
 
 
 def _feeds(scenario: Scenario, events, old: dict[str, bytes]) -> dict[str, bytes]:
-    from .ics import build_feeds
+    from cohort_solver.stages.export.ics import build_feeds
 
     return {
         f"ics/{name}": data
@@ -675,7 +675,7 @@ def match(ctx: Context, previous: Path | None) -> None:
 )
 def schedule(ctx: Context, previous: Path | None) -> None:
     """Build the conflict-free programme calendar; write calendar.csv."""
-    from .schedule import calendar_csv
+    from cohort_solver.stages.schedule import calendar_csv
 
     scenario = ctx.load()
     allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
@@ -687,8 +687,8 @@ def schedule(ctx: Context, previous: Path | None) -> None:
     result = _calendar(ctx, scenario, allocation, matches, previous)
     extra: dict[str, str | bytes] = {}
     if previous is not None:
-        from .ics import changes_csv
-        from .schedule import read_calendar_csv
+        from cohort_solver.stages.export.ics import changes_csv
+        from cohort_solver.stages.schedule import read_calendar_csv
 
         old = read_calendar_csv(previous)
         extra["changes.csv"] = changes_csv(
@@ -718,7 +718,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
 )
 def export(ctx: Context, previous: Path | None) -> None:
     """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
-    from .schedule import read_calendar_csv
+    from cohort_solver.stages.schedule import read_calendar_csv
 
     scenario = ctx.load()
     path = ctx.out / "calendar.csv"
@@ -736,7 +736,7 @@ def export(ctx: Context, previous: Path | None) -> None:
 @scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
-    from .schedule import calendar_csv
+    from cohort_solver.stages.schedule import calendar_csv
 
     scenario = ctx.load()
     old_feeds = _old_feeds(ctx, scenario, None)  # checked before the solve, not after it
@@ -754,7 +754,7 @@ def run(ctx: Context) -> None:
         **_feeds(scenario, calendar.events, old_feeds),
     }
     reports = [allocation.report, matched.report, calendar.report]
-    from .report import report_html
+    from cohort_solver.stages.report.panel_report import report_html
 
     files["report.html"] = report_html(
         scenario, allocation, matched.matches, calendar.events, reports
@@ -821,7 +821,7 @@ def compare(
     quiet: bool,
 ) -> None:
     """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
-    from .compare import compare_html, compare_rows, solve_variants
+    from cohort_solver.sweeps.compare import compare_html, compare_rows, solve_variants
 
     started = time.monotonic()
 
@@ -913,8 +913,8 @@ def robustness(
     Trials run in --workers processes (or on the Dask cluster), one solver thread each, and
     --time-limit applies to each trial's solve.
     """
-    from .robustness import assess, robustness_csv, robustness_html, summary
-    from .runner import Runner
+    from cohort_solver.sweeps.robustness import assess, robustness_csv, robustness_html, summary
+    from cohort_solver.sweeps.runner import Runner
 
     scenario = ctx.load()
     baseline = _allocate(ctx, scenario)
@@ -1010,7 +1010,7 @@ def robustness(
 )
 def generate(out: Path, group_weekdays: str, **options: Any) -> None:
     """Write a synthetic multi-council scenario folder OUT (feasible by construction)."""
-    from .generate import generate_scenario
+    from cohort_solver.synthetic.generate import generate_scenario
 
     try:
         days = tuple(d.strip() for d in group_weekdays.split(";") if d.strip())

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from ..model import Outcome, Scenario
+from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.scenario import Scenario
 
 
 def expected_scores(scenario: Scenario) -> dict[str, Decimal]:

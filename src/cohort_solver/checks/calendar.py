@@ -14,8 +14,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..model import CALENDAR_WEIGHTS, Event, Match, Outcome, Scenario, Session
-from ..programme_time import bank_holidays, month_bounds, weeks_of_month, working_minutes
+from cohort_solver.domain.programme_time import (
+    bank_holidays,
+    month_bounds,
+    weeks_of_month,
+    working_minutes,
+)
+from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.scenario import Scenario, Session
+from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 
 # Kept under this name for callers that report the soft goals (benchmarks, tests).
 WEIGHTS = CALENDAR_WEIGHTS

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ..model import Applicant, Match, Outcome, Scenario
+from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.scenario import Applicant, Scenario
 
 
 def _participants(scenario: Scenario, selected: Sequence[Outcome]) -> dict[str, Applicant]:

@@ -1,0 +1,626 @@
+"""The typed data model: a scenario (settings + tables) and the plain results of each stage.
+
+Nothing here imports a solver. Results are plain objects, so the checker in
+``cohort_solver.checks`` can verify them without OR-Tools."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+FULL_WEEK: tuple[str, ...] = WEEKDAYS[:5]
+
+
+# The solvers add these numbers up in 64-bit integers (CP-SAT, the flows, numpy), and the
+# calendar turns months and days into dates: past these bounds a value is a typing slip, and
+# letting it through would overflow a solver or a date. Each is far above any real programme.
+MAX_COUNT = 100_000  # places, reserves, spread limits, capacities, impact targets
+
+
+MAX_MONTH = 120  # programme months (ten years)
+
+
+MAX_GRADE = 100  # grades, and the mentor grade gap either way
+
+
+MAX_WEIGHT = 1_000  # matching weights (either sign) and criterion weights
+
+
+MAX_SCORE = 1_000_000  # a panel score, and min_score, either sign
+
+
+MAX_GAP_DAYS = 366  # min_days_between_group_sessions
+
+
+FIRST_DATE = date(1900, 1, 1)  # every date and date-time must lie in this window
+
+
+LAST_DATE = date(2199, 12, 31)
+
+
+def check_date(day: date) -> date:
+    """A date inside the window the calendar and the bank-holiday tables can work with."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"the date must be between {FIRST_DATE} and {LAST_DATE}")
+    return day
+
+
+# The date spellings every file accepts: ISO 8601 calendar dates, extended or basic. Other
+# spellings (31/01/2025, 5 Nov 2024, week dates) are refused: 05/11/2024 means 5 November in
+# the UK and 11 May in the US, and a guess would be a silent wrong date.
+DATE_SPELLING = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})", re.ASCII)
+
+
+_CLOCK = r"(\d{2}):(\d{2})(?::(\d{2}))?"
+
+
+_MOMENT = re.compile(
+    DATE_SPELLING.pattern + rf"(?:[T ]{_CLOCK}(Z|[+-]\d{{2}}(?::?\d{{2}})?)?)?", re.ASCII
+)
+
+
+CLOCK_SPELLING = re.compile(_CLOCK, re.ASCII)
+
+
+DATE_HELP = "write 2024-11-05 or 20241105"
+
+
+MOMENT_HELP = (
+    "write a date, 2024-11-05 or 20241105, or a date and time, 2024-11-05T13:00, "
+    "optionally with an offset such as +01:00 or Z"
+)
+
+
+def parse_day(text: str) -> date:
+    """A date in one of the accepted spellings, inside the supported window."""
+    match = DATE_SPELLING.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not an ISO date ({DATE_HELP})")
+    return _real_day(text, match.group(1), match.group(3), match.group(4))
+
+
+def _real_day(text: str, year: str, month: str, day: str) -> date:
+    try:
+        value = date(int(year), int(month), int(day))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date") from None
+    return check_date(value)
+
+
+def parse_moment_parts(text: str) -> tuple[date, time | None, tzinfo | None]:
+    """A date, or a date and a time of day with an optional UTC offset."""
+    match = _MOMENT.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not an ISO date or date-time ({MOMENT_HELP})")
+    year, _, month, day, hour, minute, second, offset = match.groups()
+    value = _real_day(text, year, month, day)
+    if hour is None:
+        return value, None, None
+    try:
+        clock = time(int(hour), int(minute), int(second or 0))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real time of day") from None
+    if offset is None:
+        return value, clock, None
+    if offset == "Z":
+        return value, clock, UTC
+    digits = offset[1:].replace(":", "")
+    shift = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    if shift >= timedelta(hours=24) or int(digits[2:] or 0) >= 60:
+        raise ValueError(f"{text!r} has an impossible UTC offset {offset}")
+    return value, clock, timezone(-shift if offset[0] == "-" else shift)
+
+
+def _toml_date(value: Any) -> Any:
+    """scenario.toml dates: a toml date or a string in the accepted spellings, never a number
+    (pydantic would read 20240401 as seconds since 1970) and never a date-time."""
+    if isinstance(value, datetime):
+        raise ValueError("write a date without a time of day, e.g. 2024-04-01")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return parse_day(value)
+    raise ValueError('write the date as text, e.g. "2024-04-01" or "20240401"')
+
+
+def _toml_clock(value: Any) -> Any:
+    """A time of day: a toml time or "HH:MM", never a number (pydantic reads 9 as 00:00:09)."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and CLOCK_SPELLING.fullmatch(value.strip()):
+        hour, minute, second = CLOCK_SPELLING.fullmatch(value.strip()).groups()  # type: ignore[union-attr]
+        try:
+            return time(int(hour), int(minute), int(second or 0))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real time of day") from None
+    raise ValueError('write the time of day as text, e.g. "09:00"')
+
+
+_CHARACTER_NAMES = {
+    "\n": "a line break",
+    "\r": "a line break",
+    "\t": "a tab",
+    "\x00": "a NUL character",
+}
+
+
+# Cc (C0, DEL and C1 controls), and the line and paragraph separators Zl and Zp.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def unsafe_character(text: str) -> str | None:
+    """Why ``text`` cannot be a one-line name or id: a control or line-separator character.
+
+    A line break in a name passes every check and then breaks the calendar feeds, whose lines
+    it splits; NUL and the other control characters are never meant. Names the character by
+    its code point, never by echoing the text (it may be a protected characteristic).
+    """
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    label = _CHARACTER_NAMES.get(char, "a control character")
+    return f"contains {label} (U+{ord(char):04X}): it must be one line of plain text"
+
+
+def invisible_character(text: str) -> str | None:
+    """Why ``text`` cannot be an id: a zero-width or other invisible formatting character.
+
+    Two ids that differ only by such a character look the same in every file and report, so
+    one would silently stand for two people.
+    """
+    if text.isascii():
+        return None  # no format character is ASCII
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            name = unicodedata.name(char, "FORMAT CHARACTER")
+            return f"contains an invisible character (U+{ord(char):04X} {name}): retype it"
+    return None
+
+
+def id_key(text: str) -> str:
+    """How ids are compared for near-duplicates: NFKC (full-width letters, ligatures and
+    non-breaking spaces fold to their plain forms), case kept."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    if isinstance(value, dict):
+        return [s for key in value for s in _strings(key)]
+    return []
+
+
+class _Settings(BaseModel):
+    # Unknown toml keys are reported as warnings by the loader, not rejected here. NaN and
+    # infinity (toml's nan, inf, and 1e309) are never a setting.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+    # Free text that may span lines (it is never written to a feed or a CSV cell).
+    multiline: ClassVar[frozenset[str]] = frozenset()
+    # Display text, where an invisible character may belong (a ZWJ in a name); every other
+    # string is an id or a key compared with the files (a cohort id, a council, a group).
+    display: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _one_line_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name in cls.multiline:
+            return value
+        for text in _strings(value):
+            reason = unsafe_character(text)
+            if reason is None and info.field_name not in cls.display:
+                reason = invisible_character(text)
+            if reason:
+                raise ValueError(reason)
+        return value
+
+
+class Record(BaseModel):
+    # Cells are checked for control characters by the loader, where the cell can be named.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+Grade = Annotated[int, Field(ge=0, le=MAX_GRADE)]
+
+
+Weight = Annotated[int, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
+
+
+class ProgrammeSettings(_Settings):
+    display = frozenset({"name", "organisation"})
+
+    name: str
+    organisation: str = ""
+    start: date
+    timezone: str = "Europe/London"
+    holidays: str = "GB-ENG"
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_spelling(cls, value: Any) -> Any:
+        return check_date(_toml_date(value))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Europe/London')") from exc
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_holiday_region(cls, value: str) -> str:
+        import holidays
+
+        country, _, subdivision = value.partition("-")
+        try:
+            holidays.country_holidays(country, subdiv=subdivision or None, years=2024)
+        except (NotImplementedError, KeyError) as exc:
+            raise ValueError(
+                f"unknown bank-holiday region {value!r} (use country[-subdivision], e.g. GB-ENG)"
+            ) from exc
+        return value
+
+
+class RingFence(_Settings):
+    display = frozenset({"name"})
+
+    name: str
+    groups: list[str] = Field(min_length=1)
+    min_places: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    min_share: float | None = Field(default=None, ge=0, le=1)
+    unfilled: Literal["release", "hold"] = "release"
+
+    @model_validator(mode="after")
+    def _one_minimum(self) -> RingFence:
+        if (self.min_places is None) == (self.min_share is None):
+            raise ValueError(
+                f"ring fence {self.name!r}: give exactly one of min_places or min_share"
+            )
+        return self
+
+    def minimum(self, places: int) -> int:
+        """Places held for members in a cohort of ``places`` (a share is rounded up)."""
+        if self.min_places is not None:
+            return min(self.min_places, places)
+        # Decimal avoids 0.75 * 12 = 9.000000000000002 rounding up to 10.
+        return min(places, math.ceil(Decimal(str(self.min_share)) * places))
+
+
+class Spread(_Settings):
+    max_per_service_area: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    min_service_areas: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    max_per_council: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+
+
+class SelectionSettings(_Settings):
+    places: int = Field(ge=0, le=MAX_COUNT)
+    eligible_grades: list[Grade] = Field(min_length=1)
+    aggregate: Literal["mean", "median", "normalised_mean"] = "mean"
+    min_score: float = Field(default=0, ge=-MAX_SCORE, le=MAX_SCORE)
+    seed: int = 0
+    reserves: int = Field(default=0, ge=0, le=MAX_COUNT)
+    ring_fence: list[RingFence] = []
+    spread: Spread = Spread()
+    criteria: dict[str, Annotated[float, Field(ge=0, le=MAX_WEIGHT)]] = {}
+    # Panelists' totals for one applicant further apart than this are flagged for review in
+    # report.html; None = a fifth of the range of all panel scores (see panel.py).
+    disagreement_threshold: float | None = Field(default=None, ge=0, le=2 * MAX_SCORE)
+
+    @model_validator(mode="after")
+    def _unique_ring_fences(self) -> SelectionSettings:
+        names = [r.name for r in self.ring_fence]
+        if len(set(names)) != len(names):
+            raise ValueError("ring fence names must be unique")
+        for ring_fence in self.ring_fence:
+            if ring_fence.min_places is not None and ring_fence.min_places > self.places:
+                raise ValueError(
+                    f"ring fence {ring_fence.name!r} holds {ring_fence.min_places} places "
+                    f"but a cohort has only {self.places}"
+                )
+        return self
+
+
+class GroupProfile(_Settings):
+    workforce: float = Field(ge=0, le=1)
+    senior: float = Field(ge=0, le=1)
+
+
+class PositiveAction(_Settings):
+    multiline = frozenset({"evidence"})
+    display = frozenset({"basis"})
+
+    basis: str = "s158"
+    evidence: str = ""
+    profile: dict[str, GroupProfile] = {}
+
+
+class ImpactSettings(_Settings):
+    """The programme's impact targets; a target left out scales the seed's figure to the places.
+
+    The seed programme (12 places) aims for 10 to complete and for positive outcomes for 3 by
+    the end of the programme, 4 within 12 months after it and 8 within 18 months after it.
+    """
+
+    programme_months: int = Field(default=12, ge=1, le=MAX_MONTH)  # ends with this month
+    completed: Count | None = None
+    by_programme_end: Count | None = None
+    within_12_months_after: Count | None = None
+    within_18_months_after: Count | None = None
+
+
+class CohortSettings(_Settings):
+    id: str = Field(min_length=1)
+    places: Count | None = None
+    councils: list[str] | None = None
+
+
+class MatchingWeights(_Settings):
+    needs: Weight = 10
+    other_council: Weight = 3
+    other_service_area: Weight = 2
+
+
+class MatchingSettings(_Settings):
+    mentor_min_grade_gap: int = Field(default=2, ge=-MAX_GRADE, le=MAX_GRADE)
+    exclude_same_service_area: bool = True
+    fairness: Literal["utilitarian", "egalitarian"] = "utilitarian"
+    weights: MatchingWeights = MatchingWeights()
+
+
+class CalendarSettings(_Settings):
+    day_start: time = time(9, 0)
+    day_end: time = time(17, 0)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    group_weekdays: list[Weekday] = Field(default=["Tue", "Wed", "Thu"], min_length=1)
+    min_days_between_group_sessions: int = Field(default=14, ge=0, le=MAX_GAP_DAYS)
+
+    @field_validator("day_start", "day_end", mode="before")
+    @classmethod
+    def _clock_spelling(cls, value: Any) -> Any:
+        return _toml_clock(value)
+
+    @model_validator(mode="after")
+    def _working_day_fits_slots(self) -> CalendarSettings:
+        minutes = (self.day_end.hour * 60 + self.day_end.minute) - (
+            self.day_start.hour * 60 + self.day_start.minute
+        )
+        if minutes <= 0:
+            raise ValueError("day_end must be after day_start")
+        if minutes % self.slot_minutes:
+            raise ValueError("the working day must be a whole number of slots")
+        return self
+
+
+class Settings(_Settings):
+    """Everything in ``scenario.toml``."""
+
+    programme: ProgrammeSettings
+    selection: SelectionSettings
+    positive_action: PositiveAction | None = None
+    cohorts: list[CohortSettings] = []
+    matching: MatchingSettings = MatchingSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    impact: ImpactSettings = ImpactSettings()
+
+    @model_validator(mode="after")
+    def _unique_cohorts(self) -> Settings:
+        ids = [c.id for c in self.cohorts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("cohort ids must be unique")
+        return self
+
+    def cohort_list(self) -> list[Cohort]:
+        """The cohorts with their places resolved (default: one cohort ``main``)."""
+        if not self.cohorts:
+            return [Cohort(id="main", places=self.selection.places, councils=None)]
+        return [
+            Cohort(
+                id=c.id,
+                places=self.selection.places if c.places is None else c.places,
+                councils=None if c.councils is None else tuple(c.councils),
+            )
+            for c in self.cohorts
+        ]
+
+
+class Cohort(Record):
+    id: str
+    places: int
+    councils: tuple[str, ...] | None
+
+
+Names = tuple[str, ...]
+
+
+class Applicant(Record):
+    applicant_id: str = Field(min_length=1)
+    name: str = ""
+    email: str = ""
+    council: str = ""
+    service_area: str = ""
+    grade: Grade
+    probation_passed: bool
+    line_manager_approved: bool
+    performance_eligible: bool
+    line_manager_id: str | None = None
+    groups: dict[str, bool] = {}
+    development_needs: Names = ()
+    working_days: tuple[Weekday, ...] = FULL_WEEK  # type: ignore[assignment]
+    cohorts: Names = ()
+
+    @property
+    def area(self) -> tuple[str, str]:
+        """Spread limits count per (council, service_area)."""
+        return (self.council, self.service_area)
+
+
+class Score(Record):
+    applicant_id: str
+    panelist: str = Field(min_length=1)
+    score: Decimal = Field(ge=-MAX_SCORE, le=MAX_SCORE)
+    criterion: str | None = None
+
+
+class Mentor(Record):
+    mentor_id: str = Field(min_length=1)
+    name: str = ""
+    email: str = ""
+    council: str = ""
+    service_area: str = ""
+    grade: Grade
+    capacity: Count = 1
+    expertise: Names = ()
+
+
+class Coach(Record):
+    coach_id: str = Field(min_length=1)
+    name: str = ""
+    email: str = ""
+    capacity: Count = 6
+    expertise: Names = ()
+    councils: Names = ()
+    working_days: tuple[Weekday, ...] = FULL_WEEK  # type: ignore[assignment]
+
+    def serves(self, council: str) -> bool:
+        return not self.councils or council in self.councils
+
+
+SessionKind = Literal["group", "coaching", "review", "cohort_event"]
+
+
+class Session(Record):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    session_key: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    kind: SessionKind
+    month: int = Field(ge=1, le=MAX_MONTH)
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+    facilitator: str | None = None
+    with_: Names = Field(default=(), alias="with")
+    after: str | None = None
+
+    @property
+    def per_participant(self) -> bool:
+        return self.kind in ("coaching", "review")
+
+
+class Person(Record):
+    person_id: str = Field(min_length=1)
+    name: str = ""
+    email: str = ""
+    role: str = ""
+    council: str = ""
+    service_area: str = ""
+
+
+class Venue(Record):
+    venue_id: str = Field(min_length=1)
+    name: str = ""
+    capacity: int = Field(gt=0, le=MAX_COUNT)
+    council: str | None = None
+
+
+class Unavailability(Record):
+    id: str = Field(min_length=1)
+    start: datetime
+    end: datetime
+
+
+class Conflict(Record):
+    person_a: str = Field(min_length=1)
+    person_b: str = Field(min_length=1)
+
+
+OutcomeKind = Literal[
+    "promotion",
+    "grade_increase",
+    "acting_up",
+    "secondment",
+    "new_role",
+    "sideways_move",
+    "additional_responsibilities",
+    "project_lead",
+    "none",
+]
+
+
+OUTCOME_KINDS: tuple[str, ...] = OutcomeKind.__args__  # type: ignore[attr-defined]
+
+
+class ProgrammeOutcome(Record):
+    """One row of outcomes.csv: how a participant's career moved on (impact tracking)."""
+
+    participant_id: str = Field(min_length=1)
+    completed: bool | None = None  # None = not known yet (still on the programme)
+    outcome: OutcomeKind = "none"
+    outcome_date: date | None = None
+
+    @property
+    def positive(self) -> bool:
+        """Every recorded outcome except ``none`` counts towards the impact targets."""
+        return self.outcome != "none"
+
+
+class Scenario(BaseModel):
+    """A loaded, validated scenario folder. Tables keep the row order of their files."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    folder: Path
+    settings: Settings
+    applicants: tuple[Applicant, ...]
+    scores: tuple[Score, ...] = ()
+    mentors: tuple[Mentor, ...] = ()
+    coaches: tuple[Coach, ...] = ()
+    programme: tuple[Session, ...] = ()
+    people: tuple[Person, ...] = ()
+    venues: tuple[Venue, ...] = ()
+    unavailability: tuple[Unavailability, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    outcomes: tuple[ProgrammeOutcome, ...] = ()
+    checksum: str = ""
+    warnings: tuple[str, ...] = ()  # non-fatal remarks from loading (unknown columns, settings)
+
+    @property
+    def cohorts(self) -> list[Cohort]:
+        return self.settings.cohort_list()
+
+    def ring_fence_groups(self) -> list[str]:
+        """Every protected-characteristic column named by a ring fence, in toml order."""
+        seen: dict[str, None] = {}
+        for ring_fence in self.settings.selection.ring_fence:
+            seen.update(dict.fromkeys(ring_fence.groups))
+        return list(seen)

@@ -1,0 +1,170 @@
+"""The facts allocation rests on, in plain Python: eligibility, aggregate scores, the lottery,
+the cohorts each applicant may join, and why an unselected applicant stayed out.
+
+The solver, the checker and ``explain`` all read these, so every outcome has one source."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from cohort_solver.domain.scenario import Applicant, Cohort, Scenario, Score
+
+HUNDREDTH = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An applicant as the allocation sees them."""
+
+    applicant: Applicant
+    score: Decimal | None  # aggregate, rounded to 2 decimals; None = not scored
+    failures: tuple[str, ...]  # every failed eligibility rule, in contract order
+    ring_fences: tuple[str, ...]  # ring fences the applicant counts towards
+    lottery: int  # 1 = lowest sha256 digest
+    cohorts: tuple[str, ...]  # acceptable cohorts, in preference order
+
+    @property
+    def id(self) -> str:
+        return self.applicant.applicant_id
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failures
+
+    @property
+    def hundredths(self) -> int:
+        return int((self.score or 0) * 100)
+
+
+def round_score(value: Decimal) -> Decimal:
+    """Two decimals, half away from zero."""
+    return value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def panelist_scores(
+    scenario: Scenario, rows: Iterable[Score] | None = None
+) -> dict[str, dict[str, Decimal]]:
+    """applicant -> panelist -> score, a criterion-weighted sum where criteria are given.
+
+    ``rows`` replaces scores.csv (``robustness`` passes perturbed copies of its rows)."""
+    weights = scenario.settings.selection.criteria
+    totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in scenario.scores if rows is None else rows:
+        weight = Decimal(str(weights.get(row.criterion, 1))) if row.criterion else Decimal(1)
+        by_panelist = totals[row.applicant_id]
+        by_panelist[row.panelist] = by_panelist.get(row.panelist, Decimal(0)) + weight * row.score
+    return totals
+
+
+def aggregate_scores(scenario: Scenario, rows: Iterable[Score] | None = None) -> dict[str, Decimal]:
+    """Aggregate per scored applicant, exactly, rounded to 2 decimals (``rows``: as above)."""
+    method = scenario.settings.selection.aggregate
+    scores = panelist_scores(scenario, rows)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        if method == "normalised_mean":
+            scores = _standardised(scores)
+        result = {}
+        for applicant_id, by_panelist in scores.items():
+            values = list(by_panelist.values())
+            if method == "median":
+                value = Decimal(statistics.median(sorted(values)))
+            else:
+                value = sum(values, Decimal(0)) / len(values)
+            result[applicant_id] = round_score(value)
+    return result
+
+
+def _standardised(scores: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:
+    """z = (s - panelist mean) / panelist population s.d.; a panelist with s.d. 0 gives z = 0."""
+    by_panelist: dict[str, list[Decimal]] = defaultdict(list)
+    for by in scores.values():
+        for panelist, value in by.items():
+            by_panelist[panelist].append(value)
+    stats = {}
+    for panelist, values in by_panelist.items():
+        mean = sum(values, Decimal(0)) / len(values)
+        variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / len(values)
+        stats[panelist] = (mean, variance.sqrt())
+    return {
+        applicant_id: {
+            p: (v - stats[p][0]) / stats[p][1] if stats[p][1] else Decimal(0) for p, v in by.items()
+        }
+        for applicant_id, by in scores.items()
+    }
+
+
+def lottery_ranks(applicant_ids: Iterable[str], seed: int) -> dict[str, int]:
+    """Rank 1 = lowest sha256(f"{seed}:{id}") hex digest, over all applicants."""
+    digests = sorted(
+        (hashlib.sha256(f"{seed}:{applicant_id}".encode()).hexdigest(), applicant_id)
+        for applicant_id in applicant_ids
+    )
+    return {applicant_id: rank for rank, (_, applicant_id) in enumerate(digests, start=1)}
+
+
+def acceptable_cohorts(applicant: Applicant, cohorts: Sequence[Cohort]) -> tuple[str, ...]:
+    """The applicant's own list (or every cohort open to their council), in preference order,
+    keeping only cohorts that admit their council."""
+    return _Admissions(cohorts).acceptable(applicant)
+
+
+class _Admissions:
+    """Which cohorts admit each council, worked out once per council (100k applicants, 300 cohorts)."""
+
+    def __init__(self, cohorts: Sequence[Cohort]):
+        self.cohorts = cohorts
+        self.by_council: dict[str, tuple[str, ...]] = {}
+
+    def acceptable(self, applicant: Applicant) -> tuple[str, ...]:
+        council = applicant.council
+        if council not in self.by_council:
+            self.by_council[council] = tuple(
+                c.id for c in self.cohorts if c.councils is None or council in c.councils
+            )
+        admitted = self.by_council[council]
+        if not applicant.cohorts:
+            return admitted
+        return tuple(c for c in dict.fromkeys(applicant.cohorts) if c in admitted)
+
+
+def candidates(scenario: Scenario) -> list[Candidate]:
+    """Every applicant, in applicants.csv order."""
+    selection = scenario.settings.selection
+    scores = aggregate_scores(scenario)
+    lottery = lottery_ranks((a.applicant_id for a in scenario.applicants), selection.seed)
+    admissions = _Admissions(scenario.cohorts)
+    min_score = Decimal(str(selection.min_score))
+    result = []
+    for applicant in scenario.applicants:
+        score = scores.get(applicant.applicant_id)
+        acceptable = admissions.acceptable(applicant)
+        failed = {
+            "grade": applicant.grade not in selection.eligible_grades,
+            "probation": not applicant.probation_passed,
+            "line_manager_approval": not applicant.line_manager_approved,
+            "performance": not applicant.performance_eligible,
+            "not_scored": score is None,
+            "below_min_score": score is not None and score < min_score,
+            "no_cohort": not acceptable,
+        }
+        result.append(
+            Candidate(
+                applicant=applicant,
+                score=score,
+                failures=tuple(rule for rule, failed_rule in failed.items() if failed_rule),
+                ring_fences=tuple(
+                    rf.name
+                    for rf in selection.ring_fence
+                    if any(applicant.groups.get(g, False) for g in rf.groups)
+                ),
+                lottery=lottery[applicant.applicant_id],
+                cohorts=acceptable,
+            )
+        )
+    return result

@@ -1,0 +1,270 @@
+"""Plain-English accounts of an applicant's outcome, with one counterfactual the panel can quote."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.solve import allocate, split_parts
+
+RULES = {
+    "grade": lambda s, c: (
+        f"grade {c.applicant.grade} is not one of the eligible grades "
+        f"{', '.join(map(str, s.settings.selection.eligible_grades))}"
+    ),
+    "probation": lambda s, c: "has not yet passed probation",
+    "line_manager_approval": lambda s, c: "does not have line manager approval",
+    "performance": lambda s, c: "is not performance-eligible",
+    "not_scored": lambda s, c: "was not scored by the panel",
+    "below_min_score": lambda s, c: (
+        f"aggregate score {c.score} is below the minimum of {s.settings.selection.min_score}"
+    ),
+    "no_cohort": lambda s, c: "no cohort is open to their council (or to the cohorts they listed)",
+}
+
+
+def explain_applicant(
+    scenario: Scenario,
+    outcomes: Sequence[Outcome],
+    applicant_id: str,
+    *,
+    time_limit: float = 30.0,
+    workers: int = 2,
+) -> str:
+    pool = candidates(scenario)
+    by_id = {c.id: c for c in pool}
+    outcome = next(o for o in outcomes if o.applicant_id == applicant_id)
+    me = by_id[applicant_id]
+    placement = {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"}
+    lines = [f"{me.applicant.name or applicant_id} ({applicant_id}): {outcome.status}."]
+
+    if me.failures:
+        lines.append(
+            "Not eligible: " + "; ".join(RULES[rule](scenario, me) for rule in me.failures) + "."
+        )
+        if me.score is not None:
+            lines.append(f"Aggregate panel score {me.score}.")
+        return "\n".join(lines)
+
+    eligible = [c for c in pool if c.eligible]
+    better = sum(c.hundredths > me.hundredths for c in eligible)
+    lines.append(
+        f"Aggregate panel score {me.score}, ranked {better + 1} of {len(eligible)} eligible applicants."
+    )
+    lines.append(
+        "Counts towards ring fence(s): " + ", ".join(f"'{r}'" for r in me.ring_fences) + "."
+        if me.ring_fences
+        else "Does not count towards any ring fence."
+    )
+    lines.append(f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.")
+
+    part_pool = _part_pool(scenario, eligible, me)
+    is_selected = _probe(scenario, part_pool, me, time_limit, workers)
+    if outcome.status == "selected":
+        lines.append(f"Selected for cohort {outcome.cohort_id}.")
+        threshold = _score_threshold(me, lambda h: not is_selected(h), down=True)
+        if threshold is not None:
+            lines.append(
+                f"Would not have been selected if their score were {Decimal(threshold) / 100:.2f} or lower."
+            )
+        else:
+            lines.append(
+                "Would still be selected at any lower eligible score (their place is protected by the rules)."
+            )
+        return "\n".join(lines)
+
+    lines.append(_why_not(scenario, pool, placement, me, outcome))
+    threshold = _score_threshold(me, is_selected, down=False)
+    if threshold is not None:
+        lines.append(
+            f"Would be selected if their score were {Decimal(threshold) / 100:.2f} or higher."
+        )
+    else:
+        change = _relaxation(scenario, part_pool, me, time_limit, workers)
+        lines.append(
+            f"Would be selected if {change}."
+            if change
+            else "A higher score alone would not change this, nor would relaxing a single spread rule."
+        )
+    return "\n".join(lines)
+
+
+def _part_pool(scenario: Scenario, eligible: Sequence[Candidate], me: Candidate) -> list[Candidate]:
+    """Only the cohorts linked to this applicant matter for their outcome."""
+    for part in split_parts(scenario, eligible, {}):
+        if any(c.id == me.id for c in part.pool):
+            return part.pool
+    return [me]
+
+
+def _probe(
+    scenario: Scenario, pool: Sequence[Candidate], me: Candidate, time_limit: float, workers: int
+) -> Callable[[int], bool]:
+    def selected_with(hundredths: int) -> bool:
+        changed = dataclasses.replace(me, score=Decimal(hundredths) / 100)
+        trial = [changed if c.id == me.id else c for c in pool]
+        result = allocate(scenario, pool=trial, time_limit=time_limit, workers=workers)
+        return any(o.applicant_id == me.id and o.status == "selected" for o in result.outcomes)
+
+    return selected_with
+
+
+def _score_threshold(me: Candidate, flips: Callable[[int], bool], *, down: bool) -> int | None:
+    """The nearest score (in hundredths) at which the outcome flips, by bisection."""
+    if down:
+        low, high = 0, me.hundredths - 1  # find the highest score at which they are out
+        if high < 0 or not flips(low):
+            return None
+        while low < high:
+            mid = (low + high + 1) // 2
+            if flips(mid):
+                low = mid
+            else:
+                high = mid - 1
+        return low
+    low, high = me.hundredths + 1, max(me.hundredths + 1, 1000, me.hundredths * 2)
+    if not flips(high):
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if flips(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def _relaxation(
+    scenario: Scenario, pool: Sequence[Candidate], me: Candidate, time_limit: float, workers: int
+) -> str | None:
+    """The first single rule change (one step looser) that would let them in."""
+    selection = scenario.settings.selection
+    spread = selection.spread
+    options: list[tuple[str, dict]] = []
+    if spread.max_per_service_area is not None:
+        options.append(
+            (
+                f"max_per_service_area were {spread.max_per_service_area + 1}",
+                {
+                    "spread": spread.model_copy(
+                        update={"max_per_service_area": spread.max_per_service_area + 1}
+                    )
+                },
+            )
+        )
+    if spread.max_per_council is not None:
+        options.append(
+            (
+                f"max_per_council were {spread.max_per_council + 1}",
+                {
+                    "spread": spread.model_copy(
+                        update={"max_per_council": spread.max_per_council + 1}
+                    )
+                },
+            )
+        )
+    if spread.min_service_areas:
+        options.append(
+            (
+                f"min_service_areas were {spread.min_service_areas - 1}",
+                {
+                    "spread": spread.model_copy(
+                        update={"min_service_areas": spread.min_service_areas - 1}
+                    )
+                },
+            )
+        )
+    for index, rf in enumerate(selection.ring_fence):
+        if rf.name in me.ring_fences:
+            continue
+        fences = list(selection.ring_fence)
+        if rf.unfilled == "hold":
+            fences[index] = rf.model_copy(update={"unfilled": "release"})
+            options.append(
+                (f"ring fence '{rf.name}' released unfilled places", {"ring_fence": fences})
+            )
+        elif rf.min_places:
+            fences[index] = rf.model_copy(update={"min_places": rf.min_places - 1})
+            options.append(
+                (f"ring fence '{rf.name}' held {rf.min_places - 1} places", {"ring_fence": fences})
+            )
+    for label, update in options:
+        settings = scenario.settings.model_copy(
+            update={"selection": selection.model_copy(update=update)}
+        )
+        trial = scenario.model_copy(update={"settings": settings})
+        try:
+            result = allocate(trial, pool=pool, time_limit=time_limit, workers=workers)
+        except Exception:  # a relaxation that makes the scenario infeasible is simply not an answer
+            continue
+        if any(o.applicant_id == me.id and o.status == "selected" for o in result.outcomes):
+            return label
+    return None
+
+
+def _why_not(
+    scenario: Scenario,
+    pool: Sequence[Candidate],
+    placement: dict[str, str | None],
+    me: Candidate,
+    outcome: Outcome,
+) -> str:
+    by_id = {c.id: c for c in pool}
+    parts = []
+    for cohort_id in me.cohorts:
+        chosen = sorted(
+            (by_id[a] for a, k in placement.items() if k == cohort_id),
+            key=lambda c: (-c.hundredths, c.lottery),
+        )
+        weakest = chosen[-1] if chosen else None
+        reason = outcome.reason
+        if "=" in reason:
+            reason = dict(p.split("=", 1) for p in reason.split(";")).get(cohort_id, reason)
+        if reason == "outscored" and weakest is not None:
+            parts.append(
+                f"cohort {cohort_id}: all {len(chosen)} selected participants scored higher "
+                f"(the lowest selected score is {weakest.score}, {weakest.id})"
+            )
+        elif reason.startswith("spread:max_per_service_area"):
+            same = [c for c in chosen if c.applicant.area == me.applicant.area]
+            parts.append(
+                f"cohort {cohort_id}: {me.applicant.service_area} ({me.applicant.council}) already has "
+                f"{len(same)} selected ({', '.join(f'{c.id} {c.score}' for c in same)}), the max_per_service_area limit"
+            )
+        elif reason.startswith("spread:max_per_council"):
+            same = [c for c in chosen if c.applicant.council == me.applicant.council]
+            parts.append(
+                f"cohort {cohort_id}: {me.applicant.council} already has {len(same)} selected, the max_per_council limit"
+            )
+        elif reason.startswith("spread:min_service_areas"):
+            parts.append(
+                f"cohort {cohort_id}: taking them would leave fewer than "
+                f"{scenario.settings.selection.spread.min_service_areas} service areas represented"
+            )
+        elif reason.startswith("ring_fence:"):
+            name = reason.split(":", 1)[1]
+            parts.append(
+                f"cohort {cohort_id}: the places they could take are held for ring fence '{name}', "
+                "and they are not a member"
+            )
+        elif reason == "lottery":
+            parts.append(
+                f"cohort {cohort_id}: tied on score with a selected applicant; the lottery (seed "
+                f"{scenario.settings.selection.seed}) favoured the other applicant"
+            )
+        elif reason == "preference":
+            parts.append(
+                f"cohort {cohort_id}: tied on score; the other applicant ranked this cohort higher"
+            )
+        else:
+            parts.append(f"cohort {cohort_id}: {reason}")
+    status = (
+        f"Reserve number {outcome.reserve_rank} for cohort {outcome.cohort_id}. "
+        if outcome.status == "reserve"
+        else ""
+    )
+    return status + "Kept out because " + "; ".join(parts) + "."

@@ -1,0 +1,184 @@
+"""The allocation's CP-SAT model: one method per hard rule, the six contract objectives as expressions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from cohort_solver.domain.scenario import Cohort, Scenario
+from cohort_solver.stages.allocate.eligibility import Candidate
+
+LEVELS = (
+    ("ring_fence_fill", "max"),
+    ("places_filled", "max"),
+    ("total_score_hundredths", "max"),
+    ("preference_positions", "min"),
+    ("lottery_ranks", "min"),
+    ("cohort_tie_break", "min"),
+)
+
+
+@dataclass
+class Part:
+    """A connected group of cohorts and the eligible applicants who can join them."""
+
+    cohorts: list[Cohort]
+    pool: list[Candidate]  # sorted by lottery rank, so the model never depends on row order
+    fixed: dict[str, str] = field(default_factory=dict)  # applicant -> cohort, kept as is
+
+
+class AllocationModel:
+    """The CP-SAT model of one part, with its variables in one typed holder."""
+
+    def __init__(self, scenario: Scenario, part: Part, *, explain: bool = False):
+        self.scenario = scenario
+        self.part = part
+        self.model = cp_model.CpModel()
+        self.assumptions: dict[int, str] = {}  # literal index -> plain-words constraint
+        self._explain = explain
+        self.x: dict[tuple[str, str], cp_model.IntVar] = {}
+        cohort_ids = {c.id for c in part.cohorts}
+        for cand in part.pool:
+            for cohort_id in cand.cohorts:
+                if cohort_id in cohort_ids:
+                    self.x[cand.id, cohort_id] = self.model.new_bool_var(
+                        f"placed[{cand.id},{cohort_id}]"
+                    )
+        self.by_cohort: dict[str, list[tuple[Candidate, cp_model.IntVar]]] = defaultdict(list)
+        self.by_id = {c.id: c for c in part.pool}
+        for (applicant_id, cohort_id), var in self.x.items():
+            self.by_cohort[cohort_id].append((self.by_id[applicant_id], var))
+        self.fill: list[cp_model.IntVar] = []
+
+        self.add_one_cohort_each()
+        for cohort in part.cohorts:
+            self.add_places(cohort)
+            self.add_ring_fences(cohort)
+            self.add_max_per_service_area(cohort)
+            self.add_max_per_council(cohort)
+            self.add_min_service_areas(cohort)
+        self.add_kept_selections()
+
+    # -- helpers
+
+    def placed(self, applicant_id: str, cohort_id: str) -> cp_model.IntVar | None:
+        return self.x.get((applicant_id, cohort_id))
+
+    def _guard(self, description: str) -> list[cp_model.IntVar]:
+        """An assumption literal for a constraint family, when explaining infeasibility."""
+        if not self._explain:
+            return []
+        literal = self.model.new_bool_var(description)
+        self.assumptions[literal.index] = description
+        return [literal]
+
+    def _enforce(self, constraint: cp_model.Constraint, guard: list[cp_model.IntVar]) -> None:
+        if guard:
+            constraint.only_enforce_if(guard)
+
+    # -- hard rules
+
+    def add_one_cohort_each(self) -> None:
+        """An applicant takes at most one place, in a cohort acceptable to them."""
+        per_applicant: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for (applicant_id, _), var in self.x.items():
+            per_applicant[applicant_id].append(var)
+        for vars_ in per_applicant.values():
+            if len(vars_) > 1:
+                self.model.add_at_most_one(vars_)
+
+    def add_places(self, cohort: Cohort) -> None:
+        """A cohort takes at most its number of places."""
+        guard = self._guard(f"cohort {cohort.id}: only {cohort.places} places")
+        self._enforce(
+            self.model.add(sum(v for _, v in self.by_cohort[cohort.id]) <= cohort.places), guard
+        )
+
+    def add_ring_fences(self, cohort: Cohort) -> None:
+        """Level 1 counts members up to each ring fence's minimum; `hold` caps non-members."""
+        for rf in self.scenario.settings.selection.ring_fence:
+            minimum = rf.minimum(cohort.places)
+            members = [v for c, v in self.by_cohort[cohort.id] if rf.name in c.ring_fences]
+            outsiders = [v for c, v in self.by_cohort[cohort.id] if rf.name not in c.ring_fences]
+            fill = self.model.new_int_var(0, minimum, f"ring_fence_fill[{rf.name},{cohort.id}]")
+            self.model.add(fill <= sum(members))
+            self.fill.append(fill)
+            if rf.unfilled == "hold":
+                guard = self._guard(
+                    f"cohort {cohort.id}: {minimum} places held for '{rf.name}' (hold), "
+                    f"so at most {cohort.places - minimum} go to non-members"
+                )
+                self._enforce(self.model.add(sum(outsiders) <= cohort.places - minimum), guard)
+
+    def add_max_per_service_area(self, cohort: Cohort) -> None:
+        """No more than max_per_service_area from one (council, service area)."""
+        limit = self.scenario.settings.selection.spread.max_per_service_area
+        self._add_cap(cohort, "max_per_service_area", limit, lambda c: c.applicant.area)
+
+    def add_max_per_council(self, cohort: Cohort) -> None:
+        """No more than max_per_council from one council."""
+        limit = self.scenario.settings.selection.spread.max_per_council
+        self._add_cap(cohort, "max_per_council", limit, lambda c: c.applicant.council)
+
+    def _add_cap(
+        self, cohort: Cohort, rule: str, limit: int | None, key: Callable[[Candidate], object]
+    ) -> None:
+        if limit is None:
+            return
+        guard = self._guard(f"cohort {cohort.id}: {rule}={limit}")
+        for vars_ in self._grouped(cohort, key).values():
+            if len(vars_) > limit:
+                self._enforce(self.model.add(sum(vars_) <= limit), guard)
+
+    def add_min_service_areas(self, cohort: Cohort) -> None:
+        """At least min_service_areas distinct (council, service area) in the cohort."""
+        needed = self.scenario.settings.selection.spread.min_service_areas
+        if not needed:
+            return
+        groups = self._grouped(cohort, lambda c: c.applicant.area)
+        guard = self._guard(
+            f"cohort {cohort.id}: min_service_areas={needed} "
+            f"(eligible applicants who can join come from {len(groups)} service areas)"
+        )
+        covered = []
+        for area, vars_ in sorted(groups.items()):
+            has = self.model.new_bool_var(f"covers[{cohort.id},{area[0]}/{area[1]}]")
+            self.model.add(has <= sum(vars_))
+            covered.append(has)
+        self._enforce(self.model.add(sum(covered) >= needed), guard)
+
+    def add_kept_selections(self) -> None:
+        """After a withdrawal, everyone else already selected keeps their place."""
+        for applicant_id, cohort_id in sorted(self.part.fixed.items()):
+            var = self.placed(applicant_id, cohort_id)
+            guard = self._guard(f"{applicant_id} keeps their place in cohort {cohort_id}")
+            if var is None:  # no longer eligible for that cohort: cannot be kept
+                flag = self.model.new_constant(0)
+                self._enforce(self.model.add(flag == 1), guard)
+            else:
+                self._enforce(self.model.add(var == 1), guard)
+
+    def _grouped(
+        self, cohort: Cohort, key: Callable[[Candidate], object]
+    ) -> dict[object, list[cp_model.IntVar]]:
+        groups: dict[object, list[cp_model.IntVar]] = defaultdict(list)
+        for cand, var in self.by_cohort[cohort.id]:
+            groups[key(cand)].append(var)
+        return groups
+
+    # -- objectives
+
+    def objectives(self) -> list[cp_model.LinearExprT]:
+        position = {c.id: i for i, c in enumerate(self.scenario.cohorts)}
+        terms = [(self.by_id[a], cohort_id, var) for (a, cohort_id), var in self.x.items()]
+        return [
+            sum(self.fill),
+            sum(var for _, _, var in terms),
+            sum(c.hundredths * var for c, _, var in terms),
+            sum(c.cohorts.index(k) * var for c, k, var in terms),
+            sum(c.lottery * var for c, _, var in terms),
+            sum(c.lottery * position[k] * var for c, k, var in terms),
+        ]

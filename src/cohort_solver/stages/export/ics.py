@@ -1,0 +1,708 @@
+"""iCalendar subscription feeds (contract section 3, ``ics/``) and ``changes.csv``.
+
+One feed per cohort, participant, coach, person with events (line manager, head of service,
+facilitator, named attendee) and venue. Feeds are built for subscription (``METHOD:PUBLISH``,
+no ORGANIZER/ATTENDEE, so Outlook does not treat them as invitations), carry a VTIMEZONE for the
+programme time zone limited to the programme's years, and are deterministic: an unchanged plan
+re-exports byte for byte apart from DTSTAMP.
+
+Privacy: a feed names who attends by role and name only. It never carries protected
+characteristics, scores, ring-fence membership or panel data; nothing here reads them.
+
+Re-planning: given the previous ``ics/`` files, an event whose content changed gets
+``SEQUENCE`` + 1, and an event that disappeared is kept with ``STATUS:CANCELLED`` so subscribed
+calendars drop it cleanly (a feed that disappeared entirely, e.g. a withdrawn participant's, is
+re-issued with all its events cancelled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from cohort_solver.domain.results import Event
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import InputError, Problem
+from cohort_solver.stages.export.files import csv_text, not_utf8
+
+PRODID = "-//cohort-solver//cohort-solver iCalendar feeds//EN"
+REFRESH = timedelta(hours=12)
+CANCELLED_PREFIX = "Cancelled: "
+CHANGES_COLUMNS = ("event_id", "change", "old_start", "new_start", "reason")
+
+# Properties whose change is a change to the event as a calendar user sees it (bumps SEQUENCE).
+_CONTENT = ("DTSTART", "DTEND", "LOCATION", "SUMMARY", "DESCRIPTION")
+
+_KIND_PHRASE = {
+    "group": "group workshop for the whole cohort",
+    "coaching": "one-to-one coaching session (online)",
+    "review": "progress review",
+    "cohort_event": "cohort event",
+}
+_ROLE_LABEL = {
+    "facilitator": "Facilitator",
+    "participant": "Participant",
+    "coach": "Coach",
+    "mentor": "Mentor",
+    "line_manager": "Line manager",
+    "head_of_service": "Head of service",
+}
+_ROLE_ORDER = ("facilitator", "participant", "coach", "mentor", "line_manager", "head_of_service")
+
+
+# --------------------------------------------------------------------------- safe names
+
+
+def _slug(raw: str, *, keep_case: bool = True, limit: int = 60) -> str:
+    text = raw if keep_case else raw.lower()
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
+
+
+def safe_names(ids: Iterable[str]) -> dict[str, str]:
+    """A file-name-safe, collision-free stem for each id.
+
+    An id made only of ASCII letters, digits and ``-`` is kept as it is. Anything else is
+    slugified and gets a short hash of the raw id, so ``../x``, ``A/B`` and ``A_B`` cannot escape
+    the folder or clobber ``a-b``. Ids that would still clash on a case-insensitive file system
+    (``A001`` and ``a001``) are hashed too.
+    """
+    unique = sorted(set(ids))
+    names: dict[str, str] = {}
+    for raw in unique:
+        slug = _slug(raw) or "id"
+        names[raw] = slug if slug == raw else f"{slug}-{_digest(raw)}"
+    for _ in range(3):
+        folded: dict[str, list[str]] = {}
+        for raw, name in names.items():
+            folded.setdefault(name.lower(), []).append(raw)
+        clashes = [group for group in folded.values() if len(group) > 1]
+        if not clashes:
+            return names
+        for group in clashes:
+            for raw in group:
+                names[raw] = f"{names[raw]}-{_digest(raw)}"
+    raise ValueError(f"cannot make distinct file names for ids {clashes}")  # pragma: no cover
+
+
+def programme_slug(scenario: Scenario) -> str:
+    programme = scenario.settings.programme
+    return _slug(f"{programme.organisation} {programme.name}", keep_case=False) or "programme"
+
+
+def event_uid(scenario: Scenario, event_id: str) -> str:
+    """``<event_id>@<organisation-programme>.cohort-solver``: stable across re-plans."""
+    local = safe_names([event_id])[event_id]
+    return f"{local}@{programme_slug(scenario)}.cohort-solver"
+
+
+# --------------------------------------------------------------------------- time zone
+
+
+def _offset_at(zone: ZoneInfo, instant: datetime) -> tuple[timedelta, timedelta, str]:
+    local = instant.astimezone(zone)
+    return local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or ""
+
+
+def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
+    """A VTIMEZONE for ``tzid`` covering 1 Jan ``first_year`` to 31 Dec ``last_year``.
+
+    One observance per transition, found from the zone database. Each DTSTART is the wall
+    clock just before the change (in TZOFFSETFROM), as RFC 5545 section 3.6.5 requires.
+    """
+    zone = ZoneInfo(tzid)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    stop = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    component = icalendar.Timezone()
+    component.add("tzid", tzid)
+
+    def observance(at: datetime, before: tuple, after: tuple) -> None:
+        kind = icalendar.TimezoneDaylight if after[1] else icalendar.TimezoneStandard
+        sub = kind()
+        sub.add("dtstart", (at + before[0]).replace(tzinfo=None))
+        sub.add("tzname", after[2])
+        sub.add("tzoffsetfrom", before[0])
+        sub.add("tzoffsetto", after[0])
+        component.add_component(sub)
+
+    current = _offset_at(zone, start)
+    observance(start, current, current)
+    day = start
+    while day < stop:
+        following = min(day + timedelta(days=1), stop)
+        changed = _offset_at(zone, following)
+        if changed != current:
+            low, high = day, following  # offset(low) == current, offset(high) != current
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if _offset_at(zone, middle) == current:
+                    low = middle
+                else:
+                    high = middle
+            after = _offset_at(zone, high)
+            observance(high.replace(microsecond=0), current, after)
+            current = after
+        day = following
+    return component
+
+
+# --------------------------------------------------------------------------- who is who
+
+
+@dataclass(frozen=True)
+class _Who:
+    role: str
+    name: str
+
+
+@dataclass
+class _Feed:
+    title: str
+    events: list[Event] = field(default_factory=list)
+
+
+def _directory(scenario: Scenario) -> dict[str, _Who]:
+    """Every id that can attend, with role and display name (never anything else)."""
+    who: dict[str, _Who] = {}
+    for venue in scenario.venues:
+        who[venue.venue_id] = _Who("venue", venue.name or venue.venue_id)
+    for mentor in scenario.mentors:
+        who[mentor.mentor_id] = _Who("mentor", mentor.name or mentor.mentor_id)
+    for person in scenario.people:
+        who[person.person_id] = _Who(person.role or "attendee", person.name or person.person_id)
+    for coach in scenario.coaches:
+        who[coach.coach_id] = _Who("coach", coach.name or coach.coach_id)
+    for applicant in scenario.applicants:
+        who[applicant.applicant_id] = _Who("participant", applicant.name or applicant.applicant_id)
+    return who
+
+
+def _attendees(scenario: Scenario, event: Event) -> list[str]:
+    """The event's attendees plus the session's facilitator, without repeats, in order."""
+    ids = [attendee for attendee in event.attendee_ids if attendee]
+    for session in scenario.programme:
+        if session.session_key == event.session_key and session.facilitator:
+            ids.insert(0, session.facilitator)
+    return list(dict.fromkeys(ids))
+
+
+def _role_label(role: str) -> str:
+    return _ROLE_LABEL.get(role) or role.replace("_", " ").capitalize() or "Attendee"
+
+
+def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> str:
+    programme = scenario.settings.programme
+    phrase = _KIND_PHRASE.get(event.kind, event.kind)
+    lines = [
+        f"{event.title}",
+        f"{programme.name}, cohort {event.cohort_id}: {phrase} (session {event.session_key}).",
+    ]
+    attendees = _attendees(scenario, event)
+    rank = {role: i for i, role in enumerate(_ROLE_ORDER)}
+    ordered = sorted(
+        enumerate(attendees),
+        key=lambda item: (
+            rank.get(who[item[1]].role if item[1] in who else "", len(rank)),
+            item[0],
+        ),
+    )
+    if ordered:
+        lines.append("Attending:")
+        for _, person_id in ordered:
+            entry = who.get(person_id, _Who("attendee", person_id))
+            lines.append(f"- {_role_label(entry.role)}: {entry.name}")
+    return "\n".join(lines)
+
+
+def _location(scenario: Scenario, event: Event) -> str | None:
+    if event.venue_id:
+        for venue in scenario.venues:
+            if venue.venue_id == event.venue_id:
+                return venue.name or venue.venue_id
+        return event.venue_id
+    if event.kind == "coaching":
+        return "Online"
+    return None
+
+
+def _feeds(
+    scenario: Scenario, events: Sequence[Event], who: Mapping[str, _Who]
+) -> dict[str, _Feed]:
+    """File name -> feed title and its events."""
+    programme = scenario.settings.programme.name
+    by_kind: dict[str, dict[str, list[Event]]] = {
+        "cohort": {},
+        "participant": {},
+        "coach": {},
+        "person": {},
+        "venue": {},
+    }
+    for cohort in scenario.cohorts:
+        by_kind["cohort"].setdefault(cohort.id, [])
+    for event in events:
+        by_kind["cohort"].setdefault(event.cohort_id, []).append(event)
+        if event.venue_id:
+            by_kind["venue"].setdefault(event.venue_id, []).append(event)
+        for attendee in _attendees(scenario, event):
+            role = who[attendee].role if attendee in who else "attendee"
+            kind = role if role in ("participant", "coach", "venue") else "person"
+            if kind == "venue":
+                continue
+            by_kind[kind].setdefault(attendee, []).append(event)
+
+    feeds: dict[str, _Feed] = {}
+    for kind, owners in by_kind.items():
+        names = safe_names(owners)
+        for owner, owned in owners.items():
+            if kind == "cohort":
+                whose = f"cohort {owner}"
+            elif kind == "venue":
+                venue = next((v for v in scenario.venues if v.venue_id == owner), None)
+                whose = f"{venue.name if venue and venue.name else owner} (venue)"
+            elif owner in who:
+                whose = f"{who[owner].name} ({_role_label(who[owner].role).lower()})"
+            else:
+                whose = owner
+            feeds[f"{kind}-{names[owner]}.ics"] = _Feed(f"{programme} - {whose}", owned)
+    return dict(sorted(feeds.items()))
+
+
+# --------------------------------------------------------------------------- previous feeds
+
+
+@dataclass(frozen=True)
+class _Old:
+    sequence: int
+    cancelled: bool
+    component: icalendar.Component
+    start_line: int = 1  # where DTSTART is, for a problem found later
+
+
+def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
+    return tuple(
+        component.content_line(name, component[name]) if name in component else ""
+        for name in _CONTENT
+    )
+
+
+@dataclass
+class _Block:
+    """One BEGIN:VEVENT ... END:VEVENT of a feed: where it and each property start."""
+
+    line: int
+    properties: dict[str, int] = field(default_factory=dict)
+
+
+_CONTENT_LINE = re.compile(r"[A-Za-z0-9-]+(?:;[^:]*)?:")
+
+
+def _scan(file: str, text: str) -> list[_Block]:
+    """Check the feed's line structure (RFC 5545 3.1) and find each event's lines."""
+    problems: list[Problem] = []
+    blocks: list[_Block] = []
+    stack: list[tuple[str, int]] = []
+    logical: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            if not logical:
+                problems.append(Problem(file, number, 1, "a folded line with nothing before it"))
+                break
+            logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
+        elif line:
+            logical.append((number, line))
+    for number, line in logical:
+        if not _CONTENT_LINE.match(line):
+            problems.append(Problem(file, number, 1, "not an iCalendar line (NAME:value)"))
+            continue
+        name, _, value = line.partition(":")
+        name = name.split(";", 1)[0].upper()
+        if not stack and not (name == "BEGIN" and value.upper() == "VCALENDAR"):
+            problems.append(Problem(file, number, 1, "a feed starts with BEGIN:VCALENDAR"))
+            break
+        if name == "BEGIN":
+            stack.append((value.upper(), number))
+            if value.upper() == "VEVENT":
+                blocks.append(_Block(number))
+        elif name == "END":
+            if not stack or stack[-1][0] != value.upper():
+                opened = f"BEGIN:{stack[-1][0]} of line {stack[-1][1]}" if stack else "nothing"
+                problems.append(Problem(file, number, 1, f"END:{value} closes {opened}"))
+                break
+            stack.pop()
+        elif stack and stack[-1][0] == "VEVENT":
+            blocks[-1].properties.setdefault(name, number)
+    if not problems and stack:
+        kind, number = stack[-1]
+        problems.append(Problem(file, number, 1, f"BEGIN:{kind} is never closed (END:{kind})"))
+    if not problems and not logical:
+        problems.append(Problem(file, 1, 1, "the feed is empty"))
+    if problems:
+        raise InputError(problems)
+    return blocks
+
+
+def _read_old(file: str, data: bytes | None) -> tuple[dict[str, _Old], str | None]:
+    """UID -> previous state, and the old feed title. A feed we cannot have written is bad
+    input at the line where it goes wrong."""
+    if data is None:  # no previous feed of that name
+        return {}, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([not_utf8(file, data, exc)]) from None
+    blocks = _scan(file, text)
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        message = f"not an iCalendar feed written by cohort-solver ({exc})"
+        raise InputError([Problem(file, 1, 1, message)]) from None
+    events = list(calendar.walk("VEVENT"))
+    old: dict[str, _Old] = {}
+    problems: list[Problem] = []
+    for component, block in zip(events, blocks, strict=False):
+
+        def at(name: str, message: str, block: _Block = block) -> None:
+            problems.append(Problem(file, block.properties.get(name, block.line), 1, message))
+
+        uid = component.get("UID")
+        if not isinstance(uid, str) or not uid:
+            at("UID", "an event needs exactly one UID")
+            continue
+        sequence = component.get("SEQUENCE", 0)
+        try:
+            sequence = int(sequence)
+        except (TypeError, ValueError):
+            at("SEQUENCE", "SEQUENCE is not a whole number")
+            continue
+        if sequence < 0:
+            at("SEQUENCE", "SEQUENCE is negative")
+            continue
+        try:
+            for name in ("DTSTART", "DTEND"):
+                if name in component and not isinstance(component.decoded(name), date):
+                    raise ValueError(f"{name} is not a date or time")
+            _fingerprint(component)
+            status = str(component.get("STATUS", "")).upper()
+            for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+                if name in component and not isinstance(component[name], str):
+                    raise ValueError(f"{name} appears more than once")
+        except Exception as exc:  # icalendar raises many types for a damaged property
+            at("DTSTART", f"cannot read this event ({type(exc).__name__}: {exc})")
+            continue
+        old[uid] = _Old(
+            sequence=sequence,
+            cancelled=status == "CANCELLED",
+            component=component,
+            start_line=block.properties.get("DTSTART", block.line),
+        )
+    if problems:
+        raise InputError(problems)
+    title = calendar.get("X-WR-CALNAME")
+    return old, None if title is None else str(title)
+
+
+def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, bytes]:
+    """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist).
+
+    Every feed is checked now, so a damaged one is bad input (``file:row:column``) before any
+    solving, and all of them are reported at once. Given the programme's start year, events
+    far from it are refused too (they are not this programme's).
+    """
+    folder = Path(folder)
+    if not os.path.lexists(folder):
+        return {}
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), 1, 1, "should be the folder of feeds (ics/)")])
+    feeds: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.ics")):
+        if path.is_dir():
+            continue
+        try:
+            feeds[path.name] = path.read_bytes()
+            old, _ = _read_old(str(path), feeds[path.name])
+            if programme_start is not None:
+                problems.extend(_far_years(str(path), old, programme_start))
+        except OSError as exc:
+            reason = "a link to nothing" if path.is_symlink() else exc.strerror
+            problems.append(Problem(str(path), 1, 1, f"cannot read the feed: {reason}"))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return feeds
+
+
+def write_feeds(folder: Path, feeds: Mapping[str, bytes]) -> None:
+    """Write ``build_feeds`` output into ``folder`` (created if needed)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in feeds.items():
+        if Path(name).name != name:  # pragma: no cover - build_feeds never makes such names
+            raise ValueError(f"unsafe feed file name {name!r}")
+        (folder / name).write_bytes(data)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _years(scenario: Scenario, moments: Iterable[datetime], zone: ZoneInfo) -> tuple[int, int]:
+    years = {scenario.settings.programme.start.year}
+    years.update(moment.astimezone(zone).year for moment in moments)
+    return min(years), max(years)
+
+
+def _vevent(
+    scenario: Scenario, event: Event, zone: ZoneInfo, who: Mapping[str, _Who], stamp: datetime
+) -> icalendar.Event:
+    component = icalendar.Event()
+    component.add("uid", event_uid(scenario, event.event_id))
+    component.add("dtstamp", stamp)
+    component.add("dtstart", event.start.astimezone(zone))
+    component.add("dtend", event.end.astimezone(zone))
+    component.add("summary", event.title)
+    component.add("description", _description(scenario, event, who))
+    location = _location(scenario, event)
+    if location:
+        component.add("location", location)
+    component.add("transp", "OPAQUE")
+    return component
+
+
+def _cancelled(old: _Old, stamp: datetime) -> icalendar.Event:
+    """The previous VEVENT re-issued as cancelled (its old times kept)."""
+    source = old.component
+    component = icalendar.Event()
+    component.add("uid", str(source["UID"]))
+    component.add("dtstamp", stamp)
+    for name in ("DTSTART", "DTEND"):
+        if name in source:
+            component.add(name, source.decoded(name))
+    summary = str(source.get("SUMMARY", ""))
+    if not summary.startswith(CANCELLED_PREFIX):
+        summary = CANCELLED_PREFIX + summary
+    component.add("summary", summary)
+    for name in ("DESCRIPTION", "LOCATION"):
+        if name in source:
+            component.add(name, str(source[name]))
+    component.add("transp", "TRANSPARENT")
+    component.add("status", "CANCELLED")
+    component.add("sequence", old.sequence if old.cancelled else old.sequence + 1)
+    return component
+
+
+def _calendar(scenario: Scenario, title: str, tz: icalendar.Timezone) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", title)
+    calendar.add("name", title)
+    calendar.add("x-wr-timezone", scenario.settings.programme.timezone)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT12H")
+    calendar.add_component(tz)
+    return calendar
+
+
+# Previous feeds far from the programme's years are not ours: a VTIMEZONE over them would be huge.
+YEARS_AROUND_START = 10
+
+
+def _far_years(file: str, old: Mapping[str, _Old], first: int) -> list[Problem]:
+    problems = []
+    for state in old.values():
+        for key in ("DTSTART", "DTEND"):
+            moment = state.component.decoded(key) if key in state.component else None
+            if moment is not None and abs(moment.year - first) > YEARS_AROUND_START:
+                problems.append(
+                    Problem(
+                        file,
+                        state.start_line,
+                        1,
+                        f"{key} in {moment.year} is more than {YEARS_AROUND_START} years "
+                        f"from the programme start ({first}): not a feed of this programme",
+                    )
+                )
+    return problems
+
+
+def _check_years(
+    scenario: Scenario, olds: Mapping[str, tuple[dict[str, _Old], str | None]]
+) -> None:
+    first = scenario.settings.programme.start.year
+    problems = [p for name, (old, _) in olds.items() for p in _far_years(f"ics/{name}", old, first)]
+    if problems:
+        raise InputError(sorted(set(problems)))
+
+
+def build_feeds(
+    scenario: Scenario,
+    events: Sequence[Event],
+    *,
+    previous: Mapping[str, bytes] | None = None,
+    stamp: datetime | None = None,
+) -> dict[str, bytes]:
+    """Every feed of the plan: file name (relative to ``ics/``) -> feed bytes.
+
+    Parameters
+    ----------
+    scenario
+        The loaded scenario (programme name and time zone; names of people and venues).
+    events
+        The plan (calendar.csv rows).
+    previous
+        The previous ``ics/`` files (``read_feeds``): changed events get SEQUENCE + 1, removed
+        ones STATUS:CANCELLED, and a previous feed that has no events now is re-issued with
+        all its events cancelled.
+    stamp
+        DTSTAMP for every event (default: now; naive means UTC). Fix it for byte-identical
+        re-exports.
+    """
+    previous = previous or {}
+    stamp = stamp or datetime.now(UTC)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    stamp = stamp.astimezone(UTC).replace(microsecond=0)
+    zone = ZoneInfo(scenario.settings.programme.timezone)
+    who = _directory(scenario)
+    feeds = _feeds(scenario, events, who)
+    for name in previous:
+        if name not in feeds and Path(name).name == name and name.endswith(".ics"):
+            feeds[name] = _Feed("")
+
+    olds = {name: _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
+    _check_years(scenario, olds)
+    # An event new to one feed but known from another (a new coach's feed after a rematch)
+    # continues that event's SEQUENCE, so every feed agrees on it.
+    prior: dict[str, _Old] = {}
+    for old, _ in olds.values():
+        for uid, state in old.items():
+            known = prior.get(uid)
+            if known is None or (known.cancelled, -known.sequence) > (
+                state.cancelled,
+                -state.sequence,
+            ):
+                prior[uid] = state
+    moments = [moment for event in events for moment in (event.start, event.end)]
+    for old, _ in olds.values():
+        for state in old.values():
+            if "DTSTART" in state.component:
+                start = state.component.decoded("DTSTART")
+                if isinstance(start, datetime) and start.tzinfo is not None:
+                    moments.append(start)
+    first_year, last_year = _years(scenario, moments, zone)
+    tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
+
+    out: dict[str, bytes] = {}
+    for name in sorted(feeds):
+        feed = feeds[name]
+        old, old_title = olds[name]
+        title = feed.title or old_title or f"{scenario.settings.programme.name} - {name[:-4]}"
+        keyed: list[tuple[datetime, str, icalendar.Event]] = []
+        current: set[str] = set()
+        for event in feed.events:
+            component = _vevent(scenario, event, zone, who, stamp)
+            uid = str(component["UID"])
+            current.add(uid)
+            before = old.get(uid) or prior.get(uid)
+            if before is None:
+                sequence = 0
+            elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
+                sequence = before.sequence + 1
+            else:
+                sequence = before.sequence
+            component.add("sequence", sequence)
+            component.add("status", "CONFIRMED")
+            keyed.append((event.start.astimezone(UTC), event.event_id, component))
+        for uid, state in old.items():
+            if uid in current:
+                continue
+            component = _cancelled(state, stamp)
+            start = state.component.decoded("DTSTART") if "DTSTART" in state.component else None
+            when = _as_utc(start, zone)
+            keyed.append((when, uid, component))
+        calendar = _calendar(scenario, title, tz)
+        for _, _, component in sorted(keyed, key=lambda item: (item[0], item[1])):
+            calendar.add_component(component)
+        out[name] = calendar.to_ical()
+    return out
+
+
+def _as_utc(moment: object, zone: ZoneInfo) -> datetime:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    if isinstance(moment, date):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=zone).astimezone(UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- changes.csv
+
+
+def changed_events(
+    old_events: Sequence[Event], new_events: Sequence[Event]
+) -> list[tuple[str, str, Event | None, Event | None]]:
+    """``(event_id, change, old, new)`` for events moved (time or venue), cancelled or added."""
+    old = {event.event_id: event for event in old_events}
+    new = {event.event_id: event for event in new_events}
+    changes: list[tuple[str, str, Event | None, Event | None]] = []
+    for event_id in old.keys() | new.keys():
+        before, after = old.get(event_id), new.get(event_id)
+        if before is None:
+            changes.append((event_id, "added", None, after))
+        elif after is None:
+            changes.append((event_id, "cancelled", before, None))
+        elif (before.start, before.end, before.venue_id) != (
+            after.start,
+            after.end,
+            after.venue_id,
+        ):
+            changes.append((event_id, "moved", before, after))
+
+    def key(change: tuple[str, str, Event | None, Event | None]) -> tuple[datetime, str]:
+        event = change[2] or change[3]
+        assert event is not None
+        return (event.start.astimezone(UTC), change[0])
+
+    return sorted(changes, key=key)
+
+
+def changes_csv(
+    old_events: Sequence[Event],
+    new_events: Sequence[Event],
+    reasons: Mapping[str, str] | None = None,
+) -> str:
+    """``changes.csv``: ``event_id, change, old_start, new_start, reason``.
+
+    ``change`` is ``moved`` (time or venue), ``cancelled`` or ``added``; times are ISO 8601 with
+    UTC offset, as in calendar.csv. Rows run in order of the old (else new) start.
+    """
+    reasons = reasons or {}
+    return csv_text(
+        CHANGES_COLUMNS,
+        (
+            (
+                event_id,
+                change,
+                None if before is None else before.start.isoformat(),
+                None if after is None else after.start.isoformat(),
+                reasons.get(event_id, ""),
+            )
+            for event_id, change, before, after in changed_events(old_events, new_events)
+        ),
+    )

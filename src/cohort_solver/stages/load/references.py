@@ -1,0 +1,345 @@
+"""Checks across files: ids one file uses must exist in another, and id namespaces stay apart."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from cohort_solver.domain.scenario import (
+    Applicant,
+    Coach,
+    Conflict,
+    Mentor,
+    Person,
+    ProgrammeOutcome,
+    Scenario,
+    Score,
+    Session,
+    Settings,
+    Unavailability,
+    Venue,
+    id_key,
+)
+from cohort_solver.errors import InputError, Problem
+from cohort_solver.stages.load.tables import Collector, Table
+
+
+def check_outcomes(
+    settings: Settings | None,
+    tables: dict[str, Table | None],
+    outcomes: list[tuple[int, ProgrammeOutcome]],
+    unread: set[str],
+    out: Collector,
+) -> None:
+    """outcomes.csv names applicants, and no outcome predates the programme."""
+    table, applicants = tables["outcomes"], tables["applicants"]
+    if table is None:
+        return
+    known = _Ids(
+        None
+        if "applicants" in unread
+        else {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")}
+        if applicants
+        else set()
+    )
+    start = settings.programme.start if settings else None
+    for row, outcome in outcomes:
+        if outcome.participant_id not in known:
+            out.add(
+                table.file,
+                row,
+                table.column("participant_id"),
+                f"participant_id: {outcome.participant_id!r} is not an applicant in applicants.csv",
+            )
+        if start and outcome.outcome_date and outcome.outcome_date < start:
+            out.add(
+                table.file,
+                row,
+                table.column("outcome_date"),
+                f"outcome_date {outcome.outcome_date} is before the programme started ({start})",
+            )
+
+
+def check_session_attendees(
+    scenario: Scenario, table: Table | None, applicants: list[tuple[int, Applicant]]
+) -> None:
+    """Sessions held with someone's line manager or head of service need that person for
+    every eligible applicant.
+
+    A review is held with the participant's line manager (the contract), as is any session
+    whose ``with`` names ``line_manager``; without one the review would be booked with nobody
+    to review. Found here rather than when the calendar is built, so the coordinator fixes the
+    files before a long solve. Only eligible applicants are checked: only they can be
+    selected, now or as a replacement.
+    """
+    if table is None:
+        return
+    with_manager = [
+        s.session_key for s in scenario.programme if s.kind == "review" or "line_manager" in s.with_
+    ]
+    with_head = [s.session_key for s in scenario.programme if "head_of_service" in s.with_]
+    heads = {(p.council, p.service_area) for p in scenario.people if p.role == "head_of_service"}
+    no_head = [a for a in scenario.applicants if with_head and a.area not in heads]
+    no_manager = [a for a in scenario.applicants if with_manager and not a.line_manager_id]
+    if not no_head and not no_manager:
+        return  # skip the eligibility work below in the usual case
+    from cohort_solver.stages.allocate.eligibility import candidates
+
+    eligible = {c.id for c in candidates(scenario) if c.eligible}
+    rows = {a.applicant_id: row for row, a in applicants}
+    problems = [
+        Problem(
+            table.file,
+            rows[a.applicant_id],
+            table.column("service_area"),
+            f"{a.applicant_id} is eligible and session {', '.join(with_head)} is held with their "
+            f"head of service, but people.csv has no head_of_service for council "
+            f"{a.council!r}, service area {a.service_area!r}: add that person to people.csv "
+            "(role head_of_service, same council and service_area)",
+        )
+        for a in no_head
+        if a.applicant_id in eligible
+    ]
+    missing = [a for a in no_manager if a.applicant_id in eligible]
+    sessions = ", ".join(with_manager)
+    if missing and "line_manager_id" not in table.positions:
+        problems.append(
+            Problem(
+                table.file,
+                1,
+                len(table.positions) + 1,
+                f"column 'line_manager_id' is missing: session {sessions} is held with each "
+                "participant's line manager",
+            )
+        )
+    elif missing:
+        problems.extend(
+            Problem(
+                table.file,
+                rows[a.applicant_id],
+                table.column("line_manager_id"),
+                f"{a.applicant_id} is eligible and session {sessions} is held with their line "
+                "manager, but line_manager_id is blank: give their line manager's person id",
+            )
+            for a in missing
+        )
+    if problems:
+        raise InputError(sorted(problems))
+
+
+# Files whose ids name people (and venues). One id may stand for one person in people.csv and
+# in one role file (a line manager who applies, a head of service who mentors, a coach who
+# facilitates): then it is the same person, so the names and emails must agree. Any other
+# shared id is a collision, refused: a venue and a person would share unavailability and
+# calendar entries, and a mentor who is also the coach or a participant is not what the
+# programme means.
+ROLE_FILES = (
+    ("applicants", "applicant_id", "an applicant"),
+    ("mentors", "mentor_id", "a mentor"),
+    ("coaches", "coach_id", "a coach"),
+    ("people", "person_id", "a person in people.csv"),
+    ("venues", "venue_id", "a venue"),
+)
+
+
+SAME_PERSON = {frozenset({"people", other}) for other in ("applicants", "mentors", "coaches")}
+
+
+def _folded(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def check_id_namespaces(tables: dict[str, Table | None], out: Collector) -> None:
+    """Ids that collide across files (see ROLE_FILES), or nearly collide (Unicode forms)."""
+    roles = {stem: role for stem, _, role in ROLE_FILES}
+    first: dict[str, tuple[str, int, str, dict[str, str]]] = {}
+    for stem, column, role in ROLE_FILES:
+        table = tables[stem]
+        if table is None:
+            continue
+        mine: set[str] = set()
+        for row, cells in table.rows:
+            ident = cells.get(column, "")
+            key = id_key(ident)
+            if not ident or key in mine:
+                continue  # blank, or a duplicate inside the file (reported with the file)
+            mine.add(key)
+            earlier = first.setdefault(key, (stem, row, ident, cells))
+            if earlier[0] == stem:
+                continue
+            other, other_row, other_id, other_cells = earlier
+            where = f"{tables[other].file} row {other_row}"  # type: ignore[union-attr]
+            if other_id != ident:
+                message = (
+                    f"{column} {ident!r} is the same as {other_id!r} ({where}) once full-width "
+                    "letters, ligatures and special spaces are folded: use one spelling"
+                )
+            elif frozenset({stem, other}) not in SAME_PERSON:
+                message = (
+                    f"{column} {ident!r} is already the id of {roles[other]} ({where}): "
+                    f"{role} needs an id of its own"
+                )
+            else:
+                message = next(
+                    (
+                        f"{column} {ident!r} is also {roles[other]} ({where}), but the {part} "
+                        f"differs ({other_cells[part]!r} there): one id is one person, so make "
+                        "them match or give them different ids"
+                        for part in ("name", "email")
+                        if cells.get(part)
+                        and other_cells.get(part)
+                        and _folded(cells[part]) != _folded(other_cells[part])
+                    ),
+                    "",
+                )
+            if message:
+                out.add(table.file, row, table.column(column), message)
+
+
+class _Ids:
+    """The ids a file defines. A file that exists but could not be read counts as holding
+    every id, so its one problem is not repeated as an 'unknown id' at every reference."""
+
+    def __init__(self, ids: set[str] | None):
+        self.ids = ids
+
+    def __contains__(self, ident: object) -> bool:
+        return self.ids is None or ident in self.ids
+
+    def __or__(self, other: _Ids) -> _Ids:
+        return _Ids(None if self.ids is None or other.ids is None else self.ids | other.ids)
+
+
+def check_references(
+    settings: Settings | None,
+    tables: dict[str, Table | None],
+    applicants: list[tuple[int, Applicant]],
+    scores: list[tuple[int, Score]],
+    mentors: list[tuple[int, Mentor]],
+    coaches: list[tuple[int, Coach]],
+    sessions: list[tuple[int, Session]],
+    people: list[tuple[int, Person]],
+    venues: list[tuple[int, Venue]],
+    unavailability: list[tuple[int, Unavailability]],
+    conflicts: list[tuple[int, Conflict]],
+    unread: set[str],
+    out: Collector,
+) -> None:
+    """Ids that one file uses must exist in another."""
+
+    def at(stem: str, row: int, column: str, message: str) -> None:
+        table = tables[stem]
+        assert table is not None
+        out.add(table.file, row, table.column(column), message)
+
+    def ids(stem: str, column: str) -> _Ids:
+        # From the raw cells, so a row rejected for another reason still counts as existing.
+        table = tables[stem]
+        if stem in unread:
+            return _Ids(None)
+        return _Ids(
+            {cells[column] for _, cells in table.rows if cells.get(column)} if table else set()
+        )
+
+    applicant_ids = ids("applicants", "applicant_id")
+    person_ids = ids("people", "person_id")
+    everyone = applicant_ids | person_ids | ids("mentors", "mentor_id") | ids("coaches", "coach_id")
+    venue_ids = ids("venues", "venue_id")
+
+    seen_scores: dict[tuple[str, str, str | None], int] = {}
+    panel_applicants: set[str] = set()
+    for row, score in scores:
+        if score.applicant_id not in applicant_ids:
+            at("scores", row, "applicant_id", f"score for unknown applicant {score.applicant_id!r}")
+        if score.panelist in (applicant_ids.ids or ()) and score.panelist not in panel_applicants:
+            panel_applicants.add(score.panelist)
+            at(
+                "scores",
+                row,
+                "panelist",
+                f"panelist {score.panelist!r} has the id of an applicant: an applicant cannot "
+                "sit on the panel, and a panelist needs an id of their own",
+            )
+        key = (score.applicant_id, score.panelist, score.criterion)
+        if key in seen_scores:
+            at(
+                "scores",
+                row,
+                "score",
+                f"panelist {score.panelist!r} scored {score.applicant_id!r}"
+                + (f" on {score.criterion!r}" if score.criterion else "")
+                + f" twice (also row {seen_scores[key]})",
+            )
+        else:
+            seen_scores[key] = row
+
+    for row, applicant in applicants:
+        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
+            out.warnings.append(
+                f"{tables['applicants'].file}:{row}:{tables['applicants'].column('line_manager_id')}: "  # type: ignore[union-attr]
+                f"line manager {applicant.line_manager_id!r} is not in people.csv"
+            )
+
+    keys = {s.session_key: s for _, s in sessions}
+    slot = settings.calendar.slot_minutes if settings else 0
+    duration_limit = _day_minutes(settings) if settings else 24 * 60
+    for row, session in sessions:
+        if slot and session.duration_minutes % slot:
+            at(
+                "programme",
+                row,
+                "duration_minutes",
+                f"duration {session.duration_minutes} is not a multiple of slot_minutes={slot}",
+            )
+        if session.facilitator and session.facilitator not in person_ids:
+            at(
+                "programme",
+                row,
+                "facilitator",
+                f"facilitator {session.facilitator!r} is not in people.csv",
+            )
+        for who in session.with_:
+            if who not in ("line_manager", "head_of_service") and who not in person_ids:
+                at(
+                    "programme",
+                    row,
+                    "with",
+                    f"with: {who!r} is not line_manager, head_of_service or a person in people.csv",
+                )
+        if session.after is not None:
+            if session.after not in keys:
+                at("programme", row, "after", f"after: unknown session {session.after!r}")
+            elif session.after == session.session_key:
+                at("programme", row, "after", "a session cannot come after itself")
+            elif keys[session.after].month > session.month:
+                at(
+                    "programme",
+                    row,
+                    "after",
+                    f"after {session.after!r} (month {keys[session.after].month}) but this session is in month {session.month}",
+                )
+        if session.duration_minutes > duration_limit:
+            at(
+                "programme",
+                row,
+                "duration_minutes",
+                f"{session.duration_minutes} minutes does not fit in a {duration_limit}-minute working day",
+            )
+
+    for row, item in unavailability:
+        if item.id not in everyone and item.id not in venue_ids:
+            at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
+        if item.end < item.start:
+            at("unavailability", row, "end", "end is before start")
+        elif item.end == item.start:
+            at("unavailability", row, "end", "end is the same moment as start: nothing is blocked")
+
+    for row, conflict in conflicts:
+        for column in ("person_a", "person_b"):
+            who = getattr(conflict, column)
+            if who not in everyone:
+                at("conflicts", row, column, f"{column}: unknown person {who!r}")
+
+
+def _day_minutes(settings: Settings) -> int:
+    c = settings.calendar
+    return (c.day_end.hour * 60 + c.day_end.minute) - (c.day_start.hour * 60 + c.day_start.minute)

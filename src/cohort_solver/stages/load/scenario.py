@@ -1,0 +1,232 @@
+"""Loading a whole scenario folder: every file read, checked and cross-checked at once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from cohort_solver.domain.scenario import (
+    Applicant,
+    Coach,
+    Conflict,
+    Mentor,
+    Person,
+    ProgrammeOutcome,
+    Scenario,
+    Score,
+    Session,
+    Settings,
+    Unavailability,
+    Venue,
+)
+from cohort_solver.errors import InputError, Problem
+from cohort_solver.stages.load.columns import (
+    APPLICANT_COLUMNS,
+    COACH_COLUMNS,
+    CONFLICT_COLUMNS,
+    MENTOR_COLUMNS,
+    OUTCOME_COLUMNS,
+    PERSON_COLUMNS,
+    SCORE_COLUMNS,
+    SESSION_COLUMNS,
+    VENUE_COLUMNS,
+    Column,
+    group_columns,
+    unavailability_columns,
+)
+from cohort_solver.stages.load.references import (
+    check_id_namespaces,
+    check_outcomes,
+    check_references,
+    check_session_attendees,
+)
+from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
+from cohort_solver.stages.load.tables import TOML, Collector, read_table, records
+
+STEMS = (
+    "applicants",
+    "scores",
+    "mentors",
+    "coaches",
+    "programme",
+    "people",
+    "venues",
+    "unavailability",
+    "conflicts",
+    "outcomes",
+)
+
+
+def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Load and cross-check a scenario folder. Raises InputError listing every problem."""
+    folder = Path(folder)
+    out = Collector()
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), 1, 1, "scenario folder not found")])
+    settings, toml_bytes = load_settings(folder, overrides, out)
+    tables = {stem: read_table(folder, stem, out, required=stem == "applicants") for stem in STEMS}
+    # Without valid settings the tables are still checked, so every problem is reported at once;
+    # only the checks that depend on settings (group columns, cohort ids, slots) are skipped.
+    groups = (
+        list(
+            dict.fromkeys(
+                [g for rf in settings.selection.ring_fence for g in rf.groups]
+                + list(settings.positive_action.profile if settings.positive_action else [])
+            )
+        )
+        if settings
+        else []
+    )
+    groups = [g for g in groups if g not in APPLICANT_COLUMNS]
+    cohort_ids = [c.id for c in settings.cohort_list()] if settings else None
+    zone: tzinfo = ZoneInfo(settings.programme.timezone) if settings else UTC
+
+    def applicant_extra(
+        cells: dict[str, str], values: dict[str, Any], problem: Callable[[str, str], None]
+    ) -> None:
+        values["groups"] = {g: values.pop(f"groups.{g}", False) for g in groups}
+        for cohort in values.get("cohorts", ()):
+            if cohort_ids is not None and cohort not in cohort_ids:
+                problem(
+                    "cohorts",
+                    f"cohorts: unknown cohort {cohort!r} (the cohorts are {', '.join(cohort_ids)})",
+                )
+
+    def rows(
+        stem: str, model: type[BaseModel], columns: dict[str, Column], **kw: Any
+    ) -> list[tuple[int, Any]]:
+        table = tables[stem]
+        return records(table, model, columns, out, **kw) if table else []
+
+    applicants = rows(
+        "applicants",
+        Applicant,
+        APPLICANT_COLUMNS | group_columns(groups),
+        extra=applicant_extra,
+    )
+    if tables["applicants"]:
+        table = tables["applicants"]
+        for group in groups:
+            if group not in table.positions and any(
+                group in rf.groups
+                for rf in settings.selection.ring_fence  # type: ignore[union-attr]
+            ):
+                out.add(
+                    table.file,
+                    1,
+                    len(table.positions) + 1,
+                    f"column {group!r} is missing: a ring fence counts members by it",
+                )
+    scores = rows("scores", Score, SCORE_COLUMNS)
+    mentors = rows("mentors", Mentor, MENTOR_COLUMNS)
+    coaches = rows("coaches", Coach, COACH_COLUMNS)
+    sessions = rows("programme", Session, SESSION_COLUMNS)
+    people = rows("people", Person, PERSON_COLUMNS)
+    venues = rows("venues", Venue, VENUE_COLUMNS)
+    unavailability = rows("unavailability", Unavailability, unavailability_columns(zone))
+    conflicts = rows("conflicts", Conflict, CONFLICT_COLUMNS)
+    outcomes = rows("outcomes", ProgrammeOutcome, OUTCOME_COLUMNS)
+    if settings is not None:
+        out.warnings.extend(
+            positive_action_warnings(settings, toml_positions(toml_bytes.decode("utf-8-sig")))
+        )
+
+    unread = {
+        stem
+        for stem in STEMS
+        if tables[stem] is None
+        and any(os.path.lexists(folder / f"{stem}{ext}") for ext in (".csv", ".xlsx"))
+    }
+    if tables["applicants"] is None:
+        unread.add("applicants")  # required: its absence is reported once, not per reference
+    check_id_namespaces(tables, out)
+    check_references(
+        settings,
+        tables,
+        applicants,
+        scores,
+        mentors,
+        coaches,
+        sessions,
+        people,
+        venues,
+        unavailability,
+        conflicts,
+        unread,
+        out,
+    )
+    check_outcomes(settings, tables, outcomes, unread, out)
+    out.raise_if_any()
+    assert settings is not None  # a settings problem would have been raised just above
+
+    digest = hashlib.sha256(toml_bytes)
+    for _, read in sorted(tables.items()):
+        if read is not None:
+            digest.update(f"\0{read.file}\0".encode())
+            digest.update(read.raw)
+    for override in overrides:
+        digest.update(f"\0--set\0{override}".encode())
+
+    def just(records: list[tuple[int, Any]]) -> tuple[Any, ...]:
+        return tuple(record for _, record in records)
+
+    scenario = Scenario(
+        folder=folder,
+        settings=settings,
+        applicants=just(applicants),
+        scores=just(scores),
+        mentors=just(mentors),
+        coaches=just(coaches),
+        programme=just(sessions),
+        people=just(people),
+        venues=just(venues),
+        unavailability=just(unavailability),
+        conflicts=just(conflicts),
+        outcomes=just(outcomes),
+        checksum=digest.hexdigest(),
+        warnings=tuple(out.warnings),
+    )
+    # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
+    check_session_attendees(scenario, tables["applicants"], applicants)
+    return scenario
+
+
+def positive_action_warnings(
+    settings: Settings, positions: dict[tuple[Any, ...], tuple[int, int]]
+) -> list[str]:
+    """Ring fences that rest on no recorded evidence of under-representation (s158)."""
+    warnings = []
+    evidence = settings.positive_action
+    advice = (
+        "record the evidence of under-representation (Equality Act 2010 s158) "
+        "before relying on this ring fence"
+    )
+    for index, ring_fence in enumerate(settings.selection.ring_fence):
+        row, column = locate(positions, ("selection", "ring_fence", index, "groups"))
+        where = f"{TOML}:{row}:{column}: ring fence {ring_fence.name!r}"
+        if evidence is None:
+            warnings.append(f"{where}: scenario.toml has no [positive_action] table: {advice}")
+            continue
+        if not evidence.evidence.strip():
+            warnings.append(f"{where}: [positive_action] has no evidence text: {advice}")
+        for group in ring_fence.groups:
+            figures = evidence.profile.get(group)
+            if figures is None:
+                warnings.append(
+                    f"{where} names group {group!r} but [positive_action.profile] has no "
+                    f"figures for it: {advice}"
+                )
+            elif figures.senior >= figures.workforce:
+                warnings.append(
+                    f"{where} names group {group!r} but [positive_action.profile] shows it is "
+                    f"not under-represented in senior roles ({figures.senior:.0%} of senior "
+                    f"roles, {figures.workforce:.0%} of the workforce): {advice}"
+                )
+    return warnings

@@ -1,0 +1,241 @@
+"""The calendar stage: every session of the programme at a lawful time, close to the best.
+
+``schedule(scenario, selected, matches)`` is the front door; it returns the events of
+calendar.csv and a report with each soft goal's value and a lower bound that holds for every
+lawful calendar. The parts, one module each: the time grid (``grid``), the events to place
+(``events``), their lawful candidate times (``candidates``), the hard rules (``rules``) and
+soft goals (``goals``) of the CP-SAT ``model``, the warm start (``construct``) and the guides
+the skeleton gets (``guides``), the search policy (``search``), the method (``stage``),
+the bounds (``bounds``), explanations (``explain``) and calendar.csv (``calendar_csv``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cohort_solver.domain.results import Event, Level, Match, Outcome, StageReport
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import InfeasibleError
+from cohort_solver.stages.schedule import bounds, explain
+from cohort_solver.stages.schedule.calendar_csv import (
+    CALENDAR_COLUMNS,
+    calendar_csv,
+    read_calendar_csv,
+)
+from cohort_solver.stages.schedule.candidates import (
+    candidate_times,
+    prune_for_order,
+    unavailable_slots,
+    working_days,
+)
+from cohort_solver.stages.schedule.context import Context, Plan
+from cohort_solver.stages.schedule.events import build_demands
+from cohort_solver.stages.schedule.explain import explain_event
+from cohort_solver.stages.schedule.goals import evaluate, weighted
+from cohort_solver.stages.schedule.grid import Grid
+from cohort_solver.stages.schedule.replan import lawful_pins, replan
+from cohort_solver.stages.schedule.search import Search
+from cohort_solver.stages.schedule.stage import fill, improve, place_skeleton, units
+
+__all__ = [
+    "CALENDAR_COLUMNS",
+    "CalendarResult",
+    "calendar_csv",
+    "explain_event",
+    "read_calendar_csv",
+    "schedule",
+]
+
+# Enough for a national programme (300 cohorts, 40,000 events) on two busy cores.
+DEFAULT_TIME_LIMIT = 1800.0
+
+
+@dataclass(frozen=True)
+class CalendarResult:
+    events: tuple[Event, ...]
+    report: StageReport
+
+
+def schedule(
+    scenario: Scenario,
+    selected: Sequence[Outcome],
+    matches: Sequence[Match],
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = 2,
+    previous: Sequence[Event] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CalendarResult:
+    """Place every session of the programme and report each soft goal with a lower bound.
+
+    ``InfeasibleError`` (exit 1) only with a proof; ``OutOfTimeError`` (exit 4) when the time
+    limit ends a search before it has used its (deterministic) effort. ``previous``: a re-plan
+    that moves as few events as it can (level ``moved_events``), then minds the soft goals.
+    """
+    began = time.monotonic()
+    search = Search(time_limit, workers)
+    try:
+        ctx = prepare(scenario, selected, matches, search, previous, progress)
+        if previous is not None:
+            plan = replan(ctx)
+            totals = _cheap_total(ctx)
+        else:
+            plan = new_calendar(ctx)
+            totals = _sharp_total(ctx, plan)
+        events = _events(ctx, plan)
+        levels = _levels(ctx, plan, previous, totals)
+    finally:
+        search.close()
+    # The objective is the weighted total (after the fewest moves in a re-plan): proven
+    # optimal when those levels meet their bounds; each goal's own bound is for reading.
+    optimal = all(
+        lv.value == lv.bound for lv in levels if lv.name in ("moved_events", "soft_total")
+    )
+    report = StageReport(
+        stage="calendar",
+        status="optimal" if optimal else "feasible",
+        levels=tuple(levels),
+        seconds=round(time.monotonic() - began, 3),
+        solver="CP-SAT",
+    )
+    return CalendarResult(events=events, report=report)
+
+
+def prepare(
+    scenario: Scenario,
+    selected: Sequence[Outcome],
+    matches: Sequence[Match],
+    search: Search,
+    previous: Sequence[Event] | None,
+    progress: Callable[[int, int], None] | None,
+) -> Context:
+    """The events, their candidate times and the order rules' pruning; a proof of
+    infeasibility for any event left with no time at all."""
+    grid = Grid(scenario)
+    demands, causes = build_demands(scenario, grid, selected, matches)
+    if causes:
+        raise InfeasibleError("calendar", causes)
+    blocked, works = unavailable_slots(scenario, grid), working_days(scenario)
+    options = {d.event_id: candidate_times(scenario, grid, blocked, works, d) for d in demands}
+    ctx = Context(scenario, grid, blocked, works, demands, options, search, progress=progress)
+    empty = [explain.why_no_time(ctx, d) for d in demands if not options[d.event_id]]
+    keys = {s.session_key: s for s in scenario.programme}
+    for s in scenario.programme:
+        if s.after and s.after in keys and keys[s.after].month > s.month:
+            empty.append(
+                f"{s.session_key} (month {s.month}) must come after {s.after}, which is in "
+                f"month {keys[s.after].month}"
+            )
+    if empty:
+        raise InfeasibleError("calendar", empty)
+    prune_for_order(grid, demands, options, ctx.gap)
+    empty = [explain.why_no_time(ctx, d) for d in demands if not options[d.event_id]]
+    if empty:
+        raise InfeasibleError("calendar", empty)
+    if previous is not None:
+        ctx.pins = lawful_pins(ctx, previous)
+    search.reached = "the candidate times of every event were computed"
+    return ctx
+
+
+def new_calendar(ctx: Context) -> Plan:
+    plan = place_skeleton(ctx)
+    fill(ctx, plan)
+    ctx.search.reached = "every event was placed and the calendar was being improved"
+    improve(ctx, plan)
+    if ctx.progress:
+        ctx.progress(len(ctx.whole_of_month) + 1, len(ctx.whole_of_month) + 2)
+    return plan
+
+
+def _cheap_total(ctx: Context) -> int:
+    """The soft_total bound from the per-goal bounds only (a re-plan stays quick)."""
+    per_goal = bounds.goal_bounds(ctx)
+    return bounds.rhythm_bounds(ctx)["both"] + sum(
+        v for k, v in per_goal.items() if not k.startswith("rhythm")
+    )
+
+
+def _sharp_total(ctx: Context, plan: Plan) -> int:
+    """The soft_total bound: rhythm and reviews goal by goal; each coach's month at its own
+    relaxed bound (where its calendar costs more than the per-goal floor); and per month,
+    the venues together with the coaches whose sessions follow its workshops, at the larger
+    of their separate bounds and their joint one (``bounds.month_bound``)."""
+    ctx.search.reached = "a calendar was found and its lower bound was being computed"
+    w = ctx.weights
+    mine = units(ctx)
+    bounds.unit_bounds(ctx, [u for u in mine if u.cost(ctx, plan) > u.floor(ctx)])
+    unit_lb = {u.key: max(u.floor(ctx), ctx.unit_bounds.get(u.key, 0)) for u in mine}
+    total = bounds.rhythm_bounds(ctx)["both"] + w["review_days_before_month_end"] * sum(
+        bounds.review_days(ctx, d) for d in ctx.of_kind["review"]
+    )
+    joint_months = [m for m in sorted(ctx.whole_of_month) if bounds.chained_units(ctx, m)]
+    joint = dict(
+        zip(
+            joint_months,
+            ctx.search.map(lambda m: bounds.month_bound(ctx, m), joint_months),
+            strict=True,
+        )
+    )
+    counted: set[tuple[str, ...]] = set()
+    for month in sorted(ctx.whole_of_month):
+        separate = w["venue_week_overload"] * bounds.month_venue_deficit(ctx, month)
+        for coach in sorted(bounds.chained_units(ctx, month)):
+            key = ("coach", coach, str(month))
+            separate += unit_lb[key]
+            counted.add(key)
+        total += max(separate, joint.get(month, 0))
+    total += sum(b for key, b in unit_lb.items() if key[0] == "coach" and key not in counted)
+    if ctx.progress:
+        ctx.progress(len(ctx.whole_of_month) + 2, len(ctx.whole_of_month) + 2)
+    return total
+
+
+def _levels(
+    ctx: Context, plan: Plan, previous: Sequence[Event] | None, total_bound: int
+) -> list[Level]:
+    w = ctx.weights
+    counts = evaluate(ctx, plan)
+    per_goal = bounds.goal_bounds(ctx)
+    levels = []
+    if previous is not None:
+        before = {e.event_id: e for e in previous}
+        moved = sum(
+            1
+            for d in ctx.demands
+            if d.event_id in before
+            and (d.event_id not in ctx.pins or plan[d.event_id] != ctx.pins[d.event_id])
+        )
+        forced = sum(1 for d in ctx.demands if d.event_id in before and d.event_id not in ctx.pins)
+        levels.append(Level(name="moved_events", sense="min", value=moved, bound=forced))
+    for name in w:
+        value = w[name] * counts[name]
+        levels.append(Level(name=name, sense="min", value=value, bound=per_goal[name]))
+    total = weighted(ctx, counts)
+    levels.append(Level(name="soft_total", sense="min", value=total, bound=total_bound))
+    return levels
+
+
+def _events(ctx: Context, plan: Plan) -> tuple[Event, ...]:
+    grid = ctx.grid
+    out = []
+    for d in ctx.demands:
+        p = plan[d.event_id]
+        start = grid.moment(p.day, p.slot)
+        out.append(
+            Event(
+                event_id=d.event_id,
+                session_key=d.key,
+                title=d.session.title,
+                kind=d.session.kind,
+                cohort_id=d.cohort_id,
+                start=start,
+                end=start + timedelta(minutes=d.session.duration_minutes),
+                venue_id=p.venue or None,
+                attendee_ids=d.attendees,
+            )
+        )
+    return tuple(sorted(out, key=lambda e: (e.start, e.event_id)))

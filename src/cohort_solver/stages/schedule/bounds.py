@@ -1,0 +1,273 @@
+"""Lower bounds that hold for every lawful calendar, not only for those this method finds.
+
+Each goal's bound relaxes the calendar to what that goal sees, over each event's candidate
+times (the rules about the event alone, and the order chains):
+
+- rhythm: per cohort, the best weekday and start time for its first group session, every
+  other group session at its own best candidate against it;
+- venue_week_overload: per month, bookings that cannot get a (venue, week) of their own
+  (a bipartite matching of whole-cohort sessions to venue-weeks);
+- review_days_before_month_end: each review on its latest candidate day;
+- coach_week_overload: per coach and month, sessions that cannot fit the even weekly share of
+  the weeks they can use (a capacitated matching of sessions to weeks);
+- coaching_in_workshop_week, review_before_workshop: 0 on their own.
+
+The total is sharper than the sum of those. The penalties of coaching fall apart into one
+unit per coach and month (its weekly load, and its sessions in workshop weeks), and a unit
+whose calendar costs more than its per-goal bound gets its own relaxed model: the coach's
+sessions of that month and the group sessions of their cohorts the goals see, every rule
+among them, nothing else. That bound is CP-SAT's proven one, so it holds for every calendar;
+with the rhythm, venue and review bounds it makes the ``soft_total`` bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+
+from cohort_solver.stages.schedule.context import Context
+from cohort_solver.stages.schedule.events import Demand
+from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.model import CalendarModel
+
+
+def goal_bounds(ctx: Context) -> dict[str, int]:
+    """Weighted lower bound of each soft goal on its own."""
+    w = ctx.weights
+    bound = dict.fromkeys(w, 0)
+    rhythm = rhythm_bounds(ctx)
+    bound["rhythm_weekday"] = rhythm["weekday"]
+    bound["rhythm_time"] = rhythm["time"]
+    bound["venue_week_overload"] = w["venue_week_overload"] * venue_deficit(ctx)
+    bound["review_days_before_month_end"] = w["review_days_before_month_end"] * sum(
+        review_days(ctx, d) for d in ctx.of_kind["review"]
+    )
+    bound["coach_week_overload"] = w["coach_week_overload"] * sum(
+        coach_overflow(ctx, coach, month) for coach, month in sorted(ctx.coaching_of)
+    )
+    return bound
+
+
+def rhythm_bounds(ctx: Context) -> dict[str, int]:
+    """Weighted rhythm bounds: weekday alone, time alone, and both together (per cohort)."""
+    w_day, w_time = ctx.weights["rhythm_weekday"], ctx.weights["rhythm_time"]
+    out = {"weekday": 0, "time": 0, "both": 0}
+    for cohort, ref in sorted(ctx.reference.items()):
+        others = [g for g in ctx.groups[cohort] if g.event_id != ref]
+        if not others:
+            continue
+        seen = []
+        for g in others:
+            pairs = _pairs(ctx, g)
+            seen.append((pairs, {p[0] for p in pairs}, {p[1] for p in pairs}))
+        refs = _pairs(ctx, ctx.by_id[ref])
+        out["weekday"] += min(sum(w_day * (d not in days) for _, days, _ in seen) for d, _ in refs)
+        out["time"] += min(sum(w_time * (s not in slots) for _, _, slots in seen) for _, s in refs)
+        out["both"] += min(
+            sum(
+                0
+                if (d, s) in pairs
+                else min(
+                    w_time + (0 if d in days else w_day), w_day + (0 if s in slots else w_time)
+                )
+                for pairs, days, slots in seen
+            )
+            for d, s in refs
+        )
+    return out
+
+
+def _pairs(ctx: Context, d: Demand) -> set[tuple[int, int]]:
+    return {
+        (ctx.grid.weekday(day), s)
+        for day, mask in ctx.options[d.event_id].items()
+        for s in bits(mask)
+    }
+
+
+def venue_deficit(ctx: Context) -> int:
+    """Whole-cohort sessions that cannot each have a (venue, week) of their month to
+    themselves."""
+    return sum(month_venue_deficit(ctx, month) for month in sorted(ctx.whole_of_month))
+
+
+def month_venue_deficit(ctx: Context, month: int) -> int:
+    choices = [venue_weeks(ctx, d) for d in ctx.whole_of_month[month]]
+    return len(choices) - most_assigned(choices, 1)
+
+
+def venue_weeks(ctx: Context, d: Demand) -> list[tuple[str, Week]]:
+    """The (venue, ISO week) pairs a whole-cohort session may take: the venue is free at one
+    of its candidate times that week."""
+    grid = ctx.grid
+    out = set()
+    for day, mask in ctx.options[d.event_id].items():
+        week = grid.week(day)
+        for v in d.venues:
+            if (v, week) not in out and mask & grid.starts_clear_of(
+                ctx.blocked.get(v, {}).get(day, 0), d.length
+            ):
+                out.add((v, week))
+    return sorted(out)
+
+
+def review_days(ctx: Context, d: Demand) -> int:
+    return ctx.grid.month_end(d.month) - max(ctx.options[d.event_id])
+
+
+def coach_overflow(ctx: Context, coach: str, month: int) -> int:
+    """A coach's sessions of a month that cannot fit the even weekly share of their weeks."""
+    mine = ctx.coaching_of[coach, month]
+    share = math.ceil(len(mine) / len(ctx.grid.month_weeks(month)))
+    choices = [sorted({ctx.grid.week(day) for day in ctx.options[d.event_id]}) for d in mine]
+    return len(choices) - most_assigned(choices, share)
+
+
+def most_assigned(choices: Sequence[Sequence[Hashable]], capacity: int) -> int:
+    """How many items can each get one of their choices, a choice taking at most ``capacity``
+    items (augmenting paths)."""
+    holders: dict[Hashable, list[int]] = defaultdict(list)
+
+    def place(item: int, seen: set[Hashable]) -> bool:
+        for choice in choices[item]:
+            if choice in seen:
+                continue
+            seen.add(choice)
+            if len(holders[choice]) < capacity:
+                holders[choice].append(item)
+                return True
+            for other in list(holders[choice]):
+                if place(other, seen):
+                    holders[choice].remove(other)
+                    holders[choice].append(item)
+                    return True
+        return False
+
+    return sum(place(item, set()) for item in range(len(choices)))
+
+
+def unit_bounds(ctx: Context, mine: Sequence) -> None:
+    """Compute (side by side) and keep in ``ctx.unit_bounds`` the bound of every coach unit
+    in ``mine`` not computed yet; review units keep their floor."""
+    todo = [u for u in mine if u.key[0] == "coach" and u.key not in ctx.unit_bounds]
+    for u, b in zip(todo, ctx.search.map(lambda u: unit_bound(ctx, u), todo), strict=True):
+        ctx.unit_bounds[u.key] = b
+
+
+def unit_bound(ctx: Context, unit) -> int:
+    """CP-SAT's proven lower bound of one coach's penalties in a month, over a relaxation:
+    the coach's sessions of that month and the group sessions of their cohorts that the goals
+    see (``stage.sessions_near``), every rule among them, nothing else (no venues, no other
+    events). Never below the unit's own per-goal floor."""
+    from cohort_solver.stages.schedule.stage import sessions_near
+
+    floor = unit.floor(ctx)
+    free = [*(d for d in sessions_near(ctx, unit.events) if d.kind == "group"), *unit.events]
+    options = {d.event_id: ctx.options[d.event_id] for d in free}
+    goals = ("coaching_in_workshop_week", "coach_week_overload")
+    m = CalendarModel(ctx, free, {}, options=options, venues=False, goal_names=goals)
+    m.model.minimize(m.soft())
+    solved = ctx.search.until_found(m.model, ctx.search.effort(len(free), 2.0), retries=0)
+    if solved.infeasible:  # a placed calendar exists, so this cannot be; stay on the safe side
+        return floor
+    return max(floor, solved.bound())
+
+
+def chained_units(ctx: Context, month: int) -> dict[str, dict[str, int]]:
+    """coach -> whole-cohort session of ``month`` -> how many of the coach's sessions that
+    month must follow it (``after``)."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (coach, m), mine in sorted(ctx.coaching_of.items()):
+        if m == month:
+            for e in mine:
+                for g in ctx.before[e.event_id]:
+                    if g.whole_cohort and g.month == month:
+                        out[coach][g.event_id] += 1
+    return out
+
+
+def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
+    """Per week of the month: how many of the coach's sessions can be held after it without
+    an overload, each later week holding at most the even share and only sessions that
+    have a candidate day in it (Hall's condition on suffixes of the month)."""
+    grid = ctx.grid
+    mine = ctx.coaching_of[coach, month]
+    weeks = grid.month_weeks(month)
+    share = math.ceil(len(mine) / len(weeks))
+    usable = {w: 0 for w in weeks}
+    for d in mine:
+        for w in {grid.week(day) for day in ctx.options[d.event_id]}:
+            if w in usable:
+                usable[w] += 1
+    room, after = {}, 0
+    for w in reversed(weeks):
+        room[w] = after
+        after += min(share, usable[w])
+    return room
+
+
+def month_bound(ctx: Context, month: int) -> int:
+    """A joint lower bound of a month's venue overloads and the penalties of the coaches
+    whose sessions must follow a workshop of that month: every whole-cohort session of the
+    month picks a (venue, week) it may take (times within the week relaxed), venues count
+    their bookings per week, and each such coach pays at least the Hall shortfall of
+    ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
+    month (same council, closures and sessions that fit) are one pool of k venues, which
+    takes k bookings a week without an overload. CP-SAT's proven bound of that model."""
+    from ortools.sat.python import cp_model
+
+    w = ctx.weights
+    sessions = ctx.whole_of_month[month]
+    pools = venue_pools(ctx, sessions)
+    model = cp_model.CpModel()
+    pick: dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]] = {}
+    per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
+    for d in sessions:
+        pick[d.event_id] = {}
+        for pool, week in sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)}):
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0]},{week}]")
+            pick[d.event_id][pool, week] = lit
+            per_pool_week[pool, week].append(lit)
+        model.add_exactly_one(pick[d.event_id].values())
+    costs = []
+    for (pool, week), lits in sorted(per_pool_week.items()):
+        if len(lits) > len(pool):
+            over = model.new_int_var(0, len(lits), f"over[{pool[0]},{week}]")
+            model.add(over >= sum(lits) - len(pool))
+            costs.append(w["venue_week_overload"] * over)
+    cheaper = min(w["coach_week_overload"], w["coaching_in_workshop_week"])
+    for coach, chained in sorted(chained_units(ctx, month).items()):
+        most = sum(chained.values())
+        short = model.new_int_var(0, most, f"short[{coach}]")
+        for week, room in sorted(coach_room(ctx, coach, month).items()):
+            if most > room:
+                late = [
+                    n * lit
+                    for g, n in sorted(chained.items())
+                    for (_, wk), lit in pick[g].items()
+                    if wk >= week
+                ]
+                model.add(short >= sum(late) - room)
+        costs.append(cheaper * short)
+    model.minimize(sum(costs))
+    solved = ctx.search.until_found(model, ctx.search.effort(len(sessions), 5.0), retries=1)
+    return solved.bound() if not solved.infeasible else 0
+
+
+def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str, ...]]:
+    """Venues alike for these sessions: the same council, the same closures on their days
+    and the same sessions seated."""
+    days = sorted({day for d in sessions for day in ctx.options[d.event_id]})
+    users: dict[str, set[str]] = defaultdict(set)
+    for d in sessions:
+        for v in d.venues:
+            users[v].add(d.event_id)
+    council = {v.venue_id: v.council or "" for v in ctx.scenario.venues}
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for v in sorted(users):
+        closed = tuple(
+            (day, ctx.blocked[v][day]) for day in days if ctx.blocked.get(v, {}).get(day)
+        )
+        groups[council.get(v, ""), closed, frozenset(users[v])].append(v)
+    return {v: tuple(members) for members in groups.values() for v in members}

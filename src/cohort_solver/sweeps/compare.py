@@ -1,0 +1,206 @@
+"""Allocation variants side by side: fill, ring-fence members, representation, score, spread.
+
+Counts of protected groups and ring-fence members are shown only where no count of 1 or 2 can
+be worked out from them, across variants too (``disclosure``): variants that differ by one or
+two people would otherwise name their characteristics. The baseline's report.html figures are
+taken as already known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from cohort_solver.domain.results import Allocation
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import InputError
+from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.report.disclosure import Cell, disclosable
+from cohort_solver.stages.report.panel_report import (
+    SUPPRESSED,
+    evidence_html,
+    protected_columns,
+    representation,
+    shown_cells,
+    stage_populations,
+)
+from cohort_solver.sweeps.runner import Progress, Runner
+
+Variant = tuple[str, Scenario, Allocation]
+
+
+@dataclass(frozen=True)
+class VariantTask:
+    """One variant to solve, loaded already (a Scenario pickles in about a millisecond)."""
+
+    scenario: Scenario
+    time_limit: float
+    workers: int
+
+
+def solve_variant(task: VariantTask) -> Allocation:
+    from cohort_solver.stages.allocate.solve import allocate
+
+    return allocate(task.scenario, time_limit=task.time_limit, workers=task.workers)
+
+
+def load_variants(folder: Path, variants: Sequence[tuple[str, Sequence[str]]]) -> list[Scenario]:
+    """Every variant's scenario; bad input in any of them is reported all at once."""
+    loaded, problems = [], []
+    for _, sets in variants:
+        try:
+            loaded.append(load_scenario(folder, list(sets)))
+        except InputError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        raise InputError(problems)
+    return loaded
+
+
+def solve_variants(
+    folder: Path,
+    variants: Sequence[tuple[str, Sequence[str]]],
+    *,
+    time_limit: float,
+    workers: int,
+    dask_scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[Variant]:
+    """Solve every variant side by side; results in variant order.
+
+    Locally the cores are shared out: n variants in up to min(n, workers) processes, the rest
+    of the cores as solver threads. On Dask each variant is one task with one solver thread.
+    """
+    scenarios = load_variants(folder, variants)
+    processes = max(1, min(workers, len(scenarios)))
+    threads = 1 if dask_scheduler else max(1, workers // processes)
+    tasks = [VariantTask(s, time_limit, threads) for s in scenarios]
+    with Runner(workers=processes, dask_scheduler=dask_scheduler) as runner:
+        allocations = runner.map(solve_variant, tasks, progress=progress)
+    return [(name, s, a) for (name, _), s, a in zip(variants, scenarios, allocations, strict=True)]
+
+
+def compare_rows(results: Sequence[Variant]) -> tuple[list[str], list[list[str]], list[str]]:
+    """Table headers, one row per variant, and the applicants whose outcome differs."""
+    groups = [g for g, _ in representation(results[0][1], results[0][2])]
+    fences = [rf.name for rf in results[0][1].settings.selection.ring_fence]
+    headers = [
+        "variant",
+        "status",
+        "filled",
+        *[f"'{f}' members" for f in fences],
+        *[f"{g} selected" for g in groups],
+        "mean score",
+        "service areas",
+    ]
+    shown = _shown(results, groups, fences)
+    rows = []
+    for number, (name, scenario, allocation) in enumerate(results):
+        selected = allocation.selected()
+        places = sum(c.places for c in scenario.cohorts)
+        people = {a.applicant_id: a for a in scenario.applicants}
+        members = [sum(f in o.ring_fences for o in selected) for f in fences]
+        shares = []
+        for group in groups:
+            count = sum(people[o.applicant_id].groups.get(group, False) for o in selected)
+            shares.append(
+                SUPPRESSED
+                if (number, group) not in shown
+                else f"{count} ({100 * count / len(selected):.0f}%)"
+                if selected
+                else "0"
+            )
+        scores = [o.score for o in selected if o.score is not None]
+        rows.append(
+            [
+                name,
+                allocation.report.status,
+                f"{len(selected)}/{places}",
+                *[
+                    str(n) if (number, f"fence:{f}") in shown else SUPPRESSED
+                    for f, n in zip(fences, members, strict=True)
+                ],
+                *shares,
+                f"{sum(scores) / len(scores):.2f}" if scores else "-",
+                str(
+                    len(
+                        {
+                            (
+                                o.cohort_id,
+                                people[o.applicant_id].council,
+                                people[o.applicant_id].service_area,
+                            )
+                            for o in selected
+                        }
+                    )
+                ),
+            ]
+        )
+    outcomes = [
+        {o.applicant_id: (o.status, o.cohort_id) for o in a.outcomes} for _, _, a in results
+    ]
+    differing = sorted(i for i in outcomes[0] if len({str(o.get(i)) for o in outcomes}) > 1)
+    return headers, rows, differing
+
+
+def _shown(
+    results: Sequence[Variant], groups: list[str], fences: list[str]
+) -> set[tuple[int, str]]:
+    """(variant number, group or "fence:<name>") of the counts that may be shown."""
+    _, base_scenario, base_allocation = results[0]
+    columns = protected_columns(base_scenario, groups)
+    stages = stage_populations(base_allocation)
+    populations = {"applicants": stages["applicants"], "eligible": stages["eligible"]}
+    labels: dict[Cell, list[tuple[int, str]]] = {}
+    for number, (_, _, allocation) in enumerate(results):
+        population = f"variant {number}"
+        populations[population] = frozenset(o.applicant_id for o in allocation.selected())
+        for group in groups:
+            labels.setdefault(Cell(population, group), []).append((number, group))
+        for fence in fences:  # as this variant counts it (a --set may change a fence's groups)
+            members = frozenset(
+                o.applicant_id for o in allocation.outcomes if fence in o.ring_fences
+            )
+            column = next(
+                (c for c, m in columns.items() if m == members), f"ring fence {fence} #{number}"
+            )
+            columns.setdefault(column, members)
+            labels.setdefault(Cell(population, column), []).append((number, f"fence:{fence}"))
+    # What the baseline's report.html shows is known already; its selection is variant 0's.
+    known = [
+        Cell("variant 0" if stage == "selected" else stage, group)
+        for group, stage in shown_cells(base_scenario, base_allocation)
+    ]
+    accepted = disclosable(columns, populations, list(labels), known)
+    return {label for cell in accepted for label in labels[cell]}
+
+
+def compare_html(results: Sequence[Variant]) -> str:
+    headers, rows, differing = compare_rows(results)
+    names = [name for name, _, _ in results]
+    by_variant = [
+        {
+            o.applicant_id: o.status + (f" ({o.cohort_id})" if o.cohort_id else "")
+            for o in a.outcomes
+        }
+        for _, _, a in results
+    ]
+    table = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    diff_head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    diff_body = "".join(
+        f"<tr><td>{escape(i)}</td>"
+        + "".join(f"<td>{escape(v[i])}</td>" for v in by_variant)
+        + "</tr>"
+        for i in differing
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Variant comparison</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.25rem .5rem}</style></head><body>"
+        f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
+        f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
+        f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table></body></html>\n"
+    )
