@@ -77,7 +77,7 @@ def test_a_bug_in_any_command_is_one_line_and_exit_3(
 # Each command's own code, after --out is locked and (for most) the scenario is loaded.
 DEEP = {
     "validate": "cohort_solver.stages.allocate.eligibility.candidates",
-    "allocate": "cohort_solver.cli.allocation_csv",
+    "allocate": "cohort_solver.pipeline.allocation_csv",
     "withdraw": "cohort_solver.stages.allocate.solve.allocate",
     "explain": "cohort_solver.stages.allocate.explain.explain_applicant",
     "match": "cohort_solver.stages.match.solve.match",

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,24 +23,15 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cohort_solver.domain.results import Allocation, StageReport
+from cohort_solver import pipeline
+from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
+from cohort_solver.pipeline import DEFAULT_TIME_LIMIT
 from cohort_solver.stages.export.files import OutputFolder, output_folder
-from cohort_solver.stages.export.solution import read_reports, solution_json
-from cohort_solver.stages.export.tables import (
-    allocation_csv,
-    change_reasons,
-    decision_log_csv,
-    matches_csv,
-    read_allocation,
-    read_matches,
-)
+from cohort_solver.stages.export.tables import matches_csv, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
-
-# Enough for every stage of a national programme (100,000 applicants, 300 cohorts, 40,000
-# calendar events) on two busy cores; see docs/contract.md.
-DEFAULT_TIME_LIMIT = 1800.0
+from cohort_solver.stages.schedule.calendar_csv import calendar_csv, read_calendar_csv
 
 EXAMPLES = """
 \b
@@ -79,13 +70,10 @@ class Context:
         # Progress and messages go to stderr so stdout stays the result a script can read.
         self.console = Console(stderr=True, soft_wrap=True)
         self.bars: Progress | None = None
-        self._reports: list[StageReport] | None = None
-
-    def reports_in_out(self) -> list[StageReport]:
-        """The stage reports of --out's solution.json (read once; a broken one is bad input)."""
-        if self._reports is None:
-            self._reports = read_reports(self.out / "solution.json")
-        return self._reports
+        self.earlier = pipeline.Earlier(self.out)
+        self.options = pipeline.Options(
+            time_limit=time_limit, workers=workers, progress=self.progress, say=self.say
+        )
 
     def load(self) -> Scenario:
         scenario = load_scenario(self.scenario_dir, self.sets)
@@ -188,7 +176,7 @@ def scenario_command(
         locked = OutputFolder(ctx.out, func.__name__) if writes else contextlib.nullcontext()
         with locked, ctx:
             if writes and keeps_reports:
-                ctx.reports_in_out()
+                ctx.earlier.reports()
             func(ctx, **kwargs)
 
     return wrapper
@@ -320,131 +308,27 @@ def main() -> None:
     """
 
 
-# --------------------------------------------------------------------------- stages
-
-
-def _allocate(ctx: Context, scenario: Scenario) -> Allocation:
-    from cohort_solver.stages.allocate.solve import allocate
-
-    ctx.say("allocation: solving")
-    return allocate(
-        scenario,
-        time_limit=ctx.time_limit,
-        workers=ctx.workers,
-        progress=ctx.progress("allocation"),
-    )
-
-
-def _existing_allocation(ctx: Context, scenario: Scenario) -> Allocation | None:
-    path = ctx.out / "allocation.csv"
-    if not path.exists():
-        return None
-    outcomes = read_allocation(path)
-    if [o.applicant_id for o in outcomes] != [a.applicant_id for a in scenario.applicants]:
-        return None  # written for another version of applicants.csv: solve again
-    reports = [r for r in ctx.reports_in_out() if r.stage == "allocation"]
-    report = reports[0] if reports else StageReport(stage="allocation", status="feasible")
-    return Allocation(outcomes=tuple(outcomes), report=report)
-
-
-def _write(
-    ctx: Context,
-    scenario: Scenario,
-    files: dict[str, str | bytes],
-    reports: list[StageReport],
-    *,
-    fresh_ics: bool = False,
-    keep_reports: bool = True,
-) -> None:
-    """Write files into --out in one step; solution.json keeps the other stages' reports
-    (``run`` replaces every stage, so it keeps none)."""
-    kept = (
-        [r for r in ctx.reports_in_out() if r.stage not in {x.stage for x in reports}]
-        if keep_reports
-        else []
-    )
-    with output_folder(ctx.out) as staging:
-        if fresh_ics:  # feeds of people no longer in the plan are re-issued as cancelled, not kept
-            _remove_feeds(staging / "ics")
-        files = {**files, "solution.json": solution_json(scenario, kept + reports)}
-        for name, content in files.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8", newline="")
-
-
-def _remove_feeds(folder: Path) -> None:
-    if folder.is_symlink() or folder.is_file():
-        folder.unlink()
-    elif folder.is_dir():
-        shutil.rmtree(folder)
+# --------------------------------------------------------------------------- commands
 
 
 def _summary(allocation: Allocation) -> str:
-    counts: dict[str, int] = {}
-    for outcome in allocation.outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    counts = Counter(o.status for o in allocation.outcomes)
     levels = ", ".join(f"{lv.name}={lv.value}" for lv in allocation.report.levels)
+    statuses = ("selected", "reserve", "not_selected", "ineligible")
     return (
         f"allocation {allocation.report.status}: "
-        + ", ".join(
-            f"{counts.get(s, 0)} {s}" for s in ("selected", "reserve", "not_selected", "ineligible")
-        )
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in statuses)
         + f" ({levels}; {allocation.report.seconds:.2f}s)"
     )
-
-
-# --------------------------------------------------------------------------- commands
 
 
 @main.command(epilog="Example: cohort-solver validate scenarios/oxford-2024")
 @scenario_command(writes=False)
 def validate(ctx: Context) -> None:
     """Load and check every file of SCENARIO; print a summary; write nothing."""
-    scenario = ctx.load()
-    from cohort_solver.stages.allocate.eligibility import candidates
-
-    pool = candidates(scenario)
-    eligible = [c for c in pool if c.eligible]
-    click.echo(f"{scenario.settings.programme.name} ({scenario.settings.programme.organisation})")
-    click.echo(
-        f"  applicants: {len(pool)} ({len(eligible)} eligible), scores: {len(scenario.scores)} rows"
-    )
-    for cohort in scenario.cohorts:
-        can_join = sum(cohort.id in c.cohorts for c in eligible)
-        click.echo(
-            f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
-        )
-    shown = _eligible_members_shown(scenario, [c.id for c in eligible])
-    for rf in scenario.settings.selection.ring_fence:
-        members = sum(rf.name in c.ring_fences for c in eligible)
-        figure = members if rf.name in shown else "suppressed"
-        click.echo(f"  ring fence '{rf.name}' ({rf.unfilled}): {figure} eligible members")
-    click.echo(
-        f"  mentors: {len(scenario.mentors)}, coaches: {len(scenario.coaches)}, sessions: {len(scenario.programme)}, "
-        f"people: {len(scenario.people)}, venues: {len(scenario.venues)}"
-    )
+    for line in pipeline.validation_summary(ctx.load()):
+        click.echo(line)
     click.echo("valid")
-
-
-def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
-    """The ring fences whose count of eligible members validate may print (the same rule as
-    the report: no count of 1 or 2, directly or by subtraction)."""
-    from cohort_solver.stages.report.disclosure import Cell, disclosable
-    from cohort_solver.stages.report.panel_report import protected_columns
-
-    columns = protected_columns(scenario, scenario.ring_fence_groups())
-    populations = {
-        "applicants": frozenset(a.applicant_id for a in scenario.applicants),
-        "eligible": frozenset(eligible),
-    }
-    wanted = [
-        Cell("eligible", f"ring fence {rf.name}") for rf in scenario.settings.selection.ring_fence
-    ]
-    return {c.column.removeprefix("ring fence ") for c in disclosable(columns, populations, wanted)}
 
 
 @main.command(
@@ -454,15 +338,13 @@ def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]
 def allocate(ctx: Context) -> None:
     """Select participants and reserves; write allocation.csv."""
     scenario = ctx.load()
-    allocation = _allocate(ctx, scenario)
-    _write(
-        ctx,
+    allocation = pipeline.allocate(scenario, ctx.options)
+    pipeline.write(
+        ctx.out,
         scenario,
-        {
-            "allocation.csv": allocation_csv(allocation.outcomes),
-            "decision_log.csv": decision_log_csv(allocation.outcomes),
-        },
+        pipeline.allocation_files(allocation),
         [allocation.report],
+        earlier=ctx.earlier,
     )
     click.echo(_summary(allocation))
 
@@ -472,52 +354,24 @@ def allocate(ctx: Context) -> None:
 @click.argument("applicant_id")
 def withdraw(ctx: Context, applicant_id: str) -> None:
     """A selected participant leaves: keep everyone else, pick the best lawful replacement."""
-    from cohort_solver.stages.allocate.solve import allocate as solve
-
     scenario = ctx.load()
-    previous = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    leaving = next((o for o in previous.outcomes if o.applicant_id == applicant_id), None)
-    if leaving is None or leaving.status != "selected":
-        row = next(
-            (i for i, o in enumerate(previous.outcomes, start=2) if o.applicant_id == applicant_id),
-            1,
-        )
-        raise InputError(
-            [
-                Problem(
-                    "allocation.csv",
-                    row,
-                    1,
-                    f"{applicant_id} is not a selected participant, so cannot withdraw",
-                )
-            ]
-        )
-    keep = {
-        o.applicant_id: o.cohort_id for o in previous.selected() if o.applicant_id != applicant_id
-    }
-    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason == "withdrawn"] + [
-        applicant_id
-    ]
-    allocation = solve(
-        scenario, keep=keep, withdrawn=withdrawn, time_limit=ctx.time_limit, workers=ctx.workers
-    )  # type: ignore[arg-type]
-    _write(
-        ctx,
+    previous = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
+    allocation = pipeline.withdraw(scenario, previous, applicant_id, ctx.options)
+    pipeline.write(
+        ctx.out,
         scenario,
-        {
-            "allocation.csv": allocation_csv(allocation.outcomes),
-            "decision_log.csv": decision_log_csv(allocation.outcomes),  # never left stale
-        },
+        pipeline.allocation_files(allocation),
         [allocation.report],
+        earlier=ctx.earlier,
     )
     before = {o.applicant_id for o in previous.selected()}
     joined = [o for o in allocation.selected() if o.applicant_id not in before]
-    if joined:
-        for o in joined:
-            click.echo(
-                f"{applicant_id} withdrawn; replaced by {o.applicant_id} in cohort {o.cohort_id} (score {o.score})"
-            )
-    else:
+    for o in joined:
+        click.echo(
+            f"{applicant_id} withdrawn; replaced by {o.applicant_id} in cohort {o.cohort_id} "
+            f"(score {o.score})"
+        )
+    if not joined:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
 
 
@@ -532,109 +386,8 @@ def explain(ctx: Context, applicant_id: str) -> None:
 
     Given an event_id from calendar.csv instead, explains why that event is at its time.
     """
-    from cohort_solver.stages.allocate.explain import explain_applicant
-
-    scenario = ctx.load()
-    calendar = ctx.out / "calendar.csv"
-    if applicant_id not in {a.applicant_id for a in scenario.applicants}:
-        if calendar.exists():
-            from cohort_solver.stages.schedule import explain_event, read_calendar_csv
-
-            events = read_calendar_csv(calendar)
-            if any(e.event_id == applicant_id for e in events):
-                click.echo(explain_event(scenario, events, applicant_id))
-                return
-        raise InputError(
-            [
-                Problem(
-                    "applicants.csv",
-                    1,
-                    1,
-                    f"no applicant (or calendar event) with id {applicant_id!r}",
-                )
-            ]
-        )
-    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    matches = _existing_matches(ctx, allocation)  # read before printing: a broken one is exit 2
-    click.echo(
-        explain_applicant(
-            scenario,
-            allocation.outcomes,
-            applicant_id,
-            time_limit=ctx.time_limit,
-            workers=ctx.workers,
-        )
-    )
-    if matches and any(m.participant_id == applicant_id for m in matches):
-        from cohort_solver.stages.match.explain import explain_match
-
-        click.echo(explain_match(scenario, allocation.selected(), matches, applicant_id))
-
-
-def _matches(
-    ctx: Context, scenario: Scenario, allocation: Allocation, previous: Path | None = None
-):
-    from cohort_solver.stages.match.solve import match as solve
-
-    ctx.say("matching: solving")
-    old = read_matches(previous) if previous else None
-    return solve(
-        scenario,
-        allocation.selected(),
-        time_limit=ctx.time_limit,
-        workers=ctx.workers,
-        previous=old,
-        progress=ctx.progress("matching", "steps"),
-    )
-
-
-def _existing_matches(ctx: Context, allocation: Allocation):
-    from cohort_solver.domain.results import Match
-
-    path = ctx.out / "matches.csv"
-    if not path.exists():
-        return None
-    matches: list[Match] = read_matches(path)
-    if sorted(m.participant_id for m in matches) != sorted(
-        o.applicant_id for o in allocation.selected()
-    ):
-        return None  # the allocation has changed since: match again
-    return matches
-
-
-def _calendar(
-    ctx: Context, scenario: Scenario, allocation: Allocation, matches, previous: Path | None = None
-):
-    from cohort_solver.stages.schedule import read_calendar_csv, schedule
-
-    ctx.say("calendar: solving")
-    old = read_calendar_csv(previous) if previous else None
-    return schedule(
-        scenario,
-        allocation.selected(),
-        matches,
-        time_limit=ctx.time_limit,
-        workers=ctx.workers,
-        previous=old,
-        progress=ctx.progress("calendar", "steps (skeleton months, coaching, bound)"),
-    )
-
-
-def _old_feeds(ctx: Context, scenario: Scenario, previous: Path | None) -> dict[str, bytes]:
-    """The feeds a new export continues from (--previous, else --out's ics/), checked now."""
-    from cohort_solver.stages.export.ics import read_feeds
-
-    start = scenario.settings.programme.start.year
-    return read_feeds(previous if previous is not None else ctx.out / "ics", start)
-
-
-def _feeds(scenario: Scenario, events, old: dict[str, bytes]) -> dict[str, bytes]:
-    from cohort_solver.stages.export.ics import build_feeds
-
-    return {
-        f"ics/{name}": data
-        for name, data in build_feeds(scenario, events, previous=old or None).items()
-    }
+    for text in pipeline.explain(ctx.load(), applicant_id, ctx.earlier, ctx.options):
+        click.echo(text)
 
 
 @main.command(epilog="Example: cohort-solver match scenarios/oxford-2024 --out out/")
@@ -647,16 +400,15 @@ def _feeds(scenario: Scenario, events, old: dict[str, bytes]) -> dict[str, bytes
 def match(ctx: Context, previous: Path | None) -> None:
     """Give each selected participant a mentor and a coach; write matches.csv."""
     scenario = ctx.load()
-    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    result = _matches(ctx, scenario, allocation, previous)
-    _write(
-        ctx,
+    allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
+    old = read_matches(previous) if previous else None
+    result = pipeline.match(scenario, allocation, ctx.options, previous=old)
+    pipeline.write(
+        ctx.out,
         scenario,
-        {
-            "allocation.csv": allocation_csv(allocation.outcomes),
-            "matches.csv": matches_csv(result.matches),
-        },
+        {**pipeline.allocation_files(allocation), "matches.csv": matches_csv(result.matches)},
         [allocation.report, result.report],
+        earlier=ctx.earlier,
     )
     click.echo(
         f"matching {result.report.status}: {len(result.matches)} participants matched "
@@ -675,35 +427,20 @@ def match(ctx: Context, previous: Path | None) -> None:
 )
 def schedule(ctx: Context, previous: Path | None) -> None:
     """Build the conflict-free programme calendar; write calendar.csv."""
-    from cohort_solver.stages.schedule import calendar_csv
-
     scenario = ctx.load()
-    allocation = _existing_allocation(ctx, scenario) or _allocate(ctx, scenario)
-    matches = _existing_matches(ctx, allocation)
-    reports = [allocation.report]
-    if matches is None:
-        matched = _matches(ctx, scenario, allocation)
-        matches, reports = list(matched.matches), reports + [matched.report]
-    result = _calendar(ctx, scenario, allocation, matches, previous)
-    extra: dict[str, str | bytes] = {}
-    if previous is not None:
-        from cohort_solver.stages.export.ics import changes_csv
-        from cohort_solver.stages.schedule import read_calendar_csv
-
-        old = read_calendar_csv(previous)
-        extra["changes.csv"] = changes_csv(
-            old, result.events, change_reasons(scenario, old, result.events)
-        )
-    _write(
-        ctx,
-        scenario,
-        {
-            "allocation.csv": allocation_csv(allocation.outcomes),
-            "matches.csv": matches_csv(matches),
-            "calendar.csv": calendar_csv(result.events),
-            **extra,
-        },
-        reports + [result.report],
+    allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
+    matches, reports = pipeline.matches_for(scenario, allocation, ctx.earlier, ctx.options)
+    old = read_calendar_csv(previous) if previous else None
+    result = pipeline.schedule(scenario, allocation, matches, ctx.options, previous=old)
+    files = {
+        **pipeline.allocation_files(allocation),
+        "matches.csv": matches_csv(matches),
+        "calendar.csv": calendar_csv(result.events),
+    }
+    if old is not None:
+        files["changes.csv"] = pipeline.changes(scenario, old, result.events)
+    pipeline.write(
+        ctx.out, scenario, files, [allocation.report, *reports, result.report], earlier=ctx.earlier
     )
     click.echo(f"calendar {result.report.status}: {len(result.events)} events")
 
@@ -718,17 +455,16 @@ def schedule(ctx: Context, previous: Path | None) -> None:
 )
 def export(ctx: Context, previous: Path | None) -> None:
     """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
-    from cohort_solver.stages.schedule import read_calendar_csv
-
     scenario = ctx.load()
-    path = ctx.out / "calendar.csv"
-    if not path.exists():
+    events = ctx.earlier.calendar()
+    if events is None:
         raise InputError(
             [Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")]
         )
-    old = _old_feeds(ctx, scenario, previous)
-    feeds = _feeds(scenario, read_calendar_csv(path), old)
-    _write(ctx, scenario, dict(feeds), [], fresh_ics=True)
+    feeds = pipeline.export(scenario, events, ctx.earlier.feeds(scenario, previous))
+    pipeline.write(
+        ctx.out, scenario, pipeline.feed_files(feeds), [], earlier=ctx.earlier, fresh_ics=True
+    )
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
 
 
@@ -736,30 +472,11 @@ def export(ctx: Context, previous: Path | None) -> None:
 @scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
-    from cohort_solver.stages.schedule import calendar_csv
-
-    scenario = ctx.load()
-    old_feeds = _old_feeds(ctx, scenario, None)  # checked before the solve, not after it
-    allocation = _allocate(ctx, scenario)
-    click.echo(_summary(allocation))
-    matched = _matches(ctx, scenario, allocation)
-    click.echo(f"matching {matched.report.status}: {len(matched.matches)} participants matched")
-    calendar = _calendar(ctx, scenario, allocation, matched.matches)
-    click.echo(f"calendar {calendar.report.status}: {len(calendar.events)} events")
-    files: dict[str, str | bytes] = {
-        "allocation.csv": allocation_csv(allocation.outcomes),
-        "decision_log.csv": decision_log_csv(allocation.outcomes),
-        "matches.csv": matches_csv(matched.matches),
-        "calendar.csv": calendar_csv(calendar.events),
-        **_feeds(scenario, calendar.events, old_feeds),
-    }
-    reports = [allocation.report, matched.report, calendar.report]
-    from cohort_solver.stages.report.panel_report import report_html
-
-    files["report.html"] = report_html(
-        scenario, allocation, matched.matches, calendar.events, reports
-    )
-    _write(ctx, scenario, files, reports, fresh_ics=True, keep_reports=False)
+    result = pipeline.run(ctx.load(), ctx.out, ctx.options)
+    click.echo(_summary(result.allocation))
+    matching, calendar = result.reports[1], result.reports[2]
+    click.echo(f"matching {matching.status}: {len(result.matches)} participants matched")
+    click.echo(f"calendar {calendar.status}: {len(result.events)} events")
     click.echo(f"written to {ctx.out}")
 
 
@@ -917,7 +634,7 @@ def robustness(
     from cohort_solver.sweeps.runner import Runner
 
     scenario = ctx.load()
-    baseline = _allocate(ctx, scenario)
+    baseline = pipeline.allocate(scenario, ctx.options)
     with Runner(workers=ctx.workers, dask_scheduler=dask_scheduler) as runner:
         ctx.say(f"robustness: {trials} trials")
         result = assess(

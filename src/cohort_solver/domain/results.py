@@ -48,6 +48,7 @@ class StageReport(Record):
     seconds: float = 0.0
     solver: str = "CP-SAT"
     notes: tuple[str, ...] = ()  # what the reader should know, e.g. a time limit that cut in
+    inputs: str = ""  # checksum of the files the stage read, so a later command can reuse it
 
 
 class Allocation(Record):

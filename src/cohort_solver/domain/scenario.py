@@ -612,7 +612,12 @@ class Scenario(BaseModel):
     conflicts: tuple[Conflict, ...] = ()
     outcomes: tuple[ProgrammeOutcome, ...] = ()
     checksum: str = ""
+    stage_checksums: dict[str, str] = Field(default_factory=dict)  # stage -> checksum of its inputs
     warnings: tuple[str, ...] = ()  # non-fatal remarks from loading (unknown columns, settings)
+
+    def inputs(self, stage: str) -> str:
+        """The checksum of the files ``stage`` reads (the whole scenario's if not recorded)."""
+        return self.stage_checksums.get(stage, self.checksum)
 
     @property
     def cohorts(self) -> list[Cohort]:

@@ -29,6 +29,7 @@ def solution_json(
             "solver": r.solver,
             "seconds": r.seconds,
             "notes": list(r.notes),
+            **({"inputs_checksum": r.inputs} if r.inputs else {}),
             "objectives": [
                 {
                     "name": lv.name,
@@ -130,6 +131,9 @@ def read_reports(path: Path) -> list[StageReport]:
         solver = body.get("solver", "CP-SAT")
         if not isinstance(solver, str):
             raise bad(["stages", name, "solver"], "not text")
+        inputs = body.get("inputs_checksum", "")
+        if not isinstance(inputs, str):
+            raise bad(["stages", name, "inputs_checksum"], "not text")
         reports.append(
             StageReport(
                 stage=name,
@@ -138,6 +142,7 @@ def read_reports(path: Path) -> list[StageReport]:
                 seconds=float(seconds),
                 levels=tuple(kept),
                 notes=tuple(notes),
+                inputs=inputs,
             )
         )
     return reports

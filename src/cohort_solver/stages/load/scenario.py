@@ -166,13 +166,11 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 
-    digest = hashlib.sha256(toml_bytes)
-    for _, read in sorted(tables.items()):
-        if read is not None:
-            digest.update(f"\0{read.file}\0".encode())
-            digest.update(read.raw)
-    for override in overrides:
-        digest.update(f"\0--set\0{override}".encode())
+    digest = _digest(toml_bytes, tables, overrides, None)
+    stage_digests = {
+        stage: _digest(toml_bytes, tables, overrides, stems)
+        for stage, stems in STAGE_INPUTS.items()
+    }
 
     def just(records: list[tuple[int, Any]]) -> tuple[Any, ...]:
         return tuple(record for _, record in records)
@@ -190,12 +188,36 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
         unavailability=just(unavailability),
         conflicts=just(conflicts),
         outcomes=just(outcomes),
-        checksum=digest.hexdigest(),
+        checksum=digest,
+        stage_checksums=stage_digests,
         warnings=tuple(out.warnings),
     )
     # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
     check_session_attendees(scenario, tables["applicants"], applicants)
     return scenario
+
+
+# The files each stage reads, so a stage's earlier output stays valid while they are unchanged
+# (scenario.toml and every --set count for every stage). The calendar reads them all.
+STAGE_INPUTS: dict[str, tuple[str, ...] | None] = {
+    "allocation": ("applicants", "scores"),
+    "matching": ("applicants", "scores", "mentors", "coaches", "people", "conflicts"),
+    "calendar": None,
+}
+
+
+def _digest(
+    toml_bytes: bytes, tables: dict[str, Any], overrides: Sequence[str], stems: Sequence[str] | None
+) -> str:
+    """sha256 over scenario.toml, the named tables (None: every table) and the overrides."""
+    digest = hashlib.sha256(toml_bytes)
+    for stem, read in sorted(tables.items()):
+        if read is not None and (stems is None or stem in stems):
+            digest.update(f"\0{read.file}\0".encode())
+            digest.update(read.raw)
+    for override in overrides:
+        digest.update(f"\0--set\0{override}".encode())
+    return digest.hexdigest()
 
 
 def positive_action_warnings(

@@ -1,0 +1,462 @@
+"""The one place that knows the stage order: load → allocate → match → schedule → export → report.
+
+Each stage is a function that takes the scenario, the results of the stages before it and one
+``Options``, and returns a plain result; nothing here writes a file except ``write``. What an
+earlier command left in ``--out`` is reused by ``Earlier`` while it is still valid for the same
+inputs: each stage's report in solution.json records the checksum of the files that stage
+reads, so editing unavailability.csv re-plans the calendar but keeps the allocation.
+
+The CLI, the benchmarks and a notebook all call these functions::
+
+    import cohort_solver
+    scenario = cohort_solver.load("scenarios/oxford-2024")
+    allocation = cohort_solver.allocate(scenario)
+    matching = cohort_solver.match(scenario, allocation)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cohort_solver.domain.results import Allocation, Event, Match, Outcome, StageReport
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import InputError, Problem
+from cohort_solver.stages.export.solution import read_reports
+from cohort_solver.stages.export.tables import (
+    allocation_csv,
+    decision_log_csv,
+    matches_csv,
+    read_allocation,
+    read_matches,
+)
+from cohort_solver.stages.export.write import write_outputs
+from cohort_solver.stages.load.scenario import load_scenario
+
+if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
+    from cohort_solver.stages.match.solve import MatchResult
+    from cohort_solver.stages.schedule import CalendarResult
+
+# Enough for every stage of a national programme (100,000 applicants, 300 cohorts, 40,000
+# calendar events) on two busy cores; a stage that is done sooner stops sooner.
+DEFAULT_TIME_LIMIT = 1800.0
+
+Step = Callable[[int, int], None]  # (done, total): one stage's progress
+
+
+def _silent_step(done: int, total: int) -> None:
+    return None
+
+
+def _no_progress(stage: str, unit: str) -> Step:
+    return _silent_step
+
+
+def _silent(message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Options:
+    """How hard the solvers may work, and where progress goes (nowhere, by default)."""
+
+    time_limit: float = DEFAULT_TIME_LIMIT
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    progress: Callable[[str, str], Step] = _no_progress  # (stage, unit) -> step callback
+    say: Callable[[str], None] = _silent  # one line of progress, e.g. "matching: solving"
+
+
+# --------------------------------------------------------------------------- the stages
+
+
+def load(folder: str | Path, sets: Sequence[str] = ()) -> Scenario:
+    """Read and check a scenario folder, with ``--set`` style overrides."""
+    return load_scenario(folder, sets)
+
+
+def allocate(
+    scenario: Scenario,
+    options: Options | None = None,
+    *,
+    keep: Mapping[str, str] | None = None,
+    withdrawn: Sequence[str] = (),
+) -> Allocation:
+    """Select participants and reserves (``keep`` pins places, e.g. after a withdrawal)."""
+    from cohort_solver.stages.allocate.solve import allocate as solve_allocation
+
+    options = options or Options()
+    options.say("allocation: solving")
+    allocation = solve_allocation(
+        scenario,
+        time_limit=options.time_limit,
+        workers=options.workers,
+        keep=keep,
+        withdrawn=withdrawn,
+        progress=options.progress("allocation", "parts"),
+    )
+    return allocation.model_copy(update={"report": _stamped(allocation.report, scenario)})
+
+
+def match(
+    scenario: Scenario,
+    allocation: Allocation,
+    options: Options | None = None,
+    *,
+    previous: Sequence[Match] | None = None,
+) -> MatchResult:
+    """A mentor and a coach for every selected participant (``previous``: keep lawful pairs)."""
+    from cohort_solver.stages.match.solve import match as solve_matching
+
+    options = options or Options()
+    options.say("matching: solving")
+    result = solve_matching(
+        scenario,
+        allocation.selected(),
+        time_limit=options.time_limit,
+        workers=options.workers,
+        previous=previous,
+        progress=options.progress("matching", "steps"),
+    )
+    return replace(result, report=_stamped(result.report, scenario))
+
+
+def schedule(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    options: Options | None = None,
+    *,
+    previous: Sequence[Event] | None = None,
+) -> CalendarResult:
+    """The programme calendar (``previous``: re-plan moving as few events as possible)."""
+    from cohort_solver.stages.schedule import schedule as solve_calendar
+
+    options = options or Options()
+    options.say("calendar: solving")
+    result = solve_calendar(
+        scenario,
+        allocation.selected(),
+        matches,
+        time_limit=options.time_limit,
+        workers=options.workers,
+        previous=previous,
+        progress=options.progress("calendar", "steps (skeleton months, coaching, bound)"),
+    )
+    return replace(result, report=_stamped(result.report, scenario))
+
+
+def _stamped(report: StageReport, scenario: Scenario) -> StageReport:
+    """The report with the checksum of the inputs it was solved from (see ``Earlier``)."""
+    return report.model_copy(update={"inputs": scenario.inputs(report.stage)})
+
+
+def export(
+    scenario: Scenario, events: Sequence[Event], previous: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """The iCalendar feeds (file name -> bytes); ``previous`` feeds carry SEQUENCE forward."""
+    from cohort_solver.stages.export.ics import build_feeds
+
+    return build_feeds(scenario, events, previous=dict(previous) if previous else None)
+
+
+def report(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    events: Sequence[Event],
+    reports: Sequence[StageReport],
+) -> str:
+    """The panel's report.html."""
+    from cohort_solver.stages.report.panel_report import report_html
+
+    return report_html(scenario, allocation, matches, events, list(reports))
+
+
+def withdraw(
+    scenario: Scenario, previous: Allocation, applicant_id: str, options: Options | None = None
+) -> Allocation:
+    """A selected participant leaves: everyone else keeps their place, the best lawful
+    replacement is chosen (as ``allocate`` would, with the others pinned)."""
+    leaving = next((o for o in previous.outcomes if o.applicant_id == applicant_id), None)
+    if leaving is None or leaving.status != "selected":
+        row = next(
+            (i for i, o in enumerate(previous.outcomes, start=2) if o.applicant_id == applicant_id),
+            1,
+        )
+        raise InputError(
+            [
+                Problem(
+                    "allocation.csv",
+                    row,
+                    1,
+                    f"{applicant_id} is not a selected participant, so cannot withdraw",
+                )
+            ]
+        )
+    keep = {
+        o.applicant_id: o.cohort_id
+        for o in previous.selected()
+        if o.applicant_id != applicant_id and o.cohort_id is not None
+    }
+    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason == "withdrawn"]
+    return allocate(scenario, options, keep=keep, withdrawn=[*withdrawn, applicant_id])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def allocation_files(allocation: Allocation) -> dict[str, str | bytes]:
+    """allocation.csv and the decision log, which must never be left stale beside it."""
+    return {
+        "allocation.csv": allocation_csv(allocation.outcomes),
+        "decision_log.csv": decision_log_csv(allocation.outcomes),
+    }
+
+
+def feed_files(feeds: Mapping[str, bytes]) -> dict[str, str | bytes]:
+    return {f"ics/{name}": data for name, data in feeds.items()}
+
+
+def write(
+    out: Path,
+    scenario: Scenario,
+    files: Mapping[str, str | bytes],
+    reports: Sequence[StageReport],
+    *,
+    earlier: Earlier | None = None,
+    fresh_ics: bool = False,
+) -> None:
+    """Write ``files`` into ``out`` in one step. solution.json keeps the other stages' reports
+    from ``earlier`` (``run`` passes none: it replaces every stage)."""
+    kept = (
+        [r for r in earlier.reports() if r.stage not in {x.stage for x in reports}]
+        if earlier
+        else []
+    )
+    write_outputs(out, scenario, dict(files), [*kept, *reports], fresh_ics=fresh_ics)
+
+
+# --------------------------------------------------------------------------- earlier outputs
+
+
+class Earlier:
+    """What earlier commands left in ``--out``, reused while valid for the same inputs."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self._reports: list[StageReport] | None = None
+
+    def reports(self) -> list[StageReport]:
+        """The stage reports of solution.json (read once; a broken one is bad input)."""
+        if self._reports is None:
+            self._reports = read_reports(self.out / "solution.json")
+        return self._reports
+
+    def _report(self, stage: str) -> StageReport | None:
+        return next((r for r in self.reports() if r.stage == stage), None)
+
+    def _valid(self, stage: str, scenario: Scenario) -> bool:
+        """Written from the same inputs: the stage's recorded checksum is the scenario's.
+        A folder from before checksums were recorded passes; the callers check what it holds."""
+        report = self._report(stage)
+        return report is None or not report.inputs or report.inputs == scenario.inputs(stage)
+
+    def allocation(self, scenario: Scenario) -> Allocation | None:
+        path = self.out / "allocation.csv"
+        if not path.exists() or not self._valid("allocation", scenario):
+            return None
+        outcomes = read_allocation(path)
+        if [o.applicant_id for o in outcomes] != [a.applicant_id for a in scenario.applicants]:
+            return None  # written for another version of applicants.csv: solve again
+        report = self._report("allocation") or StageReport(stage="allocation", status="feasible")
+        return Allocation(outcomes=tuple(outcomes), report=report)
+
+    def matches(self, scenario: Scenario, allocation: Allocation) -> list[Match] | None:
+        path = self.out / "matches.csv"
+        if not path.exists() or not self._valid("matching", scenario):
+            return None
+        matches = read_matches(path)
+        if sorted(m.participant_id for m in matches) != sorted(
+            o.applicant_id for o in allocation.selected()
+        ):
+            return None  # the allocation has changed since: match again
+        return matches
+
+    def calendar(self) -> list[Event] | None:
+        from cohort_solver.stages.schedule import read_calendar_csv
+
+        path = self.out / "calendar.csv"
+        return read_calendar_csv(path) if path.exists() else None
+
+    def feeds(self, scenario: Scenario, previous: Path | None = None) -> dict[str, bytes]:
+        """The feeds a new export continues from (``previous``, else ics/), checked now."""
+        from cohort_solver.stages.export.ics import read_feeds
+
+        start = scenario.settings.programme.start.year
+        return read_feeds(previous if previous is not None else self.out / "ics", start)
+
+
+def allocation_for(scenario: Scenario, earlier: Earlier, options: Options) -> Allocation:
+    """The allocation in ``--out`` if still valid, else a new one."""
+    return earlier.allocation(scenario) or allocate(scenario, options)
+
+
+def matches_for(
+    scenario: Scenario, allocation: Allocation, earlier: Earlier, options: Options
+) -> tuple[list[Match], list[StageReport]]:
+    """The matches in ``--out`` if still valid for this allocation, else new ones (with the
+    report of the new solve, to record in solution.json)."""
+    matches = earlier.matches(scenario, allocation)
+    if matches is not None:
+        return matches, []
+    result = match(scenario, allocation, options)
+    return list(result.matches), [result.report]
+
+
+def changes(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) -> str:
+    """changes.csv for a re-plan: what moved, from when to when, and why."""
+    from cohort_solver.stages.export.ics import changes_csv
+    from cohort_solver.stages.export.tables import change_reasons
+
+    return changes_csv(old, new, change_reasons(scenario, old, new))
+
+
+# --------------------------------------------------------------------------- explain, validate
+
+
+def explain(
+    scenario: Scenario, subject: str, earlier: Earlier, options: Options | None = None
+) -> list[str]:
+    """Why an applicant got their outcome (and their mentor and coach), or why a calendar
+    event is at its time; ``subject`` is an applicant id or an event id of calendar.csv."""
+    options = options or Options()
+    if subject not in {a.applicant_id for a in scenario.applicants}:
+        events = earlier.calendar()
+        if events is not None and any(e.event_id == subject for e in events):
+            from cohort_solver.stages.schedule import explain_event
+
+            return [explain_event(scenario, events, subject)]
+        raise InputError(
+            [
+                Problem(
+                    "applicants.csv", 1, 1, f"no applicant (or calendar event) with id {subject!r}"
+                )
+            ]
+        )
+    from cohort_solver.stages.allocate.explain import explain_applicant
+
+    allocation = allocation_for(scenario, earlier, options)
+    matches = earlier.matches(
+        scenario, allocation
+    )  # read before explaining: a broken one is exit 2
+    texts = [
+        explain_applicant(
+            scenario,
+            allocation.outcomes,
+            subject,
+            time_limit=options.time_limit,
+            workers=options.workers,
+        )
+    ]
+    if matches and any(m.participant_id == subject for m in matches):
+        from cohort_solver.stages.match.explain import explain_match
+
+        texts.append(explain_match(scenario, allocation.selected(), matches, subject))
+    return texts
+
+
+def validation_summary(scenario: Scenario) -> list[str]:
+    """What ``validate`` prints: the programme, eligible applicants per cohort, ring-fence
+    members (suppressed as the report suppresses them), and the size of every table."""
+    from cohort_solver.stages.allocate.eligibility import candidates
+
+    pool = candidates(scenario)
+    eligible = [c for c in pool if c.eligible]
+    programme = scenario.settings.programme
+    lines = [
+        f"{programme.name} ({programme.organisation})",
+        f"  applicants: {len(pool)} ({len(eligible)} eligible), scores: {len(scenario.scores)} rows",
+    ]
+    for cohort in scenario.cohorts:
+        can_join = sum(cohort.id in c.cohorts for c in eligible)
+        lines.append(
+            f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
+        )
+    shown = _eligible_members_shown(scenario, [c.id for c in eligible])
+    for rf in scenario.settings.selection.ring_fence:
+        members = sum(rf.name in c.ring_fences for c in eligible)
+        figure = members if rf.name in shown else "suppressed"
+        lines.append(f"  ring fence '{rf.name}' ({rf.unfilled}): {figure} eligible members")
+    lines.append(
+        f"  mentors: {len(scenario.mentors)}, coaches: {len(scenario.coaches)}, "
+        f"sessions: {len(scenario.programme)}, people: {len(scenario.people)}, "
+        f"venues: {len(scenario.venues)}"
+    )
+    return lines
+
+
+def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
+    """The ring fences whose count of eligible members may be shown (the report's rule: no
+    count of 1 or 2, directly or by subtraction)."""
+    from cohort_solver.stages.report.disclosure import Cell, disclosable
+    from cohort_solver.stages.report.panel_report import protected_columns
+
+    columns = protected_columns(scenario, scenario.ring_fence_groups())
+    populations = {
+        "applicants": frozenset(a.applicant_id for a in scenario.applicants),
+        "eligible": frozenset(eligible),
+    }
+    wanted = [
+        Cell("eligible", f"ring fence {rf.name}") for rf in scenario.settings.selection.ring_fence
+    ]
+    return {c.column.removeprefix("ring fence ") for c in disclosable(columns, populations, wanted)}
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything ``run`` produced: each stage's result and the files it wrote."""
+
+    scenario: Scenario
+    allocation: Allocation
+    matches: tuple[Match, ...]
+    events: tuple[Event, ...]
+    reports: tuple[StageReport, ...]
+    files: Mapping[str, str | bytes]
+
+    def selected(self) -> list[Outcome]:
+        return self.allocation.selected()
+
+
+def run(
+    scenario: Scenario | str | Path,
+    out: Path | str | None = None,
+    options: Options | None = None,
+) -> Run:
+    """Every stage, then every file (allocation, matches, calendar, feeds, report) into ``out``
+    (default ``SCENARIO/out``) in one step."""
+    from cohort_solver.stages.schedule import calendar_csv
+
+    options = options or Options()
+    if not isinstance(scenario, Scenario):
+        scenario = load(scenario)
+    target = Path(out) if out is not None else scenario.folder / "out"
+    old_feeds = Earlier(target).feeds(scenario)  # checked before the solve, not after it
+    allocation = allocate(scenario, options)
+    matching = match(scenario, allocation, options)
+    calendar = schedule(scenario, allocation, matching.matches, options)
+    reports = (allocation.report, matching.report, calendar.report)
+    files: dict[str, str | bytes] = {
+        **allocation_files(allocation),
+        "matches.csv": matches_csv(matching.matches),
+        "calendar.csv": calendar_csv(calendar.events),
+        **feed_files(export(scenario, calendar.events, old_feeds)),
+        "report.html": report(scenario, allocation, matching.matches, calendar.events, reports),
+    }
+    write(target, scenario, files, reports, fresh_ics=True)
+    return Run(scenario, allocation, matching.matches, calendar.events, reports, files)
