@@ -17,7 +17,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import click
 from rich.console import Console
@@ -125,9 +125,20 @@ class Context:
             self.bars = None
 
 
+Command = Callable[..., None]
+
+
+@overload
 def scenario_command(
-    func: Callable[..., None] | None = None, *, writes: bool = True, keeps_reports: bool = True
-) -> Any:
+    func: Command, *, writes: bool = True, keeps_reports: bool = True
+) -> Command: ...
+@overload
+def scenario_command(
+    func: None = None, *, writes: bool = True, keeps_reports: bool = True
+) -> Callable[[Command], Command]: ...
+def scenario_command(
+    func: Command | None = None, *, writes: bool = True, keeps_reports: bool = True
+) -> Command | Callable[[Command], Command]:
     """The shared arguments and options. A command that ``writes`` holds --out's lock from
     before it reads --out until it has written it, so two runs cannot interleave. One that
     ``keeps_reports`` adds to --out's solution.json, so a broken one stops it before solving."""
@@ -200,7 +211,8 @@ class _QuietWhenClosed:
     def write(self, text: str) -> int:
         if not self.closed_by_reader:
             try:
-                return self._stream.write(text)
+                written: int = self._stream.write(text)
+                return written
             except BrokenPipeError:
                 self._gone()
         return len(text)
@@ -312,7 +324,7 @@ def main() -> None:
 
 
 def _summary(allocation: Allocation) -> str:
-    counts = Counter(o.status for o in allocation.outcomes)
+    counts = Counter[str](o.status for o in allocation.outcomes)
     levels = ", ".join(f"{lv.name}={lv.value}" for lv in allocation.report.levels)
     statuses = ("selected", "reserve", "not_selected", "ineligible")
     return (
