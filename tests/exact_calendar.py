@@ -85,13 +85,35 @@ def exact_calendar(
     if any(not mine for mine in options.values()):
         return None
     model = cp_model.CpModel()
-    pick: dict[str, list[tuple[Event, cp_model.IntVar]]] = {}
+    pick = {
+        event_id: [(e, model.new_bool_var(f"{event_id}@{i}")) for i, e in enumerate(mine)]
+        for event_id, mine in options.items()
+    }
+    for choices in pick.values():
+        model.add_exactly_one(x for _, x in choices)
+    add_no_double_booking(model, scenario, pick)
+    add_after(model, scenario, pick)
+    add_group_gap(model, scenario, pick)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = seconds
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        return None
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return "unknown"
+    return [e for mine in pick.values() for e, x in mine if solver.value(x)]
+
+
+Picks = dict[str, list[tuple[Event, cp_model.IntVar]]]  # event_id -> (placement, chosen?)
+
+
+def add_no_double_booking(model: cp_model.CpModel, scenario: Scenario, pick: Picks) -> None:
+    """No person and no venue in two events in the same slot."""
     slot = timedelta(minutes=scenario.settings.calendar.slot_minutes)
     busy: dict[tuple[str, datetime], list[cp_model.IntVar]] = defaultdict(list)
-    for event_id, mine in options.items():
-        pick[event_id] = [(e, model.new_bool_var(f"{event_id}@{i}")) for i, e in enumerate(mine)]
-        model.add_exactly_one(x for _, x in pick[event_id])
-        for e, x in pick[event_id]:
+    for choices in pick.values():
+        for e, x in choices:
             moment = e.start
             while moment < e.end:
                 for who in (*e.attendee_ids, *([e.venue_id] if e.venue_id else [])):
@@ -101,27 +123,35 @@ def exact_calendar(
         if len(lits) > 1:
             model.add_at_most_one(lits)
 
-    def minutes(event_id: str, end: bool = False) -> cp_model.LinearExprT:
-        return sum(
-            x * int(((e.end if end else e.start).timestamp()) // 60) for e, x in pick[event_id]
-        )
 
-    def day(event_id: str) -> cp_model.LinearExprT:
-        return sum(x * e.start.date().toordinal() for e, x in pick[event_id])
+def _minutes(pick: Picks, event_id: str, end: bool = False) -> cp_model.LinearExprT:
+    return sum(x * int(((e.end if end else e.start).timestamp()) // 60) for e, x in pick[event_id])
 
+
+def _day(pick: Picks, event_id: str) -> cp_model.LinearExprT:
+    return sum(x * e.start.date().toordinal() for e, x in pick[event_id])
+
+
+def add_after(model: cp_model.CpModel, scenario: Scenario, pick: Picks) -> None:
+    """A session with `after` starts once the named session of the same cohort, shared by
+    one of the same participants, has ended."""
     sessions = {s.session_key: s for s in scenario.programme}
     applicants = {a.applicant_id for a in scenario.applicants}
-    for event_id in pick:
-        cohort, key, *rest = event_id.split("/")
+    for event_id, choices in pick.items():
+        cohort, key, *_ = event_id.split("/")
         before = sessions[key].after
         if not before:
             continue
-        mine = set(options[event_id][0].attendee_ids) & applicants
-        for other in pick:
+        mine = set(choices[0][0].attendee_ids) & applicants
+        for other, theirs in pick.items():
             o_cohort, o_key, *_ = other.split("/")
-            shared = set(options[other][0].attendee_ids) & mine
-            if o_cohort == cohort and o_key == before and shared:
-                model.add(minutes(event_id) >= minutes(other, end=True))
+            if o_cohort == cohort and o_key == before and set(theirs[0][0].attendee_ids) & mine:
+                model.add(_minutes(pick, event_id) >= _minutes(pick, other, end=True))
+
+
+def add_group_gap(model: cp_model.CpModel, scenario: Scenario, pick: Picks) -> None:
+    """A cohort's group sessions are at least min_days_between_group_sessions days apart."""
+    sessions = {s.session_key: s for s in scenario.programme}
     gap = scenario.settings.calendar.min_days_between_group_sessions
     groups: dict[str, list[str]] = defaultdict(list)
     for event_id in pick:
@@ -132,14 +162,5 @@ def exact_calendar(
         for i, a in enumerate(mine):
             for b in mine[i + 1 :]:
                 first = model.new_bool_var(f"{a}<{b}")
-                model.add(day(b) >= day(a) + gap).only_enforce_if(first)
-                model.add(day(a) >= day(b) + gap).only_enforce_if(~first)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.max_time_in_seconds = seconds
-    status = solver.solve(model)
-    if status == cp_model.INFEASIBLE:
-        return None
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return "unknown"
-    return [e for mine in pick.values() for e, x in mine if solver.value(x)]
+                model.add(_day(pick, b) >= _day(pick, a) + gap).only_enforce_if(first)
+                model.add(_day(pick, a) >= _day(pick, b) + gap).only_enforce_if(~first)

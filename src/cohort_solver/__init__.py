@@ -19,8 +19,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-API = ("Options", "load", "allocate", "match", "schedule", "export", "report", "withdraw", "run")
-__all__ = list(API)
+__all__ = [
+    "Options",
+    "allocate",
+    "export",
+    "load",
+    "match",
+    "report",
+    "run",
+    "schedule",
+    "withdraw",
+]
 
 if TYPE_CHECKING:
     from cohort_solver.pipeline import (
@@ -37,6 +46,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in API:
+    if name in __all__:
         return getattr(import_module("cohort_solver.pipeline"), name)
     raise AttributeError(f"module 'cohort_solver' has no attribute {name!r}")

@@ -54,47 +54,48 @@ def expected_attendees(
     """
     applicants = {a.applicant_id: a for a in scenario.applicants}
     coach = {m.participant_id: m.coach_id for m in matches}
-    heads: dict[tuple[str, str], str] = {}
-    for p in scenario.people:
-        key = (p.council, p.service_area)
-        if p.role == "head_of_service" and (key not in heads or p.person_id < heads[key]):
-            heads[key] = p.person_id
+    heads = _heads_of_service(scenario)
     members: dict[str, list[str]] = defaultdict(list)
     for o in selected:
         if o.cohort_id:
             members[o.cohort_id].append(o.applicant_id)
 
     def named(session: Session, pid: str) -> set[str]:
-        out: set[str] = set()
         applicant = applicants[pid]
-        for who in session.with_:
-            if who == "line_manager":
-                out |= {applicant.line_manager_id} if applicant.line_manager_id else set()
-            elif who == "head_of_service":
-                head = heads.get((applicant.council, applicant.service_area))
-                out |= {head} if head else set()
-            else:
-                out.add(who)
-        return out
+        by_role = {
+            "line_manager": applicant.line_manager_id,
+            "head_of_service": heads.get((applicant.council, applicant.service_area)),
+        }
+        return {by_role.get(who, who) or "" for who in session.with_} - {""}
+
+    def one_to_one(session: Session, pid: str) -> set[str]:
+        people = {pid} | named(session, pid)
+        own = {"coaching": coach.get(pid), "review": applicants[pid].line_manager_id}
+        partner = own.get(session.kind)  # the coach at coaching, the line manager at a review
+        return people | {partner} if partner else people
 
     expected: dict[str, set[str]] = {}
     for session in scenario.programme:
         for cohort_id, pids in members.items():
-            if not session.per_participant:
-                people = set(pids) | ({session.facilitator} if session.facilitator else set())
+            if session.per_participant:
                 for pid in pids:
-                    people |= named(session, pid)
-                expected[f"{cohort_id}/{session.session_key}"] = people
+                    expected[f"{cohort_id}/{session.session_key}/{pid}"] = one_to_one(session, pid)
                 continue
+            people = set(pids) | ({session.facilitator} if session.facilitator else set())
             for pid in pids:
-                people = {pid} | named(session, pid)
-                if session.kind == "coaching" and pid in coach:
-                    people.add(coach[pid])
-                manager = applicants[pid].line_manager_id
-                if session.kind == "review" and manager:
-                    people.add(manager)
-                expected[f"{cohort_id}/{session.session_key}/{pid}"] = people
+                people |= named(session, pid)
+            expected[f"{cohort_id}/{session.session_key}"] = people
     return expected
+
+
+def _heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """(council, service area) -> its head of service, the lowest person_id if several."""
+    heads: dict[tuple[str, str], str] = {}
+    for p in scenario.people:
+        key = (p.council, p.service_area)
+        if p.role == "head_of_service" and (key not in heads or p.person_id < heads[key]):
+            heads[key] = p.person_id
+    return heads
 
 
 # --------------------------------------------------------------------------- hard rules

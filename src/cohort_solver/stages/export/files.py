@@ -148,30 +148,7 @@ def read_own_csv(path: Path, columns: Sequence[str] = (), *, label: str | None =
     ``file:row:column`` where it goes wrong.
     """
     file = label or str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(file, 1, 1, f"cannot read the file: {_reason(exc)}")]) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError([not_utf8(file, data, exc)]) from None
-    if "\0" in text:
-        at = text.index("\0")
-        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
-        message = "the file holds a NUL byte: it is not a CSV"
-        raise InputError([Problem(file, line, column, message)])
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[list[str]] = []
-    try:
-        for record in reader:
-            records.append(record)
-    except csv.Error as exc:
-        raise InputError(
-            [Problem(file, len(records) + 1, 1, f"not a CSV written by cohort-solver ({exc})")]
-        ) from None
-    if not records or not any(records[0]):
-        raise InputError([Problem(file, 1, 1, "the file is empty: it needs its header row")])
+    records = _own_records(file, path)
     header = tuple(restore(c) for c in records[0])
     problems = [
         Problem(file, 1, len(header) + 1, f"missing column {name!r}")
@@ -189,19 +166,39 @@ def read_own_csv(path: Path, columns: Sequence[str] = (), *, label: str | None =
             continue  # a trailing blank line
         if len(record) != len(header):
             column = min(len(record), len(header)) + 1
-            problems.append(
-                Problem(
-                    file,
-                    number,
-                    column,
-                    f"this row has {len(record)} cells but the header has {len(header)}",
-                )
-            )
+            message = f"this row has {len(record)} cells but the header has {len(header)}"
+            problems.append(Problem(file, number, column, message))
             continue
         rows.append(dict(zip(header, (restore(c) for c in record), strict=True)))
     if problems:
         raise InputError(problems)
     return OwnTable(file, header, tuple(rows))
+
+
+def _own_records(file: str, path: Path) -> list[list[str]]:
+    """The file's CSV records, header first; refused at the first byte that is not ours."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(file, 1, 1, f"cannot read the file: {_reason(exc)}")]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([not_utf8(file, data, exc)]) from None
+    if "\0" in text:
+        at = text.index("\0")
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        message = "the file holds a NUL byte: it is not a CSV"
+        raise InputError([Problem(file, line, column, message)])
+    records: list[list[str]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        message = f"not a CSV written by cohort-solver ({exc})"
+        raise InputError([Problem(file, len(records) + 1, 1, message)]) from None
+    if not records or not any(records[0]):
+        raise InputError([Problem(file, 1, 1, "the file is empty: it needs its header row")])
+    return records
 
 
 def not_utf8(file: str, data: bytes, exc: UnicodeDecodeError) -> Problem:

@@ -110,7 +110,10 @@ def event_uid(scenario: Scenario, event_id: str) -> str:
 # --------------------------------------------------------------------------- time zone
 
 
-def _offset_at(zone: ZoneInfo, instant: datetime) -> tuple[timedelta, timedelta, str]:
+Offset = tuple[timedelta, timedelta, str]  # UTC offset, daylight saving part, abbreviation
+
+
+def _offset_at(zone: ZoneInfo, instant: datetime) -> Offset:
     local = instant.astimezone(zone)
     return local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or ""
 
@@ -127,7 +130,7 @@ def vtimezone(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone:
     component = icalendar.Timezone()
     component.add("tzid", tzid)
 
-    def observance(at: datetime, before: tuple, after: tuple) -> None:
+    def observance(at: datetime, before: Offset, after: Offset) -> None:
         kind = icalendar.TimezoneDaylight if after[1] else icalendar.TimezoneStandard
         sub = kind()
         sub.add("dtstart", (at + before[0]).replace(tzinfo=None))
@@ -310,8 +313,17 @@ _CONTENT_LINE = re.compile(r"[A-Za-z0-9-]+(?:;[^:]*)?:")
 def _scan(file: str, text: str) -> list[_Block]:
     """Check the feed's line structure (RFC 5545 3.1) and find each event's lines."""
     problems: list[Problem] = []
-    blocks: list[_Block] = []
-    stack: list[tuple[str, int]] = []
+    logical = _unfolded(file, text, problems)
+    blocks = _nesting(file, logical, problems)
+    if not problems and not logical:
+        problems.append(Problem(file, 1, 1, "the feed is empty"))
+    if problems:
+        raise InputError(problems)
+    return blocks
+
+
+def _unfolded(file: str, text: str, problems: list[Problem]) -> list[tuple[int, str]]:
+    """(first line number, logical line): folded continuation lines joined back on."""
     logical: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line[:1] in (" ", "\t"):
@@ -321,34 +333,39 @@ def _scan(file: str, text: str) -> list[_Block]:
             logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
         elif line:
             logical.append((number, line))
+    return logical
+
+
+def _nesting(file: str, logical: list[tuple[int, str]], problems: list[Problem]) -> list[_Block]:
+    """BEGIN/END pairs nest, inside one VCALENDAR; each VEVENT's property lines."""
+    blocks: list[_Block] = []
+    stack: list[tuple[str, int]] = []
     for number, line in logical:
         if not _CONTENT_LINE.match(line):
             problems.append(Problem(file, number, 1, "not an iCalendar line (NAME:value)"))
             continue
         name, _, value = line.partition(":")
-        name = name.split(";", 1)[0].upper()
-        if not stack and not (name == "BEGIN" and value.upper() == "VCALENDAR"):
+        name, value = name.split(";", 1)[0].upper(), value.upper()
+        if not stack and not (name == "BEGIN" and value == "VCALENDAR"):
             problems.append(Problem(file, number, 1, "a feed starts with BEGIN:VCALENDAR"))
-            break
+            return blocks
         if name == "BEGIN":
-            stack.append((value.upper(), number))
-            if value.upper() == "VEVENT":
+            stack.append((value, number))
+            if value == "VEVENT":
                 blocks.append(_Block(number))
         elif name == "END":
-            if not stack or stack[-1][0] != value.upper():
+            if not stack or stack[-1][0] != value:
                 opened = f"BEGIN:{stack[-1][0]} of line {stack[-1][1]}" if stack else "nothing"
-                problems.append(Problem(file, number, 1, f"END:{value} closes {opened}"))
-                break
+                problems.append(
+                    Problem(file, number, 1, f"END:{line.partition(':')[2]} closes {opened}")
+                )
+                return blocks
             stack.pop()
-        elif stack and stack[-1][0] == "VEVENT":
+        elif stack[-1][0] == "VEVENT":
             blocks[-1].properties.setdefault(name, number)
     if not problems and stack:
         kind, number = stack[-1]
         problems.append(Problem(file, number, 1, f"BEGIN:{kind} is never closed (END:{kind})"))
-    if not problems and not logical:
-        problems.append(Problem(file, 1, 1, "the feed is empty"))
-    if problems:
-        raise InputError(problems)
     return blocks
 
 
@@ -371,45 +388,53 @@ def _read_old(file: str, data: bytes | None) -> tuple[dict[str, _Old], str | Non
     old: dict[str, _Old] = {}
     problems: list[Problem] = []
     for component, block in zip(events, blocks, strict=False):
-
-        def at(name: str, message: str, block: _Block = block) -> None:
-            problems.append(Problem(file, block.properties.get(name, block.line), 1, message))
-
-        uid = component.get("UID")
-        if not isinstance(uid, str) or not uid:
-            at("UID", "an event needs exactly one UID")
-            continue
-        sequence = component.get("SEQUENCE", 0)
-        try:
-            sequence = int(sequence)
-        except (TypeError, ValueError):
-            at("SEQUENCE", "SEQUENCE is not a whole number")
-            continue
-        if sequence < 0:
-            at("SEQUENCE", "SEQUENCE is negative")
-            continue
-        try:
-            for name in ("DTSTART", "DTEND"):
-                if name in component and not isinstance(component.decoded(name), date):
-                    raise ValueError(f"{name} is not a date or time")
-            _fingerprint(component)
-            status = str(component.get("STATUS", "")).upper()
-            for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
-                if name in component and not isinstance(component[name], str):
-                    raise ValueError(f"{name} appears more than once")
-        except Exception as exc:  # icalendar raises many types for a damaged property
-            at("DTSTART", f"cannot read this event ({type(exc).__name__}: {exc})")
-            continue
-        old[uid] = _Old(
-            sequence=sequence,
-            cancelled=status == "CANCELLED",
-            component=component,
-            start_line=block.properties.get("DTSTART", block.line),
-        )
+        event = _old_event(file, component, block, problems)
+        if event is not None:
+            old[str(component["UID"])] = event
     if problems:
         raise InputError(problems)
     title = calendar.get("X-WR-CALNAME")
     return old, None if title is None else str(title)
+
+
+def _old_event(
+    file: str, component: icalendar.Component, block: _Block, problems: list[Problem]
+) -> _Old | None:
+    """One previous event, or None with the problem at its line."""
+
+    def at(name: str, message: str) -> None:
+        problems.append(Problem(file, block.properties.get(name, block.line), 1, message))
+
+    uid = component.get("UID")
+    if not isinstance(uid, str) or not uid:
+        at("UID", "an event needs exactly one UID")
+        return None
+    try:
+        sequence = int(component.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        at("SEQUENCE", "SEQUENCE is not a whole number")
+        return None
+    if sequence < 0:
+        at("SEQUENCE", "SEQUENCE is negative")
+        return None
+    try:
+        for name in ("DTSTART", "DTEND"):
+            if name in component and not isinstance(component.decoded(name), date):
+                raise ValueError(f"{name} is not a date or time")
+        _fingerprint(component)
+        status = str(component.get("STATUS", "")).upper()
+        for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+            if name in component and not isinstance(component[name], str):
+                raise ValueError(f"{name} appears more than once")
+    except Exception as exc:  # icalendar raises many types for a damaged property
+        at("DTSTART", f"cannot read this event ({type(exc).__name__}: {exc})")
+        return None
+    return _Old(
+        sequence=sequence,
+        cancelled=status == "CANCELLED",
+        component=component,
+        start_line=block.properties.get("DTSTART", block.line),
+    )
 
 
 def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, bytes]:
@@ -585,8 +610,28 @@ def build_feeds(
 
     olds = {name: _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
     _check_years(scenario, olds)
-    # An event new to one feed but known from another (a new coach's feed after a rematch)
-    # continues that event's SEQUENCE, so every feed agrees on it.
+    prior = _latest_states(olds)
+    first_year, last_year = _years(scenario, _moments(events, olds), zone)
+    tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
+    out: dict[str, bytes] = {}
+    for name in sorted(feeds):
+        feed, (old, old_title) = feeds[name], olds[name]
+        title = feed.title or old_title or f"{scenario.settings.programme.name} - {name[:-4]}"
+        calendar = _calendar(scenario, title, tz)
+        components = _sequenced(scenario, feed, old, prior, zone, who, stamp)
+        for _, _, component in sorted(components, key=lambda item: (item[0], item[1])):
+            calendar.add_component(component)
+        out[name] = calendar.to_ical()
+    return out
+
+
+Olds = Mapping[str, tuple[dict[str, "_Old"], str | None]]
+
+
+def _latest_states(olds: Olds) -> dict[str, _Old]:
+    """UID -> its state in the feed that knows it best (live over cancelled, then highest
+    SEQUENCE). An event new to one feed but known from another (a new coach's feed after a
+    rematch) continues that event's SEQUENCE, so every feed agrees on it."""
     prior: dict[str, _Old] = {}
     for old, _ in olds.values():
         for uid, state in old.items():
@@ -596,6 +641,11 @@ def build_feeds(
                 -state.sequence,
             ):
                 prior[uid] = state
+    return prior
+
+
+def _moments(events: Sequence[Event], olds: Olds) -> list[datetime]:
+    """Every moment the feeds will carry: the VTIMEZONE must cover all their years."""
     moments = [moment for event in events for moment in (event.start, event.end)]
     for old, _ in olds.values():
         for state in old.values():
@@ -603,42 +653,42 @@ def build_feeds(
                 start = state.component.decoded("DTSTART")
                 if isinstance(start, datetime) and start.tzinfo is not None:
                     moments.append(start)
-    first_year, last_year = _years(scenario, moments, zone)
-    tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
+    return moments
 
-    out: dict[str, bytes] = {}
-    for name in sorted(feeds):
-        feed = feeds[name]
-        old, old_title = olds[name]
-        title = feed.title or old_title or f"{scenario.settings.programme.name} - {name[:-4]}"
-        keyed: list[tuple[datetime, str, icalendar.Event]] = []
-        current: set[str] = set()
-        for event in feed.events:
-            component = _vevent(scenario, event, zone, who, stamp)
-            uid = str(component["UID"])
-            current.add(uid)
-            before = old.get(uid) or prior.get(uid)
-            if before is None:
-                sequence = 0
-            elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
-                sequence = before.sequence + 1
-            else:
-                sequence = before.sequence
-            component.add("sequence", sequence)
-            component.add("status", "CONFIRMED")
-            keyed.append((event.start.astimezone(UTC), event.event_id, component))
-        for uid, state in old.items():
-            if uid in current:
-                continue
-            component = _cancelled(state, stamp)
-            start = state.component.decoded("DTSTART") if "DTSTART" in state.component else None
-            when = _as_utc(start, zone)
-            keyed.append((when, uid, component))
-        calendar = _calendar(scenario, title, tz)
-        for _, _, component in sorted(keyed, key=lambda item: (item[0], item[1])):
-            calendar.add_component(component)
-        out[name] = calendar.to_ical()
-    return out
+
+def _sequenced(
+    scenario: Scenario,
+    feed: _Feed,
+    old: dict[str, _Old],
+    prior: dict[str, _Old],
+    zone: ZoneInfo,
+    who: Mapping[str, _Who],
+    stamp: datetime,
+) -> list[tuple[datetime, str, icalendar.Event]]:
+    """(start, sort key, VEVENT) of one feed: its events with SEQUENCE carried on from the
+    previous feeds, and a cancellation for each previous event that is gone."""
+    keyed: list[tuple[datetime, str, icalendar.Event]] = []
+    current: set[str] = set()
+    for event in feed.events:
+        component = _vevent(scenario, event, zone, who, stamp)
+        uid = str(component["UID"])
+        current.add(uid)
+        before = old.get(uid) or prior.get(uid)
+        if before is None:
+            sequence = 0
+        elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
+            sequence = before.sequence + 1
+        else:
+            sequence = before.sequence
+        component.add("sequence", sequence)
+        component.add("status", "CONFIRMED")
+        keyed.append((event.start.astimezone(UTC), event.event_id, component))
+    for uid, state in old.items():
+        if uid in current:
+            continue
+        start = state.component.decoded("DTSTART") if "DTSTART" in state.component else None
+        keyed.append((_as_utc(start, zone), uid, _cancelled(state, stamp)))
+    return keyed
 
 
 def _as_utc(moment: object, zone: ZoneInfo) -> datetime:
