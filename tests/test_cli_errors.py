@@ -126,6 +126,7 @@ CHILD = textwrap.dedent(
 
 # The in-process test above covers every command; these show the same in a real process for
 # a command with the shared options, and for the two that have their own (compare, generate).
+@pytest.mark.slow  # a real process per command: seconds each
 @pytest.mark.parametrize("command", ["allocate", "compare", "generate"])
 def test_a_real_process_never_prints_a_traceback(command: str, small: Path, tmp_path: Path) -> None:
     done = subprocess.run(

@@ -10,6 +10,9 @@ from click.testing import CliRunner
 
 from cohort_solver.cli import main
 
+# A local Dask cluster takes seconds to start: the full suite runs these, the fast loop not.
+pytestmark = pytest.mark.slow
+
 VARIANTS = [
     "--variant",
     "six-held",

@@ -22,6 +22,9 @@ from cohort_solver.stages.load.scenario import load_scenario
 from .browser import find_chromium, launch
 from .conftest import OXFORD
 
+# A real chromium takes seconds to start: the full suite (and CI) runs these, the fast loop not.
+pytestmark = pytest.mark.slow
+
 # CI=true (GitHub, GitLab, .ci/run): there a missing Chromium is a failure, never a skip.
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

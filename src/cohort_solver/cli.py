@@ -1,4 +1,4 @@
-"""The command line: load, call the core, write.
+"""The command line: parse the arguments, call the pipeline (or one stage of it), print.
 
 Exit 0 ok, 1 infeasible (with a proof), 2 bad input (or an unusable --out), 3 internal error,
 4 out of time. ``CohortSolver.invoke`` is the one place every command's errors end up.

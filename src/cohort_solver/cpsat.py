@@ -1,4 +1,4 @@
-"""Every OR-Tools model lives here: one module per stage, plus the HiGHS reference."""
+"""What the three solver stages share about CP-SAT: one way to set a solver up, one way to fail."""
 
 from __future__ import annotations
 
