@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import cohort_solver
@@ -77,3 +78,20 @@ def test_an_edit_re_solves_exactly_the_stages_that_read_the_edited_file(tmp_path
     )
     again = _stages(out)
     assert again["allocation"]["inputs_checksum"] != before["allocation"]["inputs_checksum"]
+
+
+def test_the_readme_python_example_runs_and_shows_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (OXFORD.parent.parent / "README.md").read_text()
+    block = readme.split("### From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(OXFORD.parent.parent)
+    block = block.replace('out="out/"', f"out={str(tmp_path / 'out')!r}")
+    namespace: dict[str, object] = {}
+    for line in block.splitlines():
+        code, _, shown = line.partition("  # ")
+        if code.strip() and not code.startswith(" ") and shown.startswith(("[", "(")):
+            assert repr(eval(code, namespace)) == shown.strip(), code
+        else:
+            exec(line, namespace)
+    assert (tmp_path / "out" / "calendar.csv").exists()
