@@ -16,6 +16,7 @@ from cohort_solver.checks.allocation import (
     placement_of,
 )
 from cohort_solver.checks.allocation import violations as allocation_violations
+from cohort_solver.domain.reasons import Reason
 from cohort_solver.domain.scenario import Applicant, Scenario, Score, Settings
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.allocate.eligibility import aggregate_scores, candidates, lottery_ranks
@@ -34,7 +35,8 @@ def solve(scenario: Scenario, **kw):
 
 def status_of(result) -> dict[str, tuple]:
     return {
-        o.applicant_id: (o.status, o.cohort_id, o.reserve_rank, o.reason) for o in result.outcomes
+        o.applicant_id: (o.status, o.cohort_id, o.reserve_rank, str(o.reason))
+        for o in result.outcomes
     }
 
 
@@ -154,7 +156,7 @@ def test_withdrawal_keeps_everyone_else_and_takes_best_replacement() -> None:
     assert allocation_violations(scenario, second.outcomes) == []
     after = {o.applicant_id for o in second.selected()}
     assert set(keep) <= after and leaving not in after and len(after) == 12
-    assert next(o for o in second.outcomes if o.applicant_id == leaving).reason == "withdrawn"
+    assert next(o for o in second.outcomes if o.applicant_id == leaving).reason.withdrawn
 
 
 @pytest.mark.parametrize("applicant_id", ["A037", "A015", "A013"])
@@ -180,7 +182,7 @@ def test_explain_ineligible_lists_every_failed_rule() -> None:
     scenario = load_scenario(OXFORD)
     result = solve(scenario)
     failing = next(
-        o for o in result.outcomes if o.reason.count(";") >= 1 and o.status == "ineligible"
+        o for o in result.outcomes if len(o.reason.failures) >= 2 and o.status == "ineligible"
     )
     text = explain_applicant(scenario, result.outcomes, failing.applicant_id)
     assert text.count(";") >= 1 and "Not eligible" in text
@@ -392,7 +394,7 @@ def test_checker_catches_each_kind_of_broken_allocation(small: Path) -> None:
         return allocation_violations(scenario, outcomes)
 
     assert broken(
-        3, status="selected", cohort_id="main", reason=""
+        3, status="selected", cohort_id="main", reason=Reason()
     )  # ineligible A4 selected, 4 places
     assert broken(5, status="selected", cohort_id="main", reserve_rank=None)  # too many selected
     assert broken(0, score=Decimal("1.00"))  # wrong aggregate

@@ -201,7 +201,7 @@ def withdraw(
         for o in previous.selected()
         if o.applicant_id != applicant_id and o.cohort_id is not None
     }
-    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason == "withdrawn"]
+    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason.withdrawn]
     return allocate(scenario, options, keep=keep, withdrawn=[*withdrawn, applicant_id])
 
 

@@ -139,7 +139,7 @@ def assert_eligibility(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[
     problems = []
     for o in outcomes:
         failed = failures[o.applicant_id]
-        if failed and (o.status != "ineligible" or o.reason != ";".join(failed)):
+        if failed and (o.status != "ineligible" or str(o.reason) != ";".join(failed)):
             problems.append(f"{o.applicant_id}: fails {failed} but is {o.status} ({o.reason})")
         if not failed and o.status == "ineligible":
             problems.append(f"{o.applicant_id}: eligible but marked ineligible")
@@ -235,7 +235,7 @@ def assert_reserves(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str
     reserves = scenario.settings.selection.reserves
     waiting: dict[str, list[str]] = defaultdict(list)
     for o in outcomes:
-        if o.status in ("reserve", "not_selected") and o.reason != "withdrawn":
+        if o.status in ("reserve", "not_selected") and str(o.reason) != "withdrawn":
             waiting[acceptable(scenario, o.applicant_id)[0]].append(o.applicant_id)
     by_id = {o.applicant_id: o for o in outcomes}
     problems = []
@@ -262,7 +262,7 @@ def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) ->
     problems = []
     selected = [o for o in outcomes if o.status == "selected"]
     for o in outcomes:
-        if o.status not in ("reserve", "not_selected") or o.reason == "withdrawn":
+        if o.status not in ("reserve", "not_selected") or str(o.reason) == "withdrawn":
             continue
         me = people[o.applicant_id]
         for s in selected:

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from cohort_solver.domain.reasons import Reason
 from cohort_solver.domain.scenario import Names, Record, SessionKind
 
 Status = Literal["selected", "reserve", "not_selected", "ineligible"]
@@ -23,7 +24,7 @@ class Outcome(Record):
     score: Decimal | None = None
     ring_fences: Names = ()
     reserve_rank: int | None = None
-    reason: str = ""
+    reason: Reason = Reason()
 
 
 class Level(Record):

@@ -6,25 +6,22 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineligible, KeptOut
 from cohort_solver.domain.results import Outcome
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
 from cohort_solver.stages.allocate.solve import allocate, split_parts
 
-RULES = {
-    "grade": lambda s, c: (
-        f"grade {c.applicant.grade} is not one of the eligible grades "
-        f"{', '.join(map(str, s.settings.selection.eligible_grades))}"
-    ),
-    "probation": lambda s, c: "has not yet passed probation",
-    "line_manager_approval": lambda s, c: "does not have line manager approval",
-    "performance": lambda s, c: "is not performance-eligible",
-    "not_scored": lambda s, c: "was not scored by the panel",
-    "below_min_score": lambda s, c: (
-        f"aggregate score {c.score} is below the minimum of {s.settings.selection.min_score}"
-    ),
-    "no_cohort": lambda s, c: "no cohort is open to their council (or to the cohorts they listed)",
-}
+
+def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
+    """The words for a failed eligibility rule, with the facts of the case."""
+    selection = scenario.settings.selection
+    return INELIGIBLE_WORDS[rule].format(
+        grade=me.applicant.grade,
+        eligible_grades=", ".join(map(str, selection.eligible_grades)),
+        score=me.score,
+        min_score=selection.min_score,
+    )
 
 
 def explain_applicant(
@@ -44,7 +41,7 @@ def explain_applicant(
 
     if me.failures:
         lines.append(
-            "Not eligible: " + "; ".join(RULES[rule](scenario, me) for rule in me.failures) + "."
+            "Not eligible: " + "; ".join(_failed(scenario, me, rule) for rule in me.failures) + "."
         )
         if me.score is not None:
             lines.append(f"Aggregate panel score {me.score}.")
@@ -220,51 +217,44 @@ def _why_not(
             (by_id[a] for a, k in placement.items() if k == cohort_id),
             key=lambda c: (-c.hundredths, c.lottery),
         )
-        weakest = chosen[-1] if chosen else None
-        reason = outcome.reason
-        if "=" in reason:
-            reason = dict(p.split("=", 1) for p in reason.split(";")).get(cohort_id, reason)
-        if reason == "outscored" and weakest is not None:
-            parts.append(
-                f"cohort {cohort_id}: all {len(chosen)} selected participants scored higher "
-                f"(the lowest selected score is {weakest.score}, {weakest.id})"
-            )
-        elif reason.startswith("spread:max_per_service_area"):
-            same = [c for c in chosen if c.applicant.area == me.applicant.area]
-            parts.append(
-                f"cohort {cohort_id}: {me.applicant.service_area} ({me.applicant.council}) already has "
-                f"{len(same)} selected ({', '.join(f'{c.id} {c.score}' for c in same)}), the max_per_service_area limit"
-            )
-        elif reason.startswith("spread:max_per_council"):
-            same = [c for c in chosen if c.applicant.council == me.applicant.council]
-            parts.append(
-                f"cohort {cohort_id}: {me.applicant.council} already has {len(same)} selected, the max_per_council limit"
-            )
-        elif reason.startswith("spread:min_service_areas"):
-            parts.append(
-                f"cohort {cohort_id}: taking them would leave fewer than "
-                f"{scenario.settings.selection.spread.min_service_areas} service areas represented"
-            )
-        elif reason.startswith("ring_fence:"):
-            name = reason.split(":", 1)[1]
-            parts.append(
-                f"cohort {cohort_id}: the places they could take are held for ring fence '{name}', "
-                "and they are not a member"
-            )
-        elif reason == "lottery":
-            parts.append(
-                f"cohort {cohort_id}: tied on score with a selected applicant; the lottery (seed "
-                f"{scenario.settings.selection.seed}) favoured the other applicant"
-            )
-        elif reason == "preference":
-            parts.append(
-                f"cohort {cohort_id}: tied on score; the other applicant ranked this cohort higher"
-            )
-        else:
-            parts.append(f"cohort {cohort_id}: {reason}")
+        blocker = outcome.reason.blocker(cohort_id)
+        words = (
+            _kept_out(scenario, me, chosen, blocker.code, blocker.ring_fence)
+            if blocker is not None
+            else str(outcome.reason)
+        )
+        parts.append(f"cohort {cohort_id}: {words}")
     status = (
         f"Reserve number {outcome.reserve_rank} for cohort {outcome.cohort_id}. "
         if outcome.status == "reserve"
         else ""
     )
     return status + "Kept out because " + "; ".join(parts) + "."
+
+
+def _kept_out(
+    scenario: Scenario,
+    me: Candidate,
+    chosen: Sequence[Candidate],
+    code: KeptOut,
+    ring_fence: str | None,
+) -> str:
+    """The words for why ``me`` is not in a cohort, with the facts of the case."""
+    if code is KeptOut.OUTSCORED and not chosen:
+        return str(code)  # nobody to compare with
+    applicant = me.applicant
+    same = {
+        KeptOut.MAX_PER_SERVICE_AREA: [c for c in chosen if c.applicant.area == applicant.area],
+        KeptOut.MAX_PER_COUNCIL: [c for c in chosen if c.applicant.council == applicant.council],
+    }.get(code, list(chosen))
+    return KEPT_OUT_WORDS[code].format(
+        service_area=applicant.service_area,
+        council=applicant.council,
+        count=len(same),
+        listing=", ".join(f"{c.id} {c.score}" for c in same),
+        min_service_areas=scenario.settings.selection.spread.min_service_areas,
+        ring_fence=ring_fence,
+        seed=scenario.settings.selection.seed,
+        lowest_score=chosen[-1].score if chosen else None,
+        lowest_id=chosen[-1].id if chosen else None,
+    )

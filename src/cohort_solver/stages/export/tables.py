@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from cohort_solver.domain.reasons import COMPETITION, SELECTED, Reason
 from cohort_solver.domain.results import Event, Match, Outcome
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
@@ -35,7 +36,7 @@ def allocation_csv(outcomes: Iterable[Outcome]) -> str:
                 "" if o.score is None else f"{o.score:.2f}",
                 ";".join(o.ring_fences),
                 o.reserve_rank,
-                o.reason,
+                str(o.reason),
             )
             for o in outcomes
         ),
@@ -68,6 +69,11 @@ def read_allocation(path: Path) -> list[Outcome]:
             bad("reserve_rank", "reserve_rank is not a whole number from 1")
         if row["status"] in ("selected", "reserve") and not row["cohort_id"]:
             bad("cohort_id", f"a {row['status']} applicant needs a cohort_id")
+        try:
+            reason = Reason.parse(row["reason"])
+        except ValueError as error:
+            reason = Reason()
+            bad("reason", f"reason is not one cohort-solver writes: {error}")
         if len(problems) == found:
             outcomes.append(
                 Outcome(
@@ -77,7 +83,7 @@ def read_allocation(path: Path) -> list[Outcome]:
                     score=score if isinstance(score, Decimal) else None,
                     ring_fences=tuple(p for p in row["ring_fences"].split(";") if p),
                     reserve_rank=rank if isinstance(rank, int) else None,
-                    reason=row["reason"],
+                    reason=reason,
                 )
             )
     if problems:
@@ -109,32 +115,22 @@ def _whole(cell: str) -> int | None | object:
 DECISION_LOG_COLUMNS = ("applicant_id", "status", "cohort_id", "reason_codes")
 
 
-# Reasons that say nothing about a person's protected characteristics pass through. "outscored"
-# and every ring-fence reason become "competition": a ring-fence reason would tell a reader of
-# this widely shared log who does or does not count towards a ring fence.
-_SHAREABLE_REASONS = {
-    "places",
-    "preference",
-    "lottery",
-    "withdrawn",
-    "spread:max_per_service_area",
-    "spread:max_per_council",
-    "spread:min_service_areas",
-}
-
-
 def reason_codes(outcome: Outcome) -> str:
-    """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``)."""
+    """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``).
+
+    Reasons that say nothing about a person's protected characteristics pass through; the rest
+    become ``competition`` (see ``KeptOut.shareable``)."""
     if outcome.status == "selected":
-        return "selected"
+        return SELECTED
+    reason = outcome.reason
     if outcome.status == "ineligible":
-        return outcome.reason  # the contract's eligibility rule codes
-    codes = []
-    for part in outcome.reason.split(";"):
-        cohort, _, reason = part.rpartition("=")
-        code = reason if reason in _SHAREABLE_REASONS else "competition"
-        codes.append(f"{cohort}={code}" if cohort else code)
-    return ";".join(dict.fromkeys(codes))
+        return str(reason)  # the contract's eligibility rule codes
+    codes = [
+        (f"{cohort}={code}" if cohort is not None else code)
+        for cohort, blocker in reason.kept_out
+        for code in [blocker.code if blocker.code.shareable else COMPETITION]
+    ]
+    return ";".join(dict.fromkeys(codes)) or COMPETITION
 
 
 def decision_log_csv(outcomes: Iterable[Outcome]) -> str:
