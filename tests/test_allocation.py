@@ -285,12 +285,12 @@ def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
     """The lexicographic optimum over every placement, or None when nothing is feasible."""
     from cohort_solver.checks.allocation import (
         acceptable,
-        assert_hold,
-        assert_places,
-        assert_spread,
+        check_hold,
+        check_places,
+        check_spread,
         expected_failures,
     )
-    from cohort_solver.domain.results import Outcome
+    from cohort_solver.domain.results import Decision
 
     failures = expected_failures(scenario)
     eligible = [a.applicant_id for a in scenario.applicants if not failures[a.applicant_id]]
@@ -298,12 +298,12 @@ def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
     for choice in itertools.product(*[[None, *acceptable(scenario, a)] for a in eligible]):
         placement = {a: k for a, k in zip(eligible, choice, strict=True) if k}
         fake = [
-            Outcome(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()
+            Decision(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()
         ]
         if (
-            assert_places(scenario, fake)
-            or assert_spread(scenario, fake)
-            or assert_hold(scenario, fake)
+            check_places(scenario, fake)
+            or check_spread(scenario, fake)
+            or check_hold(scenario, fake)
         ):
             continue
         key = lexicographic_key(objective(scenario, placement))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks.matching import expected_fits, kept_pairs, objective, violations
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -84,9 +84,9 @@ def coach(cid, *, capacity=6, expertise=(), councils=()) -> Coach:
     )
 
 
-def chosen(sc: Scenario, ids=None) -> list[Outcome]:
+def chosen(sc: Scenario, ids=None) -> list[Decision]:
     ids = ids if ids is not None else [a.applicant_id for a in sc.applicants]
-    return [Outcome(applicant_id=i, status="selected", cohort_id="main") for i in ids]
+    return [Decision(applicant_id=i, status="selected", cohort_id="main") for i in ids]
 
 
 def solve(sc: Scenario, selected=None, **kwargs):
@@ -174,7 +174,7 @@ def test_lawful_options_agree_with_the_barriers_explain_gives():
         }
     )
     everyone = [
-        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        Decision(applicant_id=a.applicant_id, status="selected", cohort_id="main")
         for a in sc.applicants
     ]
     pool = Pool.build(sc, everyone)

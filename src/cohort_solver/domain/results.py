@@ -15,8 +15,8 @@ from cohort_solver.domain.scenario import Names, Record, SessionKind
 Status = Literal["selected", "reserve", "not_selected", "ineligible"]
 
 
-class Outcome(Record):
-    """One row of allocation.csv."""
+class Decision(Record):
+    """Allocation's decision on one applicant: one row of allocation.csv."""
 
     applicant_id: str
     status: Status
@@ -53,10 +53,10 @@ class StageReport(Record):
 
 
 class Allocation(Record):
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Decision, ...]
     report: StageReport
 
-    def selected(self, cohort_id: str | None = None) -> list[Outcome]:
+    def selected(self, cohort_id: str | None = None) -> list[Decision]:
         return [
             o
             for o in self.outcomes

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineligible, KeptOut
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
-from cohort_solver.stages.allocate.solve import allocate, split_parts
+from cohort_solver.stages.allocate.solve import allocate, split_groups
 
 
 def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
@@ -26,7 +26,7 @@ def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
 
 def explain_applicant(
     scenario: Scenario,
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[Decision],
     applicant_id: str,
     *,
     time_limit: float = 30.0,
@@ -59,8 +59,8 @@ def explain_applicant(
     )
     lines.append(f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.")
 
-    part_pool = _part_pool(scenario, eligible, me)
-    is_selected = _probe(scenario, part_pool, me, time_limit, workers)
+    group_pool = _group_pool(scenario, eligible, me)
+    is_selected = _probe(scenario, group_pool, me, time_limit, workers)
     if outcome.status == "selected":
         lines.append(f"Selected for cohort {outcome.cohort_id}.")
         threshold = _score_threshold(me, lambda h: not is_selected(h), down=True)
@@ -81,7 +81,7 @@ def explain_applicant(
             f"Would be selected if their score were {Decimal(threshold) / 100:.2f} or higher."
         )
     else:
-        change = _relaxation(scenario, part_pool, me, time_limit, workers)
+        change = _relaxation(scenario, group_pool, me, time_limit, workers)
         lines.append(
             f"Would be selected if {change}."
             if change
@@ -90,11 +90,13 @@ def explain_applicant(
     return "\n".join(lines)
 
 
-def _part_pool(scenario: Scenario, eligible: Sequence[Candidate], me: Candidate) -> list[Candidate]:
+def _group_pool(
+    scenario: Scenario, eligible: Sequence[Candidate], me: Candidate
+) -> list[Candidate]:
     """Only the cohorts linked to this applicant matter for their outcome."""
-    for part in split_parts(scenario, eligible, {}):
-        if any(c.id == me.id for c in part.pool):
-            return part.pool
+    for group in split_groups(scenario, eligible, {}):
+        if any(c.id == me.id for c in group.pool):
+            return group.pool
     return [me]
 
 
@@ -208,7 +210,7 @@ def _why_not(
     pool: Sequence[Candidate],
     placement: dict[str, str | None],
     me: Candidate,
-    outcome: Outcome,
+    outcome: Decision,
 ) -> str:
     by_id = {c.id: c for c in pool}
     parts = []

@@ -22,7 +22,7 @@ LEVELS = (
 
 
 @dataclass
-class Part:
+class CohortGroup:
     """A connected group of cohorts and the eligible applicants who can join them."""
 
     cohorts: list[Cohort]
@@ -31,30 +31,30 @@ class Part:
 
 
 class AllocationModel:
-    """The CP-SAT model of one part, with its variables in one typed holder."""
+    """The CP-SAT model of one group, with its variables in one typed holder."""
 
-    def __init__(self, scenario: Scenario, part: Part, *, explain: bool = False):
+    def __init__(self, scenario: Scenario, group: CohortGroup, *, explain: bool = False):
         self.scenario = scenario
-        self.part = part
+        self.group = group
         self.model = cp_model.CpModel()
         self.assumptions: dict[int, str] = {}  # literal index -> plain-words constraint
         self._explain = explain
         self.x: dict[tuple[str, str], cp_model.IntVar] = {}
-        cohort_ids = {c.id for c in part.cohorts}
-        for cand in part.pool:
+        cohort_ids = {c.id for c in group.cohorts}
+        for cand in group.pool:
             for cohort_id in cand.cohorts:
                 if cohort_id in cohort_ids:
                     self.x[cand.id, cohort_id] = self.model.new_bool_var(
                         f"placed[{cand.id},{cohort_id}]"
                     )
         self.by_cohort: dict[str, list[tuple[Candidate, cp_model.IntVar]]] = defaultdict(list)
-        self.by_id = {c.id: c for c in part.pool}
+        self.by_id = {c.id: c for c in group.pool}
         for (applicant_id, cohort_id), var in self.x.items():
             self.by_cohort[cohort_id].append((self.by_id[applicant_id], var))
         self.fill: list[cp_model.IntVar] = []
 
         self.add_one_cohort_each()
-        for cohort in part.cohorts:
+        for cohort in group.cohorts:
             self.add_places(cohort)
             self.add_ring_fences(cohort)
             self.add_max_per_service_area(cohort)
@@ -152,7 +152,7 @@ class AllocationModel:
 
     def add_kept_selections(self) -> None:
         """After a withdrawal, everyone else already selected keeps their place."""
-        for applicant_id, cohort_id in sorted(self.part.fixed.items()):
+        for applicant_id, cohort_id in sorted(self.group.fixed.items()):
             var = self.placed(applicant_id, cohort_id)
             guard = self._guard(f"{applicant_id} keeps their place in cohort {cohort_id}")
             if var is None:  # no longer eligible for that cohort: cannot be kept

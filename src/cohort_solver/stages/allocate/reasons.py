@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from cohort_solver.domain.reasons import WITHDRAWN, Blocker, KeptOut, Reason
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
 
@@ -107,7 +107,7 @@ def outcomes(
     placement: dict[str, str],
     *,
     withdrawn: Iterable[str] = (),
-) -> list[Outcome]:
+) -> list[Decision]:
     """allocation.csv rows from a placement (applicant -> cohort), with reserves and reasons."""
     cohorts = {c.id: c for c in scenario.cohorts}
     withdrawn = set(withdrawn)
@@ -140,12 +140,12 @@ def outcomes(
         }
         if not candidate.eligible:
             rows.append(
-                Outcome(status="ineligible", reason=Reason(failures=candidate.failures), **common)
+                Decision(status="ineligible", reason=Reason(failures=candidate.failures), **common)
             )
         elif candidate.id in placement:
             cohort_id = placement[candidate.id]
             rows.append(
-                Outcome(
+                Decision(
                     status="selected",
                     cohort_id=cohort_id,
                     reason=Reason(rank=(rank_in[candidate.id], sum(eligible_in.values()))),
@@ -153,7 +153,7 @@ def outcomes(
                 )
             )
         elif candidate.id in withdrawn:
-            rows.append(Outcome(status="not_selected", reason=WITHDRAWN, **common))
+            rows.append(Decision(status="not_selected", reason=WITHDRAWN, **common))
         else:
             reason = Reason.per_cohort(
                 {
@@ -163,7 +163,7 @@ def outcomes(
             )
             if candidate.id in reserve_rank:
                 rows.append(
-                    Outcome(
+                    Decision(
                         status="reserve",
                         cohort_id=candidate.cohorts[0],
                         reserve_rank=reserve_rank[candidate.id],
@@ -172,7 +172,7 @@ def outcomes(
                     )
                 )
             else:
-                rows.append(Outcome(status="not_selected", reason=reason, **common))
+                rows.append(Decision(status="not_selected", reason=reason, **common))
     return rows
 
 

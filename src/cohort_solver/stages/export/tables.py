@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cohort_solver.domain.reasons import COMPETITION, SELECTED, Reason
-from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.results import Decision, Event, Match
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.files import csv_text, read_own_csv
@@ -25,7 +25,7 @@ ALLOCATION_COLUMNS = (
 )
 
 
-def allocation_csv(outcomes: Iterable[Outcome]) -> str:
+def allocation_csv(outcomes: Iterable[Decision]) -> str:
     return csv_text(
         ALLOCATION_COLUMNS,
         (
@@ -46,7 +46,7 @@ def allocation_csv(outcomes: Iterable[Outcome]) -> str:
 STATUSES = ("selected", "reserve", "not_selected", "ineligible")
 
 
-def read_allocation(path: Path) -> list[Outcome]:
+def read_allocation(path: Path) -> list[Decision]:
     """allocation.csv as written by ``allocation_csv``; anything else is bad input at its cell."""
     table = read_own_csv(path, ALLOCATION_COLUMNS)
     problems: list[Problem] = []
@@ -76,7 +76,7 @@ def read_allocation(path: Path) -> list[Outcome]:
             bad("reason", f"reason is not one cohort-solver writes: {error}")
         if len(problems) == found:
             outcomes.append(
-                Outcome(
+                Decision(
                     applicant_id=row["applicant_id"],
                     status=row["status"],  # type: ignore[arg-type]
                     cohort_id=row["cohort_id"] or None,
@@ -115,7 +115,7 @@ def _whole(cell: str) -> int | None | object:
 DECISION_LOG_COLUMNS = ("applicant_id", "status", "cohort_id", "reason_codes")
 
 
-def reason_codes(outcome: Outcome) -> str:
+def reason_codes(outcome: Decision) -> str:
     """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``).
 
     Reasons that say nothing about a person's protected characteristics pass through; the rest
@@ -133,7 +133,7 @@ def reason_codes(outcome: Outcome) -> str:
     return ";".join(dict.fromkeys(codes)) or COMPETITION
 
 
-def decision_log_csv(outcomes: Iterable[Outcome]) -> str:
+def decision_log_csv(outcomes: Iterable[Decision]) -> str:
     """decision_log.csv: one line per applicant, with no score and no ring fence, to share widely."""
     return csv_text(
         DECISION_LOG_COLUMNS,

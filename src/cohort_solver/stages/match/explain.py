@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import Applicant, Coach, Mentor, Scenario
 from cohort_solver.stages.match.flow import hall_violation
 from cohort_solver.stages.match.pool import Pool
@@ -118,7 +118,7 @@ def _summarise(barriers: Sequence[tuple[str, list[str]]], role: str) -> str:
 
 
 def explain_match(
-    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match], participant_id: str
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match], participant_id: str
 ) -> str:
     """Why this participant has their mentor and coach, and the best lawful alternatives."""
     row = next((m for m in matches if m.participant_id == participant_id), None)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Applicant, Coach, Mentor, Scenario
 from cohort_solver.stages.match.rules import management_chain
 
@@ -58,7 +58,7 @@ class Pool:
     coach_options: dict[str, dict[str, int]]
 
     @classmethod
-    def build(cls, scenario: Scenario, selected: Sequence[Outcome]) -> Pool:
+    def build(cls, scenario: Scenario, selected: Sequence[Decision]) -> Pool:
         applicants = {a.applicant_id: a for a in scenario.applicants}
         cohort = {o.applicant_id: o.cohort_id or "" for o in selected}
         participants = [applicants[i] for i in sorted(cohort)]

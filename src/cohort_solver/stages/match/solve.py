@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.domain.results import Level, Match, Outcome, StageReport
+from cohort_solver.domain.results import Decision, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.match.explain import feasibility_causes, reasons
@@ -37,7 +37,7 @@ class MatchResult:
 
 def match(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     *,
     time_limit: float = 60,
     workers: int = 2,
