@@ -19,9 +19,7 @@ from cohort_solver.stages.export.files import not_utf8
 from cohort_solver.stages.export.tables import json_position
 
 
-def solution_json(
-    scenario: Scenario, reports: Sequence[StageReport], extra: dict | None = None
-) -> str:
+def solution_json(scenario: Scenario, reports: Sequence[StageReport]) -> str:
     """Status and objective values with bounds per stage, timings, checksum and versions."""
     stages = {
         r.stage: {
@@ -65,7 +63,6 @@ def solution_json(
             "warnings": list(scenario.warnings),
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        **(extra or {}),
     }
     return json.dumps(document, indent=2) + "\n"
 
