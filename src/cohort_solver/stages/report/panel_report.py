@@ -18,6 +18,7 @@ from cohort_solver.stages.export.tables import reason_codes
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
 from cohort_solver.stages.report.impact import impact
+from cohort_solver.stages.report.page import page
 
 __all__ = ["SUPPRESS_BELOW", "report_html", "representation", "shown_cells"]
 SUPPRESSED = "suppressed"
@@ -463,8 +464,4 @@ def report_html(
         "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
         "text-align:left}th{background:#f3f3f3}"
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(settings.programme.name)} – panel report</title><style>{style}</style></head>"
-        f"<body>{''.join(sections)}</body></html>\n"
-    )
+    return page(f"{settings.programme.name} – panel report", style, "".join(sections))
