@@ -30,18 +30,18 @@ def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
         for by in per.values():
             for panelist, value in by.items():
                 columns[panelist].append(value)
-        stats = {}
+        stats: dict[str, tuple[Fraction, Decimal]] = {}
         for panelist, values in columns.items():
-            mean = sum(values) / len(values)
-            variance = sum((v - mean) ** 2 for v in values) / len(values)
+            mean = sum(values, Fraction(0)) / len(values)
+            variance = sum(((v - mean) ** 2 for v in values), Fraction(0)) / len(values)
             stats[panelist] = (mean, Decimal(variance.numerator) / Decimal(variance.denominator))
         result = {}
         for applicant_id, by in per.items():
             zs = []
             for panelist, value in by.items():
-                mean, variance = stats[panelist]
-                sd = variance.sqrt()
-                zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(mean)) / sd)
+                centre, spread = stats[panelist]
+                sd = spread.sqrt()
+                zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(centre)) / sd)
             result[applicant_id] = (sum(zs, Decimal(0)) / len(zs)).quantize(
                 Decimal("0.01"), ROUND_HALF_UP
             )
@@ -53,7 +53,7 @@ def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
             mid = len(values) // 2
             value = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
         else:
-            value = sum(values) / len(values)
+            value = sum(values, Fraction(0)) / len(values)
         result[applicant_id] = _dec(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineligible, KeptOut
 from cohort_solver.domain.results import Decision
@@ -143,7 +144,7 @@ def _relaxation(
     """The first single rule change (one step looser) that would let them in."""
     selection = scenario.settings.selection
     spread = selection.spread
-    options: list[tuple[str, dict]] = []
+    options: list[tuple[str, dict[str, Any]]] = []
     if spread.max_per_service_area is not None:
         options.append(
             (

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
+
+Key = TypeVar("Key", bound=Hashable)
 
 LEVELS = (
     ("ring_fence_fill", "max"),
@@ -162,9 +165,9 @@ class AllocationModel:
                 self._enforce(self.model.add(var == 1), guard)
 
     def _grouped(
-        self, cohort: Cohort, key: Callable[[Candidate], object]
-    ) -> dict[object, list[cp_model.IntVar]]:
-        groups: dict[object, list[cp_model.IntVar]] = defaultdict(list)
+        self, cohort: Cohort, key: Callable[[Candidate], Key]
+    ) -> dict[Key, list[cp_model.IntVar]]:
+        groups: dict[Key, list[cp_model.IntVar]] = defaultdict(list)
         for cand, var in self.by_cohort[cohort.id]:
             groups[key(cand)].append(var)
         return groups

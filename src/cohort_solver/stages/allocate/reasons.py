@@ -64,7 +64,8 @@ def blocker(
     ring-fence fill (or the allocation would not be optimal), and that rule is the reason.
     """
     ways_in: list[Candidate | None] = [None] if len(selected) < cohort.places else []
-    ways_in += sorted(selected, key=lambda s: _priority(s, cohort.id))
+    weakest_first: list[Candidate] = sorted(selected, key=lambda s: _priority(s, cohort.id))
+    ways_in += weakest_first
     fill = ring_fence_fill(scenario, cohort, selected)
     ours = _priority(candidate, cohort.id)
     tied = False

@@ -60,7 +60,7 @@ def solve_group(
         else:
             model.model.minimize(objective)
         if hint:
-            model.model.clear_hints()
+            model.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
             for var in model.x.values():
                 model.model.add_hint(var, hint[var.index])
         # Free search is faster; the result is still the same every run, because the optimum of
@@ -72,7 +72,7 @@ def solve_group(
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             no_solution(
                 "allocation",
-                status,
+                status,  # type: ignore[arg-type]  # a CpSolverStatus, which compares equal to the int
                 f"no allocation was found within the limit (objective level {level + 1} of 6)",
             )
         value = round(solver.objective_value)
@@ -113,8 +113,8 @@ def _canonical(
 
     def solve_with(extra: Callable[[cp_model.CpModel], None]) -> dict[int, int] | None:
         trial = model.model.clone()
-        trial.clear_objective()
-        trial.clear_hints()
+        trial.clear_objective()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
+        trial.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
         for index, value in fixed.items():
             trial.add(trial.get_bool_var_from_proto_index(index) == value)
         extra(trial)
@@ -138,9 +138,11 @@ def _canonical(
             if current[var.index]:
                 fixed[var.index] = 1
                 continue
-            found = solve_with(
-                lambda t, i=var.index: t.add(t.get_bool_var_from_proto_index(i) == 1)
-            )
+
+            def place(trial: cp_model.CpModel, index: int = var.index) -> None:
+                trial.add(trial.get_bool_var_from_proto_index(index) == 1)
+
+            found = solve_with(place)
             if found is None:
                 fixed[var.index] = 0
             else:
@@ -181,7 +183,7 @@ def prune_dominated(
     """
     spread = scenario.settings.selection.spread
     places = {c.id: c.places for c in scenario.cohorts}
-    groups: dict[tuple, list[Candidate]] = defaultdict(list)
+    groups: dict[tuple[str, tuple[str, str], tuple[str, ...]], list[Candidate]] = defaultdict(list)
     kept: list[Candidate] = []
     for cand in pool:
         if len(cand.cohorts) == 1 and cand.id not in keep:
@@ -261,7 +263,7 @@ def allocate(
     levels = tuple(
         Level(
             name=name,
-            sense=sense,  # type: ignore[arg-type]
+            sense=sense,
             value=sum(r.values[i] for r in results),
             bound=sum(r.bounds[i] for r in results),
         )
