@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from cohort_solver.domain.reasons import COMPETITION, SELECTED, Reason
 from cohort_solver.domain.results import Decision, Event, Match
@@ -78,7 +79,7 @@ def read_allocation(path: Path) -> list[Decision]:
             outcomes.append(
                 Decision(
                     applicant_id=row["applicant_id"],
-                    status=row["status"],  # type: ignore[arg-type]
+                    status=row["status"],
                     cohort_id=row["cohort_id"] or None,
                     score=score if isinstance(score, Decimal) else None,
                     ring_fences=tuple(p for p in row["ring_fences"].split(";") if p),
@@ -200,7 +201,7 @@ def json_position(text: str, keys: Sequence[str | int]) -> tuple[int, int]:
 def _json_paths(text: str) -> dict[tuple[str | int, ...], int]:
     """Where each object key and array element of valid JSON starts, by its path."""
     positions: dict[tuple[str | int, ...], int] = {}
-    stack: list[list] = []  # [kind, path, key or index, expecting a key]
+    stack: list[list[Any]] = []  # [kind, path, key or index, expecting a key]
     decoder = json.JSONDecoder()
     i = 0
     while i < len(text):

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
-from cohort_solver.domain.results import Allocation, Event, Match, StageReport
-from cohort_solver.domain.scenario import Scenario
+from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
+from cohort_solver.domain.scenario import Scenario, Settings
 from cohort_solver.stages.export.tables import reason_codes
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
@@ -38,7 +38,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def evidence_html(settings) -> str:
+def evidence_html(settings: Settings) -> str:
     """The positive-action basis and workforce profile that every panel page shows (s158)."""
     evidence = settings.positive_action
     if not evidence:
@@ -319,7 +319,7 @@ def _calendar_grid(events: Sequence[Event]) -> str:
     )
 
 
-def _level(scenario: Scenario, level) -> str:
+def _level(scenario: Scenario, level: Level) -> str:
     """An objective's value and bound; the ring-fence fill only when every minimum is met (it
     counts ring-fence members selected, so below the minimum it is a protected count)."""
     if level.name == "ring_fence_fill":
