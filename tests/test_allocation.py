@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ from cohort_solver.stages.allocate.eligibility import aggregate_scores, candidat
 from cohort_solver.stages.allocate.explain import explain_applicant
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.synthetic.generate import generate_scenario
 
 from .conftest import OXFORD, SMALL_TOML, write_small
 
@@ -174,6 +176,33 @@ def test_explain_counterfactual_score_really_flips_the_outcome(applicant_id: str
         trial = [dataclasses.replace(c, score=score) if c.id == applicant_id else c for c in pool]
         out = allocate(scenario, pool=trial, time_limit=10)
         return any(o.applicant_id == applicant_id and o.status == "selected" for o in out.outcomes)
+
+    assert selected_at(threshold) and not selected_at(threshold - Decimal("0.01"))
+
+
+def test_explain_with_several_cohort_groups_gives_a_counterfactual_that_flips(
+    tmp_path: Path,
+) -> None:
+    # Three cohorts, each open to its own councils, with min_service_areas: explain re-solves
+    # only the applicant's own cohort group, and its threshold holds in the whole allocation.
+    scenario = load_scenario(
+        generate_scenario(tmp_path / "g", councils=6, applicants=300, cohorts=3, seed=7)
+    )
+    assert len(scenario.cohorts) == 3 and scenario.settings.selection.spread.min_service_areas
+    result = solve(scenario)
+    reserve = next(o for o in result.outcomes if o.status == "reserve")
+    text = explain_applicant(scenario, result.outcomes, reserve.applicant_id, time_limit=10)
+    threshold = Decimal(text.split("score were ")[1].split(" ")[0])
+    pool = candidates(scenario)
+
+    def selected_at(score: Decimal) -> bool:
+        trial = [
+            dataclasses.replace(c, score=score) if c.id == reserve.applicant_id else c for c in pool
+        ]
+        out = allocate(scenario, pool=trial, time_limit=10)
+        return any(
+            o.applicant_id == reserve.applicant_id and o.status == "selected" for o in out.outcomes
+        )
 
     assert selected_at(threshold) and not selected_at(threshold - Decimal("0.01"))
 

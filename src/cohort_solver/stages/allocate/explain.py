@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -60,8 +61,10 @@ def explain_applicant(
     )
     lines.append(f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.")
 
-    group_pool = _group_pool(scenario, eligible, me)
-    is_selected = _probe(scenario, group_pool, me, time_limit, workers)
+    # Only the cohorts linked to this applicant matter for their outcome, and only those are
+    # re-solved: another group's cohort, left without its applicants, could not meet its rules.
+    group = _group_of(scenario, eligible, me)
+    is_selected = _probe(group.scenario, group.pool, me, time_limit, workers)
     if outcome.status == "selected":
         lines.append(f"Selected for cohort {outcome.cohort_id}.")
         threshold = _score_threshold(me, lambda h: not is_selected(h), down=True)
@@ -82,7 +85,7 @@ def explain_applicant(
             f"Would be selected if their score were {Decimal(threshold) / 100:.2f} or higher."
         )
     else:
-        change = _relaxation(scenario, group_pool, me, time_limit, workers)
+        change = _relaxation(group.scenario, group.pool, me, time_limit, workers)
         lines.append(
             f"Would be selected if {change}."
             if change
@@ -91,14 +94,23 @@ def explain_applicant(
     return "\n".join(lines)
 
 
-def _group_pool(
-    scenario: Scenario, eligible: Sequence[Candidate], me: Candidate
-) -> list[Candidate]:
-    """Only the cohorts linked to this applicant matter for their outcome."""
+@dataclass(frozen=True)
+class _Group:
+    scenario: Scenario  # with only the group's cohorts
+    pool: list[Candidate]
+
+
+def _group_of(scenario: Scenario, eligible: Sequence[Candidate], me: Candidate) -> _Group:
+    """The cohort group ``me`` can join, with its applicants."""
+    settings = scenario.settings
     for group in split_groups(scenario, eligible, {}):
         if any(c.id == me.id for c in group.pool):
-            return group.pool
-    return [me]
+            ids = {c.id for c in group.cohorts}
+            only = [c for c in settings.cohorts if c.id in ids]
+            if len(only) < len(settings.cohorts):  # several groups (never the default "main")
+                settings = settings.model_copy(update={"cohorts": only})
+            return _Group(scenario.model_copy(update={"settings": settings}), group.pool)
+    return _Group(scenario, [me])
 
 
 def _probe(
