@@ -17,7 +17,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 from datetime import date  # noqa: E402
 
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -52,7 +52,7 @@ def instance(
     fairness: str = "utilitarian",
     seed: int = 1,
     scarce: bool = False,
-) -> tuple[Scenario, list[Outcome]]:
+) -> tuple[Scenario, list[Decision]]:
     """``scarce``: broader needs, narrower mentors, tighter places (the flows rarely suffice)."""
     rng = random.Random(seed)
     settings = Settings(
@@ -112,7 +112,7 @@ def instance(
         conflicts=conflicts,
     )
     selected = [
-        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        Decision(applicant_id=a.applicant_id, status="selected", cohort_id="main")
         for a in applicants
     ]
     return scenario, selected

@@ -87,7 +87,7 @@ PROGRAMME = [
 def regional(seed: int = 7, size: int = 50):
     """The old calendar benchmark: ``size`` cohorts of 12 (5 per council), 100 coaches,
     20 venues, part-time participants and 5% unavailability, built in Python."""
-    from cohort_solver.domain.results import Match, Outcome
+    from cohort_solver.domain.results import Decision, Match
     from cohort_solver.domain.scenario import (
         Applicant,
         Coach,
@@ -144,7 +144,7 @@ def regional(seed: int = 7, size: int = 50):
                     working_days=rng.choice(patterns),
                 )
             )
-            selected.append(Outcome(applicant_id=pid, status="selected", cohort_id=cohort.id))
+            selected.append(Decision(applicant_id=pid, status="selected", cohort_id=cohort.id))
             matches.append(
                 Match(
                     participant_id=pid,

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from cohort_solver.checks import calendar as rules
 from cohort_solver.domain.programme_time import month_bounds
-from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.results import Decision, Event, Match
 from cohort_solver.domain.scenario import Scenario
 
 SINGLE_EVENT_RULES = (
@@ -75,7 +75,7 @@ def lawful_alone(scenario: Scenario, selected, matches) -> dict[str, list[Event]
 
 def exact_calendar(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     matches: Sequence[Match],
     *,
     seconds: float = 60,

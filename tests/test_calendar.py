@@ -9,7 +9,7 @@ import pytest
 
 from cohort_solver.checks import calendar as rules
 from cohort_solver.domain.programme_time import bank_holidays
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -42,7 +42,7 @@ OXFORD_BANK_HOLIDAYS = [
 ]
 
 
-def round_robin_matches(scenario: Scenario, selected: list[Outcome]) -> list[Match]:
+def round_robin_matches(scenario: Scenario, selected: list[Decision]) -> list[Match]:
     """Coaches in turn, respecting Coach.serves and capacity (matching is another stage)."""
     applicants = {a.applicant_id: a for a in scenario.applicants}
     coaches = sorted(scenario.coaches, key=lambda c: c.coach_id)
@@ -314,7 +314,7 @@ def tiny(
         unavailability=tuple(away),
     )
     selected = [
-        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        Decision(applicant_id=a.applicant_id, status="selected", cohort_id="main")
         for a in applicants
     ]
     matches = [

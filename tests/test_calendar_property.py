@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks import calendar as rules
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -114,7 +114,7 @@ def programmes(draw):
                     working_days=tuple(d for d in DAYS if d in days),
                 )
             )
-            selected.append(Outcome(applicant_id=pid, status="selected", cohort_id=f"c{c}"))
+            selected.append(Decision(applicant_id=pid, status="selected", cohort_id=f"c{c}"))
     coaches = [Coach(coach_id=f"CO{k}") for k in range(draw(st.integers(1, 2)))]
     matches = [
         Match(

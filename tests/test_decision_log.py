@@ -8,14 +8,15 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.reasons import Reason
+from cohort_solver.domain.results import Decision
 from cohort_solver.stages.export.files import read_csv_rows
 from cohort_solver.stages.export.tables import read_allocation, reason_codes
 from cohort_solver.stages.load.scenario import load_scenario
 
 
-def _outcome(status: str, reason: str) -> Outcome:
-    return Outcome(applicant_id="A1", status=status, reason=reason)  # type: ignore[arg-type]
+def _outcome(status: str, reason: str) -> Decision:
+    return Decision(applicant_id="A1", status=status, reason=Reason.parse(reason))  # type: ignore[arg-type]
 
 
 def test_reason_codes_keep_rule_names_but_hide_ring_fence_membership() -> None:

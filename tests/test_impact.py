@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from cohort_solver.domain.results import Allocation, Outcome, StageReport
+from cohort_solver.domain.results import Allocation, Decision, StageReport
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.report.impact import impact, month_end, target_aims
@@ -18,7 +18,7 @@ OUTCOMES = ["participant_id", "completed", "outcome", "outcome_date"]
 
 def _selected(*ids: str) -> Allocation:
     return Allocation(
-        outcomes=tuple(Outcome(applicant_id=i, status="selected", cohort_id="main") for i in ids),
+        outcomes=tuple(Decision(applicant_id=i, status="selected", cohort_id="main") for i in ids),
         report=StageReport(stage="allocation", status="optimal"),
     )
 

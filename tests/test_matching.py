@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.checks.matching import expected_fits, kept_pairs, objective, violations
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -27,7 +27,11 @@ from cohort_solver.errors import InfeasibleError, InputError
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.match.explain import explain_match
 from cohort_solver.stages.match.pool import Pool
-from cohort_solver.stages.match.rules import coach_barriers, management_chain, mentor_barriers
+from cohort_solver.stages.match.rules import (
+    Relations,
+    coach_barriers,
+    mentor_barriers,
+)
 from cohort_solver.stages.match.solve import match
 
 from .conftest import OXFORD, write_csv, write_small
@@ -84,9 +88,9 @@ def coach(cid, *, capacity=6, expertise=(), councils=()) -> Coach:
     )
 
 
-def chosen(sc: Scenario, ids=None) -> list[Outcome]:
+def chosen(sc: Scenario, ids=None) -> list[Decision]:
     ids = ids if ids is not None else [a.applicant_id for a in sc.applicants]
-    return [Outcome(applicant_id=i, status="selected", cohort_id="main") for i in ids]
+    return [Decision(applicant_id=i, status="selected", cohort_id="main") for i in ids]
 
 
 def solve(sc: Scenario, selected=None, **kwargs):
@@ -155,8 +159,8 @@ def test_a_stable_matching_is_not_the_best_total():
 
 
 def test_lawful_options_agree_with_the_barriers_explain_gives():
-    # Pool.build inlines the rules for speed; explain words them through mentor_barriers and
-    # coach_barriers. Every applicant of oxford, with conflicts and a management chain added,
+    # Pool.build runs the rules as masks over every mentor at once; explain words them through
+    # mentor_barriers and coach_barriers, the same masks on one person. Every applicant of oxford, with conflicts and a management chain added,
     # must get exactly the pairs those say are lawful, at the fit the checker expects.
     sc = load_scenario(OXFORD)
     first, second = sc.applicants[0], sc.applicants[1]
@@ -174,24 +178,23 @@ def test_lawful_options_agree_with_the_barriers_explain_gives():
         }
     )
     everyone = [
-        Outcome(applicant_id=a.applicant_id, status="selected", cohort_id="main")
+        Decision(applicant_id=a.applicant_id, status="selected", cohort_id="main")
         for a in sc.applicants
     ]
     pool = Pool.build(sc, everyone)
-    by_id = {a.applicant_id: a for a in sc.applicants}
-    conflicts = {frozenset((c.person_a, c.person_b)) for c in sc.conflicts}
+    relations = Relations(sc)
     any_mentor, any_coach = sc.mentors[0].mentor_id, sc.coaches[0].coach_id
     for p in pool.participants:
-        chain = management_chain(p, by_id)
+        facts = relations.facts(p)
         assert pool.mentor_options[p.applicant_id] == {
             m.mentor_id: expected_fits(sc, p, m.mentor_id, any_coach)[0]
             for m in sorted(sc.mentors, key=lambda m: m.mentor_id)
-            if m.capacity > 0 and not mentor_barriers(sc, p, m, chain, conflicts)
+            if m.capacity > 0 and not mentor_barriers(sc, facts, m)
         }
         assert pool.coach_options[p.applicant_id] == {
             c.coach_id: expected_fits(sc, p, any_mentor, c.coach_id)[1]
             for c in sorted(sc.coaches, key=lambda c: c.coach_id)
-            if c.capacity > 0 and not coach_barriers(p, c, chain, conflicts)
+            if c.capacity > 0 and not coach_barriers(sc, facts, c)
         }
     assert sc.mentors[0].mentor_id not in pool.mentor_options[first.applicant_id]
     assert sc.mentors[1].mentor_id not in pool.mentor_options[first.applicant_id]
@@ -503,6 +506,63 @@ def small_scenarios(draw):
         fairness=fairness,
         exclude_same_service_area=draw(st.booleans()),
     )
+
+
+def _lawful_by_contract(sc: Scenario, p: Applicant, who: Mentor | Coach) -> bool:
+    """The contract's pair rules in plain Python, one pair at a time."""
+    rules = sc.settings.matching
+    managers = {a.applicant_id: a.line_manager_id for a in sc.applicants}
+    chain, manager = set(), p.line_manager_id
+    while manager and manager not in chain and manager != p.applicant_id:
+        chain.add(manager)
+        manager = managers.get(manager)
+    who_id = who.mentor_id if isinstance(who, Mentor) else who.coach_id
+    conflicts = {frozenset((c.person_a, c.person_b)) for c in sc.conflicts}
+    if (
+        who_id == p.applicant_id
+        or who_id in chain
+        or frozenset((who_id, p.applicant_id)) in conflicts
+    ):
+        return False
+    if isinstance(who, Coach):
+        return not who.councils or p.council in who.councils
+    same_area = (who.council, who.service_area) == (p.council, p.service_area)
+    return who.grade >= p.grade + rules.mentor_min_grade_gap and not (
+        rules.exclude_same_service_area and same_area
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.integers(-1, 3))
+def test_rule_masks_agree_with_the_rule_words_on_generated_pools(sc, gap):
+    # The masks Pool.build ands, the barrier words explain gives and the contract's rules read
+    # pair by pair must name the same lawful pairs. Participants may also be mentors here.
+    sc = sc.model_copy(
+        update={
+            "settings": sc.settings.model_copy(
+                update={
+                    "matching": sc.settings.matching.model_copy(
+                        update={"mentor_min_grade_gap": gap}
+                    )
+                }
+            ),
+            "mentors": (*sc.mentors, mentor("P0", grade=12)),
+        }
+    )
+    pool = Pool.build(sc, chosen(sc))
+    relations = Relations(sc)
+    for p in pool.participants:
+        facts = relations.facts(p)
+        for m in sc.mentors:
+            lawful = _lawful_by_contract(sc, p, m)
+            assert (not mentor_barriers(sc, facts, m)) == lawful, (p, m)
+            if m.capacity > 0:
+                assert (m.mentor_id in pool.mentor_options[p.applicant_id]) == lawful, (p, m)
+        for c in sc.coaches:
+            lawful = _lawful_by_contract(sc, p, c)
+            assert (not coach_barriers(sc, facts, c)) == lawful, (p, c)
+            if c.capacity > 0:
+                assert (c.coach_id in pool.coach_options[p.applicant_id]) == lawful, (p, c)
 
 
 def brute_force(sc: Scenario):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cohort_solver.domain.results import Allocation, Outcome, StageReport
+from cohort_solver.domain.results import Allocation, Decision, StageReport
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.report.consistency import OVERALL, consistency, interval_alpha, reading
 from cohort_solver.stages.report.panel_report import report_html
@@ -109,7 +109,8 @@ def test_report_shows_the_flagged_applicants_but_no_characteristics(tmp_path: Pa
     scenario = load_scenario(write_small(tmp_path / "s"))
     allocation = Allocation(
         outcomes=tuple(
-            Outcome(applicant_id=a.applicant_id, status="not_selected") for a in scenario.applicants
+            Decision(applicant_id=a.applicant_id, status="not_selected")
+            for a in scenario.applicants
         ),
         report=StageReport(stage="allocation", status="optimal"),
     )

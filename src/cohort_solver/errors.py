@@ -35,7 +35,11 @@ class InputError(CohortSolverError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
-    def __reduce__(self):  # a worker process or Dask sends it back whole, not as bare text
+    def __reduce__(
+        self,
+    ) -> tuple[
+        type[Exception], tuple[object, ...]
+    ]:  # a worker process or Dask sends it back whole, not as bare text
         return (type(self), (self.problems,))
 
 
@@ -47,7 +51,7 @@ class OutputFolderError(CohortSolverError):
 
     exit_code = 2
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Exception], tuple[object, ...]]:
         return (type(self), (str(self),))
 
 
@@ -63,7 +67,7 @@ class InfeasibleError(CohortSolverError):
             f"{stage}: no plan satisfies every rule:\n" + "\n".join(f"  - {c}" for c in causes)
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Exception], tuple[object, ...]]:
         return (type(self), (self.stage, self.causes))
 
 
@@ -84,7 +88,7 @@ class OutOfTimeError(CohortSolverError):
             f"(this does not mean no plan exists):\n  - {reached}\n  - {more_time}"
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Exception], tuple[object, ...]]:
         return (type(self), (self.stage, self.reached, self.more_time))
 
 
@@ -100,5 +104,5 @@ class InternalError(CohortSolverError):
             "Please report this with the scenario folder."
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Exception], tuple[object, ...]]:
         return (type(self), (self.message,))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohort_solver.domain.results import Allocation, Event, Match, Outcome, StageReport
+from cohort_solver.domain.results import Allocation, Decision, Event, Match, StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.solution import read_reports
@@ -201,7 +201,7 @@ def withdraw(
         for o in previous.selected()
         if o.applicant_id != applicant_id and o.cohort_id is not None
     }
-    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason == "withdrawn"]
+    withdrawn = [o.applicant_id for o in previous.outcomes if o.reason.withdrawn]
     return allocate(scenario, options, keep=keep, withdrawn=[*withdrawn, applicant_id])
 
 
@@ -429,7 +429,7 @@ class Run:
     reports: tuple[StageReport, ...]
     files: Mapping[str, str | bytes]
 
-    def selected(self) -> list[Outcome]:
+    def selected(self) -> list[Decision]:
         return self.allocation.selected()
 
 

@@ -2,7 +2,7 @@
 
 It recomputes eligibility, aggregate scores, the lottery and the six objective levels from the
 scenario itself, so a bug in ``selection.py`` or the CP-SAT model cannot hide behind itself.
-Each ``assert_*`` returns the violations it finds (empty = the rule holds).
+Each ``check_*`` returns the violations it finds (empty = the rule holds).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 
 
@@ -30,18 +30,18 @@ def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
         for by in per.values():
             for panelist, value in by.items():
                 columns[panelist].append(value)
-        stats = {}
+        stats: dict[str, tuple[Fraction, Decimal]] = {}
         for panelist, values in columns.items():
-            mean = sum(values) / len(values)
-            variance = sum((v - mean) ** 2 for v in values) / len(values)
+            mean = sum(values, Fraction(0)) / len(values)
+            variance = sum(((v - mean) ** 2 for v in values), Fraction(0)) / len(values)
             stats[panelist] = (mean, Decimal(variance.numerator) / Decimal(variance.denominator))
         result = {}
         for applicant_id, by in per.items():
             zs = []
             for panelist, value in by.items():
-                mean, variance = stats[panelist]
-                sd = variance.sqrt()
-                zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(mean)) / sd)
+                centre, spread = stats[panelist]
+                sd = spread.sqrt()
+                zs.append(Decimal(0) if sd == 0 else (_dec(value) - _dec(centre)) / sd)
             result[applicant_id] = (sum(zs, Decimal(0)) / len(zs)).quantize(
                 Decimal("0.01"), ROUND_HALF_UP
             )
@@ -53,7 +53,7 @@ def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
             mid = len(values) // 2
             value = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
         else:
-            value = sum(values) / len(values)
+            value = sum(values, Fraction(0)) / len(values)
         result[applicant_id] = _dec(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return result
 
@@ -124,7 +124,7 @@ def minimum(scenario: Scenario, ring_fence_name: str, places: int) -> int:
 # --------------------------------------------------------------------------- rules
 
 
-def assert_one_row_per_applicant(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_one_row_per_applicant(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     expected = [a.applicant_id for a in scenario.applicants]
     got = [o.applicant_id for o in outcomes]
     return (
@@ -134,19 +134,19 @@ def assert_one_row_per_applicant(scenario: Scenario, outcomes: Sequence[Outcome]
     )
 
 
-def assert_eligibility(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_eligibility(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     failures = expected_failures(scenario)
     problems = []
     for o in outcomes:
         failed = failures[o.applicant_id]
-        if failed and (o.status != "ineligible" or o.reason != ";".join(failed)):
+        if failed and (o.status != "ineligible" or str(o.reason) != ";".join(failed)):
             problems.append(f"{o.applicant_id}: fails {failed} but is {o.status} ({o.reason})")
         if not failed and o.status == "ineligible":
             problems.append(f"{o.applicant_id}: eligible but marked ineligible")
     return problems
 
 
-def assert_scores(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_scores(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     scores = expected_scores(scenario)
     return [
         f"{o.applicant_id}: score {o.score} should be {scores.get(o.applicant_id)}"
@@ -155,7 +155,7 @@ def assert_scores(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     ]
 
 
-def assert_acceptable_cohort(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_acceptable_cohort(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     return [
         f"{o.applicant_id}: placed in cohort {o.cohort_id}, not acceptable to them"
         for o in outcomes
@@ -163,7 +163,7 @@ def assert_acceptable_cohort(scenario: Scenario, outcomes: Sequence[Outcome]) ->
     ]
 
 
-def _selected(scenario: Scenario, outcomes: Sequence[Outcome]) -> dict[str, list[str]]:
+def _selected(scenario: Scenario, outcomes: Sequence[Decision]) -> dict[str, list[str]]:
     chosen: dict[str, list[str]] = {c.id: [] for c in scenario.cohorts}
     for o in outcomes:
         if o.status == "selected":
@@ -171,7 +171,7 @@ def _selected(scenario: Scenario, outcomes: Sequence[Outcome]) -> dict[str, list
     return chosen
 
 
-def assert_places(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_places(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     chosen = _selected(scenario, outcomes)
     return [
         f"cohort {c.id}: {len(chosen[c.id])} selected but only {c.places} places"
@@ -180,7 +180,7 @@ def assert_places(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     ]
 
 
-def assert_spread(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_spread(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     spread = scenario.settings.selection.spread
     people = {a.applicant_id: a for a in scenario.applicants}
     problems = []
@@ -204,7 +204,7 @@ def assert_spread(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     return problems
 
 
-def assert_hold(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     problems = []
     places = {c.id: c.places for c in scenario.cohorts}
     for rf in scenario.settings.selection.ring_fence:
@@ -220,7 +220,7 @@ def assert_hold(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     return problems
 
 
-def assert_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     names = [r.name for r in scenario.settings.selection.ring_fence]
     return [
         f"{o.applicant_id}: ring_fences {o.ring_fences} wrong"
@@ -229,13 +229,13 @@ def assert_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Outcome]) -
     ]
 
 
-def assert_reserves(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     scores = expected_scores(scenario)
     ranks = lottery(scenario)
     reserves = scenario.settings.selection.reserves
     waiting: dict[str, list[str]] = defaultdict(list)
     for o in outcomes:
-        if o.status in ("reserve", "not_selected") and o.reason != "withdrawn":
+        if o.status in ("reserve", "not_selected") and str(o.reason) != "withdrawn":
             waiting[acceptable(scenario, o.applicant_id)[0]].append(o.applicant_id)
     by_id = {o.applicant_id: o for o in outcomes}
     problems = []
@@ -253,7 +253,7 @@ def assert_reserves(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str
     return problems
 
 
-def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def check_no_justified_envy(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     """No unselected applicant outscores a selected one who is the same in every respect
     the rules look at (ring fences, council, service area) in a cohort both can join."""
     scores = expected_scores(scenario)
@@ -262,7 +262,7 @@ def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) ->
     problems = []
     selected = [o for o in outcomes if o.status == "selected"]
     for o in outcomes:
-        if o.status not in ("reserve", "not_selected") or o.reason == "withdrawn":
+        if o.status not in ("reserve", "not_selected") or str(o.reason) == "withdrawn":
             continue
         me = people[o.applicant_id]
         for s in selected:
@@ -280,20 +280,20 @@ def assert_no_justified_envy(scenario: Scenario, outcomes: Sequence[Outcome]) ->
 
 
 RULES = (
-    assert_one_row_per_applicant,
-    assert_eligibility,
-    assert_scores,
-    assert_acceptable_cohort,
-    assert_places,
-    assert_spread,
-    assert_hold,
-    assert_ring_fences_listed,
-    assert_reserves,
-    assert_no_justified_envy,
+    check_one_row_per_applicant,
+    check_eligibility,
+    check_scores,
+    check_acceptable_cohort,
+    check_places,
+    check_spread,
+    check_hold,
+    check_ring_fences_listed,
+    check_reserves,
+    check_no_justified_envy,
 )
 
 
-def violations(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
+def violations(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     """Every violated rule, or an empty list."""
     return [problem for rule in RULES for problem in rule(scenario, outcomes)]
 
@@ -321,7 +321,7 @@ def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, 
     )
 
 
-def placement_of(outcomes: Sequence[Outcome]) -> dict[str, str]:
+def placement_of(outcomes: Sequence[Decision]) -> dict[str, str]:
     return {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected" and o.cohort_id}
 
 

@@ -20,7 +20,7 @@ from cohort_solver.domain.programme_time import (
     weeks_of_month,
     working_minutes,
 )
-from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.results import Decision, Event, Match
 from cohort_solver.domain.scenario import Scenario, Session
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 
@@ -40,7 +40,7 @@ def _sessions(scenario: Scenario) -> dict[str, Session]:
 
 
 def expected_attendees(
-    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
 ) -> dict[str, set[str]]:
     """Every event the programme needs (by event_id) and exactly who must attend it.
 
@@ -103,7 +103,7 @@ def _heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
 
 def check_every_session_placed(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     matches: Sequence[Match],
     events: Sequence[Event],
 ) -> list[str]:
@@ -299,7 +299,7 @@ def check_group_gap(scenario: Scenario, events: Sequence[Event]) -> list[str]:
 
 def violations(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     matches: Sequence[Match],
     events: Sequence[Event],
 ) -> list[str]:

@@ -1,6 +1,6 @@
 """An independent checker for matches.csv: plain Python, no solver, no shared helpers.
 
-Each ``assert_*`` returns the violations it finds (empty = the rule holds). Fit and the
+Each ``check_*`` returns the violations it finds (empty = the rule holds). Fit and the
 objectives are recomputed from the scenario, so a bug in the solver's own fit cannot hide.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import Applicant, Scenario
 
 
-def _participants(scenario: Scenario, selected: Sequence[Outcome]) -> dict[str, Applicant]:
+def _participants(scenario: Scenario, selected: Sequence[Decision]) -> dict[str, Applicant]:
     ids = {o.applicant_id for o in selected if o.status == "selected"}
     return {a.applicant_id: a for a in scenario.applicants if a.applicant_id in ids}
 
@@ -27,7 +27,9 @@ def _chain(managers: dict[str, str | None], applicant: Applicant) -> set[str]:
     return seen
 
 
-def assert_one_row_per_participant(scenario, selected, matches) -> list[str]:
+def check_one_row_per_participant(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     expected = set(_participants(scenario, selected))
     counts = Counter(m.participant_id for m in matches)
     out = [f"{p}: {n} rows" for p, n in sorted(counts.items()) if n != 1]
@@ -42,7 +44,9 @@ def assert_one_row_per_participant(scenario, selected, matches) -> list[str]:
     return out
 
 
-def assert_known_people(scenario, selected, matches) -> list[str]:
+def check_known_people(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     mentors = {m.mentor_id for m in scenario.mentors}
     coaches = {c.coach_id for c in scenario.coaches}
     out = [
@@ -58,7 +62,9 @@ def assert_known_people(scenario, selected, matches) -> list[str]:
     return out
 
 
-def assert_mentor_capacity(scenario, selected, matches) -> list[str]:
+def check_mentor_capacity(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     load = Counter(m.mentor_id for m in matches)
     return [
         f"mentor {m.mentor_id}: {load[m.mentor_id]} participants, capacity {m.capacity}"
@@ -67,7 +73,9 @@ def assert_mentor_capacity(scenario, selected, matches) -> list[str]:
     ]
 
 
-def assert_coach_capacity(scenario, selected, matches) -> list[str]:
+def check_coach_capacity(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     load = Counter(m.coach_id for m in matches)
     return [
         f"coach {c.coach_id}: {load[c.coach_id]} participants, capacity {c.capacity}"
@@ -76,7 +84,9 @@ def assert_coach_capacity(scenario, selected, matches) -> list[str]:
     ]
 
 
-def assert_grade_gap(scenario, selected, matches) -> list[str]:
+def check_grade_gap(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     gap = scenario.settings.matching.mentor_min_grade_gap
     people = _participants(scenario, selected)
     grades = {m.mentor_id: m.grade for m in scenario.mentors}
@@ -90,7 +100,9 @@ def assert_grade_gap(scenario, selected, matches) -> list[str]:
     ]
 
 
-def assert_not_management_chain(scenario, selected, matches) -> list[str]:
+def check_not_management_chain(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     people = _participants(scenario, selected)
     managers = {a.applicant_id: a.line_manager_id for a in scenario.applicants}
     out = []
@@ -106,7 +118,9 @@ def assert_not_management_chain(scenario, selected, matches) -> list[str]:
     return out
 
 
-def assert_other_service_area(scenario, selected, matches) -> list[str]:
+def check_other_service_area(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     if not scenario.settings.matching.exclude_same_service_area:
         return []
     people = _participants(scenario, selected)
@@ -121,7 +135,9 @@ def assert_other_service_area(scenario, selected, matches) -> list[str]:
     ]
 
 
-def assert_no_declared_conflict(scenario, selected, matches) -> list[str]:
+def check_no_declared_conflict(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     pairs = {(c.person_a, c.person_b) for c in scenario.conflicts}
     pairs |= {(b, a) for a, b in pairs}
     out = []
@@ -132,7 +148,9 @@ def assert_no_declared_conflict(scenario, selected, matches) -> list[str]:
     return out
 
 
-def assert_coach_serves_council(scenario, selected, matches) -> list[str]:
+def check_coach_serves_council(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     people = _participants(scenario, selected)
     serves = {c.coach_id: set(c.councils) for c in scenario.coaches}
     return [
@@ -144,7 +162,9 @@ def assert_coach_serves_council(scenario, selected, matches) -> list[str]:
     ]
 
 
-def assert_not_both_roles(scenario, selected, matches) -> list[str]:
+def check_not_both_roles(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     return [
         f"{m.participant_id}: {m.mentor_id} is both mentor and coach"
         for m in matches
@@ -167,11 +187,13 @@ def expected_fits(
     return mf, w.needs * len(needs & set(coach.expertise))
 
 
-def assert_fit_columns(scenario, selected, matches) -> list[str]:
+def check_fit_columns(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     people = _participants(scenario, selected)
     out = []
     for m in matches:
-        if m.participant_id not in people or assert_known_people(scenario, selected, [m]):
+        if m.participant_id not in people or check_known_people(scenario, selected, [m]):
             continue
         fits = expected_fits(scenario, people[m.participant_id], m.mentor_id, m.coach_id)
         if fits != (m.mentor_fit, m.coach_fit):
@@ -179,7 +201,9 @@ def assert_fit_columns(scenario, selected, matches) -> list[str]:
     return out
 
 
-def assert_private_reasons(scenario, selected, matches) -> list[str]:
+def check_private_reasons(
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+) -> list[str]:
     """Reasons never mention protected characteristics or scores."""
     words = {g.lower() for a in scenario.applicants for g in a.groups} | {
         "score",
@@ -196,30 +220,30 @@ def assert_private_reasons(scenario, selected, matches) -> list[str]:
 
 
 RULES = (
-    assert_one_row_per_participant,
-    assert_known_people,
-    assert_mentor_capacity,
-    assert_coach_capacity,
-    assert_grade_gap,
-    assert_not_management_chain,
-    assert_other_service_area,
-    assert_no_declared_conflict,
-    assert_coach_serves_council,
-    assert_not_both_roles,
-    assert_fit_columns,
-    assert_private_reasons,
+    check_one_row_per_participant,
+    check_known_people,
+    check_mentor_capacity,
+    check_coach_capacity,
+    check_grade_gap,
+    check_not_management_chain,
+    check_other_service_area,
+    check_no_declared_conflict,
+    check_coach_serves_council,
+    check_not_both_roles,
+    check_fit_columns,
+    check_private_reasons,
 )
 
 
 def violations(
-    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
 ) -> list[str]:
     """Every hard-rule violation in a matching (empty = lawful and complete)."""
     return [v for rule in RULES for v in rule(scenario, selected, matches)]
 
 
 def objective(
-    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match]
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
 ) -> dict[str, int]:
     """The fairness levels recomputed: worst participant's fit and total fit."""
     people = _participants(scenario, selected)

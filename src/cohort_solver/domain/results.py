@@ -9,13 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from cohort_solver.domain.reasons import Reason
 from cohort_solver.domain.scenario import Names, Record, SessionKind
 
 Status = Literal["selected", "reserve", "not_selected", "ineligible"]
 
 
-class Outcome(Record):
-    """One row of allocation.csv."""
+class Decision(Record):
+    """Allocation's decision on one applicant: one row of allocation.csv."""
 
     applicant_id: str
     status: Status
@@ -23,7 +24,7 @@ class Outcome(Record):
     score: Decimal | None = None
     ring_fences: Names = ()
     reserve_rank: int | None = None
-    reason: str = ""
+    reason: Reason = Reason()
 
 
 class Level(Record):
@@ -52,10 +53,10 @@ class StageReport(Record):
 
 
 class Allocation(Record):
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Decision, ...]
     report: StageReport
 
-    def selected(self, cohort_id: str | None = None) -> list[Outcome]:
+    def selected(self, cohort_id: str | None = None) -> list[Decision]:
         return [
             o
             for o in self.outcomes

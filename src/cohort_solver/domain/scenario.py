@@ -564,7 +564,7 @@ class Conflict(Record):
     person_b: str = Field(min_length=1)
 
 
-OutcomeKind = Literal[
+CareerMove = Literal[
     "promotion",
     "grade_increase",
     "acting_up",
@@ -577,15 +577,15 @@ OutcomeKind = Literal[
 ]
 
 
-OUTCOME_KINDS: tuple[str, ...] = OutcomeKind.__args__  # type: ignore[attr-defined]
+CAREER_MOVES: tuple[str, ...] = CareerMove.__args__  # type: ignore[attr-defined]
 
 
-class ProgrammeOutcome(Record):
+class CareerOutcome(Record):
     """One row of outcomes.csv: how a participant's career moved on (impact tracking)."""
 
     participant_id: str = Field(min_length=1)
     completed: bool | None = None  # None = not known yet (still on the programme)
-    outcome: OutcomeKind = "none"
+    outcome: CareerMove = "none"
     outcome_date: date | None = None
 
     @property
@@ -610,7 +610,7 @@ class Scenario(BaseModel):
     venues: tuple[Venue, ...] = ()
     unavailability: tuple[Unavailability, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
-    outcomes: tuple[ProgrammeOutcome, ...] = ()
+    outcomes: tuple[CareerOutcome, ...] = ()
     checksum: str = ""
     stage_checksums: dict[str, str] = Field(default_factory=dict)  # stage -> checksum of its inputs
     warnings: tuple[str, ...] = ()  # non-fatal remarks from loading (unknown columns, settings)

@@ -18,6 +18,7 @@ from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.report.disclosure import Cell, disclosable
+from cohort_solver.stages.report.page import page
 from cohort_solver.stages.report.panel_report import (
     SUPPRESSED,
     evidence_html,
@@ -196,11 +197,11 @@ def compare_html(results: Sequence[Variant]) -> str:
         + "</tr>"
         for i in differing
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Variant comparison</title>'
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.25rem .5rem}</style></head><body>"
+    return page(
+        "Variant comparison",
+        "body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.25rem .5rem}",
         f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
         f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
-        f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table></body></html>\n"
+        f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table>",
     )

@@ -30,6 +30,7 @@ from cohort_solver.domain.scenario import Scenario, Score
 from cohort_solver.stages.allocate.eligibility import Candidate, aggregate_scores, candidates
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.export.files import csv_text
+from cohort_solver.stages.report.page import page
 from cohort_solver.stages.report.panel_report import evidence_html
 from cohort_solver.sweeps.runner import Progress, Runner
 
@@ -327,12 +328,10 @@ def robustness_html(scenario: Scenario, result: Robustness) -> str:
         if o.status != "ineligible"
     )
     name = escape(scenario.settings.programme.name)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Robustness of the allocation - {name}</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}"
-        "</style></head><body>"
+    return page(
+        f"Robustness of the allocation - {scenario.settings.programme.name}",
+        "body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}",
         f"<h1>Robustness of the allocation</h1><p>{name}</p>{evidence_html(scenario.settings)}"
         f"<p>Each of {len(result.trials)} trials added random noise (standard deviation "
         f"{result.noise:g} score points) to every panel score, re-aggregated the scores and "
@@ -345,7 +344,7 @@ def robustness_html(scenario: Scenario, result: Robustness) -> str:
         "<table><tr><th>applicant</th><th>baseline</th><th>selected in</th></tr>"
         f"{calls}</table>"
         "<h2>Eligible applicants</h2><table><tr><th>applicant</th><th>baseline</th>"
-        f"<th>cohort</th><th>selected in</th></tr>{rows}</table></body></html>\n"
+        f"<th>cohort</th><th>selected in</th></tr>{rows}</table>",
     )
 
 

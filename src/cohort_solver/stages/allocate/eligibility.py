@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from cohort_solver.domain.reasons import Ineligible
 from cohort_solver.domain.scenario import Applicant, Cohort, Scenario, Score
 
 HUNDREDTH = Decimal("0.01")
@@ -23,7 +24,7 @@ class Candidate:
 
     applicant: Applicant
     score: Decimal | None  # aggregate, rounded to 2 decimals; None = not scored
-    failures: tuple[str, ...]  # every failed eligibility rule, in contract order
+    failures: tuple[Ineligible, ...]  # every failed eligibility rule, in contract order
     ring_fences: tuple[str, ...]  # ring fences the applicant counts towards
     lottery: int  # 1 = lowest sha256 digest
     cohorts: tuple[str, ...]  # acceptable cohorts, in preference order
@@ -108,14 +109,10 @@ def lottery_ranks(applicant_ids: Iterable[str], seed: int) -> dict[str, int]:
     return {applicant_id: rank for rank, (_, applicant_id) in enumerate(digests, start=1)}
 
 
-def acceptable_cohorts(applicant: Applicant, cohorts: Sequence[Cohort]) -> tuple[str, ...]:
-    """The applicant's own list (or every cohort open to their council), in preference order,
-    keeping only cohorts that admit their council."""
-    return _Admissions(cohorts).acceptable(applicant)
-
-
 class _Admissions:
-    """Which cohorts admit each council, worked out once per council (100k applicants, 300 cohorts)."""
+    """The cohorts each applicant may join: their own list (or every cohort open to their
+    council), in preference order, keeping only cohorts that admit their council. Worked out once
+    per council (100k applicants, 300 cohorts)."""
 
     def __init__(self, cohorts: Sequence[Cohort]):
         self.cohorts = cohorts
@@ -145,13 +142,13 @@ def candidates(scenario: Scenario) -> list[Candidate]:
         score = scores.get(applicant.applicant_id)
         acceptable = admissions.acceptable(applicant)
         failed = {
-            "grade": applicant.grade not in selection.eligible_grades,
-            "probation": not applicant.probation_passed,
-            "line_manager_approval": not applicant.line_manager_approved,
-            "performance": not applicant.performance_eligible,
-            "not_scored": score is None,
-            "below_min_score": score is not None and score < min_score,
-            "no_cohort": not acceptable,
+            Ineligible.GRADE: applicant.grade not in selection.eligible_grades,
+            Ineligible.PROBATION: not applicant.probation_passed,
+            Ineligible.LINE_MANAGER_APPROVAL: not applicant.line_manager_approved,
+            Ineligible.PERFORMANCE: not applicant.performance_eligible,
+            Ineligible.NOT_SCORED: score is None,
+            Ineligible.BELOW_MIN_SCORE: score is not None and score < min_score,
+            Ineligible.NO_COHORT: not acceptable,
         }
         result.append(
             Candidate(

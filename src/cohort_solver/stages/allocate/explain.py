@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineligible, KeptOut
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
-from cohort_solver.stages.allocate.solve import allocate, split_parts
+from cohort_solver.stages.allocate.solve import allocate, split_groups
 
-RULES = {
-    "grade": lambda s, c: (
-        f"grade {c.applicant.grade} is not one of the eligible grades "
-        f"{', '.join(map(str, s.settings.selection.eligible_grades))}"
-    ),
-    "probation": lambda s, c: "has not yet passed probation",
-    "line_manager_approval": lambda s, c: "does not have line manager approval",
-    "performance": lambda s, c: "is not performance-eligible",
-    "not_scored": lambda s, c: "was not scored by the panel",
-    "below_min_score": lambda s, c: (
-        f"aggregate score {c.score} is below the minimum of {s.settings.selection.min_score}"
-    ),
-    "no_cohort": lambda s, c: "no cohort is open to their council (or to the cohorts they listed)",
-}
+
+def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
+    """The words for a failed eligibility rule, with the facts of the case."""
+    selection = scenario.settings.selection
+    return INELIGIBLE_WORDS[rule].format(
+        grade=me.applicant.grade,
+        eligible_grades=", ".join(map(str, selection.eligible_grades)),
+        score=me.score,
+        min_score=selection.min_score,
+    )
 
 
 def explain_applicant(
     scenario: Scenario,
-    outcomes: Sequence[Outcome],
+    outcomes: Sequence[Decision],
     applicant_id: str,
     *,
     time_limit: float = 30.0,
@@ -44,7 +43,7 @@ def explain_applicant(
 
     if me.failures:
         lines.append(
-            "Not eligible: " + "; ".join(RULES[rule](scenario, me) for rule in me.failures) + "."
+            "Not eligible: " + "; ".join(_failed(scenario, me, rule) for rule in me.failures) + "."
         )
         if me.score is not None:
             lines.append(f"Aggregate panel score {me.score}.")
@@ -62,8 +61,10 @@ def explain_applicant(
     )
     lines.append(f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.")
 
-    part_pool = _part_pool(scenario, eligible, me)
-    is_selected = _probe(scenario, part_pool, me, time_limit, workers)
+    # Only the cohorts linked to this applicant matter for their outcome, and only those are
+    # re-solved: another group's cohort, left without its applicants, could not meet its rules.
+    group = _group_of(scenario, eligible, me)
+    is_selected = _probe(group.scenario, group.pool, me, time_limit, workers)
     if outcome.status == "selected":
         lines.append(f"Selected for cohort {outcome.cohort_id}.")
         threshold = _score_threshold(me, lambda h: not is_selected(h), down=True)
@@ -84,7 +85,7 @@ def explain_applicant(
             f"Would be selected if their score were {Decimal(threshold) / 100:.2f} or higher."
         )
     else:
-        change = _relaxation(scenario, part_pool, me, time_limit, workers)
+        change = _relaxation(group.scenario, group.pool, me, time_limit, workers)
         lines.append(
             f"Would be selected if {change}."
             if change
@@ -93,12 +94,23 @@ def explain_applicant(
     return "\n".join(lines)
 
 
-def _part_pool(scenario: Scenario, eligible: Sequence[Candidate], me: Candidate) -> list[Candidate]:
-    """Only the cohorts linked to this applicant matter for their outcome."""
-    for part in split_parts(scenario, eligible, {}):
-        if any(c.id == me.id for c in part.pool):
-            return part.pool
-    return [me]
+@dataclass(frozen=True)
+class _Group:
+    scenario: Scenario  # with only the group's cohorts
+    pool: list[Candidate]
+
+
+def _group_of(scenario: Scenario, eligible: Sequence[Candidate], me: Candidate) -> _Group:
+    """The cohort group ``me`` can join, with its applicants."""
+    settings = scenario.settings
+    for group in split_groups(scenario, eligible, {}):
+        if any(c.id == me.id for c in group.pool):
+            ids = {c.id for c in group.cohorts}
+            only = [c for c in settings.cohorts if c.id in ids]
+            if len(only) < len(settings.cohorts):  # several groups (never the default "main")
+                settings = settings.model_copy(update={"cohorts": only})
+            return _Group(scenario.model_copy(update={"settings": settings}), group.pool)
+    return _Group(scenario, [me])
 
 
 def _probe(
@@ -144,7 +156,7 @@ def _relaxation(
     """The first single rule change (one step looser) that would let them in."""
     selection = scenario.settings.selection
     spread = selection.spread
-    options: list[tuple[str, dict]] = []
+    options: list[tuple[str, dict[str, Any]]] = []
     if spread.max_per_service_area is not None:
         options.append(
             (
@@ -211,7 +223,7 @@ def _why_not(
     pool: Sequence[Candidate],
     placement: dict[str, str | None],
     me: Candidate,
-    outcome: Outcome,
+    outcome: Decision,
 ) -> str:
     by_id = {c.id: c for c in pool}
     parts = []
@@ -220,51 +232,44 @@ def _why_not(
             (by_id[a] for a, k in placement.items() if k == cohort_id),
             key=lambda c: (-c.hundredths, c.lottery),
         )
-        weakest = chosen[-1] if chosen else None
-        reason = outcome.reason
-        if "=" in reason:
-            reason = dict(p.split("=", 1) for p in reason.split(";")).get(cohort_id, reason)
-        if reason == "outscored" and weakest is not None:
-            parts.append(
-                f"cohort {cohort_id}: all {len(chosen)} selected participants scored higher "
-                f"(the lowest selected score is {weakest.score}, {weakest.id})"
-            )
-        elif reason.startswith("spread:max_per_service_area"):
-            same = [c for c in chosen if c.applicant.area == me.applicant.area]
-            parts.append(
-                f"cohort {cohort_id}: {me.applicant.service_area} ({me.applicant.council}) already has "
-                f"{len(same)} selected ({', '.join(f'{c.id} {c.score}' for c in same)}), the max_per_service_area limit"
-            )
-        elif reason.startswith("spread:max_per_council"):
-            same = [c for c in chosen if c.applicant.council == me.applicant.council]
-            parts.append(
-                f"cohort {cohort_id}: {me.applicant.council} already has {len(same)} selected, the max_per_council limit"
-            )
-        elif reason.startswith("spread:min_service_areas"):
-            parts.append(
-                f"cohort {cohort_id}: taking them would leave fewer than "
-                f"{scenario.settings.selection.spread.min_service_areas} service areas represented"
-            )
-        elif reason.startswith("ring_fence:"):
-            name = reason.split(":", 1)[1]
-            parts.append(
-                f"cohort {cohort_id}: the places they could take are held for ring fence '{name}', "
-                "and they are not a member"
-            )
-        elif reason == "lottery":
-            parts.append(
-                f"cohort {cohort_id}: tied on score with a selected applicant; the lottery (seed "
-                f"{scenario.settings.selection.seed}) favoured the other applicant"
-            )
-        elif reason == "preference":
-            parts.append(
-                f"cohort {cohort_id}: tied on score; the other applicant ranked this cohort higher"
-            )
-        else:
-            parts.append(f"cohort {cohort_id}: {reason}")
+        blocker = outcome.reason.blocker(cohort_id)
+        words = (
+            _kept_out(scenario, me, chosen, blocker.code, blocker.ring_fence)
+            if blocker is not None
+            else str(outcome.reason)
+        )
+        parts.append(f"cohort {cohort_id}: {words}")
     status = (
         f"Reserve number {outcome.reserve_rank} for cohort {outcome.cohort_id}. "
         if outcome.status == "reserve"
         else ""
     )
     return status + "Kept out because " + "; ".join(parts) + "."
+
+
+def _kept_out(
+    scenario: Scenario,
+    me: Candidate,
+    chosen: Sequence[Candidate],
+    code: KeptOut,
+    ring_fence: str | None,
+) -> str:
+    """The words for why ``me`` is not in a cohort, with the facts of the case."""
+    if code is KeptOut.OUTSCORED and not chosen:
+        return str(code)  # nobody to compare with
+    applicant = me.applicant
+    same = {
+        KeptOut.MAX_PER_SERVICE_AREA: [c for c in chosen if c.applicant.area == applicant.area],
+        KeptOut.MAX_PER_COUNCIL: [c for c in chosen if c.applicant.council == applicant.council],
+    }.get(code, list(chosen))
+    return KEPT_OUT_WORDS[code].format(
+        service_area=applicant.service_area,
+        council=applicant.council,
+        count=len(same),
+        listing=", ".join(f"{c.id} {c.score}" for c in same),
+        min_service_areas=scenario.settings.selection.spread.min_service_areas,
+        ring_fence=ring_fence,
+        seed=scenario.settings.selection.seed,
+        lowest_score=chosen[-1].score if chosen else None,
+        lowest_id=chosen[-1].id if chosen else None,
+    )

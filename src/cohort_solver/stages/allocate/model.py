@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
+
+Key = TypeVar("Key", bound=Hashable)
 
 LEVELS = (
     ("ring_fence_fill", "max"),
@@ -22,7 +25,7 @@ LEVELS = (
 
 
 @dataclass
-class Part:
+class CohortGroup:
     """A connected group of cohorts and the eligible applicants who can join them."""
 
     cohorts: list[Cohort]
@@ -31,30 +34,30 @@ class Part:
 
 
 class AllocationModel:
-    """The CP-SAT model of one part, with its variables in one typed holder."""
+    """The CP-SAT model of one group, with its variables in one typed holder."""
 
-    def __init__(self, scenario: Scenario, part: Part, *, explain: bool = False):
+    def __init__(self, scenario: Scenario, group: CohortGroup, *, explain: bool = False):
         self.scenario = scenario
-        self.part = part
+        self.group = group
         self.model = cp_model.CpModel()
         self.assumptions: dict[int, str] = {}  # literal index -> plain-words constraint
         self._explain = explain
         self.x: dict[tuple[str, str], cp_model.IntVar] = {}
-        cohort_ids = {c.id for c in part.cohorts}
-        for cand in part.pool:
+        cohort_ids = {c.id for c in group.cohorts}
+        for cand in group.pool:
             for cohort_id in cand.cohorts:
                 if cohort_id in cohort_ids:
                     self.x[cand.id, cohort_id] = self.model.new_bool_var(
                         f"placed[{cand.id},{cohort_id}]"
                     )
         self.by_cohort: dict[str, list[tuple[Candidate, cp_model.IntVar]]] = defaultdict(list)
-        self.by_id = {c.id: c for c in part.pool}
+        self.by_id = {c.id: c for c in group.pool}
         for (applicant_id, cohort_id), var in self.x.items():
             self.by_cohort[cohort_id].append((self.by_id[applicant_id], var))
         self.fill: list[cp_model.IntVar] = []
 
         self.add_one_cohort_each()
-        for cohort in part.cohorts:
+        for cohort in group.cohorts:
             self.add_places(cohort)
             self.add_ring_fences(cohort)
             self.add_max_per_service_area(cohort)
@@ -152,7 +155,7 @@ class AllocationModel:
 
     def add_kept_selections(self) -> None:
         """After a withdrawal, everyone else already selected keeps their place."""
-        for applicant_id, cohort_id in sorted(self.part.fixed.items()):
+        for applicant_id, cohort_id in sorted(self.group.fixed.items()):
             var = self.placed(applicant_id, cohort_id)
             guard = self._guard(f"{applicant_id} keeps their place in cohort {cohort_id}")
             if var is None:  # no longer eligible for that cohort: cannot be kept
@@ -162,9 +165,9 @@ class AllocationModel:
                 self._enforce(self.model.add(var == 1), guard)
 
     def _grouped(
-        self, cohort: Cohort, key: Callable[[Candidate], object]
-    ) -> dict[object, list[cp_model.IntVar]]:
-        groups: dict[object, list[cp_model.IntVar]] = defaultdict(list)
+        self, cohort: Cohort, key: Callable[[Candidate], Key]
+    ) -> dict[Key, list[cp_model.IntVar]]:
+        groups: dict[Key, list[cp_model.IntVar]] = defaultdict(list)
         for cand, var in self.by_cohort[cohort.id]:
             groups[key(cand)].append(var)
         return groups

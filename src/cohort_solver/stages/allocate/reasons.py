@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from cohort_solver.domain.results import Outcome
+from cohort_solver.domain.reasons import WITHDRAWN, Blocker, KeptOut, Reason
+from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
 
@@ -19,30 +20,32 @@ def ring_fence_fill(scenario: Scenario, cohort: Cohort, members: Sequence[Candid
     return total
 
 
-def spread_breach(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> str | None:
-    """The first hard cohort rule a selection breaks, as a reason phrase, or None."""
+def spread_breach(
+    scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]
+) -> Blocker | None:
+    """The first hard cohort rule a selection breaks, or None."""
     spread = scenario.settings.selection.spread
     if len(chosen) > cohort.places:
-        return "places"
+        return Blocker(KeptOut.PLACES)
     areas = Counter(c.applicant.area for c in chosen)
     if (
         spread.max_per_service_area is not None
         and max(areas.values(), default=0) > spread.max_per_service_area
     ):
-        return "spread:max_per_service_area"
+        return Blocker(KeptOut.MAX_PER_SERVICE_AREA)
     councils = Counter(c.applicant.council for c in chosen)
     if (
         spread.max_per_council is not None
         and max(councils.values(), default=0) > spread.max_per_council
     ):
-        return "spread:max_per_council"
+        return Blocker(KeptOut.MAX_PER_COUNCIL)
     if spread.min_service_areas is not None and len(areas) < spread.min_service_areas:
-        return "spread:min_service_areas"
+        return Blocker(KeptOut.MIN_SERVICE_AREAS)
     for rf in scenario.settings.selection.ring_fence:
         if rf.unfilled == "hold":
             outsiders = sum(rf.name not in c.ring_fences for c in chosen)
             if outsiders > cohort.places - rf.minimum(cohort.places):
-                return f"ring_fence:{rf.name}"
+                return Blocker(KeptOut.RING_FENCE, rf.name)
     return None
 
 
@@ -53,7 +56,7 @@ def _priority(candidate: Candidate, cohort_id: str) -> tuple[int, int, int]:
 
 def blocker(
     scenario: Scenario, cohort: Cohort, selected: Sequence[Candidate], candidate: Candidate
-) -> str:
+) -> Blocker:
     """Why ``candidate`` is not in ``cohort``: the rule that stops every swap that would help.
 
     Each way in is tried: a free place, or the place of a selected participant, weakest first.
@@ -61,7 +64,8 @@ def blocker(
     ring-fence fill (or the allocation would not be optimal), and that rule is the reason.
     """
     ways_in: list[Candidate | None] = [None] if len(selected) < cohort.places else []
-    ways_in += sorted(selected, key=lambda s: _priority(s, cohort.id))
+    weakest_first: list[Candidate] = sorted(selected, key=lambda s: _priority(s, cohort.id))
+    ways_in += weakest_first
     fill = ring_fence_fill(scenario, cohort, selected)
     ours = _priority(candidate, cohort.id)
     tied = False
@@ -72,16 +76,18 @@ def blocker(
             break
         breach = spread_breach(scenario, cohort, chosen)
         if breach is None and ring_fence_fill(scenario, cohort, chosen) < fill:
-            breach = "ring_fence:" + _ring_fence_lost(scenario, cohort, selected, chosen)
+            breach = Blocker(
+                KeptOut.RING_FENCE, _ring_fence_lost(scenario, cohort, selected, chosen)
+            )
         if breach is not None:
             return breach
         if theirs is not None and ours[0] == theirs[0]:
             tied = True
             if ours[1] != theirs[1]:
-                return "preference"
+                return Blocker(KeptOut.PREFERENCE)
     if tied:
-        return "lottery"
-    return "outscored"
+        return Blocker(KeptOut.LOTTERY)
+    return Blocker(KeptOut.OUTSCORED)
 
 
 def _ring_fence_lost(
@@ -102,7 +108,7 @@ def outcomes(
     placement: dict[str, str],
     *,
     withdrawn: Iterable[str] = (),
-) -> list[Outcome]:
+) -> list[Decision]:
     """allocation.csv rows from a placement (applicant -> cohort), with reserves and reasons."""
     cohorts = {c.id: c for c in scenario.cohorts}
     withdrawn = set(withdrawn)
@@ -134,33 +140,31 @@ def outcomes(
             "ring_fences": candidate.ring_fences,
         }
         if not candidate.eligible:
-            rows.append(Outcome(status="ineligible", reason=";".join(candidate.failures), **common))
+            rows.append(
+                Decision(status="ineligible", reason=Reason(failures=candidate.failures), **common)
+            )
         elif candidate.id in placement:
             cohort_id = placement[candidate.id]
             rows.append(
-                Outcome(
+                Decision(
                     status="selected",
                     cohort_id=cohort_id,
-                    reason=f"selected: score rank {rank_in[candidate.id]} of {sum(eligible_in.values())} eligible",
+                    reason=Reason(rank=(rank_in[candidate.id], sum(eligible_in.values()))),
                     **common,
                 )
             )
         elif candidate.id in withdrawn:
-            rows.append(Outcome(status="not_selected", reason="withdrawn", **common))
+            rows.append(Decision(status="not_selected", reason=WITHDRAWN, **common))
         else:
-            reasons = {
-                cid: blocker(scenario, cohorts[cid], selected[cid], candidate)
-                for cid in candidate.cohorts
-            }
-            distinct = set(reasons.values())
-            reason = (
-                distinct.pop()
-                if len(distinct) == 1
-                else ";".join(f"{cid}={r}" for cid, r in reasons.items())
+            reason = Reason.per_cohort(
+                {
+                    cid: blocker(scenario, cohorts[cid], selected[cid], candidate)
+                    for cid in candidate.cohorts
+                }
             )
             if candidate.id in reserve_rank:
                 rows.append(
-                    Outcome(
+                    Decision(
                         status="reserve",
                         cohort_id=candidate.cohorts[0],
                         reserve_rank=reserve_rank[candidate.id],
@@ -169,7 +173,7 @@ def outcomes(
                     )
                 )
             else:
-                rows.append(Outcome(status="not_selected", reason=reason, **common))
+                rows.append(Decision(status="not_selected", reason=reason, **common))
     return rows
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.linear_solver import pywraplp
 
-from cohort_solver.domain.scenario import Scenario
-from cohort_solver.stages.allocate.eligibility import candidates
+from cohort_solver.domain.scenario import Cohort, Scenario
+from cohort_solver.stages.allocate.eligibility import Candidate, candidates
 from cohort_solver.stages.allocate.model import LEVELS
+
+Member = tuple[Candidate, pywraplp.Variable]  # an applicant who could join a cohort, and x
 
 
 @dataclass(frozen=True)
@@ -32,52 +35,23 @@ def allocate_with_highs(
     solver = pywraplp.Solver.CreateSolver("HIGHS")
     solver.SetNumThreads(workers)
     solver.SuppressOutput()
-    selection = scenario.settings.selection
-    spread = selection.spread
     pool = sorted((c for c in candidates(scenario) if c.eligible), key=lambda c: c.lottery)
     cohorts = scenario.cohorts
     position = {c.id: i for i, c in enumerate(cohorts)}
     x = {(c.id, k): solver.BoolVar(f"x[{c.id},{k}]") for c in pool for k in c.cohorts}
     by_id = {c.id: c for c in pool}
-    per_applicant = defaultdict(list)
-    per_cohort = defaultdict(list)
+    per_applicant: dict[str, list[pywraplp.Variable]] = defaultdict(list)
+    per_cohort: dict[str, list[Member]] = defaultdict(list)
     for (a, k), var in x.items():
         per_applicant[a].append(var)
         per_cohort[k].append((by_id[a], var))
     for vars_ in per_applicant.values():
         solver.Add(sum(vars_) <= 1)
-    fill = []
-    for cohort in cohorts:
-        members = per_cohort[cohort.id]
-        solver.Add(sum(v for _, v in members) <= cohort.places)
-        for rf in selection.ring_fence:
-            minimum = rf.minimum(cohort.places)
-            f = solver.IntVar(0, minimum, f"fill[{rf.name},{cohort.id}]")
-            solver.Add(f <= sum(v for c, v in members if rf.name in c.ring_fences))
-            fill.append(f)
-            if rf.unfilled == "hold":
-                solver.Add(
-                    sum(v for c, v in members if rf.name not in c.ring_fences)
-                    <= cohort.places - minimum
-                )
-        areas: dict[object, list] = defaultdict(list)
-        councils: dict[object, list] = defaultdict(list)
-        for c, v in members:
-            areas[c.applicant.area].append(v)
-            councils[c.applicant.council].append(v)
-        if spread.max_per_service_area is not None:
-            for vars_ in areas.values():
-                solver.Add(sum(vars_) <= spread.max_per_service_area)
-        if spread.max_per_council is not None:
-            for vars_ in councils.values():
-                solver.Add(sum(vars_) <= spread.max_per_council)
-        if spread.min_service_areas:
-            covered = []
-            for vars_ in areas.values():
-                y = solver.BoolVar("")
-                solver.Add(y <= sum(vars_))
-                covered.append(y)
-            solver.Add(sum(covered) >= spread.min_service_areas)
+    fill = [
+        f
+        for cohort in cohorts
+        for f in _add_cohort_rules(solver, scenario, cohort, per_cohort[cohort.id])
+    ]
     terms = [(by_id[a], k, v) for (a, k), v in x.items()]
     objectives = [
         sum(fill),
@@ -87,6 +61,58 @@ def allocate_with_highs(
         sum(c.lottery * v for c, _, v in terms),
         sum(c.lottery * position[k] * v for c, k, v in terms),
     ]
+    placement, values, optimal = _solve_in_order(solver, objectives, x, time_limit, started)
+    return ReferenceResult(placement, tuple(values), optimal, time.monotonic() - started)
+
+
+def _add_cohort_rules(
+    solver: pywraplp.Solver, scenario: Scenario, cohort: Cohort, members: list[Member]
+) -> list[pywraplp.Variable]:
+    """Places, ring fences and spread for one cohort; returns its ring-fence fill variables."""
+    selection = scenario.settings.selection
+    spread = selection.spread
+    solver.Add(sum(v for _, v in members) <= cohort.places)
+    fill = []
+    for rf in selection.ring_fence:
+        minimum = rf.minimum(cohort.places)
+        f = solver.IntVar(0, minimum, f"fill[{rf.name},{cohort.id}]")
+        solver.Add(f <= sum(v for c, v in members if rf.name in c.ring_fences))
+        fill.append(f)
+        if rf.unfilled == "hold":
+            solver.Add(
+                sum(v for c, v in members if rf.name not in c.ring_fences)
+                <= cohort.places - minimum
+            )
+    areas: dict[object, list[pywraplp.Variable]] = defaultdict(list)
+    councils: dict[object, list[pywraplp.Variable]] = defaultdict(list)
+    for c, v in members:
+        areas[c.applicant.area].append(v)
+        councils[c.applicant.council].append(v)
+    for limit, groups in (
+        (spread.max_per_service_area, areas),
+        (spread.max_per_council, councils),
+    ):
+        if limit is not None:
+            for vars_ in groups.values():
+                solver.Add(sum(vars_) <= limit)
+    if spread.min_service_areas:
+        covered = []
+        for vars_ in areas.values():
+            y = solver.BoolVar("")
+            solver.Add(y <= sum(vars_))
+            covered.append(y)
+        solver.Add(sum(covered) >= spread.min_service_areas)
+    return fill
+
+
+def _solve_in_order(
+    solver: pywraplp.Solver,
+    objectives: list[Any],
+    x: dict[tuple[str, str], pywraplp.Variable],
+    time_limit: float,
+    started: float,
+) -> tuple[dict[str, str], list[int], bool]:
+    """Each level in turn at its exact optimum, then fixed there for the next."""
     # HiGHS stops at a 0.01% gap by default; lexicographic fixing needs the exact optimum.
     parameters = pywraplp.MPSolverParameters()
     parameters.SetDoubleParam(parameters.RELATIVE_MIP_GAP, 0.0)
@@ -107,4 +133,4 @@ def allocate_with_highs(
         values.append(value)
         placement = {a: k for (a, k), v in x.items() if v.solution_value() > 0.5}
         solver.Add(objective == value)
-    return ReferenceResult(placement, tuple(values), optimal, time.monotonic() - started)
+    return placement, values, optimal

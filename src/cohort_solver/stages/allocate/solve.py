@@ -2,7 +2,7 @@
 
 Cohorts that share no eligible applicant are independent, so each connected group of cohorts
 is solved on its own (in parallel across the workers), and the lexicographic optimum of the
-whole is the union of the parts' optima."""
+whole is the union of the groups' optima."""
 
 from __future__ import annotations
 
@@ -19,28 +19,30 @@ from cohort_solver.domain.results import Allocation, Level, StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
-from cohort_solver.stages.allocate.model import LEVELS, AllocationModel, Part
+from cohort_solver.stages.allocate.model import LEVELS, AllocationModel, CohortGroup
 from cohort_solver.stages.allocate.reasons import outcomes
 
 
 @dataclass
-class PartResult:
+class GroupResult:
     placement: dict[str, str]
     values: list[int]
     bounds: list[int]
     optimal: bool
 
 
-def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float) -> PartResult:
+def solve_group(
+    scenario: Scenario, group: CohortGroup, *, workers: int, deadline: float
+) -> GroupResult:
     """Lexicographic solve: optimise each level, then fix it and go on to the next."""
-    model = AllocationModel(scenario, part)
+    model = AllocationModel(scenario, group)
     objectives = model.objectives()
     values: list[int] = []
     bounds: list[int] = []
     optimal = True
     hint: dict[int, int] | None = None
     # Levels that the earlier ones already decide need no solve: with only first choices in
-    # play the preference total is 0, and in a one-cohort part the cohort tie-break is a
+    # play the preference total is 0, and in a one-cohort group the cohort tie-break is a
     # fixed multiple of the lottery total.
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
     only_first_choices = all(model.by_id[a].cohorts[0] == k for a, k in model.x)
@@ -49,16 +51,16 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
             values.append(0)
             bounds.append(0)
             continue
-        if level == 5 and len(part.cohorts) == 1:
-            values.append(position[part.cohorts[0].id] * values[4])
-            bounds.append(position[part.cohorts[0].id] * bounds[4])
+        if level == 5 and len(group.cohorts) == 1:
+            values.append(position[group.cohorts[0].id] * values[4])
+            bounds.append(position[group.cohorts[0].id] * bounds[4])
             continue
         if sense == "max":
             model.model.maximize(objective)
         else:
             model.model.minimize(objective)
         if hint:
-            model.model.clear_hints()
+            model.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
             for var in model.x.values():
                 model.model.add_hint(var, hint[var.index])
         # Free search is faster; the result is still the same every run, because the optimum of
@@ -66,11 +68,11 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
         solver = cp_sat(workers, deadline - time.monotonic(), deterministic=False)
         status = solver.solve(model.model)
         if status == cp_model.INFEASIBLE:
-            raise InfeasibleError("allocation", explain_infeasible(scenario, part))
+            raise InfeasibleError("allocation", explain_infeasible(scenario, group))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             no_solution(
                 "allocation",
-                status,
+                status,  # type: ignore[arg-type]  # a CpSolverStatus, which compares equal to the int
                 f"no allocation was found within the limit (objective level {level + 1} of 6)",
             )
         value = round(solver.objective_value)
@@ -89,7 +91,7 @@ def solve_part(scenario: Scenario, part: Part, *, workers: int, deadline: float)
     assert hint is not None
     chosen = _canonical(model, hint, workers=workers, deadline=deadline)
     placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
-    return PartResult(placement, values, bounds, optimal)
+    return GroupResult(placement, values, bounds, optimal)
 
 
 def _canonical(
@@ -111,8 +113,8 @@ def _canonical(
 
     def solve_with(extra: Callable[[cp_model.CpModel], None]) -> dict[int, int] | None:
         trial = model.model.clone()
-        trial.clear_objective()
-        trial.clear_hints()
+        trial.clear_objective()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
+        trial.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
         for index, value in fixed.items():
             trial.add(trial.get_bool_var_from_proto_index(index) == value)
         extra(trial)
@@ -136,9 +138,11 @@ def _canonical(
             if current[var.index]:
                 fixed[var.index] = 1
                 continue
-            found = solve_with(
-                lambda t, i=var.index: t.add(t.get_bool_var_from_proto_index(i) == 1)
-            )
+
+            def place(trial: cp_model.CpModel, index: int = var.index) -> None:
+                trial.add(trial.get_bool_var_from_proto_index(index) == 1)
+
+            found = solve_with(place)
             if found is None:
                 fixed[var.index] = 0
             else:
@@ -150,9 +154,9 @@ def _canonical(
     return current
 
 
-def explain_infeasible(scenario: Scenario, part: Part) -> list[str]:
+def explain_infeasible(scenario: Scenario, group: CohortGroup) -> list[str]:
     """Name the constraint families that cannot hold together (an assumption core)."""
-    model = AllocationModel(scenario, part, explain=True)
+    model = AllocationModel(scenario, group, explain=True)
     solver = cp_model.CpSolver()
     # Core extraction is only reliable single-threaded.
     solver.parameters.num_workers = 1
@@ -179,7 +183,7 @@ def prune_dominated(
     """
     spread = scenario.settings.selection.spread
     places = {c.id: c.places for c in scenario.cohorts}
-    groups: dict[tuple, list[Candidate]] = defaultdict(list)
+    groups: dict[tuple[str, tuple[str, str], tuple[str, ...]], list[Candidate]] = defaultdict(list)
     kept: list[Candidate] = []
     for cand in pool:
         if len(cand.cohorts) == 1 and cand.id not in keep:
@@ -197,9 +201,9 @@ def prune_dominated(
     return kept
 
 
-def split_parts(
+def split_groups(
     scenario: Scenario, pool: Sequence[Candidate], fixed: Mapping[str, str]
-) -> list[Part]:
+) -> list[CohortGroup]:
     """Connected groups of cohorts (linked by applicants who could join either)."""
     cohorts = scenario.cohorts
     parent = {c.id: c.id for c in cohorts}
@@ -213,9 +217,9 @@ def split_parts(
     for cand in pool:
         for other in cand.cohorts[1:]:
             parent[find(other)] = find(cand.cohorts[0])
-    groups: dict[str, Part] = {}
+    groups: dict[str, CohortGroup] = {}
     for cohort in cohorts:
-        groups.setdefault(find(cohort.id), Part([], [])).cohorts.append(cohort)
+        groups.setdefault(find(cohort.id), CohortGroup([], [])).cohorts.append(cohort)
     for cand in sorted(pool, key=lambda c: c.lottery):
         groups[find(cand.cohorts[0])].pool.append(cand)
     for applicant_id, cohort_id in fixed.items():
@@ -240,14 +244,14 @@ def allocate(
     pool_all = list(pool) if pool is not None else candidates(scenario)
     excluded = set(withdrawn)
     eligible = [c for c in pool_all if c.eligible and c.id not in excluded]
-    parts = split_parts(scenario, prune_dominated(scenario, eligible, keep or {}), keep or {})
-    # Many small parts: one worker each, run side by side. One big part: all workers on it.
-    per_part = workers if len(parts) < workers else 1
-    results: list[PartResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers // per_part)) as executor:
+    groups = split_groups(scenario, prune_dominated(scenario, eligible, keep or {}), keep or {})
+    # Many small groups: one worker each, run side by side. One big group: all workers on it.
+    per_group = workers if len(groups) < workers else 1
+    results: list[GroupResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers // per_group)) as executor:
         futures = [
-            executor.submit(solve_part, scenario, part, workers=per_part, deadline=deadline)
-            for part in parts
+            executor.submit(solve_group, scenario, group, workers=per_group, deadline=deadline)
+            for group in groups
         ]
         for done, future in enumerate(futures, start=1):
             results.append(future.result())
@@ -259,7 +263,7 @@ def allocate(
     levels = tuple(
         Level(
             name=name,
-            sense=sense,  # type: ignore[arg-type]
+            sense=sense,
             value=sum(r.values[i] for r in results),
             bound=sum(r.bounds[i] for r in results),
         )

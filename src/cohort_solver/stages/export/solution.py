@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -19,9 +19,7 @@ from cohort_solver.stages.export.files import not_utf8
 from cohort_solver.stages.export.tables import json_position
 
 
-def solution_json(
-    scenario: Scenario, reports: Sequence[StageReport], extra: dict | None = None
-) -> str:
+def solution_json(scenario: Scenario, reports: Sequence[StageReport]) -> str:
     """Status and objective values with bounds per stage, timings, checksum and versions."""
     stages = {
         r.stage: {
@@ -65,7 +63,6 @@ def solution_json(
             "warnings": list(scenario.warnings),
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        **(extra or {}),
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -79,14 +76,7 @@ def read_reports(path: Path) -> list[StageReport]:
     if not os.path.lexists(path):
         return []
     file = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror}")]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError([not_utf8(file, data, exc)]) from None
+    text = _read_text(file)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -104,48 +94,60 @@ def read_reports(path: Path) -> list[StageReport]:
     stages = document.get("stages") if isinstance(document, dict) else None
     if not isinstance(stages, dict):
         raise bad(["stages"], "missing, or not a table of stages")
-    reports = []
-    for name, body in stages.items():
-        if not isinstance(body, dict):
-            raise bad(["stages", name], "not a table")
-        if body.get("status") not in ("optimal", "feasible"):
-            raise bad(["stages", name, "status"], "should be 'optimal' or 'feasible'")
-        seconds = body.get("seconds", 0.0)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise bad(["stages", name, "seconds"], "not a number")
-        levels = body.get("objectives", [])
-        if not isinstance(levels, list):
-            raise bad(["stages", name, "objectives"], "not a list")
-        kept = []
-        for number, level in enumerate(levels):
-            try:
-                kept.append(Level.model_validate({k: v for k, v in level.items() if k != "gap"}))
-            except (AttributeError, ValidationError):
-                raise bad(
-                    ["stages", name, "objectives", number],
-                    "needs a name, a sense ('max' or 'min'), and whole-number value and bound",
-                ) from None
-        notes = body.get("notes", [])
-        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise bad(["stages", name, "notes"], "not a list of text")
-        solver = body.get("solver", "CP-SAT")
-        if not isinstance(solver, str):
-            raise bad(["stages", name, "solver"], "not text")
-        inputs = body.get("inputs_checksum", "")
-        if not isinstance(inputs, str):
-            raise bad(["stages", name, "inputs_checksum"], "not text")
-        reports.append(
-            StageReport(
-                stage=name,
-                status=body["status"],
-                solver=solver,
-                seconds=float(seconds),
-                levels=tuple(kept),
-                notes=tuple(notes),
-                inputs=inputs,
-            )
-        )
-    return reports
+    return [_stage_report(name, body, bad) for name, body in stages.items()]
+
+
+def _read_text(file: str) -> str:
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise InputError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([not_utf8(file, data, exc)]) from None
+
+
+def _stage_report(
+    name: str, body: object, bad: Callable[[Sequence[str | int], str], InputError]
+) -> StageReport:
+    """One stage of solution.json as a StageReport; ``bad`` names the key that is not ours."""
+    if not isinstance(body, dict):
+        raise bad(["stages", name], "not a table")
+    if body.get("status") not in ("optimal", "feasible"):
+        raise bad(["stages", name, "status"], "should be 'optimal' or 'feasible'")
+    seconds = body.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise bad(["stages", name, "seconds"], "not a number")
+    levels = body.get("objectives", [])
+    if not isinstance(levels, list):
+        raise bad(["stages", name, "objectives"], "not a list")
+    kept = []
+    for number, level in enumerate(levels):
+        try:
+            kept.append(Level.model_validate({k: v for k, v in level.items() if k != "gap"}))
+        except (AttributeError, ValidationError):
+            raise bad(
+                ["stages", name, "objectives", number],
+                "needs a name, a sense ('max' or 'min'), and whole-number value and bound",
+            ) from None
+    notes = body.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise bad(["stages", name, "notes"], "not a list of text")
+    texts = {}
+    for key, default in (("solver", "CP-SAT"), ("inputs_checksum", "")):
+        texts[key] = body.get(key, default)
+        if not isinstance(texts[key], str):
+            raise bad(["stages", name, key], "not text")
+    return StageReport(
+        stage=name,
+        status=body["status"],
+        solver=texts["solver"],
+        seconds=float(seconds),
+        levels=tuple(kept),
+        notes=tuple(notes),
+        inputs=texts["inputs_checksum"],
+    )
 
 
 def _version(package: str) -> str:

@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from cohort_solver.domain.results import Event, Match, Outcome
+from cohort_solver.domain.reasons import COMPETITION, SELECTED, Reason
+from cohort_solver.domain.results import Decision, Event, Match
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.files import csv_text, read_own_csv
@@ -24,7 +26,7 @@ ALLOCATION_COLUMNS = (
 )
 
 
-def allocation_csv(outcomes: Iterable[Outcome]) -> str:
+def allocation_csv(outcomes: Iterable[Decision]) -> str:
     return csv_text(
         ALLOCATION_COLUMNS,
         (
@@ -35,7 +37,7 @@ def allocation_csv(outcomes: Iterable[Outcome]) -> str:
                 "" if o.score is None else f"{o.score:.2f}",
                 ";".join(o.ring_fences),
                 o.reserve_rank,
-                o.reason,
+                str(o.reason),
             )
             for o in outcomes
         ),
@@ -45,7 +47,7 @@ def allocation_csv(outcomes: Iterable[Outcome]) -> str:
 STATUSES = ("selected", "reserve", "not_selected", "ineligible")
 
 
-def read_allocation(path: Path) -> list[Outcome]:
+def read_allocation(path: Path) -> list[Decision]:
     """allocation.csv as written by ``allocation_csv``; anything else is bad input at its cell."""
     table = read_own_csv(path, ALLOCATION_COLUMNS)
     problems: list[Problem] = []
@@ -68,16 +70,21 @@ def read_allocation(path: Path) -> list[Outcome]:
             bad("reserve_rank", "reserve_rank is not a whole number from 1")
         if row["status"] in ("selected", "reserve") and not row["cohort_id"]:
             bad("cohort_id", f"a {row['status']} applicant needs a cohort_id")
+        try:
+            reason = Reason.parse(row["reason"])
+        except ValueError as error:
+            reason = Reason()
+            bad("reason", f"reason is not one cohort-solver writes: {error}")
         if len(problems) == found:
             outcomes.append(
-                Outcome(
+                Decision(
                     applicant_id=row["applicant_id"],
-                    status=row["status"],  # type: ignore[arg-type]
+                    status=row["status"],
                     cohort_id=row["cohort_id"] or None,
                     score=score if isinstance(score, Decimal) else None,
                     ring_fences=tuple(p for p in row["ring_fences"].split(";") if p),
                     reserve_rank=rank if isinstance(rank, int) else None,
-                    reason=row["reason"],
+                    reason=reason,
                 )
             )
     if problems:
@@ -109,35 +116,25 @@ def _whole(cell: str) -> int | None | object:
 DECISION_LOG_COLUMNS = ("applicant_id", "status", "cohort_id", "reason_codes")
 
 
-# Reasons that say nothing about a person's protected characteristics pass through. "outscored"
-# and every ring-fence reason become "competition": a ring-fence reason would tell a reader of
-# this widely shared log who does or does not count towards a ring fence.
-_SHAREABLE_REASONS = {
-    "places",
-    "preference",
-    "lottery",
-    "withdrawn",
-    "spread:max_per_service_area",
-    "spread:max_per_council",
-    "spread:min_service_areas",
-}
+def reason_codes(outcome: Decision) -> str:
+    """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``).
 
-
-def reason_codes(outcome: Outcome) -> str:
-    """The outcome's reason as shareable codes, ``;``-separated (per cohort: ``north=code``)."""
+    Reasons that say nothing about a person's protected characteristics pass through; the rest
+    become ``competition`` (see ``KeptOut.shareable``)."""
     if outcome.status == "selected":
-        return "selected"
+        return SELECTED
+    reason = outcome.reason
     if outcome.status == "ineligible":
-        return outcome.reason  # the contract's eligibility rule codes
-    codes = []
-    for part in outcome.reason.split(";"):
-        cohort, _, reason = part.rpartition("=")
-        code = reason if reason in _SHAREABLE_REASONS else "competition"
-        codes.append(f"{cohort}={code}" if cohort else code)
-    return ";".join(dict.fromkeys(codes))
+        return str(reason)  # the contract's eligibility rule codes
+    codes = [
+        (f"{cohort}={code}" if cohort is not None else code)
+        for cohort, blocker in reason.kept_out
+        for code in [blocker.code if blocker.code.shareable else COMPETITION]
+    ]
+    return ";".join(dict.fromkeys(codes)) or COMPETITION
 
 
-def decision_log_csv(outcomes: Iterable[Outcome]) -> str:
+def decision_log_csv(outcomes: Iterable[Decision]) -> str:
     """decision_log.csv: one line per applicant, with no score and no ring fence, to share widely."""
     return csv_text(
         DECISION_LOG_COLUMNS,
@@ -204,7 +201,7 @@ def json_position(text: str, keys: Sequence[str | int]) -> tuple[int, int]:
 def _json_paths(text: str) -> dict[tuple[str | int, ...], int]:
     """Where each object key and array element of valid JSON starts, by its path."""
     positions: dict[tuple[str | int, ...], int] = {}
-    stack: list[list] = []  # [kind, path, key or index, expecting a key]
+    stack: list[list[Any]] = []  # [kind, path, key or index, expecting a key]
     decoder = json.JSONDecoder()
     i = 0
     while i < len(text):

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from cohort_solver.domain.scenario import (
+    CAREER_MOVES,
     DATE_HELP,
-    OUTCOME_KINDS,
     WEEKDAYS,
     parse_moment_parts,
 )
@@ -121,8 +121,8 @@ def parse_date(cell: str) -> date:
 
 def parse_outcome(cell: str) -> str:
     word = re.sub(r"[\s\-]+", "_", cell.strip().lower())
-    if word not in OUTCOME_KINDS:
-        raise ValueError(f"{cell!r} is not one of {', '.join(OUTCOME_KINDS)}")
+    if word not in CAREER_MOVES:
+        raise ValueError(f"{cell!r} is not one of {', '.join(CAREER_MOVES)}")
     return word
 
 

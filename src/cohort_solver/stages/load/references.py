@@ -6,11 +6,11 @@ import unicodedata
 
 from cohort_solver.domain.scenario import (
     Applicant,
+    CareerOutcome,
     Coach,
     Conflict,
     Mentor,
     Person,
-    ProgrammeOutcome,
     Scenario,
     Score,
     Session,
@@ -26,7 +26,7 @@ from cohort_solver.stages.load.tables import Collector, Table
 def check_outcomes(
     settings: Settings | None,
     tables: dict[str, Table | None],
-    outcomes: list[tuple[int, ProgrammeOutcome]],
+    outcomes: list[tuple[int, CareerOutcome]],
     unread: set[str],
     out: Collector,
 ) -> None:

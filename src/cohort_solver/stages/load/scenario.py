@@ -14,11 +14,11 @@ from pydantic import BaseModel
 
 from cohort_solver.domain.scenario import (
     Applicant,
+    CareerOutcome,
     Coach,
     Conflict,
     Mentor,
     Person,
-    ProgrammeOutcome,
     Scenario,
     Score,
     Session,
@@ -132,7 +132,7 @@ def load_scenario(folder: str | Path, overrides: Sequence[str] = ()) -> Scenario
     venues = rows("venues", Venue, VENUE_COLUMNS)
     unavailability = rows("unavailability", Unavailability, unavailability_columns(zone))
     conflicts = rows("conflicts", Conflict, CONFLICT_COLUMNS)
-    outcomes = rows("outcomes", ProgrammeOutcome, OUTCOME_COLUMNS)
+    outcomes = rows("outcomes", CareerOutcome, OUTCOME_COLUMNS)
     if settings is not None:
         out.warnings.extend(
             positive_action_warnings(settings, toml_positions(toml_bytes.decode("utf-8-sig")))

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import Applicant, Coach, Mentor, Scenario
 from cohort_solver.stages.match.flow import hall_violation
 from cohort_solver.stages.match.pool import Pool
 from cohort_solver.stages.match.rules import (
-    _conflicts,
+    Relations,
     coach_barriers,
     covered_needs,
-    management_chain,
     mentor_barriers,
 )
 
@@ -41,12 +40,11 @@ def reasons(scenario: Scenario, applicant: Applicant, mentor: Mentor, coach: Coa
 def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
     """Cheap supply/demand checks, in coordinator words (empty = a complete matching exists)."""
     causes: list[str] = []
-    conflicts = _conflicts(scenario)
+    relations = Relations(scenario)
     ids = pool.ids
-    by_id = {a.applicant_id: a for a in scenario.applicants}
     for p in pool.participants:
         i = p.applicant_id
-        chain = management_chain(p, by_id)
+        facts = relations.facts(p)
         if not pool.mentor_options[i]:
             causes.append(
                 f"{i}: no lawful mentor — "
@@ -56,7 +54,7 @@ def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
                             m.mentor_id,
                             ["has no places"]
                             if m.capacity <= 0
-                            else mentor_barriers(scenario, p, m, chain, conflicts),
+                            else mentor_barriers(scenario, facts, m),
                         )
                         for m in pool.mentors.values()
                     ],
@@ -72,7 +70,7 @@ def feasibility_causes(scenario: Scenario, pool: Pool) -> list[str]:
                             c.coach_id,
                             ["has no places"]
                             if c.capacity <= 0
-                            else coach_barriers(p, c, chain, conflicts),
+                            else coach_barriers(scenario, facts, c),
                         )
                         for c in pool.coaches.values()
                     ],
@@ -118,7 +116,7 @@ def _summarise(barriers: Sequence[tuple[str, list[str]]], role: str) -> str:
 
 
 def explain_match(
-    scenario: Scenario, selected: Sequence[Outcome], matches: Sequence[Match], participant_id: str
+    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match], participant_id: str
 ) -> str:
     """Why this participant has their mentor and coach, and the best lawful alternatives."""
     row = next((m for m in matches if m.participant_id == participant_id), None)

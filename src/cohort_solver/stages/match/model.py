@@ -126,7 +126,11 @@ def _solve_levels(
             )
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if not mentors:
-                no_solution(STAGE, status, "no matching was found within the limit")
+                no_solution(
+                    STAGE,
+                    status,  # type: ignore[arg-type]  # a CpSolverStatus, which compares equal to the int
+                    "no matching was found within the limit",
+                )
             for rest, _ in levels[k:]:
                 value = evaluate(rest, mentors, coaches)
                 reached.append(
@@ -141,7 +145,7 @@ def _solve_levels(
             model.add_worst_fit_at_least(value)
         mentors = {i: m for (i, m), v in model.mentor.items() if solver.boolean_value(v)}
         coaches = {i: c for (i, c), v in model.coach.items() if solver.boolean_value(v)}
-        model.model.clear_hints()
+        model.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
         model.hint(mentors, coaches)
     return mentors, coaches, reached, optimal
 
@@ -159,5 +163,7 @@ def _total_fit(pool: Pool, mentors: Mapping[str, str], coaches: Mapping[str, str
     )
 
 
-def _kept(previous: Mapping[str, tuple[str, str]], mentors: Mapping, coaches: Mapping) -> int:
+def _kept(
+    previous: Mapping[str, tuple[str, str]], mentors: Mapping[str, str], coaches: Mapping[str, str]
+) -> int:
     return sum((mentors.get(i) == m) + (coaches.get(i) == c) for i, (m, c) in previous.items())

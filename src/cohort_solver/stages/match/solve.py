@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.domain.results import Level, Match, Outcome, StageReport
+from cohort_solver.domain.results import Decision, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.match.explain import feasibility_causes, reasons
@@ -37,7 +37,7 @@ class MatchResult:
 
 def match(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     *,
     time_limit: float = 60,
     workers: int = 2,
@@ -100,64 +100,16 @@ def match(
             solver="min-cost flow",
         )
     else:
-        model = MatchingModel(pool, kept_before)
-        if not clash:
-            model.hint(mentors, coaches)
-        objectives: list[tuple[str, cp_model.LinearExprT]] = []
-        if previous is not None:
-            objectives.append(("kept_pairs", model.kept()))
-        if fairness == "egalitarian":
-            # The flows' matching is lawful, so its worst fit is a floor for the optimum.
-            floor = 0 if previous is not None or clash else flow_worst
-            worst = model.model.new_int_var(floor, ceiling, "min_fit")
-            model.add_worst_fit_at_least(floor)
-            for i in ids:
-                model.model.add(worst <= model.fit(i))
-            objectives.append(("min_fit", worst))
-
-        def evaluate(
-            name: str, chosen_mentors: dict[str, str], chosen_coaches: dict[str, str]
-        ) -> int:
-            if name == "kept_pairs":
-                return _kept(kept_before, chosen_mentors, chosen_coaches)
-            if name == "min_fit":
-                return _min_fit(pool, chosen_mentors, chosen_coaches)
-            return _total_fit(pool, chosen_mentors, chosen_coaches)
-
-        ceilings = {
-            "kept_pairs": 2 * len(kept_before),
-            "min_fit": ceiling,
-            "total_fit": sum(
-                max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values())
-                for i in ids
-            ),
-        }
-        solved_mentors, solved_coaches, levels, optimal = _solve_levels(
-            model,
-            objectives,
+        mentors, coaches, levels, optimal = _solve_with_cp_sat(
+            pool,
+            kept_before,
+            (mentors, coaches),
+            fairness=fairness,
+            keep=previous is not None,
+            clash=clash,
             workers=workers,
             deadline=deadline,
-            start=None if clash else (mentors, coaches),
-            ceilings=ceilings,
-            evaluate=evaluate,
         )
-        if fairness == "egalitarian" and not clash and optimal and levels[-1].value == flow_worst:
-            # The flows already reach the best worst fit, with the best total of all.
-            levels.append(Level(name="total_fit", sense="max", value=flow_total, bound=flow_total))
-        else:
-            total_objective = sum(model.fit(i) for i in ids)
-            solved_mentors, solved_coaches, more, more_optimal = _solve_levels(
-                model,
-                [("total_fit", total_objective)],
-                workers=workers,
-                deadline=deadline,
-                start=(solved_mentors, solved_coaches) if solved_mentors else None,
-                ceilings=ceilings,
-                evaluate=evaluate,
-            )
-            mentors, coaches = solved_mentors, solved_coaches
-            levels += more
-            optimal = optimal and more_optimal
         report = StageReport(
             stage=STAGE,
             status="optimal" if optimal else "feasible",
@@ -179,6 +131,82 @@ def match(
         for i, p in zip(ids, pool.participants, strict=True)
     )
     return MatchResult(matches=matches, report=report)
+
+
+def _solve_with_cp_sat(
+    pool: Pool,
+    kept_before: dict[str, tuple[str, str]],
+    flows: tuple[dict[str, str], dict[str, str]],
+    *,
+    fairness: str,
+    keep: bool,
+    clash: bool,
+    workers: int,
+    deadline: float,
+) -> tuple[dict[str, str], dict[str, str], list[Level], bool]:
+    """The levels the flows alone cannot settle (kept pairs, a clash, the worst fit), by CP-SAT,
+    started from the flows' matching where it is lawful."""
+    mentors, coaches = flows
+    ids = pool.ids
+    flow_total = _total_fit(pool, mentors, coaches)
+    flow_worst = _min_fit(pool, mentors, coaches)
+    ceiling = _fit_ceiling(pool)
+    model = MatchingModel(pool, kept_before)
+    if not clash:
+        model.hint(mentors, coaches)
+    objectives: list[tuple[str, cp_model.LinearExprT]] = []
+    if keep:
+        objectives.append(("kept_pairs", model.kept()))
+    if fairness == "egalitarian":
+        # The flows' matching is lawful, so its worst fit is a floor for the optimum.
+        floor = 0 if keep or clash else flow_worst
+        worst = model.model.new_int_var(floor, ceiling, "min_fit")
+        model.add_worst_fit_at_least(floor)
+        for i in ids:
+            model.model.add(worst <= model.fit(i))
+        objectives.append(("min_fit", worst))
+
+    def evaluate(name: str, chosen_mentors: dict[str, str], chosen_coaches: dict[str, str]) -> int:
+        if name == "kept_pairs":
+            return _kept(kept_before, chosen_mentors, chosen_coaches)
+        if name == "min_fit":
+            return _min_fit(pool, chosen_mentors, chosen_coaches)
+        return _total_fit(pool, chosen_mentors, chosen_coaches)
+
+    ceilings = {
+        "kept_pairs": 2 * len(kept_before),
+        "min_fit": ceiling,
+        "total_fit": sum(
+            max(pool.mentor_options[i].values()) + max(pool.coach_options[i].values()) for i in ids
+        ),
+    }
+    solved_mentors, solved_coaches, levels, optimal = _solve_levels(
+        model,
+        objectives,
+        workers=workers,
+        deadline=deadline,
+        start=None if clash else (mentors, coaches),
+        ceilings=ceilings,
+        evaluate=evaluate,
+    )
+    if fairness == "egalitarian" and not clash and optimal and levels[-1].value == flow_worst:
+        # The flows already reach the best worst fit, with the best total of all.
+        levels.append(Level(name="total_fit", sense="max", value=flow_total, bound=flow_total))
+    else:
+        total_objective = sum(model.fit(i) for i in ids)
+        solved_mentors, solved_coaches, more, more_optimal = _solve_levels(
+            model,
+            [("total_fit", total_objective)],
+            workers=workers,
+            deadline=deadline,
+            start=(solved_mentors, solved_coaches) if solved_mentors else None,
+            ceilings=ceilings,
+            evaluate=evaluate,
+        )
+        mentors, coaches = solved_mentors, solved_coaches
+        levels += more
+        optimal = optimal and more_optimal
+    return mentors, coaches, levels, optimal
 
 
 def _fit_ceiling(pool: Pool) -> int:

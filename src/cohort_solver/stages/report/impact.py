@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from cohort_solver.domain.results import Allocation
-from cohort_solver.domain.scenario import ProgrammeOutcome, Scenario
+from cohort_solver.domain.scenario import CareerOutcome, Scenario
 
 SEED_PLACES = 12
 SEED_TARGETS = {
@@ -74,9 +74,7 @@ def target_aims(scenario: Scenario) -> dict[str, int]:
 
 def impact(scenario: Scenario, allocation: Allocation) -> Impact:
     participants = {o.applicant_id for o in allocation.selected()}
-    ours: list[ProgrammeOutcome] = [
-        o for o in scenario.outcomes if o.participant_id in participants
-    ]
+    ours: list[CareerOutcome] = [o for o in scenario.outcomes if o.participant_id in participants]
     positive = [o for o in ours if o.positive]
     start = scenario.settings.programme.start
     months = scenario.settings.impact.programme_months

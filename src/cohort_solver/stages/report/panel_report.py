@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
-from cohort_solver.domain.results import Allocation, Event, Match, StageReport
-from cohort_solver.domain.scenario import Scenario
+from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
+from cohort_solver.domain.scenario import Scenario, Settings
 from cohort_solver.stages.export.tables import reason_codes
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
 from cohort_solver.stages.report.impact import impact
+from cohort_solver.stages.report.page import page
 
 __all__ = ["SUPPRESS_BELOW", "report_html", "representation", "shown_cells"]
 SUPPRESSED = "suppressed"
@@ -37,7 +38,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def evidence_html(settings) -> str:
+def evidence_html(settings: Settings) -> str:
     """The positive-action basis and workforce profile that every panel page shows (s158)."""
     evidence = settings.positive_action
     if not evidence:
@@ -318,7 +319,7 @@ def _calendar_grid(events: Sequence[Event]) -> str:
     )
 
 
-def _level(scenario: Scenario, level) -> str:
+def _level(scenario: Scenario, level: Level) -> str:
     """An objective's value and bound; the ring-fence fill only when every minimum is met (it
     counts ring-fence members selected, so below the minimum it is a protected count)."""
     if level.name == "ring_fence_fill":
@@ -463,8 +464,4 @@ def report_html(
         "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
         "text-align:left}th{background:#f3f3f3}"
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(settings.programme.name)} – panel report</title><style>{style}</style></head>"
-        f"<body>{''.join(sections)}</body></html>\n"
-    )
+    return page(f"{settings.programme.name} – panel report", style, "".join(sections))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cohort_solver.domain.results import Event, Level, Match, Outcome, StageReport
+from cohort_solver.domain.results import Decision, Event, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import bounds, explain
@@ -61,7 +61,7 @@ class CalendarResult:
 
 def schedule(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     matches: Sequence[Match],
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
@@ -106,7 +106,7 @@ def schedule(
 
 def prepare(
     scenario: Scenario,
-    selected: Sequence[Outcome],
+    selected: Sequence[Decision],
     matches: Sequence[Match],
     search: Search,
     previous: Sequence[Event] | None,

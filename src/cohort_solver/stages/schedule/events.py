@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cohort_solver.domain.results import Match, Outcome
+from cohort_solver.domain.results import Decision, Match
 from cohort_solver.domain.scenario import Scenario, Session
 from cohort_solver.stages.schedule.grid import Grid
 
@@ -66,7 +66,7 @@ def heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
 
 
 def build_demands(
-    scenario: Scenario, grid: Grid, selected: Sequence[Outcome], matches: Sequence[Match]
+    scenario: Scenario, grid: Grid, selected: Sequence[Decision], matches: Sequence[Match]
 ) -> tuple[list[Demand], list[str]]:
     """Every event the programme needs, in canonical order, and what makes any impossible
     (a participant without a coach, a head of service that does not exist)."""
