@@ -21,7 +21,7 @@ def cp_sat(workers: int, seconds: float, *, deterministic: bool = True) -> cp_mo
     return solver
 
 
-def no_solution(stage: str, status: int, reached: str) -> None:
+def no_solution(stage: str, status: cp_model.CpSolverStatus | int, reached: str) -> None:
     """Raise the right error when a solve returned no solution (status not OPTIMAL/FEASIBLE).
 
     UNKNOWN means the time limit stopped the search first: exit 4, never "infeasible".

@@ -72,7 +72,7 @@ def solve_group(
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             no_solution(
                 "allocation",
-                status,  # type: ignore[arg-type]  # a CpSolverStatus, which compares equal to the int
+                status,
                 f"no allocation was found within the limit (objective level {level + 1} of 6)",
             )
         value = round(solver.objective_value)

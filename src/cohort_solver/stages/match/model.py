@@ -128,7 +128,7 @@ def _solve_levels(
             if not mentors:
                 no_solution(
                     STAGE,
-                    status,  # type: ignore[arg-type]  # a CpSolverStatus, which compares equal to the int
+                    status,
                     "no matching was found within the limit",
                 )
             for rest, _ in levels[k:]:
