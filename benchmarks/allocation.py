@@ -11,7 +11,6 @@ every allocation up to 12,000 applicants. Results: benchmarks/results/allocation
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
