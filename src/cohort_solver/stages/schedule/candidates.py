@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid, bits
+from cohort_solver.stages.schedule.order import gap_kept_by, order_window
 
 if TYPE_CHECKING:
     from cohort_solver.stages.schedule.context import Context, Placement
@@ -233,15 +234,10 @@ def room_around(
             busy[p.venue][p.day] |= span
     out: dict[str, Options] = {}
     for d in free:
-        earliest, latest = _order_window(ctx, d, fixed)
-        partners = [
-            (b.month, fixed[b.event_id].day)
-            for b in ctx.gap_partners.get(d.event_id, ())
-            if b.event_id in fixed
-        ]
+        earliest, latest = order_window(ctx, d, fixed)
         mine: Options = {}
         for day, mask in ctx.options[d.event_id].items():
-            if partners and not _gap_ok(ctx.gap, d.month, day, partners):
+            if not gap_kept_by(ctx, d, day, fixed):
                 continue
             taken = 0
             for who in d.attendees:
@@ -263,29 +259,3 @@ def room_around(
                 mine[day] = mask
         out[d.event_id] = mine
     return out
-
-
-def _order_window(ctx: Context, d: Demand, fixed: Mapping[str, Placement]) -> tuple[int, int]:
-    """The earliest and latest absolute start the fixed `after` partners leave."""
-    grid = ctx.grid
-    earliest, latest = -(1 << 40), 1 << 40
-    for b in ctx.before.get(d.event_id, ()):
-        if b.event_id in fixed:
-            p = fixed[b.event_id]
-            earliest = max(earliest, grid.absolute(p.day, p.slot) + b.length)
-    for f in ctx.later.get(d.event_id, ()):
-        if f.event_id in fixed:
-            p = fixed[f.event_id]
-            latest = min(latest, grid.absolute(p.day, p.slot) - d.length)
-    return earliest, latest
-
-
-def _gap_ok(gap: int, month: int, day: int, partners: list[tuple[int, int]]) -> bool:
-    for other_month, other in partners:
-        if other_month < month and day < other + gap:
-            return False
-        if other_month > month and day > other - gap:
-            return False
-        if other_month == month and abs(day - other) < gap:
-            return False
-    return True

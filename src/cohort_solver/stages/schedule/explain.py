@@ -19,6 +19,7 @@ from cohort_solver.stages.schedule.candidates import (
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
 
 
 def _month_name(scenario: Scenario, month: int) -> str:
@@ -237,15 +238,15 @@ def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
     at = grid.absolute(day, slot)
     for b in ctx.before[d.event_id]:
         p = plan.get(b.event_id)
-        if p is not None and at < grid.absolute(p.day, p.slot) + b.length:
+        if p is not None and after_broken(at, grid.absolute(p.day, p.slot), b.length):
             out.append(f"must come after {b.event_id} (`after`)")
     for f in ctx.later[d.event_id]:
         p = plan.get(f.event_id)
-        if p is not None and at + d.length > grid.absolute(p.day, p.slot):
+        if p is not None and after_broken(grid.absolute(p.day, p.slot), at, d.length):
             out.append(f"{f.event_id} must come after it (`after`)")
     for g in ctx.gap_partners.get(d.event_id, ()):
         p = plan.get(g.event_id)
-        if p is not None and abs(p.day - day) < ctx.gap:
+        if p is not None and gap_broken(ctx.gap, g.month, p.day, d.month, day):
             out.append(f"within {ctx.gap} days of {g.event_id} (group gap)")
     return out
 

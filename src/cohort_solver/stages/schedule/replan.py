@@ -20,6 +20,7 @@ from cohort_solver.stages.schedule.candidates import room_around
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.model import CalendarModel
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
 
 
 def lawful_pins(ctx: Context, previous: Sequence[Event]) -> Plan:
@@ -63,21 +64,13 @@ def clashing_pins(ctx: Context, pins: Plan) -> set[str]:
         at = grid.absolute(p.day, p.slot)
         for b in ctx.before[eid]:
             q = pins.get(b.event_id)
-            if q is not None and at < grid.absolute(q.day, q.slot) + b.length:
+            if q is not None and after_broken(at, grid.absolute(q.day, q.slot), b.length):
                 out |= {eid, b.event_id}
         for g in ctx.gap_partners.get(eid, ()):
             q = pins.get(g.event_id)
-            if q is not None and _gap_broken(ctx, ctx.by_id[eid], p, g, q):
+            if q is not None and gap_broken(ctx.gap, ctx.by_id[eid].month, p.day, g.month, q.day):
                 out |= {eid, g.event_id}
     return out
-
-
-def _gap_broken(ctx: Context, a: Demand, p: Placement, b: Demand, q: Placement) -> bool:
-    if a.month < b.month:
-        return q.day < p.day + ctx.gap
-    if a.month > b.month:
-        return p.day < q.day + ctx.gap
-    return abs(p.day - q.day) < ctx.gap
 
 
 def replan(ctx: Context) -> Plan:

@@ -23,6 +23,7 @@ from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
 
 Pool = tuple[str, ...]  # venues alike for every free session of a model
 
@@ -249,13 +250,21 @@ class SkeletonModel:
         for a in self.free:
             for b in ctx.gap_partners.get(a.event_id, ()):
                 if b.event_id in self.free_ids and (b.month, b.index) > (a.month, a.index):
-                    self._exclude(a, b, lambda pa, pb, a=a, b=b: _gap_broken(ctx, a, pa, b, pb))
+                    self._exclude(
+                        a,
+                        b,
+                        lambda pa, pb, a=a, b=b: gap_broken(
+                            ctx.gap, a.month, pa[0], b.month, pb[0]
+                        ),
+                    )
             for b in ctx.before.get(a.event_id, ()):
                 if b.event_id in self.free_ids:
                     self._exclude(
                         b,
                         a,
-                        lambda pb, pa, b=b: grid.absolute(*pa) < grid.absolute(*pb) + b.length,
+                        lambda pb, pa, b=b: after_broken(
+                            grid.absolute(*pa), grid.absolute(*pb), b.length
+                        ),
                     )
 
     def _exclude(self, a: Demand, b: Demand, clash) -> None:
@@ -453,16 +462,16 @@ class SkeletonModel:
         ctx, grid = self.ctx, self.grid
         for b in ctx.gap_partners.get(d.event_id, ()):
             p = placed.get(b.event_id)
-            if p is not None and _gap_broken(ctx, d, (day, slot), b, (p.day, p.slot)):
+            if p is not None and gap_broken(ctx.gap, d.month, day, b.month, p.day):
                 return False
         at = grid.absolute(day, slot)
         for b in ctx.before.get(d.event_id, ()):
             p = placed.get(b.event_id)
-            if p is not None and at < grid.absolute(p.day, p.slot) + b.length:
+            if p is not None and after_broken(at, grid.absolute(p.day, p.slot), b.length):
                 return False
         for f in ctx.later.get(d.event_id, ()):
             p = placed.get(f.event_id)
-            if p is not None and grid.absolute(p.day, p.slot) < at + d.length:
+            if p is not None and after_broken(grid.absolute(p.day, p.slot), at, d.length):
                 return False
         return True
 
@@ -570,13 +579,3 @@ class _CoachRoom:
             for w in self.room[coach, month]:
                 if w <= week:
                     self.need[coach, month][w] += n
-
-
-def _gap_broken(
-    ctx: Context, a: Demand, pa: tuple[int, int], b: Demand, pb: tuple[int, int]
-) -> bool:
-    if a.month < b.month:
-        return pb[0] < pa[0] + ctx.gap
-    if a.month > b.month:
-        return pa[0] < pb[0] + ctx.gap
-    return abs(pa[0] - pb[0]) < ctx.gap
