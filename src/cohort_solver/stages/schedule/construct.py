@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context, Overlay, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.order import gap_kept_by, order_window
+from cohort_solver.stages.schedule.slots import Options
 
 KIND_ORDER = {"cohort_event": 0, "group": 0, "review": 1, "coaching": 2}
 

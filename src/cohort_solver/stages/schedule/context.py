@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
-from cohort_solver.stages.schedule.candidates import Blocked, Options, order_pairs
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.search import Search
+from cohort_solver.stages.schedule.slots import Blocked, Options, order_pairs
 
 
 @dataclass(frozen=True, slots=True)

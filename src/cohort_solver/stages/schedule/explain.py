@@ -10,16 +10,16 @@ from datetime import timedelta
 from cohort_solver.domain.programme_time import month_bounds
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
-from cohort_solver.stages.schedule.candidates import (
-    WEEKDAY_NAMES,
-    candidate_times,
-    unavailable_slots,
-    working_days,
-)
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import (
+    WEEKDAY_NAMES,
+    lawful_slots,
+    unavailable_slots,
+    working_days,
+)
 
 
 def _month_name(scenario: Scenario, month: int) -> str:
@@ -53,7 +53,7 @@ def why_no_time(ctx: Context, d: Demand) -> str:
         best = ", ".join(f"{v.venue_id} seats {v.capacity}" for v in venues[:3]) or "no venues"
         steps.append(f"but no venue of the cohort has ≥ {d.seats} seats ({best})")
     else:
-        free = candidate_times(scenario, grid, ctx.blocked, ctx.works, d, days)
+        free = lawful_slots(scenario, grid, ctx.blocked, ctx.works, d, days)
         away = sorted({p for p in d.attendees for x in days if ctx.blocked.get(p, {}).get(x)})
         steps.append(
             f"{len(free)} are free for everyone attending"
@@ -360,7 +360,7 @@ def context_of_calendar(scenario: Scenario, events: Sequence[Event]) -> Context:
         )
     blocked = unavailable_slots(scenario, grid)
     works = working_days(scenario)
-    options = {d.event_id: candidate_times(scenario, grid, blocked, works, d) for d in demands}
+    options = {d.event_id: lawful_slots(scenario, grid, blocked, works, d) for d in demands}
     return Context(scenario, grid, blocked, works, demands, options, Search(60, 1))
 
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.stages.schedule.candidates import Options, room_around
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.slots import Options, room_around
 
 LinearExpr = cp_model.LinearExprT
 Terms = list[tuple[LinearExpr, int]]  # (expression, unweighted count per unit)

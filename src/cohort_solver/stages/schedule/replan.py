@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from cohort_solver.domain.results import Event
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import explain
-from cohort_solver.stages.schedule.candidates import room_around
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.model import CalendarModel
 from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import room_around
 
 
 def lawful_pins(ctx: Context, previous: Sequence[Event]) -> Plan:

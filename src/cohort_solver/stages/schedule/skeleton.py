@@ -19,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from ortools.sat.python import cp_model
 
 from cohort_solver.stages.schedule.bounds import coach_room
-from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import Options
 
 Pool = tuple[str, ...]  # venues alike for every free session of a model
 
@@ -56,11 +56,11 @@ class SkeletonModel:
         refs = {d.event_id for d in self.free if self.ctx.reference.get(d.cohort_id) == d.event_id}
         for d in self.free:  # the rhythm-setting sessions first: the others follow theirs
             if d.event_id in refs:
-                self._list_placements(d, self._ref_candidates(d, options[d.event_id]), taken)
+                self._list_placements(d, self._reference_slots(d, options[d.event_id]), taken)
         self.rhythm = self._rhythm_pairs()
         for d in self.free:
             if d.event_id not in refs:
-                self._list_placements(d, self._candidates(d, options[d.event_id]), taken)
+                self._list_placements(d, self._short_list(d, options[d.event_id]), taken)
         self.empty = [d for d in self.free if not self.places[d.event_id]]
         self._pool_venues(taken)
         self.fixed_weeks = self._fixed_venue_weeks()
@@ -91,7 +91,7 @@ class SkeletonModel:
                 out[cohort] = {(self.grid.weekday(day), s) for day, s in self.places[ref]}
         return out
 
-    def _ref_candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
+    def _reference_slots(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         """A rhythm-setting session on each candidate day: at the start its weekday's best
         pair has (``guides.rhythm_costs``), and at its earliest start."""
         grid = self.grid
@@ -110,7 +110,7 @@ class SkeletonModel:
             out += [(day, s) for s in sorted(pick)]
         return out
 
-    def _candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
+    def _short_list(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         grid = self.grid
         if d.kind != "group":
             return [(day, bits(mask)[0]) for day, mask in sorted(options.items())]
@@ -149,11 +149,11 @@ class SkeletonModel:
         return taken
 
     def _list_placements(
-        self, d: Demand, candidates: list[tuple[int, int]], taken: Mapping[tuple[str, int], int]
+        self, d: Demand, slots: list[tuple[int, int]], taken: Mapping[tuple[str, int], int]
     ) -> None:
         eid = d.event_id
         self.places[eid], self.rooms[eid] = [], []
-        for day, slot in candidates:
+        for day, slot in slots:
             span = ((1 << d.length) - 1) << slot
             rooms = [
                 v

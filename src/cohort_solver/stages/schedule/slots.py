@@ -1,4 +1,4 @@
-"""Lawful candidate times: for each event, the days and start slots where every rule about
+"""Lawful slots: for each event, the days and start slots where every rule about
 that event alone holds, and what the order rules (`after`, the group gap) leave of them.
 
 The rules about one event: inside its programme month, Monday to Friday, no bank holiday,
@@ -65,7 +65,7 @@ def working_days(scenario: Scenario) -> dict[str, frozenset[int]]:
     return out
 
 
-def candidate_times(
+def lawful_slots(
     scenario: Scenario,
     grid: Grid,
     blocked: Blocked,
