@@ -34,6 +34,8 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+from cohort_solver.domain.programme_time import month_last_day
+
 __all__ = ["generate_scenario", "COUNCILS", "SERVICE_AREAS", "ATTRIBUTES", "DEFAULT_PROFILE"]
 
 ATTRIBUTES = (
@@ -468,7 +470,7 @@ def generate_scenario(
     unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
     if unknown or not group_weekdays:
         raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
-    end = _month_end(months)
+    end = month_last_day(PROGRAMME_START, months)  # month 19 = October 2025
     rng = random.Random(seed)
     names = _People(rng)
     out = Path(out)
@@ -1059,12 +1061,6 @@ def _venues(
             name = f"{name} ({used[name]})"
         rows.append((f"V{k + 1:0{width}d}", name, rng.randint(low, high), council))
     return rows
-
-
-def _month_end(months: int) -> date:
-    """The last day of programme month ``months`` (month 19 = October 2025)."""
-    index = PROGRAMME_START.year * 12 + PROGRAMME_START.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
 # `after` chains across kinds and people in a month: coaching follows that month's workshop,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from cohort_solver.domain.programme_time import month_bounds
+from cohort_solver.domain.programme_time import minutes_of_day, month_bounds
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.schedule.context import Context
@@ -371,7 +371,7 @@ def placements(ctx: Context, events: Sequence[Event]):
     out = {}
     for e in events:
         local = e.start.astimezone(grid.zone).replace(tzinfo=None)
-        minutes = local.hour * 60 + local.minute - grid.opens
+        minutes = minutes_of_day(local) - grid.opens
         out[e.event_id] = Placement(
             grid.number(local.date()), minutes // grid.slot_minutes, e.venue_id
         )
@@ -422,7 +422,7 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
         )
     if (was.end - was.start).total_seconds() != d.session.duration_minutes * 60:
         return f"session {d.key} now lasts {d.session.duration_minutes} minutes"
-    minutes = local.hour * 60 + local.minute - grid.opens
+    minutes = minutes_of_day(local) - grid.opens
     if (
         minutes < 0
         or minutes % grid.slot_minutes
@@ -460,7 +460,7 @@ def _made_room(
     was = before[event_id]
     local = was.start.astimezone(grid.zone).replace(tzinfo=None)
     day = grid.number(local.date())
-    slot = (local.hour * 60 + local.minute - grid.opens) // grid.slot_minutes
+    slot = (minutes_of_day(local) - grid.opens) // grid.slot_minutes
     span = ((1 << d.length) - 1) << slot
     for who in d.attendees:
         for e in ctx.events_of[who]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from cohort_solver.domain.programme_time import minutes_of_day
 from cohort_solver.domain.results import Event
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import explain
@@ -32,7 +33,7 @@ def lawful_pins(ctx: Context, previous: Sequence[Event]) -> Plan:
         if d is None:
             continue
         local = e.start.astimezone(grid.zone).replace(tzinfo=None)
-        minutes = local.hour * 60 + local.minute - grid.opens
+        minutes = minutes_of_day(local) - grid.opens
         if minutes < 0 or minutes % grid.slot_minutes:
             continue
         day, slot = grid.number(local.date()), minutes // grid.slot_minutes
