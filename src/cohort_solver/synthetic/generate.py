@@ -30,9 +30,11 @@ import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 from cohort_solver.domain.programme_time import month_last_day
 
@@ -463,142 +465,60 @@ def generate_scenario(
         counts={"mentors": mentors, "coaches": coaches, "venues": venues},
         groups=list(profile),
     )
-    if months < 1:
-        raise ValueError(f"months must be at least 1 (got {months})")
-    if shared_facilitators < 0:
-        raise ValueError(f"shared_facilitators must be at least 0 (got {shared_facilitators})")
-    unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
-    if unknown or not group_weekdays:
-        raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
+    _check_calendar_arguments(months, shared_facilitators, group_weekdays)
     end = month_last_day(PROGRAMME_START, months)  # month 19 = October 2025
+    # One generator, drawn from in a fixed order (councils, applicants, scores, people,
+    # mentors, coaches, venues, unavailability, conflicts): the same seed gives the same bytes.
     rng = random.Random(seed)
     names = _People(rng)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-
-    council_names = _council_names(councils)
-    domains = {c: f"{_slug(_place(c))}.gov.uk" for c in council_names}
-    areas = {c: _areas_of(c) for c in council_names}
-    weights = {c: _council_weight(rng, c) for c in council_names}
-    blocks = _split(council_names, cohorts)
-    width = max(2, len(str(cohorts)))
-    cohort_ids = ["main"] if cohorts == 1 else [f"c{i + 1:0{width}d}" for i in range(cohorts)]
-    per_cohort = min(len(b) for b in blocks)
-    # a council cap only means something with at least 3 councils in every cohort
-    max_per_council = max(4, math.ceil(places / per_cohort)) if per_cohort >= 3 else None
-    for block in blocks:
-        pairs = sum(len(areas[c]) for c in block)
-        if places > 2 * pairs:
-            raise ValueError(
-                f"places={places} cannot be spread over {pairs} (council, service area) pairs "
-                "with at most 2 per pair: use fewer places or more councils per cohort"
-            )
-
-    # ---------------------------------------------------------------- applicants
+    org = _councils(rng, councils, cohorts, places)
     rows = _applicants(
         rng,
         names,
         applicants=applicants,
-        blocks=blocks,
-        cohort_ids=cohort_ids,
-        council_names=council_names,
-        areas=areas,
-        weights=weights,
-        domains=domains,
+        blocks=org.blocks,
+        cohort_ids=org.cohort_ids,
+        council_names=org.names,
+        areas=org.areas,
+        weights=org.weights,
+        domains=org.domains,
         places=places,
         ineligible_share=ineligible_share,
         part_time_share=part_time_share,
         profile=profile,
     )
     scores = _scores(rng, rows, score_ties=score_ties)
-
-    # line managers and heads of service, per (council, service area) in council/area order
-    council_index = {c: i for i, c in enumerate(council_names)}
-    area_index = {a: i for i, a in enumerate(SERVICE_AREAS)}
-    members: dict[tuple[str, str], list[int]] = {}
-    for i, row in enumerate(rows):
-        members.setdefault((row["council"], row["service_area"]), []).append(i)
-    pairs = sorted(members, key=lambda p: (council_index[p[0]], area_index[p[1]]))
-    n_lm = sum(math.ceil(len(members[p]) / 4) for p in pairs)
-    lm_width = max(2, len(str(n_lm)))
-    hos_width = max(2, len(str(len(pairs))))
-    people: list[tuple[str, str, str, str, str, str]] = []
-    line_managers: list[tuple[str, str, str, str, str, str]] = []
-    heads: list[tuple[str, str, str, str, str, str]] = []
-    for pair in pairs:
-        council, area = pair
-        for k in range(math.ceil(len(members[pair]) / 4)):
-            lm_id = f"LM{len(line_managers) + 1:0{lm_width}d}"
-            name = names.name()
-            line_managers.append(
-                (lm_id, name, names.email(name, domains[council]), "line_manager", council, area)
-            )
-            for i in members[pair][4 * k : 4 * k + 4]:
-                rows[i]["line_manager_id"] = lm_id
-        name = names.name()
-        heads.append(
-            (
-                f"HOS{len(heads) + 1:0{hos_width}d}",
-                name,
-                names.email(name, domains[council]),
-                "head_of_service",
-                council,
-                area,
-            )
-        )
-    people.extend(line_managers)
-    people.extend(heads)
-    n_fac = 2 * math.ceil(cohorts / 5)
-    for k in range(n_fac):
-        council = blocks[min(cohorts - 1, (k // 2) * 5)][0]
-        name = names.name()
-        people.append(
-            (
-                f"FAC{k + 1}",
-                name,
-                names.email(name, domains[council]),
-                "facilitator",
-                council,
-                "HR and OD",
-            )
-        )
-    lead = council_names[0]
-    for k, area in enumerate(
-        ("Chief Executive's Office", "Corporate Resources", "Communities and People")
-    ):
-        name = names.name()
-        people.append((f"CMT{k + 1}", name, names.email(name, domains[lead]), "cmt", lead, area))
-
-    # ---------------------------------------------------------------- mentors, coaches, venues
+    people = _line_managers_and_heads(names, rows, org)
+    people += _facilitators_and_cmt(names, cohorts, org)
     total_places = places * cohorts
     mentor_rows = _mentors(
         rng,
         names,
         count=max(1, total_places) if mentors is None else mentors,
         total_places=total_places,
-        council_names=council_names,
-        weights=weights,
-        areas=areas,
-        domains=domains,
+        council_names=org.names,
+        weights=org.weights,
+        areas=org.areas,
+        domains=org.domains,
     )
     coach_rows = _coaches(
         rng,
         names,
         count=max(4, cohorts * 2) if coaches is None else coaches,
-        blocks=blocks,
+        blocks=org.blocks,
         places=places,
-        max_per_council=max_per_council,
-        domains=domains,
+        max_per_council=org.max_per_council,
+        domains=org.domains,
         councils=councils,
     )
     venue_rows = _venues(
         rng,
         count=max(3, cohorts // 2 + 1) if venues is None else venues,
-        council_names=council_names,
+        council_names=org.names,
         places=places,
     )
-
-    # ---------------------------------------------------------------- unavailability, conflicts
     unavailable = _unavailability(
         rng,
         [p[0] for p in people] + [c[0] for c in coach_rows],
@@ -612,47 +532,7 @@ def generate_scenario(
             rng, [r["id"] for r in rows], [], participant_unavailability_share, end
         )
 
-    # ---------------------------------------------------------------- files
-    groups = list(profile)
-    shared_councils = councils < cohorts
-    _write_csv(
-        out / "applicants.csv",
-        [
-            "applicant_id",
-            "name",
-            "email",
-            "council",
-            "service_area",
-            "grade",
-            "probation_passed",
-            "line_manager_approved",
-            "performance_eligible",
-            "line_manager_id",
-            *groups,
-            "development_needs",
-            "working_days",
-            *(["cohorts"] if shared_councils else []),
-        ],
-        (
-            (
-                r["id"],
-                r["name"],
-                r["email"],
-                r["council"],
-                r["service_area"],
-                r["grade"],
-                r["probation"],
-                r["approved"],
-                r["performance"],
-                r["line_manager_id"],
-                *r["groups"],
-                r["needs"],
-                r["days"],
-                *([r["cohort"]] if shared_councils else []),
-            )
-            for r in rows
-        ),
-    )
+    _write_applicants(out, rows, list(profile), shared_councils=councils < cohorts)
     _write_csv(out / "scores.csv", ["applicant_id", "panelist", "score"], scores)
     _write_csv(
         out / "mentors.csv",
@@ -664,16 +544,7 @@ def generate_scenario(
         ["coach_id", "name", "email", "capacity", "expertise", "councils", "working_days"],
         coach_rows,
     )
-    # One plan for every cohort: beyond a few cohorts the contract cannot give each cohort its
-    # own facilitator or CMT panel, and the same two people cannot run every cohort's workshops.
-    header, *plan = _programme(months, after_chains)
-    shared_staff = cohorts <= shared_facilitators
-    for session in plan:
-        if not shared_staff:
-            session[5] = ""  # facilitator
-            if session[6] not in ("line_manager", "head_of_service"):
-                session[6] = ""  # with: the CMT members
-    _write_csv(out / "programme.csv", header, plan)
+    _write_programme(out, months, after_chains, shared_staff=cohorts <= shared_facilitators)
     _write_csv(
         out / "people.csv",
         ["person_id", "name", "email", "role", "council", "service_area"],
@@ -683,18 +554,174 @@ def generate_scenario(
     _write_csv(out / "unavailability.csv", ["id", "start", "end"], unavailable)
     _write_csv(out / "conflicts.csv", ["person_a", "person_b"], conflicts)
     toml = _scenario_toml(
-        council_names=council_names,
-        blocks=blocks,
-        cohort_ids=cohort_ids,
+        council_names=org.names,
+        blocks=org.blocks,
+        cohort_ids=org.cohort_ids,
         places=places,
         seed=seed,
         profile=profile,
-        max_per_council=max_per_council,
+        max_per_council=org.max_per_council,
         applicants=applicants,
         group_weekdays=group_weekdays,
     )
     (out / "scenario.toml").write_bytes(toml.encode("utf-8"))
     return out
+
+
+def _check_calendar_arguments(
+    months: int, shared_facilitators: int, group_weekdays: Sequence[str]
+) -> None:
+    if months < 1:
+        raise ValueError(f"months must be at least 1 (got {months})")
+    if shared_facilitators < 0:
+        raise ValueError(f"shared_facilitators must be at least 0 (got {shared_facilitators})")
+    unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
+    if unknown or not group_weekdays:
+        raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
+
+
+@dataclass(frozen=True)
+class _Councils:
+    """The councils of a scenario and how they are split into cohorts."""
+
+    names: list[str]
+    domains: dict[str, str]  # council -> email domain
+    areas: dict[str, list[str]]  # council -> its service areas
+    weights: dict[str, float]  # council -> its share of applicants
+    blocks: list[list[str]]  # cohort -> its councils
+    cohort_ids: list[str]
+    max_per_council: int | None
+
+
+def _councils(rng: random.Random, councils: int, cohorts: int, places: int) -> _Councils:
+    """The council names, their areas and weights, and their split into cohorts; ValueError
+    when a cohort's councils have too few (council, service area) pairs for its places."""
+    names = _council_names(councils)
+    areas = {c: _areas_of(c) for c in names}
+    blocks = _split(names, cohorts)
+    width = max(2, len(str(cohorts)))
+    per_cohort = min(len(b) for b in blocks)
+    for block in blocks:
+        pairs = sum(len(areas[c]) for c in block)
+        if places > 2 * pairs:
+            raise ValueError(
+                f"places={places} cannot be spread over {pairs} (council, service area) pairs "
+                "with at most 2 per pair: use fewer places or more councils per cohort"
+            )
+    return _Councils(
+        names=names,
+        domains={c: f"{_slug(_place(c))}.gov.uk" for c in names},
+        areas=areas,
+        weights={c: _council_weight(rng, c) for c in names},
+        blocks=blocks,
+        cohort_ids=["main"] if cohorts == 1 else [f"c{i + 1:0{width}d}" for i in range(cohorts)],
+        # a council cap only means something with at least 3 councils in every cohort
+        max_per_council=max(4, math.ceil(places / per_cohort)) if per_cohort >= 3 else None,
+    )
+
+
+PersonRow = tuple[str, str, str, str, str, str]  # person_id, name, email, role, council, area
+
+
+def _line_managers_and_heads(
+    names: _People, rows: list[dict[str, Any]], org: _Councils
+) -> list[PersonRow]:
+    """A line manager for every four applicants of a (council, service area) and a head of
+    service for each, in council and area order; sets each applicant's line_manager_id."""
+    council_index = {c: i for i, c in enumerate(org.names)}
+    area_index = {a: i for i, a in enumerate(SERVICE_AREAS)}
+    members: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        members.setdefault((row["council"], row["service_area"]), []).append(i)
+    pairs = sorted(members, key=lambda p: (council_index[p[0]], area_index[p[1]]))
+    lm_width = max(2, len(str(sum(math.ceil(len(members[p]) / 4) for p in pairs))))
+    hos_width = max(2, len(str(len(pairs))))
+    line_managers: list[PersonRow] = []
+    heads: list[PersonRow] = []
+    for council, area in pairs:
+        domain = org.domains[council]
+        mine = members[council, area]
+        for k in range(math.ceil(len(mine) / 4)):
+            lm_id = f"LM{len(line_managers) + 1:0{lm_width}d}"
+            name = names.name()
+            line_managers.append(
+                (lm_id, name, names.email(name, domain), "line_manager", council, area)
+            )
+            for i in mine[4 * k : 4 * k + 4]:
+                rows[i]["line_manager_id"] = lm_id
+        name = names.name()
+        hos_id = f"HOS{len(heads) + 1:0{hos_width}d}"
+        heads.append((hos_id, name, names.email(name, domain), "head_of_service", council, area))
+    return line_managers + heads
+
+
+def _facilitators_and_cmt(names: _People, cohorts: int, org: _Councils) -> list[PersonRow]:
+    """Two facilitators per five cohorts, and the lead council's three CMT members."""
+    people: list[PersonRow] = []
+    for k in range(2 * math.ceil(cohorts / 5)):
+        council = org.blocks[min(cohorts - 1, (k // 2) * 5)][0]
+        name = names.name()
+        email = names.email(name, org.domains[council])
+        people.append((f"FAC{k + 1}", name, email, "facilitator", council, "HR and OD"))
+    lead = org.names[0]
+    for k, area in enumerate(
+        ("Chief Executive's Office", "Corporate Resources", "Communities and People")
+    ):
+        name = names.name()
+        email = names.email(name, org.domains[lead])
+        people.append((f"CMT{k + 1}", name, email, "cmt", lead, area))
+    return people
+
+
+def _write_applicants(
+    out: Path, rows: list[dict[str, Any]], groups: list[str], *, shared_councils: bool
+) -> None:
+    """applicants.csv; a ``cohorts`` column only when councils are shared between cohorts."""
+    header = [
+        "applicant_id",
+        "name",
+        "email",
+        "council",
+        "service_area",
+        "grade",
+        "probation_passed",
+        "line_manager_approved",
+        "performance_eligible",
+        "line_manager_id",
+        *groups,
+        "development_needs",
+        "working_days",
+        *(["cohorts"] if shared_councils else []),
+    ]
+    keys = ["id", "name", "email", "council", "service_area", "grade", "probation", "approved"]
+    keys += ["performance", "line_manager_id"]
+    _write_csv(
+        out / "applicants.csv",
+        header,
+        (
+            (
+                *(r[k] for k in keys),
+                *r["groups"],
+                r["needs"],
+                r["days"],
+                *([r["cohort"]] if shared_councils else []),
+            )
+            for r in rows
+        ),
+    )
+
+
+def _write_programme(out: Path, months: int, after_chains: bool, *, shared_staff: bool) -> None:
+    """programme.csv: one plan for every cohort. Beyond a few cohorts the contract cannot give
+    each cohort its own facilitator or CMT panel, and the same two people cannot run every
+    cohort's workshops, so the plan names them only when ``shared_staff``."""
+    header, *plan = _programme(months, after_chains)
+    for session in plan:
+        if not shared_staff:
+            session[5] = ""  # facilitator
+            if session[6] not in ("line_manager", "head_of_service"):
+                session[6] = ""  # with: the CMT members
+    _write_csv(out / "programme.csv", header, plan)
 
 
 def _check_arguments(
