@@ -38,6 +38,8 @@ from typing import Any
 
 from cohort_solver.domain.programme_time import month_last_day
 
+CsvRow = tuple[Any, ...]  # one row of a generated CSV file, cells in column order
+
 __all__ = ["generate_scenario", "COUNCILS", "SERVICE_AREAS", "ATTRIBUTES", "DEFAULT_PROFILE"]
 
 ATTRIBUTES = (
@@ -260,6 +262,9 @@ class _People:
             woman = rng.random() < 0.5
         if diverse is None:
             diverse = rng.random() < 0.14
+        female: Sequence[str]
+        male: Sequence[str]
+        surnames: Sequence[str]
         if diverse:
             female, male, surnames = rng.choices(_HERITAGE_NAMES, cum_weights=_HERITAGE_CUM)[0]
         else:
@@ -748,9 +753,9 @@ def _check_arguments(
     for name, value in shares.items():
         if not 0 <= value <= 1:
             raise ValueError(f"{name} must be between 0 and 1 (got {value})")
-    for name, value in counts.items():
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1 (got {value})")
+    for name, count in counts.items():
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be at least 1 (got {count})")
     for group in groups:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", group):
             raise ValueError(
@@ -773,7 +778,7 @@ def _applicants(
     ineligible_share: float,
     part_time_share: float,
     profile: Mapping[str, float],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     # 1. where everyone works: a feasible core per cohort, then the rest by council size
     core: list[tuple[str, str]] = []
     core_intake: list[int] = []
@@ -817,8 +822,8 @@ def _applicants(
         min(len(eligible_rest), max(1, round(0.005 * applicants))) if applicants >= 40 else 0
     )
     unscored = set(rng.sample(eligible_rest, n_unscored))
-    order = list(range(len(people)))
-    rng.shuffle(order)  # core and rest mixed, so file order says nothing
+    shuffled = list(range(len(people)))
+    rng.shuffle(shuffled)  # core and rest mixed, so file order says nothing
 
     rules = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
     rule_cum = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
@@ -826,9 +831,10 @@ def _applicants(
     shares = [profile[g] for g in groups]
     id_width = max(3, len(str(applicants)))
     rows = []
-    for number, index in enumerate(order, start=1):
+    for number, index in enumerate(shuffled, start=1):
         council, area, fail, _ = people[index]
-        cohort = "" if intake[index] is None else cohort_ids[intake[index]]
+        chosen = intake[index]
+        cohort = "" if chosen is None else cohort_ids[chosen]
         failed: set[str] = set()
         if fail:
             failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
@@ -886,7 +892,7 @@ def _panel(rng: random.Random, ability: float, leniency: Sequence[float]) -> lis
 
 
 def _scores(
-    rng: random.Random, rows: list[dict], *, score_ties: float
+    rng: random.Random, rows: list[dict[str, Any]], *, score_ties: float
 ) -> list[tuple[str, str, str]]:
     leniency = [rng.uniform(-0.5, 0.5) for _ in PANELISTS]
     threshold = MIN_SCORE * 30  # a sum of three scores in tenths: mean >= MIN_SCORE exactly
@@ -920,10 +926,10 @@ def _scores(
             tenths[copier] = list(tenths[donor])
     result = []
     for i, row in enumerate(rows):
-        marks = tenths.get(i)
-        if marks is None:
+        held = tenths.get(i)
+        if held is None:
             continue
-        for panelist, mark in zip(PANELISTS, marks, strict=True):
+        for panelist, mark in zip(PANELISTS, held, strict=True):
             result.append((row["id"], panelist, f"{mark // 10}.{mark % 10}"))
     return result
 
@@ -938,7 +944,7 @@ def _mentors(
     weights: dict[str, float],
     areas: dict[str, list[str]],
     domains: dict[str, str],
-) -> list[tuple]:
+) -> list[CsvRow]:
     width = max(2, len(str(count)))
     council_weights = [weights[c] for c in council_names]
     capacities = [1 if rng.random() < 0.6 else 2 for _ in range(count)]
@@ -982,7 +988,7 @@ def _coaches(
     max_per_council: int | None,
     domains: dict[str, str],
     councils: int,
-) -> list[tuple]:
+) -> list[CsvRow]:
     cohorts = len(blocks)
     capacity = [rng.randint(6, 8) for _ in range(count)]
     # scope: a cohort index (serves that cohort's councils) or None (serves everyone)
@@ -1028,12 +1034,13 @@ def _coaches(
     rows = []
     for k in range(count):
         name = names.name()
-        if scope[k] is not None and rng.random() < 0.7:
-            domain = domains[rng.choice(blocks[scope[k]])]  # an in-house coach
+        mine = scope[k]
+        if mine is not None and rng.random() < 0.7:
+            domain = domains[rng.choice(blocks[mine])]  # an in-house coach
         else:
             domain = rng.choice(_COACHING_FIRMS)
         expertise = ";".join(rng.sample(ATTRIBUTES, rng.choice((3, 4, 5))))
-        served = "" if scope[k] is None else ";".join(blocks[scope[k]])
+        served = "" if mine is None else ";".join(blocks[mine])
         days = "Mon;Tue;Wed;Thu" if rng.random() < 0.15 else ""
         rows.append(
             (
@@ -1069,7 +1076,7 @@ _ROOMS = (
 
 def _venues(
     rng: random.Random, *, count: int, council_names: list[str], places: int
-) -> list[tuple]:
+) -> list[CsvRow]:
     width = max(2, len(str(count)))
     low = max(14, places + 4)  # a cohort, its facilitator and three CMT members
     high = max(40, low)
@@ -1150,7 +1157,7 @@ def _unavailability(
 
 
 def _conflicts(
-    rng: random.Random, rows: list[dict], mentors: list[tuple], coaches: list[tuple]
+    rng: random.Random, rows: list[dict[str, Any]], mentors: list[CsvRow], coaches: list[CsvRow]
 ) -> list[tuple[str, str]]:
     """About 1% of applicants declare a conflict with a mentor (same council if possible) or a coach."""
     by_council: dict[str, list[str]] = {}
