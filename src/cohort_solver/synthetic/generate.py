@@ -825,8 +825,6 @@ def _applicants(
     shuffled = list(range(len(people)))
     rng.shuffle(shuffled)  # core and rest mixed, so file order says nothing
 
-    rules = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
-    rule_cum = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
     groups = list(profile)
     shares = [profile[g] for g in groups]
     id_width = max(3, len(str(applicants)))
@@ -835,21 +833,12 @@ def _applicants(
         council, area, fail, _ = people[index]
         chosen = intake[index]
         cohort = "" if chosen is None else cohort_ids[chosen]
-        failed: set[str] = set()
-        if fail:
-            failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
-            if rng.random() < 0.15:
-                failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
+        failed = _failed_rules(rng) if fail else set()
         if "grade" in failed:
             grade = 5 if rng.random() < 0.6 else 8
         else:
             grade = 6 if rng.random() < 0.55 else 7
-        flags = []
-        for share in shares:
-            if rng.random() < share:
-                flags.append("yes")
-            else:
-                flags.append("" if rng.random() < 0.03 else "no")  # blank = not declared
+        flags = _declared(rng, shares)
         woman = (
             {"yes": True, "no": False}.get(flags[groups.index("woman")])
             if "woman" in groups
@@ -886,37 +875,67 @@ def _applicants(
     return rows
 
 
+_RULES = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
+_RULE_CUM = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
+
+
+def _failed_rules(rng: random.Random) -> set[str]:
+    """The one or (15% of the time) two eligibility rules an ineligible applicant fails."""
+    failed = {rng.choices(_RULES, cum_weights=_RULE_CUM)[0]}
+    if rng.random() < 0.15:
+        failed.add(rng.choices(_RULES, cum_weights=_RULE_CUM)[0])
+    return failed
+
+
+def _declared(rng: random.Random, shares: Sequence[float]) -> list[str]:
+    """One applicant's answers to the protected-characteristic questions: yes by each
+    group's share, else no, or blank (not declared) 3% of the time."""
+    flags = []
+    for share in shares:
+        if rng.random() < share:
+            flags.append("yes")
+        else:
+            flags.append("" if rng.random() < 0.03 else "no")
+    return flags
+
+
 def _panel(rng: random.Random, ability: float, leniency: Sequence[float]) -> list[int]:
     """Three scores in tenths (0..100) around a latent ability."""
     return [max(0, min(100, round((ability + bias + rng.gauss(0, 0.8)) * 10))) for bias in leniency]
+
+
+THRESHOLD = MIN_SCORE * 30  # a sum of three scores in tenths: mean >= MIN_SCORE exactly
+
+
+def _low_marks(rng: random.Random, leniency: Sequence[float]) -> list[int]:
+    """A panel's marks below the minimum mean score (redrawn, then capped, if not)."""
+    ability = rng.uniform(1.5, 3.3)
+    for _ in range(50):
+        marks = _panel(rng, ability, leniency)
+        if sum(marks) < THRESHOLD:
+            return marks
+    return [min(m, THRESHOLD // 3 - 1) for m in marks]
+
+
+def _passing_marks(rng: random.Random, leniency: Sequence[float]) -> list[int]:
+    """A panel's marks at or above the minimum mean score (redrawn, then raised, if not)."""
+    ability = min(9.6, max(4.3, rng.gauss(6.4, 1.3)))
+    for _ in range(50):
+        marks = _panel(rng, ability, leniency)
+        if sum(marks) >= THRESHOLD:
+            return marks
+    return [max(m, THRESHOLD // 3) for m in marks]
 
 
 def _scores(
     rng: random.Random, rows: list[dict[str, Any]], *, score_ties: float
 ) -> list[tuple[str, str, str]]:
     leniency = [rng.uniform(-0.5, 0.5) for _ in PANELISTS]
-    threshold = MIN_SCORE * 30  # a sum of three scores in tenths: mean >= MIN_SCORE exactly
     tenths: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
         if not row["scored"]:
             continue
-        if row["low"]:
-            ability = rng.uniform(1.5, 3.3)
-            for _ in range(50):
-                marks = _panel(rng, ability, leniency)
-                if sum(marks) < threshold:
-                    break
-            else:
-                marks = [min(m, threshold // 3 - 1) for m in marks]
-        else:
-            ability = min(9.6, max(4.3, rng.gauss(6.4, 1.3)))
-            for _ in range(50):
-                marks = _panel(rng, ability, leniency)
-                if sum(marks) >= threshold:
-                    break
-            else:
-                marks = [max(m, threshold // 3) for m in marks]
-        tenths[i] = marks
+        tenths[i] = _low_marks(rng, leniency) if row["low"] else _passing_marks(rng, leniency)
     # exact ties: some applicants get another (appointable) applicant's three scores
     donors = [i for i in tenths if not rows[i]["low"]]
     n_ties = min(len(donors) // 2, round(score_ties * len(rows)))
@@ -978,6 +997,54 @@ def _mentors(
     return rows
 
 
+def _coach_shortfall(
+    capacity: list[int],
+    scope: list[int | None],
+    blocks: list[list[str]],
+    places: int,
+    max_per_council: int | None,
+) -> bool:
+    """Whether the coaches fall short of Hall's condition with slack or of the council cover."""
+    dedicated = [0] * len(blocks)
+    for k, s in enumerate(scope):
+        if s is not None:
+            dedicated[s] += capacity[k]
+    shared = sum(c for c, s in zip(capacity, scope, strict=True) if s is None)
+    # Hall's condition with 20% slack: what cohort coaches cannot cover, shared ones must
+    if sum(max(0, math.ceil(1.2 * places) - d) for d in dedicated) > shared:
+        return True
+    # every council served by >= 1.5 x the places it can take
+    council_places: dict[str, int] = {}
+    served: dict[str, int] = {}
+    for b, block in enumerate(blocks):
+        for c in block:
+            council_places[c] = council_places.get(c, 0) + min(places, max_per_council or places)
+            served[c] = served.get(c, 0) + dedicated[b]
+    return any(served[c] + shared < 1.5 * council_places[c] for c in council_places)
+
+
+def _top_up_coaches(
+    capacity: list[int],
+    scope: list[int | None],
+    blocks: list[list[str]],
+    places: int,
+    max_per_council: int | None,
+) -> None:
+    """Raise shared coaches' capacity, then share cohort coaches, until nothing falls short
+    (in place; no random draws, so the bytes after it do not depend on how often it loops)."""
+    count = len(capacity)
+    while _coach_shortfall(capacity, scope, blocks, places, max_per_council):
+        low = [k for k, s in enumerate(scope) if s is None and capacity[k] < 8]
+        if low:
+            capacity[min(low, key=lambda k: (capacity[k], k))] += 1
+            continue
+        dedicated_coaches = [k for k, s in enumerate(scope) if s is not None]
+        if dedicated_coaches:
+            scope[dedicated_coaches[-1]] = None
+            continue
+        capacity[min(range(count), key=lambda k: (capacity[k], k))] += 1
+
+
 def _coaches(
     rng: random.Random,
     names: _People,
@@ -999,36 +1066,7 @@ def _coaches(
     else:
         scope = [rng.randrange(cohorts) if rng.random() < 0.5 else None for _ in range(count)]
 
-    def shortfall() -> bool:
-        dedicated = [0] * cohorts
-        for k, s in enumerate(scope):
-            if s is not None:
-                dedicated[s] += capacity[k]
-        shared = sum(c for c, s in zip(capacity, scope, strict=True) if s is None)
-        # Hall's condition with 20% slack: what cohort coaches cannot cover, shared ones must
-        if sum(max(0, math.ceil(1.2 * places) - d) for d in dedicated) > shared:
-            return True
-        # every council served by >= 1.5 x the places it can take
-        council_places: dict[str, int] = {}
-        served: dict[str, int] = {}
-        for b, block in enumerate(blocks):
-            for c in block:
-                council_places[c] = council_places.get(c, 0) + min(
-                    places, max_per_council or places
-                )
-                served[c] = served.get(c, 0) + dedicated[b]
-        return any(served[c] + shared < 1.5 * council_places[c] for c in council_places)
-
-    while shortfall():
-        low = [k for k, s in enumerate(scope) if s is None and capacity[k] < 8]
-        if low:
-            capacity[min(low, key=lambda k: (capacity[k], k))] += 1
-            continue
-        dedicated_coaches = [k for k, s in enumerate(scope) if s is not None]
-        if dedicated_coaches:
-            scope[dedicated_coaches[-1]] = None
-            continue
-        capacity[min(range(count), key=lambda k: (capacity[k], k))] += 1
+    _top_up_coaches(capacity, scope, blocks, places, max_per_council)
 
     width = max(2, len(str(count)))
     rows = []
