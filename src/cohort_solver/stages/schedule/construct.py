@@ -141,7 +141,7 @@ def _day_order(
     grid = ctx.grid
     days = sorted(options)
     wanted = prefer.get(d.event_id)
-    key: Callable[[int], tuple]
+    key: Callable[[int], tuple[bool | int, ...]]
     if d.kind == "review":
         key = lambda day: (day != (wanted.day if wanted else None), -day)  # noqa: E731
     elif d.kind == "coaching":

@@ -13,7 +13,7 @@ once per participant, online. Who attends follows the contract:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cohort_solver.domain.results import Match, Outcome
@@ -159,7 +159,7 @@ def build_demands(
     return demands, sorted(set(causes))
 
 
-def _venues_of(scenario: Scenario):
+def _venues_of(scenario: Scenario) -> Callable[[str], list[tuple[str, int]]]:
     """cohort id -> the venues it may use, with their seats (venue_id order)."""
     councils = {c.id: c.councils for c in scenario.cohorts}
     venues = sorted(scenario.venues, key=lambda v: v.venue_id)

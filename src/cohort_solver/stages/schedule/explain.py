@@ -4,13 +4,13 @@ the programme cannot be placed, and why an event of calendar.csv is where it is.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from cohort_solver.domain.programme_time import minutes_of_day, month_bounds
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
-from cohort_solver.stages.schedule.context import Context
+from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.order import after_broken, gap_broken
@@ -204,7 +204,9 @@ def explain_event(scenario: Scenario, events: Sequence[Event], event_id: str) ->
     return "\n".join(lines)
 
 
-def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
+def ruled_out(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
     """The hard rules that forbid ``d`` at (day, slot), with whom they concern."""
     scenario, grid = ctx.scenario, ctx.grid
     out = []
@@ -251,7 +253,9 @@ def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
     return out
 
 
-def _free_venue(ctx: Context, plan, d: Demand, day: int, slot: int) -> str | None:
+def _free_venue(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> str | None:
     if not d.venues:
         return None
     span = ((1 << d.length) - 1) << slot
@@ -285,7 +289,7 @@ def _soft_change(ctx: Context, before: dict[str, int], after: dict[str, int]) ->
     return f"allowed, and {-total} better on its own ({parts}), but other events would have to move"
 
 
-def _goals_here(ctx: Context, plan, d: Demand) -> list[str]:
+def _goals_here(ctx: Context, plan: Mapping[str, Placement], d: Demand) -> list[str]:
     """The soft goals this placement serves or gives up."""
     grid = ctx.grid
     here = plan[d.event_id]
@@ -364,7 +368,7 @@ def context_of_calendar(scenario: Scenario, events: Sequence[Event]) -> Context:
     return Context(scenario, grid, blocked, works, demands, options, Search(60, 1))
 
 
-def placements(ctx: Context, events: Sequence[Event]):
+def placements(ctx: Context, events: Sequence[Event]) -> Plan:
     from cohort_solver.stages.schedule.context import Placement
 
     grid = ctx.grid
@@ -409,7 +413,7 @@ def why_changed(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) 
     return reasons
 
 
-def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
+def _old_time_breaks(ctx: Context, plan: Mapping[str, Placement], was: Event) -> str:
     """The rule about the event alone that its old time breaks now, with whom."""
     d = ctx.by_id[was.event_id]
     grid, scenario = ctx.grid, ctx.scenario
@@ -438,7 +442,7 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
     )
     if away:
         return f"{', '.join(away)} now unavailable at the old time"
-    rules = ruled_out(ctx, {**plan, d.event_id: None}, d, day, slot)
+    rules = ruled_out(ctx, {k: p for k, p in plan.items() if k != d.event_id}, d, day, slot)
     unary = [r for r in rules if not r.startswith(("must come after", "within "))]
     unary = [
         r for r in unary if " is at " not in r and r != "no venue of the cohort free and big enough"
@@ -451,7 +455,11 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
 
 
 def _made_room(
-    ctx: Context, plan, before: dict[str, Event], reasons: dict[str, str], event_id: str
+    ctx: Context,
+    plan: Mapping[str, Placement],
+    before: dict[str, Event],
+    reasons: dict[str, str],
+    event_id: str,
 ) -> str:
     """The changed event that took this one's old time or that this one must keep its order
     with (`after`, the group gap)."""

@@ -19,6 +19,8 @@ from cohort_solver.stages.schedule.context import Context, Placement
 from cohort_solver.stages.schedule.events import Demand
 
 if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import IntVar
+
     from cohort_solver.stages.schedule.model import CalendarModel, Terms
 
 
@@ -179,7 +181,7 @@ def coach_week_overload(m: CalendarModel) -> Terms:
 
 def venue_week_overload(m: CalendarModel) -> Terms:
     """A venue's bookings in a week beyond one (per programme month)."""
-    here: dict[tuple[str, int, tuple[int, int]], list] = defaultdict(list)
+    here: dict[tuple[str, int, tuple[int, int]], list[IntVar]] = defaultdict(list)
     for d in m.free:
         for v, x in m.venue.get(d.event_id, {}).items():
             for week in sorted(m.weeks(d.event_id)):

@@ -86,7 +86,7 @@ class CalendarModel:
         self.interval[eid] = self.model.new_fixed_size_interval_var(start, d.length, f"at[{eid}]")
         self.days[eid] = {}
         if len(days) == 1:
-            self.days[eid][next(iter(days))] = self.model.new_constant(1)  # type: ignore[assignment]
+            self.days[eid][next(iter(days))] = self.model.new_constant(1)
         else:
             for day in sorted(days):
                 b = self.model.new_bool_var(f"day[{eid},{day}]")

@@ -135,7 +135,7 @@ def _fewest_moved(ctx: Context, free: list[Demand], fixed: Plan) -> Plan | None:
         if not solved.found:
             return None
         m.model.add(sum(m.moved.values()) <= round(solved.solver.objective_value))
-        m.model.clear_hints()
+        m.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves clear_hints unannotated
         for d in free:
             m.model.add_hint(m.start[d.event_id], solved.solver.value(m.start[d.event_id]))
     m.model.minimize(m.soft())

@@ -14,7 +14,8 @@ then solves the same events with every candidate time (``model.CalendarModel``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
@@ -25,7 +26,11 @@ from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.order import after_broken, gap_broken
 from cohort_solver.stages.schedule.slots import Options
 
+Spot = tuple[int, int]  # (day, slot) of a listed placement
+Booking = tuple[int, int, cp_model.IntVar]  # first slot, slot after the end, its literal
 Pool = tuple[str, ...]  # venues alike for every free session of a model
+# (person, day) or (pool of alike venues, day): whose bookings may not overlap
+Booker = TypeVar("Booker", tuple[str, int], tuple[Pool, int])
 
 # Placements per ISO week when the rhythm cannot be kept there.
 FALLBACKS_PER_WEEK = 2
@@ -175,7 +180,7 @@ class SkeletonModel:
             for v in d.venues:
                 users[v].add(d.event_id)
         council = {v.venue_id: v.council or "" for v in self.ctx.scenario.venues}
-        groups: dict[tuple, list[str]] = defaultdict(list)
+        groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
         for v in sorted(users):
             closed = tuple(
                 (day, mask)
@@ -205,7 +210,7 @@ class SkeletonModel:
 
     def add_no_double_booking(self) -> None:
         """Nobody in two free sessions at once: at most one placement covering each start."""
-        per: dict[tuple[str, int], list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
+        per: dict[tuple[str, int], list[Booking]] = defaultdict(list)
         for d in self.free:
             for (day, slot), x in zip(self.places[d.event_id], self.x[d.event_id], strict=True):
                 for who in d.attendees:
@@ -214,7 +219,7 @@ class SkeletonModel:
 
     def add_venue_bookings(self) -> None:
         """A pool of k venues hosts at most k free sessions at a time."""
-        per: dict[tuple[Pool, int], list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
+        per: dict[tuple[Pool, int], list[Booking]] = defaultdict(list)
         for d in self.free:
             for (day, slot), y in zip(self.places[d.event_id], self.y[d.event_id], strict=True):
                 for pool, lit in y.items():
@@ -229,7 +234,7 @@ class SkeletonModel:
                 if len(covering) > len(pool):
                     self.model.add(sum(covering) <= len(pool))
 
-    def _at_most_one_at_a_time(self, per) -> None:
+    def _at_most_one_at_a_time(self, per: Mapping[Booker, list[Booking]]) -> None:
         seen: set[tuple[int, ...]] = set()
         for _key, items in sorted(per.items(), key=lambda kv: kv[0]):
             if len(items) < 2:
@@ -250,24 +255,20 @@ class SkeletonModel:
         for a in self.free:
             for b in ctx.gap_partners.get(a.event_id, ()):
                 if b.event_id in self.free_ids and (b.month, b.index) > (a.month, a.index):
-                    self._exclude(
-                        a,
-                        b,
-                        lambda pa, pb, a=a, b=b: gap_broken(
-                            ctx.gap, a.month, pa[0], b.month, pb[0]
-                        ),
-                    )
+
+                    def gap_clash(pa: Spot, pb: Spot, a: Demand = a, b: Demand = b) -> bool:
+                        return gap_broken(ctx.gap, a.month, pa[0], b.month, pb[0])
+
+                    self._exclude(a, b, gap_clash)
             for b in ctx.before.get(a.event_id, ()):
                 if b.event_id in self.free_ids:
-                    self._exclude(
-                        b,
-                        a,
-                        lambda pb, pa, b=b: after_broken(
-                            grid.absolute(*pa), grid.absolute(*pb), b.length
-                        ),
-                    )
 
-    def _exclude(self, a: Demand, b: Demand, clash) -> None:
+                    def after_clash(pb: Spot, pa: Spot, b: Demand = b) -> bool:
+                        return after_broken(grid.absolute(*pa), grid.absolute(*pb), b.length)
+
+                    self._exclude(b, a, after_clash)
+
+    def _exclude(self, a: Demand, b: Demand, clash: Callable[[Spot, Spot], bool]) -> None:
         for pa, xa in zip(self.places[a.event_id], self.x[a.event_id], strict=True):
             bad = [
                 xb
@@ -516,7 +517,7 @@ class SkeletonModel:
         for var, value in self.decisions(plan):
             self.model.add_hint(var, value)
 
-    def extract(self, value) -> Plan:
+    def extract(self, value: Callable[[cp_model.IntVar], int]) -> Plan:
         """Each session at its chosen placement, in a venue of its chosen pool: per pool, one
         not booked that week if there is one, else one free at that time."""
         grid = self.grid

@@ -149,9 +149,9 @@ def prune_for_order(
             if not options[a.event_id] or not options[b.event_id]:
                 continue
             first_b = min(options[a.event_id]) + gap
-            changed |= _keep_days(options[b.event_id], lambda d, f=first_b: d >= f)
+            changed |= _keep_days(options[b.event_id], first=first_b)
             last_a = max(options[b.event_id]) - gap
-            changed |= _keep_days(options[a.event_id], lambda d, la=last_a: d <= la)
+            changed |= _keep_days(options[a.event_id], last=last_a)
 
 
 def _earliest(grid: Grid, options: Options) -> int:
@@ -206,8 +206,9 @@ def _keep_until(grid: Grid, options: Options, latest: int) -> bool:
     return changed
 
 
-def _keep_days(options: Options, keep) -> bool:
-    gone = [d for d in options if not keep(d)]
+def _keep_days(options: Options, *, first: int = -(1 << 40), last: int = 1 << 40) -> bool:
+    """Keep, in place, only the days from ``first`` to ``last``; whether any went."""
+    gone = [d for d in options if not first <= d <= last]
     for d in gone:
         del options[d]
     return bool(gone)
