@@ -208,18 +208,23 @@ def ruled_out(
     ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
 ) -> list[str]:
     """The hard rules that forbid ``d`` at (day, slot), with whom they concern."""
+    return [
+        *_day_rules_broken(ctx, d, day, slot),
+        *_bookings_broken(ctx, plan, d, day, slot),
+        *_order_broken(ctx, plan, d, day, slot),
+    ]
+
+
+def _day_rules_broken(ctx: Context, d: Demand, day: int, slot: int) -> list[str]:
+    """The rules about the event alone: bank holidays, weekdays, working days, absences."""
     scenario, grid = ctx.scenario, ctx.grid
     out = []
     if grid.date(day) in grid.closed:
         out.append(f"bank holiday ({grid.date(day):%d %B})")
     weekday = grid.weekday(day)
-    if (
-        d.kind == "group"
-        and WEEKDAY_NAMES[weekday] not in scenario.settings.calendar.group_weekdays
-    ):
-        out.append(
-            f"not a group weekday (group sessions are on {'/'.join(scenario.settings.calendar.group_weekdays)})"
-        )
+    group_weekdays = scenario.settings.calendar.group_weekdays
+    if d.kind == "group" and WEEKDAY_NAMES[weekday] not in group_weekdays:
+        out.append(f"not a group weekday (group sessions are on {'/'.join(group_weekdays)})")
     off = sorted(p for p in d.attendees if weekday not in ctx.works.get(p, range(5)))
     if off:
         out.append(f"not a working day of {', '.join(off)}")
@@ -227,6 +232,15 @@ def ruled_out(
     away = sorted(p for p in d.attendees if ctx.blocked.get(p, {}).get(day, 0) & span)
     if away:
         out.append(f"{', '.join(away)} unavailable")
+    return out
+
+
+def _bookings_broken(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
+    """No double booking of an attendee, and a free venue."""
+    out = []
+    span = ((1 << d.length) - 1) << slot
     for who in d.attendees:
         for e in ctx.events_of[who]:
             p = plan.get(e.event_id)
@@ -237,6 +251,15 @@ def ruled_out(
                 break
     if d.venues and _free_venue(ctx, plan, d, day, slot) is None:
         out.append("no venue of the cohort free and big enough")
+    return out
+
+
+def _order_broken(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
+    """The order rules against the events placed: `after` both ways, and the group gap."""
+    grid = ctx.grid
+    out = []
     at = grid.absolute(day, slot)
     for b in ctx.before[d.event_id]:
         p = plan.get(b.event_id)

@@ -224,7 +224,25 @@ def room_around(
     fixed event: an attendee already busy, every candidate venue taken, the `after` order or
     the group gap. Exact, so a model of the free events needs no constraint against fixed
     ones (except each venue's own bookings, since the model chooses the venue)."""
-    grid = ctx.grid
+    busy = _busy_around(ctx, free, fixed)
+    out: dict[str, Options] = {}
+    for d in free:
+        window = order_window(ctx, d, fixed)
+        mine: Options = {}
+        for day, mask in ctx.options[d.event_id].items():
+            if not gap_kept_by(ctx, d, day, fixed):
+                continue
+            left = _starts_left(ctx, d, day, mask, busy, window)
+            if left:
+                mine[day] = left
+        out[d.event_id] = mine
+    return out
+
+
+def _busy_around(
+    ctx: Context, free: Sequence[Demand], fixed: Mapping[str, Placement]
+) -> dict[str, dict[int, int]]:
+    """Person or venue -> day -> the slots the fixed events near ``free`` take."""
     busy: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for d in ctx.around(free, fixed):
         p = fixed[d.event_id]
@@ -233,30 +251,35 @@ def room_around(
             busy[who][p.day] |= span
         if p.venue:
             busy[p.venue][p.day] |= span
-    out: dict[str, Options] = {}
-    for d in free:
-        earliest, latest = order_window(ctx, d, fixed)
-        mine: Options = {}
-        for day, mask in ctx.options[d.event_id].items():
-            if not gap_kept_by(ctx, d, day, fixed):
-                continue
-            taken = 0
-            for who in d.attendees:
-                taken |= busy.get(who, {}).get(day, 0)
-            if taken:
-                mask &= grid.starts_clear_of(taken, d.length)
-            if mask and d.venues:
-                rooms = 0
-                for v in d.venues:
-                    closed = busy.get(v, {}).get(day, 0) | ctx.blocked.get(v, {}).get(day, 0)
-                    rooms |= grid.starts_clear_of(closed, d.length)
-                mask &= rooms
-            base = grid.absolute(day, 0)
-            if mask and earliest > base:
-                mask &= ~((1 << min(grid.per_day, earliest - base)) - 1)
-            if mask and latest < base + grid.per_day - 1:
-                mask &= (1 << max(0, latest - base + 1)) - 1
-            if mask:
-                mine[day] = mask
-        out[d.event_id] = mine
-    return out
+    return busy
+
+
+def _starts_left(
+    ctx: Context,
+    d: Demand,
+    day: int,
+    mask: int,
+    busy: Mapping[str, Mapping[int, int]],
+    window: tuple[int, int],
+) -> int:
+    """The lawful starts of ``d`` on ``day`` (``mask``) with every attendee free, a venue
+    free, and inside the `after` window."""
+    grid = ctx.grid
+    taken = 0
+    for who in d.attendees:
+        taken |= busy.get(who, {}).get(day, 0)
+    if taken:
+        mask &= grid.starts_clear_of(taken, d.length)
+    if mask and d.venues:
+        rooms = 0
+        for v in d.venues:
+            closed = busy.get(v, {}).get(day, 0) | ctx.blocked.get(v, {}).get(day, 0)
+            rooms |= grid.starts_clear_of(closed, d.length)
+        mask &= rooms
+    earliest, latest = window
+    base = grid.absolute(day, 0)
+    if mask and earliest > base:
+        mask &= ~((1 << min(grid.per_day, earliest - base)) - 1)
+    if mask and latest < base + grid.per_day - 1:
+        mask &= (1 << max(0, latest - base + 1)) - 1
+    return mask
