@@ -538,26 +538,17 @@ def generate_scenario(
         )
 
     _write_applicants(out, rows, list(profile), shared_councils=councils < cohorts)
-    _write_csv(out / "scores.csv", ["applicant_id", "panelist", "score"], scores)
-    _write_csv(
-        out / "mentors.csv",
-        ["mentor_id", "name", "email", "council", "service_area", "grade", "capacity", "expertise"],
-        mentor_rows,
-    )
-    _write_csv(
-        out / "coaches.csv",
-        ["coach_id", "name", "email", "capacity", "expertise", "councils", "working_days"],
-        coach_rows,
+    _write_tables(
+        out,
+        scores=scores,
+        mentors=mentor_rows,
+        coaches=coach_rows,
+        people=people,
+        venues=venue_rows,
+        unavailable=unavailable,
+        conflicts=conflicts,
     )
     _write_programme(out, months, after_chains, shared_staff=cohorts <= shared_facilitators)
-    _write_csv(
-        out / "people.csv",
-        ["person_id", "name", "email", "role", "council", "service_area"],
-        people,
-    )
-    _write_csv(out / "venues.csv", ["venue_id", "name", "capacity", "council"], venue_rows)
-    _write_csv(out / "unavailability.csv", ["id", "start", "end"], unavailable)
-    _write_csv(out / "conflicts.csv", ["person_a", "person_b"], conflicts)
     toml = _scenario_toml(
         council_names=org.names,
         blocks=org.blocks,
@@ -714,6 +705,39 @@ def _write_applicants(
             for r in rows
         ),
     )
+
+
+def _write_tables(
+    out: Path,
+    *,
+    scores: Sequence[CsvRow],
+    mentors: Sequence[CsvRow],
+    coaches: Sequence[CsvRow],
+    people: Sequence[CsvRow],
+    venues: Sequence[CsvRow],
+    unavailable: Sequence[CsvRow],
+    conflicts: Sequence[CsvRow],
+) -> None:
+    """Every CSV file but applicants.csv and programme.csv, with the contract's headers."""
+    _write_csv(out / "scores.csv", ["applicant_id", "panelist", "score"], scores)
+    _write_csv(
+        out / "mentors.csv",
+        ["mentor_id", "name", "email", "council", "service_area", "grade", "capacity", "expertise"],
+        mentors,
+    )
+    _write_csv(
+        out / "coaches.csv",
+        ["coach_id", "name", "email", "capacity", "expertise", "councils", "working_days"],
+        coaches,
+    )
+    _write_csv(
+        out / "people.csv",
+        ["person_id", "name", "email", "role", "council", "service_area"],
+        people,
+    )
+    _write_csv(out / "venues.csv", ["venue_id", "name", "capacity", "council"], venues)
+    _write_csv(out / "unavailability.csv", ["id", "start", "end"], unavailable)
+    _write_csv(out / "conflicts.csv", ["person_a", "person_b"], conflicts)
 
 
 def _write_programme(out: Path, months: int, after_chains: bool, *, shared_staff: bool) -> None:
