@@ -804,17 +804,7 @@ def _applicants(
     profile: Mapping[str, float],
 ) -> list[dict[str, Any]]:
     # 1. where everyone works: a feasible core per cohort, then the rest by council size
-    core: list[tuple[str, str]] = []
-    core_intake: list[int] = []
-    for b, block in enumerate(blocks):
-        offsets = {c: rng.randrange(len(areas[c])) for c in block}
-        order: list[tuple[str, str]] = []
-        for k in range(max(len(areas[c]) for c in block)):
-            for c in block:
-                if k < len(areas[c]):
-                    order.append((c, areas[c][(k + offsets[c]) % len(areas[c])]))
-        core.extend(order[j % len(order)] for j in range(places))
-        core_intake.extend([b] * places)
+    core, core_intake = _core(rng, blocks, areas, places)
     rest_count = applicants - len(core)
     # every council gets someone if there are enough applicants, then by council size
     covered = {c for c, _ in core}
@@ -849,54 +839,100 @@ def _applicants(
     shuffled = list(range(len(people)))
     rng.shuffle(shuffled)  # core and rest mixed, so file order says nothing
 
-    groups = list(profile)
-    shares = [profile[g] for g in groups]
     id_width = max(3, len(str(applicants)))
     rows = []
     for number, index in enumerate(shuffled, start=1):
         council, area, fail, _ = people[index]
         chosen = intake[index]
-        cohort = "" if chosen is None else cohort_ids[chosen]
-        failed = _failed_rules(rng) if fail else set()
-        if "grade" in failed:
-            grade = 5 if rng.random() < 0.6 else 8
-        else:
-            grade = 6 if rng.random() < 0.55 else 7
-        flags = _declared(rng, shares)
-        woman = (
-            {"yes": True, "no": False}.get(flags[groups.index("woman")])
-            if "woman" in groups
-            else None
-        )
-        diverse = (
-            flags[groups.index("minority_ethnic")] == "yes" if "minority_ethnic" in groups else None
-        )
-        name = names.name(woman, diverse)
-        needs = ";".join(rng.sample(ATTRIBUTES, rng.choice((2, 2, 3))))
-        days = ""
-        if rng.random() < part_time_share:
-            days = "Mon;Tue;Wed;Thu" if rng.random() < 0.5 else "Tue;Wed;Thu;Fri"
         rows.append(
-            {
-                "id": f"A{number:0{id_width}d}",
-                "name": name,
-                "email": names.email(name, domains[council]),
-                "council": council,
-                "service_area": area,
-                "grade": grade,
-                "probation": "no" if "probation" in failed else "yes",
-                "approved": "no" if "line_manager_approval" in failed else "yes",
-                "performance": "no" if "performance" in failed else "yes",
-                "line_manager_id": "",
-                "groups": flags,
-                "needs": needs,
-                "days": days,
-                "cohort": cohort,
-                "low": "below_min_score" in failed,
-                "scored": index not in unscored,
-            }
+            _applicant_row(
+                rng,
+                names,
+                applicant_id=f"A{number:0{id_width}d}",
+                council=council,
+                area=area,
+                domain=domains[council],
+                fail=fail,
+                profile=profile,
+                part_time_share=part_time_share,
+                cohort="" if chosen is None else cohort_ids[chosen],
+                scored=index not in unscored,
+            )
         )
     return rows
+
+
+def _core(
+    rng: random.Random, blocks: list[list[str]], areas: dict[str, list[str]], places: int
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """Each cohort's core: ``places`` (council, service area) pairs, round robin over its
+    councils' areas from a random offset, and the cohort each belongs to."""
+    core: list[tuple[str, str]] = []
+    core_intake: list[int] = []
+    for b, block in enumerate(blocks):
+        offsets = {c: rng.randrange(len(areas[c])) for c in block}
+        order: list[tuple[str, str]] = []
+        for k in range(max(len(areas[c]) for c in block)):
+            for c in block:
+                if k < len(areas[c]):
+                    order.append((c, areas[c][(k + offsets[c]) % len(areas[c])]))
+        core.extend(order[j % len(order)] for j in range(places))
+        core_intake.extend([b] * places)
+    return core, core_intake
+
+
+def _applicant_row(
+    rng: random.Random,
+    names: _People,
+    *,
+    applicant_id: str,
+    council: str,
+    area: str,
+    domain: str,
+    fail: bool,
+    profile: Mapping[str, float],
+    part_time_share: float,
+    cohort: str,
+    scored: bool,
+) -> dict[str, Any]:
+    """One applicant: the rules they fail, grade, declarations, a name that fits them,
+    development needs and working days."""
+    groups = list(profile)
+    failed = _failed_rules(rng) if fail else set()
+    if "grade" in failed:
+        grade = 5 if rng.random() < 0.6 else 8
+    else:
+        grade = 6 if rng.random() < 0.55 else 7
+    flags = _declared(rng, [profile[g] for g in groups])
+    woman = (
+        {"yes": True, "no": False}.get(flags[groups.index("woman")]) if "woman" in groups else None
+    )
+    diverse = (
+        flags[groups.index("minority_ethnic")] == "yes" if "minority_ethnic" in groups else None
+    )
+    name = names.name(woman, diverse)
+    needs = ";".join(rng.sample(ATTRIBUTES, rng.choice((2, 2, 3))))
+    days = ""
+    if rng.random() < part_time_share:
+        days = "Mon;Tue;Wed;Thu" if rng.random() < 0.5 else "Tue;Wed;Thu;Fri"
+    return {
+        "id": applicant_id,
+        "name": name,
+        "email": names.email(name, domain),
+        "council": council,
+        "service_area": area,
+        "grade": grade,
+        "probation": "no" if "probation" in failed else "yes",
+        "approved": "no" if "line_manager_approval" in failed else "yes",
+        "performance": "no" if "performance" in failed else "yes",
+        "line_manager_id": "",
+        "groups": flags,
+        "needs": needs,
+        "days": days,
+        "cohort": cohort,
+        "low": "below_min_score" in failed,
+        "scored": scored,
+    }
 
 
 _RULES = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
