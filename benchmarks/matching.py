@@ -1,23 +1,25 @@
 """Benchmark the matching stage: 600 participants, 600 mentors, 100 coaches, 2% conflicts.
 
-Run: ``uv run python benchmarks/matching.py``. Prints one row per fairness mode.
+    uv run python -m benchmarks matching [--time-limit 120]
+
+One row per instance (base, scarce) and fairness mode, each solve through the API in its own
+process: wall seconds and peak memory of the stage, solver, status, objective, bound and gap of
+the decisive level, and every level. Results: benchmarks/results/matching.{md,csv}.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 import time
-from pathlib import Path
+from dataclasses import replace
+from datetime import date
+from typing import Any
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/calendar.py would
-# shadow the standard library's calendar module.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
-from datetime import date  # noqa: E402
-
-from cohort_solver.domain.results import Decision
+import cohort_solver
+from benchmarks.common import write_results
+from benchmarks.measure import FIGURES, Failed, in_child, row
+from cohort_solver.domain.results import Allocation, Decision, StageReport
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
@@ -28,7 +30,6 @@ from cohort_solver.domain.scenario import (
     SelectionSettings,
     Settings,
 )
-from cohort_solver.stages.match.solve import match  # noqa: E402
 
 NEEDS = (
     "strategic",
@@ -118,36 +119,49 @@ def instance(
     return scenario, selected
 
 
-def main() -> None:
+COLUMNS = ["instance", "fairness", *FIGURES, "solver", "levels"]
+
+
+def solve(fairness: str, scarce: bool, options: cohort_solver.Options) -> tuple[Any, float]:
+    """Build the instance, then match it: the result and the stage's own seconds."""
+    scenario, selected = instance(fairness=fairness, scarce=scarce)
+    allocation = Allocation(
+        outcomes=tuple(selected), report=StageReport(stage="allocation", status="optimal")
+    )
+    started = time.monotonic()
+    result = cohort_solver.match(scenario, allocation, options)
+    return result, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks matching",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--time-limit", type=float, default=120)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    options = cohort_solver.Options(time_limit=args.time_limit, workers=args.workers)
     print(
-        "600 participants / 600 mentors / 100 coaches / 2% of participant-mentor/coach pairs in conflict"
+        "600 participants / 600 mentors / 100 coaches / 2% of participant-mentor/coach pairs "
+        "in conflict; scarce = broader needs, one place per mentor, 1-2 themes each (the flows "
+        f"alone rarely suffice); time limit {args.time_limit:g} s per solve"
     )
-    print(
-        "scarce = broader needs, one place per mentor, 1-2 themes each (the flows alone rarely suffice)"
-    )
-    print("time limit 120 s per solve; status feasible = the limit ran out before the proof")
-    header = (
-        f"{'instance':<8} {'fairness':<12} {'wall s':>7} {'solver':<14} {'status':<8} "
-        f"{'objective':<30} {'bound':<14} {'gap':>5}"
-    )
-    print(header)
-    print("-" * len(header))
+    rows = []
+    print(" ".join(f"{c:>10}" for c in COLUMNS), flush=True)
     for scarce in (False, True):
         for fairness in ("utilitarian", "egalitarian"):
-            scenario, selected = instance(fairness=fairness, scarce=scarce)
-            started = time.perf_counter()
-            result = match(scenario, selected, time_limit=120, workers=2)
-            wall = time.perf_counter() - started
-            report = result.report
-            objective = ", ".join(f"{lv.name}={lv.value}" for lv in report.levels)
-            bound = ", ".join(f"{lv.bound}" for lv in report.levels)
-            gap = max(lv.gap for lv in report.levels)
-            print(
-                f"{'scarce' if scarce else 'base':<8} {fairness:<12} {wall:>7.2f} {report.solver:<14} "
-                f"{report.status:<8} {objective:<30} {bound:<14} {gap:>5.3f}"
-            )
-            sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()
+            measured = in_child(solve, fairness, scarce, options)
+            name = "scarce" if scarce else "base"
+            if isinstance(measured.result, Failed):
+                rows.append([name, fairness, *row(measured, []), "", measured.result.message])
+            else:
+                result, seconds = measured.result
+                report = result.report
+                levels = ", ".join(f"{lv.name}={lv.value}/{lv.bound}" for lv in report.levels)
+                figures = row(replace(measured, wall_s=seconds), [report])
+                rows.append([name, fairness, *figures, report.solver, levels])
+            print(" ".join(f"{c!s:>10}" for c in rows[-1]), flush=True)
+    print(f"wrote {write_results('matching', COLUMNS, rows)}")
+    return 0

@@ -1,38 +1,34 @@
 """Calendar benchmarks: the schedule stage on its own, every figure the issue asks for.
 
-    uv run python -m benchmarks.schedule generated [--runs 2]   # 10 and 50 cohorts (issue #12)
-    uv run python -m benchmarks.schedule old [--runs 2]         # the old benchmark instance
-    uv run python -m benchmarks.schedule national [--runs 1]    # 300 cohorts, ~40,000 events
-    uv run python -m benchmarks.schedule sweep                  # >= 50 generated programmes
+    uv run python -m benchmarks schedule generated [--runs 2]   # 10 and 50 cohorts (issue #12)
+    uv run python -m benchmarks schedule old [--runs 2]         # the old benchmark instance
+    uv run python -m benchmarks schedule national [--runs 1]    # 300 cohorts, ~40,000 events
+    uv run python -m benchmarks schedule old --size 2 --runs 1  # a quick look (2 cohorts)
 
-Each instance runs in its own process (``--one``), so wall time and peak memory (max RSS) are
-the schedule stage's: the scenario is generated and its allocation and matches computed once
-into ``benchmarks/.cache/`` by the ``cohort-solver`` command line, and the measured process
-only loads them and schedules. Printed per run: events, wall seconds of the stage, peak MiB,
-hard violations found by the independent checker (``checks/calendar.py``), the soft
-objective recomputed by the checker, the stage's lower bound and gap, every soft goal's value
-and bound, the calendar.csv sha256 (runs must agree), and the machine's load. Results go to
-``benchmarks/results/schedule-<suite>.md``.
+The scenario is generated once into ``benchmarks/.cache/`` (or, for ``old``, built in Python by
+``synthetic.builders.regional``) and allocated and matched through the API; then each run
+schedules it in its own fresh process with its own hash seed (``measure.in_child``), so wall
+time and peak memory (max RSS) are the schedule stage's. Printed per run: events, wall seconds
+of the stage, peak MiB, status, the stage's soft objective, lower bound and gap, hard
+violations found by the independent checker (``checks/calendar.py``), the soft objective
+recomputed by the checker, the calendar.csv sha256 (runs must agree), and the machine's load;
+then every soft goal's value and bound. The sweep of many programmes is ``benchmarks sweep``.
+Results go to ``benchmarks/results/schedule-<suite>.{md,csv}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
-import platform
-import random
-import resource
-import subprocess
-import sys
-import time
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-CACHE = HERE / ".cache"
-RESULTS = HERE / "results"
+import cohort_solver
+from benchmarks.common import CACHE, write_results
+from benchmarks.measure import FIGURES, Failed, in_child, load_average, row
+from cohort_solver.domain.results import Allocation, Match, StageReport
+from cohort_solver.domain.scenario import Scenario
 
 GENERATED = {
     "10-cohorts": dict(councils=10, applicants=2000, cohorts=10, seed=3),
@@ -55,330 +51,127 @@ NATIONAL = {
     )
 }
 
-# The old benchmark instance (built in Python, no files): the oxford-2024 session plan.
-PROGRAMME = [
-    ("IND", "cohort_event", 1, 180, "", "", ""),
-    ("W01", "group", 2, 210, "F", "", ""),
-    ("C1", "coaching", 2, 60, "", "", "W01"),
-    ("W02", "group", 3, 180, "F", "", ""),
-    ("W03", "group", 4, 210, "F", "", ""),
-    ("C2", "coaching", 4, 60, "", "", ""),
-    ("R-LM1", "review", 4, 60, "", "line_manager", "W03"),
-    ("W04", "group", 5, 210, "F", "", ""),
-    ("W05", "group", 6, 180, "F", "", ""),
-    ("C3", "coaching", 6, 60, "", "", ""),
-    ("W06", "group", 7, 180, "F", "", ""),
-    ("R-LM2", "review", 7, 60, "", "line_manager", "W06"),
-    ("W07", "group", 8, 180, "F", "", ""),
-    ("C4", "coaching", 8, 60, "", "", ""),
-    ("W08", "group", 9, 180, "F", "", ""),
-    ("W09", "group", 10, 210, "F", "", ""),
-    ("C5", "coaching", 10, 60, "", "", ""),
-    ("R-HOS1", "review", 10, 60, "", "head_of_service", "W09"),
-    ("W10", "group", 11, 210, "F", "", ""),
-    ("W11", "group", 12, 180, "F", "", ""),
-    ("C6", "coaching", 12, 60, "", "", "W11"),
-    ("W12", "group", 13, 210, "F", "", ""),
-    ("IMPACT", "cohort_event", 14, 120, "F", "CMT", ""),
-    ("C7", "coaching", 19, 60, "", "", ""),
-]
+
+COLUMNS = ["instance", "run", "events", *FIGURES, "hard_violations", "checker_soft", "load"]
+COLUMNS += ["calendar_sha256"]
 
 
-def regional(seed: int = 7, size: int = 50):
-    """The old calendar benchmark: ``size`` cohorts of 12 (5 per council), 100 coaches,
-    20 venues, part-time participants and 5% unavailability, built in Python."""
-    from cohort_solver.domain.results import Decision, Match
-    from cohort_solver.domain.scenario import (
-        Applicant,
-        Coach,
-        CohortSettings,
-        Person,
-        Scenario,
-        Session,
-        Settings,
-        Unavailability,
-        Venue,
-    )
+def prepared(name: str) -> Path:
+    """A generated scenario folder, made once."""
+    from cohort_solver.synthetic.generate import generate_scenario
 
-    rng = random.Random(seed)
-    councils = [f"Council {i:02d}" for i in range(10)]
-    cohorts = [
-        CohortSettings(id=f"c{i:02d}", places=12, councils=[councils[i // 5]]) for i in range(size)
-    ]
-    settings = Settings.model_validate(
-        {
-            "programme": {"name": "Regional", "start": "2024-04-01"},
-            "selection": {"places": 12, "eligible_grades": [6, 7]},
-            "cohorts": [c.model_dump() for c in cohorts],
-        }
-    )
-    patterns = [("Mon", "Tue", "Wed", "Thu", "Fri")] * 4 + [
-        ("Mon", "Tue", "Wed"),
-        ("Tue", "Wed", "Thu"),
-    ]
-    applicants, selected, people, matches = [], [], [], []
-    areas = [f"Area {k}" for k in range(6)]
-    for council in councils:
-        for area in areas:
-            people.append(
-                Person(
-                    person_id=f"HOS-{council[-2:]}-{area[-1]}",
-                    role="head_of_service",
-                    council=council,
-                    service_area=area,
-                )
-            )
-    for i, cohort in enumerate(cohorts):
-        for j in range(12):
-            pid = f"A{i:02d}{j:02d}"
-            applicants.append(
-                Applicant(
-                    applicant_id=pid,
-                    council=councils[i // 5],
-                    service_area=areas[j % 6],
-                    grade=6,
-                    probation_passed=True,
-                    line_manager_approved=True,
-                    performance_eligible=True,
-                    line_manager_id=f"LM{i:02d}{j // 2:02d}",  # two participants per manager
-                    working_days=rng.choice(patterns),
-                )
-            )
-            selected.append(Decision(applicant_id=pid, status="selected", cohort_id=cohort.id))
-            matches.append(
-                Match(
-                    participant_id=pid,
-                    cohort_id=cohort.id,
-                    mentor_id="M",
-                    coach_id=f"CO{(i * 12 + j) // 6:03d}",
-                    mentor_fit=0,
-                    coach_fit=0,
-                )
-            )
-        people.append(Person(person_id=f"FAC{i // 5:02d}", role="facilitator"))
-    coaches = [
-        Coach(
-            coach_id=f"CO{k:03d}",
-            capacity=6,
-            working_days=("Mon", "Tue", "Wed", "Thu")
-            if k % 5 == 0
-            else ("Mon", "Tue", "Wed", "Thu", "Fri"),
-        )
-        for k in range(100)
-    ]
-    venues = [Venue(venue_id=f"V{k:02d}", capacity=20, council=councils[k // 2]) for k in range(20)]
-    programme = [
-        Session.model_validate(
-            {
-                "session_key": key,
-                "title": key,
-                "kind": kind,
-                "month": month,
-                "duration_minutes": minutes,
-                "with": (with_,) if with_ and with_ != "CMT" else (),
-                "after": after or None,
-            }
-        )
-        for key, kind, month, minutes, _facilitator, with_, after in PROGRAMME
-    ]
-    ids = (
-        [a.applicant_id for a in applicants]
-        + [c.coach_id for c in coaches]
-        + [v.venue_id for v in venues]
-    )
-    unavailability = []
-    first = date(2024, 4, 1)
-    for who in ids:  # away on 5% of days: half a day (appointments, training) or a whole day
-        for day in range(0, 19 * 31):
-            if rng.random() < 0.05:
-                start = datetime.combine(first + timedelta(days=day), datetime.min.time())
-                part = rng.choice(["morning", "afternoon", "day"])
-                if part == "morning":
-                    start, end = start + timedelta(hours=9), start + timedelta(hours=13)
-                elif part == "afternoon":
-                    start, end = start + timedelta(hours=13), start + timedelta(hours=17)
-                else:
-                    end = start + timedelta(days=1)
-                unavailability.append(Unavailability(id=who, start=start, end=end))
-    scenario = Scenario(
-        folder=Path("."),
-        settings=settings,
-        applicants=tuple(applicants),
-        coaches=tuple(coaches),
-        programme=tuple(programme),
-        people=tuple(people),
-        venues=tuple(venues),
-        unavailability=tuple(unavailability),
-    )
-    return scenario, selected, matches
-
-
-# --------------------------------------------------------------------------- one instance
-
-
-def prepared(name: str, options: dict) -> Path:
-    """A generated scenario with its allocation and matches, made once by the command line."""
     folder = CACHE / f"schedule-{name}"
-    out = CACHE / f"schedule-{name}-out"
     if not (folder / "scenario.toml").exists():
-        from cohort_solver.synthetic.generate import generate_scenario
-
-        generate_scenario(folder, **options)
-    if not (out / "matches.csv").exists():
-        command = [sys.executable, "-m", "cohort_solver.cli", "match", str(folder)]
-        command += ["--out", str(out), "--workers", "2", "--quiet"]
-        subprocess.run(command, check=True, capture_output=True)
+        generate_scenario(folder, **{**GENERATED, **NATIONAL}[name])
     return folder
 
 
-def measure(scenario, selected, matches, time_limit: float, workers: int) -> dict:
+def inputs(
+    suite: str, name: str, size: int, options: cohort_solver.Options
+) -> tuple[Scenario, Allocation, tuple[Match, ...]]:
+    """What the schedule stage reads: the scenario, its allocation and its matches."""
+    if suite == "old":
+        from cohort_solver.synthetic.builders import regional
+
+        scenario, selected, matches = regional(size=size)
+        report = StageReport(stage="allocation", status="optimal")
+        return scenario, Allocation(outcomes=tuple(selected), report=report), tuple(matches)
+    scenario = cohort_solver.load(prepared(name))
+    allocation = cohort_solver.allocate(scenario, options)
+    return scenario, allocation, cohort_solver.match(scenario, allocation, options).matches
+
+
+def measure(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: tuple[Match, ...],
+    options: cohort_solver.Options,
+) -> dict[str, Any]:
     """Schedule once and return every figure (run inside the measured process)."""
+    import time
+
     from cohort_solver.checks.calendar import WEIGHTS, soft_penalties, violations
-    from cohort_solver.stages.schedule import calendar_csv, schedule
+    from cohort_solver.stages.schedule import calendar_csv
 
     began = time.monotonic()
-    result = schedule(scenario, selected, matches, time_limit=time_limit, workers=workers)
+    result = cohort_solver.schedule(scenario, allocation, matches, options)
     seconds = time.monotonic() - began
-    broken = violations(scenario, selected, matches, result.events)
     counts = soft_penalties(scenario, result.events)
-    levels = {lv.name: [lv.value, lv.bound] for lv in result.report.levels}
-    total = levels["soft_total"]
     return {
+        "report": result.report,
+        "seconds": seconds,
         "events": len(result.events),
-        "seconds": round(seconds, 1),
-        "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "violations": len(broken),
-        "first_violations": broken[:5],
-        "soft": sum(WEIGHTS[k] * v for k, v in counts.items()),
-        "stage_soft": total[0],
-        "bound": total[1],
-        "gap": round((total[0] - total[1]) / max(1, total[0]), 4),
-        "status": result.report.status,
-        "levels": levels,
+        "violations": violations(scenario, allocation.selected(), matches, result.events),
+        "checker_soft": sum(WEIGHTS[k] * v for k, v in counts.items()),
         "sha256": hashlib.sha256(calendar_csv(result.events).encode()).hexdigest(),
     }
 
 
-def one(kind: str, name: str, time_limit: float, workers: int) -> dict:
-    if kind == "old":
-        scenario, selected, matches = regional()
-    else:
-        from cohort_solver.stages.export.tables import read_allocation, read_matches
-        from cohort_solver.stages.load.scenario import load_scenario
-
-        options = {**GENERATED, **NATIONAL}[name]
-        folder = prepared(name, options)
-        out = CACHE / f"schedule-{name}-out"
-        scenario = load_scenario(folder)
-        selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
-        matches = read_matches(out / "matches.csv")
-    return measure(scenario, selected, matches, time_limit, workers)
+def soft_total(report: StageReport) -> StageReport:
+    """The report as its soft_total level sees it: the figure the calendar is judged by."""
+    return report.model_copy(
+        update={"levels": tuple(lv for lv in report.levels if lv.name == "soft_total")}
+    )
 
 
-def run_one(kind: str, name: str, time_limit: float, workers: int, seed: int) -> dict:
-    """``one`` in a fresh process with its own hash seed; its figures plus the load."""
-    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
-    command = [sys.executable, "-m", "benchmarks.schedule", "--one", kind, name]
-    command += ["--time-limit", str(time_limit), "--workers", str(workers)]
-    load = os.getloadavg()[0]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode:
-        return {"error": (done.stderr.strip().splitlines() or ["?"])[-1], "load": load}
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": round(load, 2)}
-
-
-# --------------------------------------------------------------------------- suites
-
-
-def suite(kind: str, names: list[str], runs: int, time_limit: float, workers: int) -> None:
-    rows = []
+def suite(
+    suite_name: str, names: list[str], runs: int, size: int, options: cohort_solver.Options
+) -> None:
+    rows: list[list[Any]] = []
+    goals: list[str] = []
     for name in names:
-        if kind != "old":
-            prepared(name, {**GENERATED, **NATIONAL}[name])
-        figures = [run_one(kind, name, time_limit, workers, seed) for seed in range(1, runs + 1)]
-        for run, f in enumerate(figures, start=1):
-            rows.append((name, run, f))
-            print(_line(name, run, f), flush=True)
-        same = len({f.get("sha256") for f in figures}) == 1
-        print(
-            f"  {name}: calendar.csv identical across {runs} processes: {'yes' if same else 'NO'}"
-        )
-        if "levels" in figures[0]:
-            for goal, (value, bound) in figures[0]["levels"].items():
-                print(f"    {goal}: {value} (bound {bound})")
-    write(kind, rows)
+        scenario, allocation, matches = inputs(suite_name, name, size, options)
+        hashes = set()
+        for run in range(1, runs + 1):
+            load = load_average()
+            measured = in_child(measure, scenario, allocation, matches, options, hash_seed=str(run))
+            f = measured.result
+            if isinstance(f, Failed):
+                rows.append([name, run, "", *row(measured, []), f.message, "", load, ""])
+            else:
+                figures = row(replace(measured, wall_s=f["seconds"]), [soft_total(f["report"])])
+                rows.append(
+                    [
+                        name,
+                        run,
+                        f["events"],
+                        *figures,
+                        len(f["violations"]),
+                        f["checker_soft"],
+                        load,
+                        f["sha256"][:16],
+                    ]
+                )
+                hashes.add(f["sha256"])
+                if run == 1:
+                    levels = ", ".join(
+                        f"{lv.name} {lv.value}/{lv.bound}" for lv in f["report"].levels
+                    )
+                    goals.append(f"{name}: {levels}")
+                    for broken in f["violations"][:5]:
+                        print(f"  violation: {broken}")
+            print(" ".join(f"{c!s:>10}" for c in rows[-1]), flush=True)
+        same = "yes" if len(hashes) == 1 else "NO"
+        print(f"  {name}: calendar.csv identical across {runs} processes: {same}", flush=True)
+    note = "Per soft goal (first run), value/bound: " + "; ".join(goals)
+    for line in goals:
+        print(f"    {line}")
+    print(f"wrote {write_results(f'schedule-{suite_name}', COLUMNS, rows, note)}")
 
 
-def _line(name: str, run: int, f: dict) -> str:
-    if "error" in f:
-        return f"{name} run {run}: {f['error']} (load {f['load']})"
-    return (
-        f"{name} run {run}: events {f['events']}, wall {f['seconds']} s, peak {f['peak_mib']} MiB, "
-        f"hard violations {f['violations']}, soft {f['soft']} (stage {f['stage_soft']}), "
-        f"bound {f['bound']}, gap {f['gap']:.1%}, {f['status']}, sha256 {f['sha256'][:12]}, "
-        f"load {f['load']}"
-    )
-
-
-def write(kind: str, rows: list) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    lines = [
-        f"# schedule benchmark: {kind}",
-        "",
-        f"Measured {stamp} on {machine} (load average at the start of each run in the table).",
-        "",
-        "| instance | run | events | wall s | peak MiB | hard violations | soft | bound | gap "
-        "| status | load | calendar.csv sha256 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
-    ]
-    for name, run, f in rows:
-        if "error" in f:
-            lines.append(f"| {name} | {run} | {f['error']} |||||||| {f['load']} | |")
-            continue
-        lines.append(
-            f"| {name} | {run} | {f['events']:,} | {f['seconds']} | {f['peak_mib']:,} | "
-            f"{f['violations']} | {f['soft']:,} | {f['bound']:,} | {f['gap']:.1%} | "
-            f"{f['status']} | {f['load']} | `{f['sha256'][:16]}` |"
-        )
-    lines += ["", "Per soft goal (first run): value / bound", ""]
-    seen = set()
-    for name, _, f in rows:
-        if name in seen or "levels" not in f:
-            continue
-        seen.add(name)
-        goals = ", ".join(f"{g} {v}/{b}" for g, (v, b) in f["levels"].items())
-        lines.append(f"- {name}: {goals}")
-    (RESULTS / f"schedule-{kind}.md").write_text("\n".join(lines) + "\n")
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks schedule",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("suite", nargs="?", choices=["generated", "old", "national", "sweep"])
+    parser.add_argument("suite", choices=["generated", "old", "national"])
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--size", type=int, default=50, help="cohorts of the old instance")
     parser.add_argument("--time-limit", type=float, default=1800)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--one", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(one(*args.one, args.time_limit, args.workers)))
-        return
-    if args.suite == "generated":
-        suite("generated", list(GENERATED), args.runs, args.time_limit, args.workers)
-    elif args.suite == "old":
-        suite("old", ["old-regional"], args.runs, args.time_limit, args.workers)
-    elif args.suite == "national":
-        suite("national", list(NATIONAL), args.runs, args.time_limit, args.workers)
-    elif args.suite == "sweep":
-        from .sweep import sweep
-
-        sweep(args.time_limit, args.workers)
-    else:
-        parser.print_help()
-
-
-if __name__ == "__main__":
-    main()
+    args = parser.parse_args(argv)
+    options = cohort_solver.Options(time_limit=args.time_limit, workers=args.workers)
+    names = {"generated": list(GENERATED), "old": ["old-regional"], "national": list(NATIONAL)}
+    suite(args.suite, names[args.suite], args.runs, args.size, options)
+    return 0

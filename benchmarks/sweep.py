@@ -2,35 +2,34 @@
 failed (``after`` chains across kinds, shared facilitators, part-timers, absences of
 participants, coaches and facilitators, tight venues, 24-month programmes).
 
-    uv run python -m benchmarks.schedule sweep [--time-limit 600]
+    uv run python -m benchmarks sweep [--time-limit 600] [--max-cohorts 50]
 
-Each programme is generated, allocated and matched, then scheduled in its own process.
+Each programme is generated, allocated, matched and scheduled through the API in its own
+process (``measure.in_child``).
 Printed per programme: its families, events, whether it was scheduled (with the independent
 checker's hard violations, which must be 0), proven infeasible (with the first cause) or
 timed out (exit 4), wall seconds of the stage, and the gap to the stage's lower bound.
-Target: every feasible programme scheduled. Results: benchmarks/results/schedule-sweep.md.
+Target: every feasible programme scheduled. Results: benchmarks/results/sweep.{md,csv}.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import math
-import os
-import platform
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+import cohort_solver
+from benchmarks.common import write_results
+from benchmarks.measure import FIGURES, Failed, in_child, load_average, row
 
 SIZES = (1, 2, 3, 4, 6, 8, 10, 15, 20, 30, 40, 50)
 
 
-def families(cohorts: int) -> dict[str, dict]:
+def families(cohorts: int) -> dict[str, dict[str, Any]]:
     """The generator options of each family for a programme of ``cohorts`` cohorts."""
     return {
         "default": {},
@@ -46,7 +45,7 @@ def families(cohorts: int) -> dict[str, dict]:
     }
 
 
-def programmes() -> list[tuple[str, dict]]:
+def programmes() -> list[tuple[str, dict[str, Any]]]:
     """Every programme of the sweep: each family at most sizes, seeds varying."""
     out = []
     for i, cohorts in enumerate(SIZES):
@@ -67,103 +66,81 @@ def programmes() -> list[tuple[str, dict]]:
     return out
 
 
-def one(index: int, time_limit: float, workers: int) -> dict:
+COLUMNS = ["programme", "events", *FIGURES, "hard_violations", "load", "note"]
+
+
+def one(index: int, options: cohort_solver.Options) -> dict[str, Any]:
     """Generate, allocate and match programme ``index``; schedule it and report."""
     from cohort_solver.checks.calendar import violations
     from cohort_solver.errors import InfeasibleError, OutOfTimeError
-    from cohort_solver.stages.allocate.solve import allocate
-    from cohort_solver.stages.load.scenario import load_scenario
-    from cohort_solver.stages.match.solve import match
-    from cohort_solver.stages.schedule import schedule
     from cohort_solver.synthetic.generate import generate_scenario
 
-    name, options = programmes()[index]
+    _, generator_options = programmes()[index]
     with tempfile.TemporaryDirectory() as folder:
-        generate_scenario(Path(folder) / "s", **options)
-        scenario = load_scenario(Path(folder) / "s")
-    selected = allocate(scenario, time_limit=120, workers=workers).selected()
-    matches = match(scenario, selected, time_limit=120, workers=workers).matches
+        generate_scenario(Path(folder) / "s", **generator_options)
+        scenario = cohort_solver.load(Path(folder) / "s")
+    earlier = replace(options, time_limit=120)
+    allocation = cohort_solver.allocate(scenario, earlier)
+    matches = cohort_solver.match(scenario, allocation, earlier).matches
     began = time.monotonic()
-    figures: dict = {"name": name}
+    figures: dict[str, Any] = {}
     try:
-        result = schedule(scenario, selected, matches, time_limit=time_limit, workers=workers)
+        result = cohort_solver.schedule(scenario, allocation, matches, options)
     except InfeasibleError as exc:
-        figures.update(status="proven infeasible", cause=exc.causes[0][:160])
+        figures.update(outcome="proven infeasible", note=exc.causes[0][:160])
     except OutOfTimeError as exc:
-        figures.update(status="timed out (exit 4)", cause=exc.reached[:160])
+        figures.update(outcome="timed out (exit 4)", note=exc.reached[:160])
     else:
-        total = next(lv for lv in result.report.levels if lv.name == "soft_total")
+        report = result.report
         figures.update(
-            status="scheduled",
+            outcome="scheduled",
             events=len(result.events),
-            violations=len(violations(scenario, selected, matches, result.events)),
-            soft=total.value,
-            bound=total.bound,
-            gap=round((total.value - total.bound) / max(1, total.value), 4),
+            violations=len(violations(scenario, allocation.selected(), matches, result.events)),
+            report=report.model_copy(
+                update={"levels": tuple(lv for lv in report.levels if lv.name == "soft_total")}
+            ),
         )
-    figures["seconds"] = round(time.monotonic() - began, 1)
+    figures["seconds"] = time.monotonic() - began
     return figures
 
 
-def sweep(time_limit: float, workers: int) -> None:
-    rows = []
-    print(f"{len(programmes())} programmes", flush=True)
-    for index, (name, _) in enumerate(programmes()):
-        command = [sys.executable, "-m", "benchmarks.sweep", str(index)]
-        command += [str(time_limit), str(workers)]
-        load = round(os.getloadavg()[0], 2)
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode:
-            tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-            figures = {"name": name, "status": f"error: {tail[:160]}", "seconds": ""}
-        else:
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-        figures["load"] = load
-        rows.append(figures)
-        print(_line(figures), flush=True)
-    counts: dict[str, int] = {}
-    for f in rows:
-        counts[f["status"]] = counts.get(f["status"], 0) + 1
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
-    write(rows, counts)
+def line(name: str, measured: Any, load: str) -> list[Any]:
+    if isinstance(measured.result, Failed):
+        return [name, "", *row(measured, []), "", load, measured.result.message]
+    f = measured.result
+    timed = replace(measured, wall_s=f["seconds"])
+    if f["outcome"] != "scheduled":
+        figures = row(timed, [])
+        figures[2] = f["outcome"]
+        return [name, "", *figures, "", load, f["note"].replace("|", "/")]
+    return [name, f["events"], *row(timed, [f["report"]]), f["violations"], load, ""]
 
 
-def _line(f: dict) -> str:
-    if f["status"] == "scheduled":
-        return (
-            f"{f['name']:32s} scheduled   {f['events']:6d} events {f['seconds']:7.1f} s  "
-            f"violations {f['violations']}  soft {f['soft']} bound {f['bound']} gap {f['gap']:.1%}"
-        )
-    return f"{f['name']:32s} {f['status']}  {f['seconds']} s  {f.get('cause', '')}"
-
-
-def write(rows: list[dict], counts: dict[str, int]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    lines = [
-        "# schedule benchmark: sweep",
-        "",
-        f"Measured {stamp} on {machine}. "
-        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        + ".",
-        "",
-        "| programme | outcome | events | wall s | hard violations | soft | bound | gap | load |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks sweep",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--time-limit", type=float, default=600)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-cohorts", type=int, default=50, help="skip larger programmes")
+    args = parser.parse_args(argv)
+    options = cohort_solver.Options(time_limit=args.time_limit, workers=args.workers)
+    chosen = [
+        (i, name) for i, (name, o) in enumerate(programmes()) if o["cohorts"] <= args.max_cohorts
     ]
-    for f in rows:
-        if f["status"] == "scheduled":
-            lines.append(
-                f"| {f['name']} | scheduled | {f['events']:,} | {f['seconds']} | "
-                f"{f['violations']} | {f['soft']} | {f['bound']} | {f['gap']:.1%} | {f['load']} |"
-            )
-        else:
-            cause = f.get("cause", "").replace("|", "/")
-            lines.append(
-                f"| {f['name']} | {f['status']}: {cause} | | {f['seconds']} | | | | | {f['load']} |"
-            )
-    (RESULTS / "schedule-sweep.md").write_text("\n".join(lines) + "\n")
-
-
-if __name__ == "__main__":
-    print(json.dumps(one(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))))
+    print(f"{len(chosen)} programmes", flush=True)
+    rows = []
+    print(" ".join(f"{c:>10}" for c in COLUMNS), flush=True)
+    for index, name in chosen:
+        load = load_average()
+        rows.append(line(name, in_child(one, index, options), load))
+        print(" ".join(f"{c!s:>10}" for c in rows[-1]), flush=True)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[4]] = counts.get(r[4], 0) + 1  # the status column
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    print(summary)
+    print(f"wrote {write_results('sweep', COLUMNS, rows, summary)}")
+    return 0

@@ -3,23 +3,61 @@
     uv run python examples/screenshot.py                # writes examples/oxford-2024-report.png
     uv run python examples/screenshot.py --out x.png --full-page
 
-Same headless Chromium as tests/test_report_browser.py (Debian's ``chromium``, or $CHROMIUM);
-the default framing is the committed one: a 1100 x 2200 window onto the top of the report.
+Headless Chromium as in the browser tests (Debian's ``chromium``, or $CHROMIUM); the default
+framing is the committed one: a 1100 x 2200 window onto the top of the report. The launcher is
+this example's own, so an example never imports test code.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.browser, when run as a script
+from playwright.sync_api import ViewportSize, sync_playwright
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-from tests.browser import launch, screenshot  # noqa: E402
+import cohort_solver
+
+ROOT = Path(__file__).resolve().parents[1]
+# A closed, root-run machine: no sandbox, no GPU, and nothing that phones home in the
+# background (without these Chromium keeps retrying refused connections).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT: ViewportSize = {"width": 1100, "height": 2200}
+
+
+def chromium() -> str:
+    """$CHROMIUM, else Debian's ``chromium`` (or ``chromium-browser``) on PATH."""
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if found is None:
+        raise SystemExit(
+            "no Chromium found: apt-get install chromium, or set CHROMIUM=/path/to/chromium"
+        )
+    return found
+
+
+def photograph(html: Path, png: Path, *, full_page: bool) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            page.screenshot(path=str(png), full_page=full_page)
+        finally:
+            browser.close()
 
 
 def main() -> None:
@@ -34,25 +72,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "out"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cohort_solver.cli",
-                "run",
-                str(args.scenario),
-                "--out",
-                str(run),
-                "--quiet",
-            ],
-            check=True,
-        )
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            try:
-                screenshot(browser, run / "report.html", args.out, full_page=args.full_page)
-            finally:
-                browser.close()
+        cohort_solver.run(args.scenario, run)
+        photograph(run / "report.html", args.out, full_page=args.full_page)
     print(f"wrote {args.out}")
 
 

@@ -1,4 +1,4 @@
-"""Headless Chromium for the report tests and the README screenshot (issue #8).
+"""Headless Chromium for the report tests (issue #8); examples/screenshot.py has its own.
 
 Playwright drives Debian's ``chromium`` package, not a browser downloaded by
 ``playwright install``: CI installs it with apt (see ``.ci/run``). Set ``CHROMIUM`` to use
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from playwright.sync_api import Browser, Playwright
 
@@ -24,9 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-# The framing of examples/oxford-2024-report.png: a 1100 x 2200 window onto the report's top.
-SCREENSHOT_VIEWPORT = {"width": 1100, "height": 2200}
 
 
 def find_chromium() -> str | None:
@@ -44,13 +40,3 @@ def launch(playwright: Playwright, executable: str | None = None) -> Browser:
             "no Chromium found: apt-get install chromium, or set CHROMIUM=/path/to/chromium"
         )
     return playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-
-
-def screenshot(browser: Browser, html: Path, png: Path, *, full_page: bool = False) -> None:
-    """Render ``html`` from disk and save a PNG of it (the viewport, or the whole page)."""
-    page = browser.new_page(viewport=SCREENSHOT_VIEWPORT)
-    try:
-        page.goto(html.resolve().as_uri(), wait_until="load")
-        page.screenshot(path=str(png), full_page=full_page)
-    finally:
-        page.close()

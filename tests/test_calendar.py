@@ -465,7 +465,7 @@ def test_an_after_chain_with_no_time_left_is_explained():
 def test_running_out_of_time_is_exit_4_and_more_time_helps():
     # A time limit too short for any search is "out of time", never "infeasible"; with more
     # time the same scenario gets its calendar.
-    from benchmarks.schedule import regional
+    from cohort_solver.synthetic.builders import regional
 
     scenario, selected, matches = regional(size=2)
     with pytest.raises(OutOfTimeError) as err:
@@ -534,7 +534,7 @@ def test_a_regional_calendar_is_byte_identical_across_processes_and_under_load(t
     import sys
 
     code = (
-        "import hashlib, sys; from benchmarks.schedule import regional; "
+        "import hashlib, sys; from cohort_solver.synthetic.builders import regional; "
         "from cohort_solver.stages.schedule import schedule, calendar_csv; "
         "s, sel, m = regional(); "
         "r = schedule(s, sel, m, time_limit=600, workers=int(sys.argv[1])); "

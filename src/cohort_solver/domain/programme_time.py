@@ -8,7 +8,7 @@ the solver and by the code meant to catch it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
@@ -16,19 +16,21 @@ import holidays
 from cohort_solver.domain.scenario import CalendarSettings, Scenario
 
 
+def month_first_day(start: date, month: int) -> date:
+    """The first day of programme month ``month`` of a programme starting on ``start``
+    (1 = the month of ``start``, 13 = the same month a year later)."""
+    index = start.year * 12 + start.month - 1 + month - 1
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_last_day(start: date, month: int) -> date:
+    return month_first_day(start, month + 1) - timedelta(days=1)
+
+
 def month_bounds(scenario: Scenario, month: int) -> tuple[date, date]:
     """First and last day of programme month ``month`` (1 = the month of ``start``)."""
     start = scenario.settings.programme.start
-    index = start.year * 12 + start.month - 1 + month - 1
-    first = date(index // 12, index % 12 + 1, 1)
-    following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return first, following - timedelta(days=1)
-
-
-def programme_month(scenario: Scenario, day: date) -> int:
-    """The programme month ``day`` falls in (may be below 1 or past the last session)."""
-    start = scenario.settings.programme.start
-    return (day.year - start.year) * 12 + day.month - start.month + 1
+    return month_first_day(start, month), month_last_day(start, month)
 
 
 def bank_holidays(scenario: Scenario, years: Iterable[int]) -> frozenset[date]:
@@ -64,9 +66,11 @@ def iso_week(day: date) -> tuple[int, int]:
     return (iso[0], iso[1])
 
 
+def minutes_of_day(moment: time | datetime) -> int:
+    """Minutes after midnight of a clock time (seconds do not count: the grid is in minutes)."""
+    return moment.hour * 60 + moment.minute
+
+
 def working_minutes(calendar: CalendarSettings) -> tuple[int, int]:
     """The working day as minutes after midnight: (day_start, day_end)."""
-    return (
-        calendar.day_start.hour * 60 + calendar.day_start.minute,
-        calendar.day_end.hour * 60 + calendar.day_end.minute,
-    )
+    return minutes_of_day(calendar.day_start), minutes_of_day(calendar.day_end)

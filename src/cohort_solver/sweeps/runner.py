@@ -59,7 +59,7 @@ class Runner:
     def slots(self) -> int:
         """How many tasks can run at once: the cluster's worker threads, or ``workers``."""
         if self._client is not None:
-            return max(1, sum(self._client.nthreads().values()))
+            return max(1, int(sum(self._client.nthreads().values())))
         return self.workers
 
     def map(
@@ -134,7 +134,7 @@ def _connect(address: str, timeout: str) -> Any:
     from distributed import Client
 
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]  # distributed is unannotated
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(
             [
@@ -153,7 +153,9 @@ def _on_dask(
     # pure=False: two equal tasks are still two runs (and keys never collide across calls).
     futures = client.map(fn, tasks, pure=False)
     try:
-        for done, _ in enumerate(dask_completed(futures, loop=client.loop), start=1):
+        # distributed is unannotated
+        completed = dask_completed(futures, loop=client.loop)  # type: ignore[no-untyped-call]
+        for done, _ in enumerate(completed, start=1):
             if progress:
                 progress(done, len(futures))
         return [future.result() for future in futures]  # raises the earliest task's error

@@ -30,9 +30,15 @@ import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
+
+from cohort_solver.domain.programme_time import month_last_day
+
+CsvRow = tuple[Any, ...]  # one row of a generated CSV file, cells in column order
 
 __all__ = ["generate_scenario", "COUNCILS", "SERVICE_AREAS", "ATTRIBUTES", "DEFAULT_PROFILE"]
 
@@ -256,6 +262,9 @@ class _People:
             woman = rng.random() < 0.5
         if diverse is None:
             diverse = rng.random() < 0.14
+        female: Sequence[str]
+        male: Sequence[str]
+        surnames: Sequence[str]
         if diverse:
             female, male, surnames = rng.choices(_HERITAGE_NAMES, cum_weights=_HERITAGE_CUM)[0]
         else:
@@ -461,142 +470,60 @@ def generate_scenario(
         counts={"mentors": mentors, "coaches": coaches, "venues": venues},
         groups=list(profile),
     )
-    if months < 1:
-        raise ValueError(f"months must be at least 1 (got {months})")
-    if shared_facilitators < 0:
-        raise ValueError(f"shared_facilitators must be at least 0 (got {shared_facilitators})")
-    unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
-    if unknown or not group_weekdays:
-        raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
-    end = _month_end(months)
+    _check_calendar_arguments(months, shared_facilitators, group_weekdays)
+    end = month_last_day(PROGRAMME_START, months)  # month 19 = October 2025
+    # One generator, drawn from in a fixed order (councils, applicants, scores, people,
+    # mentors, coaches, venues, unavailability, conflicts): the same seed gives the same bytes.
     rng = random.Random(seed)
     names = _People(rng)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-
-    council_names = _council_names(councils)
-    domains = {c: f"{_slug(_place(c))}.gov.uk" for c in council_names}
-    areas = {c: _areas_of(c) for c in council_names}
-    weights = {c: _council_weight(rng, c) for c in council_names}
-    blocks = _split(council_names, cohorts)
-    width = max(2, len(str(cohorts)))
-    cohort_ids = ["main"] if cohorts == 1 else [f"c{i + 1:0{width}d}" for i in range(cohorts)]
-    per_cohort = min(len(b) for b in blocks)
-    # a council cap only means something with at least 3 councils in every cohort
-    max_per_council = max(4, math.ceil(places / per_cohort)) if per_cohort >= 3 else None
-    for block in blocks:
-        pairs = sum(len(areas[c]) for c in block)
-        if places > 2 * pairs:
-            raise ValueError(
-                f"places={places} cannot be spread over {pairs} (council, service area) pairs "
-                "with at most 2 per pair: use fewer places or more councils per cohort"
-            )
-
-    # ---------------------------------------------------------------- applicants
+    org = _councils(rng, councils, cohorts, places)
     rows = _applicants(
         rng,
         names,
         applicants=applicants,
-        blocks=blocks,
-        cohort_ids=cohort_ids,
-        council_names=council_names,
-        areas=areas,
-        weights=weights,
-        domains=domains,
+        blocks=org.blocks,
+        cohort_ids=org.cohort_ids,
+        council_names=org.names,
+        areas=org.areas,
+        weights=org.weights,
+        domains=org.domains,
         places=places,
         ineligible_share=ineligible_share,
         part_time_share=part_time_share,
         profile=profile,
     )
     scores = _scores(rng, rows, score_ties=score_ties)
-
-    # line managers and heads of service, per (council, service area) in council/area order
-    council_index = {c: i for i, c in enumerate(council_names)}
-    area_index = {a: i for i, a in enumerate(SERVICE_AREAS)}
-    members: dict[tuple[str, str], list[int]] = {}
-    for i, row in enumerate(rows):
-        members.setdefault((row["council"], row["service_area"]), []).append(i)
-    pairs = sorted(members, key=lambda p: (council_index[p[0]], area_index[p[1]]))
-    n_lm = sum(math.ceil(len(members[p]) / 4) for p in pairs)
-    lm_width = max(2, len(str(n_lm)))
-    hos_width = max(2, len(str(len(pairs))))
-    people: list[tuple[str, str, str, str, str, str]] = []
-    line_managers: list[tuple[str, str, str, str, str, str]] = []
-    heads: list[tuple[str, str, str, str, str, str]] = []
-    for pair in pairs:
-        council, area = pair
-        for k in range(math.ceil(len(members[pair]) / 4)):
-            lm_id = f"LM{len(line_managers) + 1:0{lm_width}d}"
-            name = names.name()
-            line_managers.append(
-                (lm_id, name, names.email(name, domains[council]), "line_manager", council, area)
-            )
-            for i in members[pair][4 * k : 4 * k + 4]:
-                rows[i]["line_manager_id"] = lm_id
-        name = names.name()
-        heads.append(
-            (
-                f"HOS{len(heads) + 1:0{hos_width}d}",
-                name,
-                names.email(name, domains[council]),
-                "head_of_service",
-                council,
-                area,
-            )
-        )
-    people.extend(line_managers)
-    people.extend(heads)
-    n_fac = 2 * math.ceil(cohorts / 5)
-    for k in range(n_fac):
-        council = blocks[min(cohorts - 1, (k // 2) * 5)][0]
-        name = names.name()
-        people.append(
-            (
-                f"FAC{k + 1}",
-                name,
-                names.email(name, domains[council]),
-                "facilitator",
-                council,
-                "HR and OD",
-            )
-        )
-    lead = council_names[0]
-    for k, area in enumerate(
-        ("Chief Executive's Office", "Corporate Resources", "Communities and People")
-    ):
-        name = names.name()
-        people.append((f"CMT{k + 1}", name, names.email(name, domains[lead]), "cmt", lead, area))
-
-    # ---------------------------------------------------------------- mentors, coaches, venues
+    people = _line_managers_and_heads(names, rows, org)
+    people += _facilitators_and_cmt(names, cohorts, org)
     total_places = places * cohorts
     mentor_rows = _mentors(
         rng,
         names,
         count=max(1, total_places) if mentors is None else mentors,
         total_places=total_places,
-        council_names=council_names,
-        weights=weights,
-        areas=areas,
-        domains=domains,
+        council_names=org.names,
+        weights=org.weights,
+        areas=org.areas,
+        domains=org.domains,
     )
     coach_rows = _coaches(
         rng,
         names,
         count=max(4, cohorts * 2) if coaches is None else coaches,
-        blocks=blocks,
+        blocks=org.blocks,
         places=places,
-        max_per_council=max_per_council,
-        domains=domains,
+        max_per_council=org.max_per_council,
+        domains=org.domains,
         councils=councils,
     )
     venue_rows = _venues(
         rng,
         count=max(3, cohorts // 2 + 1) if venues is None else venues,
-        council_names=council_names,
+        council_names=org.names,
         places=places,
     )
-
-    # ---------------------------------------------------------------- unavailability, conflicts
     unavailable = _unavailability(
         rng,
         [p[0] for p in people] + [c[0] for c in coach_rows],
@@ -610,39 +537,166 @@ def generate_scenario(
             rng, [r["id"] for r in rows], [], participant_unavailability_share, end
         )
 
-    # ---------------------------------------------------------------- files
-    groups = list(profile)
-    shared_councils = councils < cohorts
+    _write_applicants(out, rows, list(profile), shared_councils=councils < cohorts)
+    _write_tables(
+        out,
+        scores=scores,
+        mentors=mentor_rows,
+        coaches=coach_rows,
+        people=people,
+        venues=venue_rows,
+        unavailable=unavailable,
+        conflicts=conflicts,
+    )
+    _write_programme(out, months, after_chains, shared_staff=cohorts <= shared_facilitators)
+    toml = _scenario_toml(
+        council_names=org.names,
+        blocks=org.blocks,
+        cohort_ids=org.cohort_ids,
+        places=places,
+        seed=seed,
+        profile=profile,
+        max_per_council=org.max_per_council,
+        applicants=applicants,
+        group_weekdays=group_weekdays,
+    )
+    (out / "scenario.toml").write_bytes(toml.encode("utf-8"))
+    return out
+
+
+def _check_calendar_arguments(
+    months: int, shared_facilitators: int, group_weekdays: Sequence[str]
+) -> None:
+    if months < 1:
+        raise ValueError(f"months must be at least 1 (got {months})")
+    if shared_facilitators < 0:
+        raise ValueError(f"shared_facilitators must be at least 0 (got {shared_facilitators})")
+    unknown = [d for d in group_weekdays if d not in ("Mon", "Tue", "Wed", "Thu", "Fri")]
+    if unknown or not group_weekdays:
+        raise ValueError(f"group_weekdays must be some of Mon..Fri (got {list(group_weekdays)})")
+
+
+@dataclass(frozen=True)
+class _Councils:
+    """The councils of a scenario and how they are split into cohorts."""
+
+    names: list[str]
+    domains: dict[str, str]  # council -> email domain
+    areas: dict[str, list[str]]  # council -> its service areas
+    weights: dict[str, float]  # council -> its share of applicants
+    blocks: list[list[str]]  # cohort -> its councils
+    cohort_ids: list[str]
+    max_per_council: int | None
+
+
+def _councils(rng: random.Random, councils: int, cohorts: int, places: int) -> _Councils:
+    """The council names, their areas and weights, and their split into cohorts; ValueError
+    when a cohort's councils have too few (council, service area) pairs for its places."""
+    names = _council_names(councils)
+    areas = {c: _areas_of(c) for c in names}
+    blocks = _split(names, cohorts)
+    width = max(2, len(str(cohorts)))
+    per_cohort = min(len(b) for b in blocks)
+    for block in blocks:
+        pairs = sum(len(areas[c]) for c in block)
+        if places > 2 * pairs:
+            raise ValueError(
+                f"places={places} cannot be spread over {pairs} (council, service area) pairs "
+                "with at most 2 per pair: use fewer places or more councils per cohort"
+            )
+    return _Councils(
+        names=names,
+        domains={c: f"{_slug(_place(c))}.gov.uk" for c in names},
+        areas=areas,
+        weights={c: _council_weight(rng, c) for c in names},
+        blocks=blocks,
+        cohort_ids=["main"] if cohorts == 1 else [f"c{i + 1:0{width}d}" for i in range(cohorts)],
+        # a council cap only means something with at least 3 councils in every cohort
+        max_per_council=max(4, math.ceil(places / per_cohort)) if per_cohort >= 3 else None,
+    )
+
+
+PersonRow = tuple[str, str, str, str, str, str]  # person_id, name, email, role, council, area
+
+
+def _line_managers_and_heads(
+    names: _People, rows: list[dict[str, Any]], org: _Councils
+) -> list[PersonRow]:
+    """A line manager for every four applicants of a (council, service area) and a head of
+    service for each, in council and area order; sets each applicant's line_manager_id."""
+    council_index = {c: i for i, c in enumerate(org.names)}
+    area_index = {a: i for i, a in enumerate(SERVICE_AREAS)}
+    members: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        members.setdefault((row["council"], row["service_area"]), []).append(i)
+    pairs = sorted(members, key=lambda p: (council_index[p[0]], area_index[p[1]]))
+    lm_width = max(2, len(str(sum(math.ceil(len(members[p]) / 4) for p in pairs))))
+    hos_width = max(2, len(str(len(pairs))))
+    line_managers: list[PersonRow] = []
+    heads: list[PersonRow] = []
+    for council, area in pairs:
+        domain = org.domains[council]
+        mine = members[council, area]
+        for k in range(math.ceil(len(mine) / 4)):
+            lm_id = f"LM{len(line_managers) + 1:0{lm_width}d}"
+            name = names.name()
+            line_managers.append(
+                (lm_id, name, names.email(name, domain), "line_manager", council, area)
+            )
+            for i in mine[4 * k : 4 * k + 4]:
+                rows[i]["line_manager_id"] = lm_id
+        name = names.name()
+        hos_id = f"HOS{len(heads) + 1:0{hos_width}d}"
+        heads.append((hos_id, name, names.email(name, domain), "head_of_service", council, area))
+    return line_managers + heads
+
+
+def _facilitators_and_cmt(names: _People, cohorts: int, org: _Councils) -> list[PersonRow]:
+    """Two facilitators per five cohorts, and the lead council's three CMT members."""
+    people: list[PersonRow] = []
+    for k in range(2 * math.ceil(cohorts / 5)):
+        council = org.blocks[min(cohorts - 1, (k // 2) * 5)][0]
+        name = names.name()
+        email = names.email(name, org.domains[council])
+        people.append((f"FAC{k + 1}", name, email, "facilitator", council, "HR and OD"))
+    lead = org.names[0]
+    for k, area in enumerate(
+        ("Chief Executive's Office", "Corporate Resources", "Communities and People")
+    ):
+        name = names.name()
+        email = names.email(name, org.domains[lead])
+        people.append((f"CMT{k + 1}", name, email, "cmt", lead, area))
+    return people
+
+
+def _write_applicants(
+    out: Path, rows: list[dict[str, Any]], groups: list[str], *, shared_councils: bool
+) -> None:
+    """applicants.csv; a ``cohorts`` column only when councils are shared between cohorts."""
+    header = [
+        "applicant_id",
+        "name",
+        "email",
+        "council",
+        "service_area",
+        "grade",
+        "probation_passed",
+        "line_manager_approved",
+        "performance_eligible",
+        "line_manager_id",
+        *groups,
+        "development_needs",
+        "working_days",
+        *(["cohorts"] if shared_councils else []),
+    ]
+    keys = ["id", "name", "email", "council", "service_area", "grade", "probation", "approved"]
+    keys += ["performance", "line_manager_id"]
     _write_csv(
         out / "applicants.csv",
-        [
-            "applicant_id",
-            "name",
-            "email",
-            "council",
-            "service_area",
-            "grade",
-            "probation_passed",
-            "line_manager_approved",
-            "performance_eligible",
-            "line_manager_id",
-            *groups,
-            "development_needs",
-            "working_days",
-            *(["cohorts"] if shared_councils else []),
-        ],
+        header,
         (
             (
-                r["id"],
-                r["name"],
-                r["email"],
-                r["council"],
-                r["service_area"],
-                r["grade"],
-                r["probation"],
-                r["approved"],
-                r["performance"],
-                r["line_manager_id"],
+                *(r[k] for k in keys),
                 *r["groups"],
                 r["needs"],
                 r["days"],
@@ -651,48 +705,52 @@ def generate_scenario(
             for r in rows
         ),
     )
+
+
+def _write_tables(
+    out: Path,
+    *,
+    scores: Sequence[CsvRow],
+    mentors: Sequence[CsvRow],
+    coaches: Sequence[CsvRow],
+    people: Sequence[CsvRow],
+    venues: Sequence[CsvRow],
+    unavailable: Sequence[CsvRow],
+    conflicts: Sequence[CsvRow],
+) -> None:
+    """Every CSV file but applicants.csv and programme.csv, with the contract's headers."""
     _write_csv(out / "scores.csv", ["applicant_id", "panelist", "score"], scores)
     _write_csv(
         out / "mentors.csv",
         ["mentor_id", "name", "email", "council", "service_area", "grade", "capacity", "expertise"],
-        mentor_rows,
+        mentors,
     )
     _write_csv(
         out / "coaches.csv",
         ["coach_id", "name", "email", "capacity", "expertise", "councils", "working_days"],
-        coach_rows,
+        coaches,
     )
-    # One plan for every cohort: beyond a few cohorts the contract cannot give each cohort its
-    # own facilitator or CMT panel, and the same two people cannot run every cohort's workshops.
+    _write_csv(
+        out / "people.csv",
+        ["person_id", "name", "email", "role", "council", "service_area"],
+        people,
+    )
+    _write_csv(out / "venues.csv", ["venue_id", "name", "capacity", "council"], venues)
+    _write_csv(out / "unavailability.csv", ["id", "start", "end"], unavailable)
+    _write_csv(out / "conflicts.csv", ["person_a", "person_b"], conflicts)
+
+
+def _write_programme(out: Path, months: int, after_chains: bool, *, shared_staff: bool) -> None:
+    """programme.csv: one plan for every cohort. Beyond a few cohorts the contract cannot give
+    each cohort its own facilitator or CMT panel, and the same two people cannot run every
+    cohort's workshops, so the plan names them only when ``shared_staff``."""
     header, *plan = _programme(months, after_chains)
-    shared_staff = cohorts <= shared_facilitators
     for session in plan:
         if not shared_staff:
             session[5] = ""  # facilitator
             if session[6] not in ("line_manager", "head_of_service"):
                 session[6] = ""  # with: the CMT members
     _write_csv(out / "programme.csv", header, plan)
-    _write_csv(
-        out / "people.csv",
-        ["person_id", "name", "email", "role", "council", "service_area"],
-        people,
-    )
-    _write_csv(out / "venues.csv", ["venue_id", "name", "capacity", "council"], venue_rows)
-    _write_csv(out / "unavailability.csv", ["id", "start", "end"], unavailable)
-    _write_csv(out / "conflicts.csv", ["person_a", "person_b"], conflicts)
-    toml = _scenario_toml(
-        council_names=council_names,
-        blocks=blocks,
-        cohort_ids=cohort_ids,
-        places=places,
-        seed=seed,
-        profile=profile,
-        max_per_council=max_per_council,
-        applicants=applicants,
-        group_weekdays=group_weekdays,
-    )
-    (out / "scenario.toml").write_bytes(toml.encode("utf-8"))
-    return out
 
 
 def _check_arguments(
@@ -719,9 +777,9 @@ def _check_arguments(
     for name, value in shares.items():
         if not 0 <= value <= 1:
             raise ValueError(f"{name} must be between 0 and 1 (got {value})")
-    for name, value in counts.items():
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1 (got {value})")
+    for name, count in counts.items():
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be at least 1 (got {count})")
     for group in groups:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", group):
             raise ValueError(
@@ -744,19 +802,9 @@ def _applicants(
     ineligible_share: float,
     part_time_share: float,
     profile: Mapping[str, float],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     # 1. where everyone works: a feasible core per cohort, then the rest by council size
-    core: list[tuple[str, str]] = []
-    core_intake: list[int] = []
-    for b, block in enumerate(blocks):
-        offsets = {c: rng.randrange(len(areas[c])) for c in block}
-        order: list[tuple[str, str]] = []
-        for k in range(max(len(areas[c]) for c in block)):
-            for c in block:
-                if k < len(areas[c]):
-                    order.append((c, areas[c][(k + offsets[c]) % len(areas[c])]))
-        core.extend(order[j % len(order)] for j in range(places))
-        core_intake.extend([b] * places)
+    core, core_intake = _core(rng, blocks, areas, places)
     rest_count = applicants - len(core)
     # every council gets someone if there are enough applicants, then by council size
     covered = {c for c, _ in core}
@@ -788,67 +836,127 @@ def _applicants(
         min(len(eligible_rest), max(1, round(0.005 * applicants))) if applicants >= 40 else 0
     )
     unscored = set(rng.sample(eligible_rest, n_unscored))
-    order = list(range(len(people)))
-    rng.shuffle(order)  # core and rest mixed, so file order says nothing
+    shuffled = list(range(len(people)))
+    rng.shuffle(shuffled)  # core and rest mixed, so file order says nothing
 
-    rules = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
-    rule_cum = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
-    groups = list(profile)
-    shares = [profile[g] for g in groups]
     id_width = max(3, len(str(applicants)))
     rows = []
-    for number, index in enumerate(order, start=1):
+    for number, index in enumerate(shuffled, start=1):
         council, area, fail, _ = people[index]
-        cohort = "" if intake[index] is None else cohort_ids[intake[index]]
-        failed: set[str] = set()
-        if fail:
-            failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
-            if rng.random() < 0.15:
-                failed.add(rng.choices(rules, cum_weights=rule_cum)[0])
-        if "grade" in failed:
-            grade = 5 if rng.random() < 0.6 else 8
-        else:
-            grade = 6 if rng.random() < 0.55 else 7
-        flags = []
-        for share in shares:
-            if rng.random() < share:
-                flags.append("yes")
-            else:
-                flags.append("" if rng.random() < 0.03 else "no")  # blank = not declared
-        woman = (
-            {"yes": True, "no": False}.get(flags[groups.index("woman")])
-            if "woman" in groups
-            else None
-        )
-        diverse = (
-            flags[groups.index("minority_ethnic")] == "yes" if "minority_ethnic" in groups else None
-        )
-        name = names.name(woman, diverse)
-        needs = ";".join(rng.sample(ATTRIBUTES, rng.choice((2, 2, 3))))
-        days = ""
-        if rng.random() < part_time_share:
-            days = "Mon;Tue;Wed;Thu" if rng.random() < 0.5 else "Tue;Wed;Thu;Fri"
+        chosen = intake[index]
         rows.append(
-            {
-                "id": f"A{number:0{id_width}d}",
-                "name": name,
-                "email": names.email(name, domains[council]),
-                "council": council,
-                "service_area": area,
-                "grade": grade,
-                "probation": "no" if "probation" in failed else "yes",
-                "approved": "no" if "line_manager_approval" in failed else "yes",
-                "performance": "no" if "performance" in failed else "yes",
-                "line_manager_id": "",
-                "groups": flags,
-                "needs": needs,
-                "days": days,
-                "cohort": cohort,
-                "low": "below_min_score" in failed,
-                "scored": index not in unscored,
-            }
+            _applicant_row(
+                rng,
+                names,
+                applicant_id=f"A{number:0{id_width}d}",
+                council=council,
+                area=area,
+                domain=domains[council],
+                fail=fail,
+                profile=profile,
+                part_time_share=part_time_share,
+                cohort="" if chosen is None else cohort_ids[chosen],
+                scored=index not in unscored,
+            )
         )
     return rows
+
+
+def _core(
+    rng: random.Random, blocks: list[list[str]], areas: dict[str, list[str]], places: int
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """Each cohort's core: ``places`` (council, service area) pairs, round robin over its
+    councils' areas from a random offset, and the cohort each belongs to."""
+    core: list[tuple[str, str]] = []
+    core_intake: list[int] = []
+    for b, block in enumerate(blocks):
+        offsets = {c: rng.randrange(len(areas[c])) for c in block}
+        order: list[tuple[str, str]] = []
+        for k in range(max(len(areas[c]) for c in block)):
+            for c in block:
+                if k < len(areas[c]):
+                    order.append((c, areas[c][(k + offsets[c]) % len(areas[c])]))
+        core.extend(order[j % len(order)] for j in range(places))
+        core_intake.extend([b] * places)
+    return core, core_intake
+
+
+def _applicant_row(
+    rng: random.Random,
+    names: _People,
+    *,
+    applicant_id: str,
+    council: str,
+    area: str,
+    domain: str,
+    fail: bool,
+    profile: Mapping[str, float],
+    part_time_share: float,
+    cohort: str,
+    scored: bool,
+) -> dict[str, Any]:
+    """One applicant: the rules they fail, grade, declarations, a name that fits them,
+    development needs and working days."""
+    groups = list(profile)
+    failed = _failed_rules(rng) if fail else set()
+    if "grade" in failed:
+        grade = 5 if rng.random() < 0.6 else 8
+    else:
+        grade = 6 if rng.random() < 0.55 else 7
+    flags = _declared(rng, [profile[g] for g in groups])
+    woman = (
+        {"yes": True, "no": False}.get(flags[groups.index("woman")]) if "woman" in groups else None
+    )
+    diverse = (
+        flags[groups.index("minority_ethnic")] == "yes" if "minority_ethnic" in groups else None
+    )
+    name = names.name(woman, diverse)
+    needs = ";".join(rng.sample(ATTRIBUTES, rng.choice((2, 2, 3))))
+    days = ""
+    if rng.random() < part_time_share:
+        days = "Mon;Tue;Wed;Thu" if rng.random() < 0.5 else "Tue;Wed;Thu;Fri"
+    return {
+        "id": applicant_id,
+        "name": name,
+        "email": names.email(name, domain),
+        "council": council,
+        "service_area": area,
+        "grade": grade,
+        "probation": "no" if "probation" in failed else "yes",
+        "approved": "no" if "line_manager_approval" in failed else "yes",
+        "performance": "no" if "performance" in failed else "yes",
+        "line_manager_id": "",
+        "groups": flags,
+        "needs": needs,
+        "days": days,
+        "cohort": cohort,
+        "low": "below_min_score" in failed,
+        "scored": scored,
+    }
+
+
+_RULES = ("grade", "probation", "line_manager_approval", "performance", "below_min_score")
+_RULE_CUM = list(accumulate((0.40, 0.20, 0.20, 0.15, 0.05)))
+
+
+def _failed_rules(rng: random.Random) -> set[str]:
+    """The one or (15% of the time) two eligibility rules an ineligible applicant fails."""
+    failed = {rng.choices(_RULES, cum_weights=_RULE_CUM)[0]}
+    if rng.random() < 0.15:
+        failed.add(rng.choices(_RULES, cum_weights=_RULE_CUM)[0])
+    return failed
+
+
+def _declared(rng: random.Random, shares: Sequence[float]) -> list[str]:
+    """One applicant's answers to the protected-characteristic questions: yes by each
+    group's share, else no, or blank (not declared) 3% of the time."""
+    flags = []
+    for share in shares:
+        if rng.random() < share:
+            flags.append("yes")
+        else:
+            flags.append("" if rng.random() < 0.03 else "no")
+    return flags
 
 
 def _panel(rng: random.Random, ability: float, leniency: Sequence[float]) -> list[int]:
@@ -856,32 +964,38 @@ def _panel(rng: random.Random, ability: float, leniency: Sequence[float]) -> lis
     return [max(0, min(100, round((ability + bias + rng.gauss(0, 0.8)) * 10))) for bias in leniency]
 
 
+THRESHOLD = MIN_SCORE * 30  # a sum of three scores in tenths: mean >= MIN_SCORE exactly
+
+
+def _low_marks(rng: random.Random, leniency: Sequence[float]) -> list[int]:
+    """A panel's marks below the minimum mean score (redrawn, then capped, if not)."""
+    ability = rng.uniform(1.5, 3.3)
+    for _ in range(50):
+        marks = _panel(rng, ability, leniency)
+        if sum(marks) < THRESHOLD:
+            return marks
+    return [min(m, THRESHOLD // 3 - 1) for m in marks]
+
+
+def _passing_marks(rng: random.Random, leniency: Sequence[float]) -> list[int]:
+    """A panel's marks at or above the minimum mean score (redrawn, then raised, if not)."""
+    ability = min(9.6, max(4.3, rng.gauss(6.4, 1.3)))
+    for _ in range(50):
+        marks = _panel(rng, ability, leniency)
+        if sum(marks) >= THRESHOLD:
+            return marks
+    return [max(m, THRESHOLD // 3) for m in marks]
+
+
 def _scores(
-    rng: random.Random, rows: list[dict], *, score_ties: float
+    rng: random.Random, rows: list[dict[str, Any]], *, score_ties: float
 ) -> list[tuple[str, str, str]]:
     leniency = [rng.uniform(-0.5, 0.5) for _ in PANELISTS]
-    threshold = MIN_SCORE * 30  # a sum of three scores in tenths: mean >= MIN_SCORE exactly
     tenths: dict[int, list[int]] = {}
     for i, row in enumerate(rows):
         if not row["scored"]:
             continue
-        if row["low"]:
-            ability = rng.uniform(1.5, 3.3)
-            for _ in range(50):
-                marks = _panel(rng, ability, leniency)
-                if sum(marks) < threshold:
-                    break
-            else:
-                marks = [min(m, threshold // 3 - 1) for m in marks]
-        else:
-            ability = min(9.6, max(4.3, rng.gauss(6.4, 1.3)))
-            for _ in range(50):
-                marks = _panel(rng, ability, leniency)
-                if sum(marks) >= threshold:
-                    break
-            else:
-                marks = [max(m, threshold // 3) for m in marks]
-        tenths[i] = marks
+        tenths[i] = _low_marks(rng, leniency) if row["low"] else _passing_marks(rng, leniency)
     # exact ties: some applicants get another (appointable) applicant's three scores
     donors = [i for i in tenths if not rows[i]["low"]]
     n_ties = min(len(donors) // 2, round(score_ties * len(rows)))
@@ -891,10 +1005,10 @@ def _scores(
             tenths[copier] = list(tenths[donor])
     result = []
     for i, row in enumerate(rows):
-        marks = tenths.get(i)
-        if marks is None:
+        held = tenths.get(i)
+        if held is None:
             continue
-        for panelist, mark in zip(PANELISTS, marks, strict=True):
+        for panelist, mark in zip(PANELISTS, held, strict=True):
             result.append((row["id"], panelist, f"{mark // 10}.{mark % 10}"))
     return result
 
@@ -909,7 +1023,7 @@ def _mentors(
     weights: dict[str, float],
     areas: dict[str, list[str]],
     domains: dict[str, str],
-) -> list[tuple]:
+) -> list[CsvRow]:
     width = max(2, len(str(count)))
     council_weights = [weights[c] for c in council_names]
     capacities = [1 if rng.random() < 0.6 else 2 for _ in range(count)]
@@ -943,48 +1057,43 @@ def _mentors(
     return rows
 
 
-def _coaches(
-    rng: random.Random,
-    names: _People,
-    *,
-    count: int,
+def _coach_shortfall(
+    capacity: list[int],
+    scope: list[int | None],
     blocks: list[list[str]],
     places: int,
     max_per_council: int | None,
-    domains: dict[str, str],
-    councils: int,
-) -> list[tuple]:
-    cohorts = len(blocks)
-    capacity = [rng.randint(6, 8) for _ in range(count)]
-    # scope: a cohort index (serves that cohort's councils) or None (serves everyone)
-    if cohorts == 1:
-        scope: list[int | None] = [
-            0 if councils <= 3 and rng.random() < 0.5 else None for _ in range(count)
-        ]
-    else:
-        scope = [rng.randrange(cohorts) if rng.random() < 0.5 else None for _ in range(count)]
+) -> bool:
+    """Whether the coaches fall short of Hall's condition with slack or of the council cover."""
+    dedicated = [0] * len(blocks)
+    for k, s in enumerate(scope):
+        if s is not None:
+            dedicated[s] += capacity[k]
+    shared = sum(c for c, s in zip(capacity, scope, strict=True) if s is None)
+    # Hall's condition with 20% slack: what cohort coaches cannot cover, shared ones must
+    if sum(max(0, math.ceil(1.2 * places) - d) for d in dedicated) > shared:
+        return True
+    # every council served by >= 1.5 x the places it can take
+    council_places: dict[str, int] = {}
+    served: dict[str, int] = {}
+    for b, block in enumerate(blocks):
+        for c in block:
+            council_places[c] = council_places.get(c, 0) + min(places, max_per_council or places)
+            served[c] = served.get(c, 0) + dedicated[b]
+    return any(served[c] + shared < 1.5 * council_places[c] for c in council_places)
 
-    def shortfall() -> bool:
-        dedicated = [0] * cohorts
-        for k, s in enumerate(scope):
-            if s is not None:
-                dedicated[s] += capacity[k]
-        shared = sum(c for c, s in zip(capacity, scope, strict=True) if s is None)
-        # Hall's condition with 20% slack: what cohort coaches cannot cover, shared ones must
-        if sum(max(0, math.ceil(1.2 * places) - d) for d in dedicated) > shared:
-            return True
-        # every council served by >= 1.5 x the places it can take
-        council_places: dict[str, int] = {}
-        served: dict[str, int] = {}
-        for b, block in enumerate(blocks):
-            for c in block:
-                council_places[c] = council_places.get(c, 0) + min(
-                    places, max_per_council or places
-                )
-                served[c] = served.get(c, 0) + dedicated[b]
-        return any(served[c] + shared < 1.5 * council_places[c] for c in council_places)
 
-    while shortfall():
+def _top_up_coaches(
+    capacity: list[int],
+    scope: list[int | None],
+    blocks: list[list[str]],
+    places: int,
+    max_per_council: int | None,
+) -> None:
+    """Raise shared coaches' capacity, then share cohort coaches, until nothing falls short
+    (in place; no random draws, so the bytes after it do not depend on how often it loops)."""
+    count = len(capacity)
+    while _coach_shortfall(capacity, scope, blocks, places, max_per_council):
         low = [k for k, s in enumerate(scope) if s is None and capacity[k] < 8]
         if low:
             capacity[min(low, key=lambda k: (capacity[k], k))] += 1
@@ -995,16 +1104,41 @@ def _coaches(
             continue
         capacity[min(range(count), key=lambda k: (capacity[k], k))] += 1
 
+
+def _coaches(
+    rng: random.Random,
+    names: _People,
+    *,
+    count: int,
+    blocks: list[list[str]],
+    places: int,
+    max_per_council: int | None,
+    domains: dict[str, str],
+    councils: int,
+) -> list[CsvRow]:
+    cohorts = len(blocks)
+    capacity = [rng.randint(6, 8) for _ in range(count)]
+    # scope: a cohort index (serves that cohort's councils) or None (serves everyone)
+    if cohorts == 1:
+        scope: list[int | None] = [
+            0 if councils <= 3 and rng.random() < 0.5 else None for _ in range(count)
+        ]
+    else:
+        scope = [rng.randrange(cohorts) if rng.random() < 0.5 else None for _ in range(count)]
+
+    _top_up_coaches(capacity, scope, blocks, places, max_per_council)
+
     width = max(2, len(str(count)))
     rows = []
     for k in range(count):
         name = names.name()
-        if scope[k] is not None and rng.random() < 0.7:
-            domain = domains[rng.choice(blocks[scope[k]])]  # an in-house coach
+        mine = scope[k]
+        if mine is not None and rng.random() < 0.7:
+            domain = domains[rng.choice(blocks[mine])]  # an in-house coach
         else:
             domain = rng.choice(_COACHING_FIRMS)
         expertise = ";".join(rng.sample(ATTRIBUTES, rng.choice((3, 4, 5))))
-        served = "" if scope[k] is None else ";".join(blocks[scope[k]])
+        served = "" if mine is None else ";".join(blocks[mine])
         days = "Mon;Tue;Wed;Thu" if rng.random() < 0.15 else ""
         rows.append(
             (
@@ -1040,7 +1174,7 @@ _ROOMS = (
 
 def _venues(
     rng: random.Random, *, count: int, council_names: list[str], places: int
-) -> list[tuple]:
+) -> list[CsvRow]:
     width = max(2, len(str(count)))
     low = max(14, places + 4)  # a cohort, its facilitator and three CMT members
     high = max(40, low)
@@ -1059,12 +1193,6 @@ def _venues(
             name = f"{name} ({used[name]})"
         rows.append((f"V{k + 1:0{width}d}", name, rng.randint(low, high), council))
     return rows
-
-
-def _month_end(months: int) -> date:
-    """The last day of programme month ``months`` (month 19 = October 2025)."""
-    index = PROGRAMME_START.year * 12 + PROGRAMME_START.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
 # `after` chains across kinds and people in a month: coaching follows that month's workshop,
@@ -1127,7 +1255,7 @@ def _unavailability(
 
 
 def _conflicts(
-    rng: random.Random, rows: list[dict], mentors: list[tuple], coaches: list[tuple]
+    rng: random.Random, rows: list[dict[str, Any]], mentors: list[CsvRow], coaches: list[CsvRow]
 ) -> list[tuple[str, str]]:
     """About 1% of applicants declare a conflict with a mentor (same council if possible) or a coach."""
     by_council: dict[str, list[str]] = {}

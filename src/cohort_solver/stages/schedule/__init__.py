@@ -3,7 +3,7 @@
 ``schedule(scenario, selected, matches)`` is the front door; it returns the events of
 calendar.csv and a report with each soft goal's value and a lower bound that holds for every
 lawful calendar. The parts, one module each: the time grid (``grid``), the events to place
-(``events``), their lawful candidate times (``candidates``), the hard rules (``rules``) and
+(``events``), their lawful slots (``slots``), the hard rules (``rules``) and
 soft goals (``goals``) of the CP-SAT ``model``, the warm start (``construct``) and the guides
 the skeleton gets (``guides``), the search policy (``search``), the method (``stage``),
 the bounds (``bounds``), explanations (``explain``) and calendar.csv (``calendar_csv``).
@@ -25,12 +25,6 @@ from cohort_solver.stages.schedule.calendar_csv import (
     calendar_csv,
     read_calendar_csv,
 )
-from cohort_solver.stages.schedule.candidates import (
-    candidate_times,
-    prune_for_order,
-    unavailable_slots,
-    working_days,
-)
 from cohort_solver.stages.schedule.context import Context, Plan
 from cohort_solver.stages.schedule.events import build_demands
 from cohort_solver.stages.schedule.explain import explain_event
@@ -38,6 +32,12 @@ from cohort_solver.stages.schedule.goals import evaluate, weighted
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.replan import lawful_pins, replan
 from cohort_solver.stages.schedule.search import Search
+from cohort_solver.stages.schedule.slots import (
+    lawful_slots,
+    prune_for_order,
+    unavailable_slots,
+    working_days,
+)
 from cohort_solver.stages.schedule.stage import fill, improve, place_skeleton, units
 
 __all__ = [
@@ -119,7 +119,7 @@ def prepare(
     if causes:
         raise InfeasibleError("calendar", causes)
     blocked, works = unavailable_slots(scenario, grid), working_days(scenario)
-    options = {d.event_id: candidate_times(scenario, grid, blocked, works, d) for d in demands}
+    options = {d.event_id: lawful_slots(scenario, grid, blocked, works, d) for d in demands}
     ctx = Context(scenario, grid, blocked, works, demands, options, search, progress=progress)
     empty = [explain.why_no_time(ctx, d) for d in demands if not options[d.event_id]]
     keys = {s.session_key: s for s in scenario.programme}

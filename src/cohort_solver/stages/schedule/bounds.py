@@ -25,11 +25,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING
 
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.model import CalendarModel
+
+if TYPE_CHECKING:
+    from cohort_solver.stages.schedule.stage import Unit
 
 
 def goal_bounds(ctx: Context) -> dict[str, int]:
@@ -147,7 +151,7 @@ def most_assigned(choices: Sequence[Sequence[Hashable]], capacity: int) -> int:
     return sum(place(item, set()) for item in range(len(choices)))
 
 
-def unit_bounds(ctx: Context, mine: Sequence) -> None:
+def unit_bounds(ctx: Context, mine: Sequence[Unit]) -> None:
     """Compute (side by side) and keep in ``ctx.unit_bounds`` the bound of every coach unit
     in ``mine`` not computed yet; review units keep their floor."""
     todo = [u for u in mine if u.key[0] == "coach" and u.key not in ctx.unit_bounds]
@@ -155,7 +159,7 @@ def unit_bounds(ctx: Context, mine: Sequence) -> None:
         ctx.unit_bounds[u.key] = b
 
 
-def unit_bound(ctx: Context, unit) -> int:
+def unit_bound(ctx: Context, unit: Unit) -> int:
     """CP-SAT's proven lower bound of one coach's penalties in a month, over a relaxation:
     the coach's sessions of that month and the group sessions of their cohorts that the goals
     see (``stage.sessions_near``), every rule among them, nothing else (no venues, no other
@@ -264,7 +268,7 @@ def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str
         for v in d.venues:
             users[v].add(d.event_id)
     council = {v.venue_id: v.council or "" for v in ctx.scenario.venues}
-    groups: dict[tuple, list[str]] = defaultdict(list)
+    groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
     for v in sorted(users):
         closed = tuple(
             (day, ctx.blocked[v][day]) for day in days if ctx.blocked.get(v, {}).get(day)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context, Overlay, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.order import gap_kept_by, order_window
+from cohort_solver.stages.schedule.slots import Options
 
 KIND_ORDER = {"cohort_event": 0, "group": 0, "review": 1, "coaching": 2}
 
@@ -93,34 +94,9 @@ def _first_lawful(
     prefer: Mapping[str, Placement],
 ) -> Placement | None:
     grid = ctx.grid
-    earliest = max(
-        (
-            grid.absolute(placed[b.event_id].day, placed[b.event_id].slot) + b.length
-            for b in ctx.before[d.event_id]
-            if b.event_id in placed
-        ),
-        default=-1,
-    )
-    latest = min(
-        (
-            grid.absolute(placed[f.event_id].day, placed[f.event_id].slot) - d.length
-            for f in ctx.later[d.event_id]
-            if f.event_id in placed
-        ),
-        default=1 << 40,
-    )
-    partners = [
-        (b.month, placed[b.event_id].day)
-        for b in ctx.gap_partners.get(d.event_id, ())
-        if b.event_id in placed
-    ]
+    earliest, latest = order_window(ctx, d, placed)
     for day in _day_order(ctx, d, options, placed, coach_weeks, guides, prefer):
-        if partners and not all(
-            (om < d.month and day >= od + ctx.gap)
-            or (om > d.month and day <= od - ctx.gap)
-            or (om == d.month and abs(day - od) >= ctx.gap)
-            for om, od in partners
-        ):
+        if not gap_kept_by(ctx, d, day, placed):
             continue
         taken = 0
         for who in d.attendees:
@@ -165,7 +141,7 @@ def _day_order(
     grid = ctx.grid
     days = sorted(options)
     wanted = prefer.get(d.event_id)
-    key: Callable[[int], tuple]
+    key: Callable[[int], tuple[bool | int, ...]]
     if d.kind == "review":
         key = lambda day: (day != (wanted.day if wanted else None), -day)  # noqa: E731
     elif d.kind == "coaching":

@@ -4,15 +4,15 @@ events to place with their candidate times, the rules' indexes, and the search p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
-from cohort_solver.stages.schedule.candidates import Blocked, Options, order_pairs
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.search import Search
+from cohort_solver.stages.schedule.slots import Blocked, Options, order_pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Overlay(Mapping[str, Placement]):
     def __contains__(self, key: object) -> bool:
         return key in self.top or key in self.base
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         yield from self.top
         yield from (k for k in self.base if k not in self.top)
 

@@ -13,11 +13,11 @@ once per participant, online. Who attends follows the contract:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cohort_solver.domain.results import Decision, Match
-from cohort_solver.domain.scenario import Scenario, Session
+from cohort_solver.domain.scenario import Applicant, Scenario, Session
 from cohort_solver.stages.schedule.grid import Grid
 
 
@@ -80,23 +80,7 @@ def build_demands(
     causes: list[str] = []
 
     def named(session: Session, pid: str) -> list[str]:
-        out = []
-        applicant = applicants[pid]
-        for who in session.with_:
-            if who == "line_manager":
-                out += [applicant.line_manager_id] if applicant.line_manager_id else []
-            elif who == "head_of_service":
-                head = heads.get(applicant.area)
-                if head is None:
-                    causes.append(
-                        f"{pid}: {session.session_key} needs their head of service, but people.csv "
-                        f"has no head_of_service for {applicant.council}, {applicant.service_area}"
-                    )
-                else:
-                    out.append(head)
-            else:
-                out.append(who)
-        return out
+        return _named(session, applicants[pid], heads, causes)
 
     venues_of = _venues_of(scenario)
     demands: list[Demand] = []
@@ -132,9 +116,8 @@ def build_demands(
                 manager = applicants[pid].line_manager_id
                 if session.kind == "review" and manager:
                     people.add(manager)
-                coach_id = None
+                coach_id = coach.get(pid) if session.kind == "coaching" else None
                 if session.kind == "coaching":
-                    coach_id = coach.get(pid)
                     if coach_id is None:
                         causes.append(f"{pid}: no coach matched for {session.session_key}")
                         continue
@@ -159,7 +142,31 @@ def build_demands(
     return demands, sorted(set(causes))
 
 
-def _venues_of(scenario: Scenario):
+def _named(
+    session: Session, applicant: Applicant, heads: Mapping[tuple[str, str], str], causes: list[str]
+) -> list[str]:
+    """The people a session names (``with``) for one participant: their line manager, their
+    head of service (a cause when people.csv has none), or named people as they are."""
+    out = []
+    for who in session.with_:
+        if who == "line_manager":
+            out += [applicant.line_manager_id] if applicant.line_manager_id else []
+        elif who == "head_of_service":
+            head = heads.get(applicant.area)
+            if head is None:
+                causes.append(
+                    f"{applicant.applicant_id}: {session.session_key} needs their head of "
+                    f"service, but people.csv has no head_of_service for {applicant.council}, "
+                    f"{applicant.service_area}"
+                )
+            else:
+                out.append(head)
+        else:
+            out.append(who)
+    return out
+
+
+def _venues_of(scenario: Scenario) -> Callable[[str], list[tuple[str, int]]]:
     """cohort id -> the venues it may use, with their seats (venue_id order)."""
     councils = {c.id: c.councils for c in scenario.cohorts}
     venues = sorted(scenario.venues, key=lambda v: v.venue_id)

@@ -4,21 +4,22 @@ the programme cannot be placed, and why an event of calendar.csv is where it is.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from cohort_solver.domain.programme_time import month_bounds
+from cohort_solver.domain.programme_time import minutes_of_day, month_bounds
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
-from cohort_solver.stages.schedule.candidates import (
+from cohort_solver.stages.schedule.context import Context, Placement, Plan
+from cohort_solver.stages.schedule.events import Demand
+from cohort_solver.stages.schedule.grid import Grid
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import (
     WEEKDAY_NAMES,
-    candidate_times,
+    lawful_slots,
     unavailable_slots,
     working_days,
 )
-from cohort_solver.stages.schedule.context import Context
-from cohort_solver.stages.schedule.events import Demand
-from cohort_solver.stages.schedule.grid import Grid
 
 
 def _month_name(scenario: Scenario, month: int) -> str:
@@ -52,7 +53,7 @@ def why_no_time(ctx: Context, d: Demand) -> str:
         best = ", ".join(f"{v.venue_id} seats {v.capacity}" for v in venues[:3]) or "no venues"
         steps.append(f"but no venue of the cohort has ≥ {d.seats} seats ({best})")
     else:
-        free = candidate_times(scenario, grid, ctx.blocked, ctx.works, d, days)
+        free = lawful_slots(scenario, grid, ctx.blocked, ctx.works, d, days)
         away = sorted({p for p in d.attendees for x in days if ctx.blocked.get(p, {}).get(x)})
         steps.append(
             f"{len(free)} are free for everyone attending"
@@ -203,20 +204,27 @@ def explain_event(scenario: Scenario, events: Sequence[Event], event_id: str) ->
     return "\n".join(lines)
 
 
-def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
+def ruled_out(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
     """The hard rules that forbid ``d`` at (day, slot), with whom they concern."""
+    return [
+        *_day_rules_broken(ctx, d, day, slot),
+        *_bookings_broken(ctx, plan, d, day, slot),
+        *_order_broken(ctx, plan, d, day, slot),
+    ]
+
+
+def _day_rules_broken(ctx: Context, d: Demand, day: int, slot: int) -> list[str]:
+    """The rules about the event alone: bank holidays, weekdays, working days, absences."""
     scenario, grid = ctx.scenario, ctx.grid
     out = []
     if grid.date(day) in grid.closed:
         out.append(f"bank holiday ({grid.date(day):%d %B})")
     weekday = grid.weekday(day)
-    if (
-        d.kind == "group"
-        and WEEKDAY_NAMES[weekday] not in scenario.settings.calendar.group_weekdays
-    ):
-        out.append(
-            f"not a group weekday (group sessions are on {'/'.join(scenario.settings.calendar.group_weekdays)})"
-        )
+    group_weekdays = scenario.settings.calendar.group_weekdays
+    if d.kind == "group" and WEEKDAY_NAMES[weekday] not in group_weekdays:
+        out.append(f"not a group weekday (group sessions are on {'/'.join(group_weekdays)})")
     off = sorted(p for p in d.attendees if weekday not in ctx.works.get(p, range(5)))
     if off:
         out.append(f"not a working day of {', '.join(off)}")
@@ -224,6 +232,15 @@ def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
     away = sorted(p for p in d.attendees if ctx.blocked.get(p, {}).get(day, 0) & span)
     if away:
         out.append(f"{', '.join(away)} unavailable")
+    return out
+
+
+def _bookings_broken(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
+    """No double booking of an attendee, and a free venue."""
+    out = []
+    span = ((1 << d.length) - 1) << slot
     for who in d.attendees:
         for e in ctx.events_of[who]:
             p = plan.get(e.event_id)
@@ -234,23 +251,34 @@ def ruled_out(ctx: Context, plan, d: Demand, day: int, slot: int) -> list[str]:
                 break
     if d.venues and _free_venue(ctx, plan, d, day, slot) is None:
         out.append("no venue of the cohort free and big enough")
+    return out
+
+
+def _order_broken(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> list[str]:
+    """The order rules against the events placed: `after` both ways, and the group gap."""
+    grid = ctx.grid
+    out = []
     at = grid.absolute(day, slot)
     for b in ctx.before[d.event_id]:
         p = plan.get(b.event_id)
-        if p is not None and at < grid.absolute(p.day, p.slot) + b.length:
+        if p is not None and after_broken(at, grid.absolute(p.day, p.slot), b.length):
             out.append(f"must come after {b.event_id} (`after`)")
     for f in ctx.later[d.event_id]:
         p = plan.get(f.event_id)
-        if p is not None and at + d.length > grid.absolute(p.day, p.slot):
+        if p is not None and after_broken(grid.absolute(p.day, p.slot), at, d.length):
             out.append(f"{f.event_id} must come after it (`after`)")
     for g in ctx.gap_partners.get(d.event_id, ()):
         p = plan.get(g.event_id)
-        if p is not None and abs(p.day - day) < ctx.gap:
+        if p is not None and gap_broken(ctx.gap, g.month, p.day, d.month, day):
             out.append(f"within {ctx.gap} days of {g.event_id} (group gap)")
     return out
 
 
-def _free_venue(ctx: Context, plan, d: Demand, day: int, slot: int) -> str | None:
+def _free_venue(
+    ctx: Context, plan: Mapping[str, Placement], d: Demand, day: int, slot: int
+) -> str | None:
     if not d.venues:
         return None
     span = ((1 << d.length) - 1) << slot
@@ -284,7 +312,7 @@ def _soft_change(ctx: Context, before: dict[str, int], after: dict[str, int]) ->
     return f"allowed, and {-total} better on its own ({parts}), but other events would have to move"
 
 
-def _goals_here(ctx: Context, plan, d: Demand) -> list[str]:
+def _goals_here(ctx: Context, plan: Mapping[str, Placement], d: Demand) -> list[str]:
     """The soft goals this placement serves or gives up."""
     grid = ctx.grid
     here = plan[d.event_id]
@@ -359,18 +387,18 @@ def context_of_calendar(scenario: Scenario, events: Sequence[Event]) -> Context:
         )
     blocked = unavailable_slots(scenario, grid)
     works = working_days(scenario)
-    options = {d.event_id: candidate_times(scenario, grid, blocked, works, d) for d in demands}
+    options = {d.event_id: lawful_slots(scenario, grid, blocked, works, d) for d in demands}
     return Context(scenario, grid, blocked, works, demands, options, Search(60, 1))
 
 
-def placements(ctx: Context, events: Sequence[Event]):
+def placements(ctx: Context, events: Sequence[Event]) -> Plan:
     from cohort_solver.stages.schedule.context import Placement
 
     grid = ctx.grid
     out = {}
     for e in events:
         local = e.start.astimezone(grid.zone).replace(tzinfo=None)
-        minutes = local.hour * 60 + local.minute - grid.opens
+        minutes = minutes_of_day(local) - grid.opens
         out[e.event_id] = Placement(
             grid.number(local.date()), minutes // grid.slot_minutes, e.venue_id
         )
@@ -408,7 +436,7 @@ def why_changed(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) 
     return reasons
 
 
-def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
+def _old_time_breaks(ctx: Context, plan: Mapping[str, Placement], was: Event) -> str:
     """The rule about the event alone that its old time breaks now, with whom."""
     d = ctx.by_id[was.event_id]
     grid, scenario = ctx.grid, ctx.scenario
@@ -421,7 +449,7 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
         )
     if (was.end - was.start).total_seconds() != d.session.duration_minutes * 60:
         return f"session {d.key} now lasts {d.session.duration_minutes} minutes"
-    minutes = local.hour * 60 + local.minute - grid.opens
+    minutes = minutes_of_day(local) - grid.opens
     if (
         minutes < 0
         or minutes % grid.slot_minutes
@@ -437,7 +465,7 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
     )
     if away:
         return f"{', '.join(away)} now unavailable at the old time"
-    rules = ruled_out(ctx, {**plan, d.event_id: None}, d, day, slot)
+    rules = ruled_out(ctx, {k: p for k, p in plan.items() if k != d.event_id}, d, day, slot)
     unary = [r for r in rules if not r.startswith(("must come after", "within "))]
     unary = [
         r for r in unary if " is at " not in r and r != "no venue of the cohort free and big enough"
@@ -450,7 +478,11 @@ def _old_time_breaks(ctx: Context, plan, was: Event) -> str:
 
 
 def _made_room(
-    ctx: Context, plan, before: dict[str, Event], reasons: dict[str, str], event_id: str
+    ctx: Context,
+    plan: Mapping[str, Placement],
+    before: dict[str, Event],
+    reasons: dict[str, str],
+    event_id: str,
 ) -> str:
     """The changed event that took this one's old time or that this one must keep its order
     with (`after`, the group gap)."""
@@ -459,7 +491,7 @@ def _made_room(
     was = before[event_id]
     local = was.start.astimezone(grid.zone).replace(tzinfo=None)
     day = grid.number(local.date())
-    slot = (local.hour * 60 + local.minute - grid.opens) // grid.slot_minutes
+    slot = (minutes_of_day(local) - grid.opens) // grid.slot_minutes
     span = ((1 << d.length) - 1) << slot
     for who in d.attendees:
         for e in ctx.events_of[who]:

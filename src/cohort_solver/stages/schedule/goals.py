@@ -19,6 +19,8 @@ from cohort_solver.stages.schedule.context import Context, Placement
 from cohort_solver.stages.schedule.events import Demand
 
 if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import IntVar
+
     from cohort_solver.stages.schedule.model import CalendarModel, Terms
 
 
@@ -179,7 +181,7 @@ def coach_week_overload(m: CalendarModel) -> Terms:
 
 def venue_week_overload(m: CalendarModel) -> Terms:
     """A venue's bookings in a week beyond one (per programme month)."""
-    here: dict[tuple[str, int, tuple[int, int]], list] = defaultdict(list)
+    here: dict[tuple[str, int, tuple[int, int]], list[IntVar]] = defaultdict(list)
     for d in m.free:
         for v, x in m.venue.get(d.event_id, {}).items():
             for week in sorted(m.weeks(d.event_id)):
@@ -250,8 +252,23 @@ def evaluate(
 ) -> dict[str, int]:
     """Unweighted count of each soft goal's penalties on a placed calendar (within ``scope``)."""
     scope = scope or Scope()
-    grid = ctx.grid
     counts = dict.fromkeys(SOFT_GOALS, 0)
+    for count in (
+        _count_rhythm,
+        _count_coaching_in_workshop_week,
+        _count_reviews,
+        _count_coach_week_overload,
+        _count_venue_week_overload,
+    ):
+        count(ctx, plan, scope, counts)
+    return counts
+
+
+def _count_rhythm(
+    ctx: Context, plan: Mapping[str, Placement], scope: Scope, counts: dict[str, int]
+) -> None:
+    """rhythm_weekday and rhythm_time: each group session against its cohort's reference."""
+    grid = ctx.grid
     cohorts = ctx.reference.keys() if scope.cohorts is None else scope.cohorts
     for cohort in sorted(cohorts):
         ref = ctx.reference.get(cohort)
@@ -263,6 +280,12 @@ def evaluate(
                 p = plan[g.event_id]
                 counts["rhythm_weekday"] += grid.weekday(p.day) != grid.weekday(r.day)
                 counts["rhythm_time"] += p.slot != r.slot
+
+
+def _count_coaching_in_workshop_week(
+    ctx: Context, plan: Mapping[str, Placement], scope: Scope, counts: dict[str, int]
+) -> None:
+    grid = ctx.grid
     coaching = (
         ctx.of_kind["coaching"]
         if scope.coaching is None
@@ -280,6 +303,13 @@ def evaluate(
                 if g.event_id in plan
             }
         counts["coaching_in_workshop_week"] += grid.week(at.day) in weeks_of[d.cohort_id]
+
+
+def _count_reviews(
+    ctx: Context, plan: Mapping[str, Placement], scope: Scope, counts: dict[str, int]
+) -> None:
+    """review_days_before_month_end and review_before_workshop."""
+    grid = ctx.grid
     reviews = (
         ctx.of_kind["review"] if scope.reviews is None else [ctx.by_id[e] for e in scope.reviews]
     )
@@ -294,6 +324,12 @@ def evaluate(
             for g in ctx.cohort_month[d.cohort_id, d.month]
             if g.kind == "group" and g.event_id in plan
         )
+
+
+def _count_coach_week_overload(
+    ctx: Context, plan: Mapping[str, Placement], scope: Scope, counts: dict[str, int]
+) -> None:
+    grid = ctx.grid
     keys = ctx.coaching_of.keys() if scope.coach_months is None else scope.coach_months
     for coach, month in sorted(keys):
         mine = ctx.coaching_of[coach, month]
@@ -303,6 +339,12 @@ def evaluate(
             if d.event_id in plan:
                 load[grid.week(plan[d.event_id].day)] += 1
         counts["coach_week_overload"] += sum(max(0, n - share) for n in load.values())
+
+
+def _count_venue_week_overload(
+    ctx: Context, plan: Mapping[str, Placement], scope: Scope, counts: dict[str, int]
+) -> None:
+    grid = ctx.grid
     months = ctx.whole_of_month.keys() if scope.venue_months is None else scope.venue_months
     venue_load: dict[tuple[str, int, tuple[int, int]], int] = defaultdict(int)
     for month in sorted(months):
@@ -311,7 +353,6 @@ def evaluate(
             if booked is not None and booked.venue:
                 venue_load[booked.venue, month, grid.week(booked.day)] += 1
     counts["venue_week_overload"] = sum(max(0, n - 1) for n in venue_load.values())
-    return counts
 
 
 def weighted(ctx: Context, counts: Mapping[str, int]) -> int:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.slots import Options
 
 
 def rhythm_costs(ctx: Context) -> dict[str, dict[tuple[int, int], int]]:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.stages.schedule.candidates import Options, room_around
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.slots import Options, room_around
 
 LinearExpr = cp_model.LinearExprT
 Terms = list[tuple[LinearExpr, int]]  # (expression, unweighted count per unit)
@@ -86,7 +86,7 @@ class CalendarModel:
         self.interval[eid] = self.model.new_fixed_size_interval_var(start, d.length, f"at[{eid}]")
         self.days[eid] = {}
         if len(days) == 1:
-            self.days[eid][next(iter(days))] = self.model.new_constant(1)  # type: ignore[assignment]
+            self.days[eid][next(iter(days))] = self.model.new_constant(1)
         else:
             for day in sorted(days):
                 b = self.model.new_bool_var(f"day[{eid},{day}]")

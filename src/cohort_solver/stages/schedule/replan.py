@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from cohort_solver.domain.programme_time import minutes_of_day
 from cohort_solver.domain.results import Event
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import explain
-from cohort_solver.stages.schedule.candidates import room_around
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.model import CalendarModel
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import room_around
 
 
 def lawful_pins(ctx: Context, previous: Sequence[Event]) -> Plan:
@@ -31,7 +33,7 @@ def lawful_pins(ctx: Context, previous: Sequence[Event]) -> Plan:
         if d is None:
             continue
         local = e.start.astimezone(grid.zone).replace(tzinfo=None)
-        minutes = local.hour * 60 + local.minute - grid.opens
+        minutes = minutes_of_day(local) - grid.opens
         if minutes < 0 or minutes % grid.slot_minutes:
             continue
         day, slot = grid.number(local.date()), minutes // grid.slot_minutes
@@ -63,21 +65,13 @@ def clashing_pins(ctx: Context, pins: Plan) -> set[str]:
         at = grid.absolute(p.day, p.slot)
         for b in ctx.before[eid]:
             q = pins.get(b.event_id)
-            if q is not None and at < grid.absolute(q.day, q.slot) + b.length:
+            if q is not None and after_broken(at, grid.absolute(q.day, q.slot), b.length):
                 out |= {eid, b.event_id}
         for g in ctx.gap_partners.get(eid, ()):
             q = pins.get(g.event_id)
-            if q is not None and _gap_broken(ctx, ctx.by_id[eid], p, g, q):
+            if q is not None and gap_broken(ctx.gap, ctx.by_id[eid].month, p.day, g.month, q.day):
                 out |= {eid, g.event_id}
     return out
-
-
-def _gap_broken(ctx: Context, a: Demand, p: Placement, b: Demand, q: Placement) -> bool:
-    if a.month < b.month:
-        return q.day < p.day + ctx.gap
-    if a.month > b.month:
-        return p.day < q.day + ctx.gap
-    return abs(p.day - q.day) < ctx.gap
 
 
 def replan(ctx: Context) -> Plan:
@@ -141,7 +135,7 @@ def _fewest_moved(ctx: Context, free: list[Demand], fixed: Plan) -> Plan | None:
         if not solved.found:
             return None
         m.model.add(sum(m.moved.values()) <= round(solved.solver.objective_value))
-        m.model.clear_hints()
+        m.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves clear_hints unannotated
         for d in free:
             m.model.add_hint(m.start[d.event_id], solved.solver.value(m.start[d.event_id]))
     m.model.minimize(m.soft())

@@ -1,7 +1,7 @@
 """The hard rules of the contract that link events, one function each.
 
 The rules about one event alone (its month, weekdays, bank holidays, working days,
-unavailability, venue size) are in its candidate times already (``candidates.py``), and so is
+unavailability, venue size) are in its candidate times already (``slots.py``), and so is
 every rule against a fixed event (``room_around``). What is left links free events.
 """
 

@@ -102,7 +102,7 @@ class Search:
         hint all its values (penalty variables included), so the search starts from exactly
         that calendar. Returns its objective, or None if those decisions are not lawful."""
         trial = model.clone()
-        trial.clear_hints()
+        trial.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves clear_hints unannotated
         for var, value in fixed:
             trial.add(trial.get_int_var_from_proto_index(var.index) == value)
         solver = cp_model.CpSolver()
@@ -115,7 +115,7 @@ class Search:
             raise self.out_of_time()  # the wall clock, not the model, decided
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        model.clear_hints()
+        model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves clear_hints unannotated
         for index, value in enumerate(solver.response_proto.solution):
             model.add_hint(model.get_int_var_from_proto_index(index), value)
         return round(solver.objective_value)

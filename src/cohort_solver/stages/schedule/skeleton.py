@@ -14,17 +14,23 @@ then solves the same events with every candidate time (``model.CalendarModel``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
 from cohort_solver.stages.schedule.bounds import coach_room
-from cohort_solver.stages.schedule.candidates import Options
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
+from cohort_solver.stages.schedule.order import after_broken, gap_broken
+from cohort_solver.stages.schedule.slots import Options
 
+Spot = tuple[int, int]  # (day, slot) of a listed placement
+Booking = tuple[int, int, cp_model.IntVar]  # first slot, slot after the end, its literal
 Pool = tuple[str, ...]  # venues alike for every free session of a model
+# (person, day) or (pool of alike venues, day): whose bookings may not overlap
+Booker = TypeVar("Booker", tuple[str, int], tuple[Pool, int])
 
 # Placements per ISO week when the rhythm cannot be kept there.
 FALLBACKS_PER_WEEK = 2
@@ -55,11 +61,11 @@ class SkeletonModel:
         refs = {d.event_id for d in self.free if self.ctx.reference.get(d.cohort_id) == d.event_id}
         for d in self.free:  # the rhythm-setting sessions first: the others follow theirs
             if d.event_id in refs:
-                self._list_placements(d, self._ref_candidates(d, options[d.event_id]), taken)
+                self._list_placements(d, self._reference_slots(d, options[d.event_id]), taken)
         self.rhythm = self._rhythm_pairs()
         for d in self.free:
             if d.event_id not in refs:
-                self._list_placements(d, self._candidates(d, options[d.event_id]), taken)
+                self._list_placements(d, self._short_list(d, options[d.event_id]), taken)
         self.empty = [d for d in self.free if not self.places[d.event_id]]
         self._pool_venues(taken)
         self.fixed_weeks = self._fixed_venue_weeks()
@@ -90,7 +96,7 @@ class SkeletonModel:
                 out[cohort] = {(self.grid.weekday(day), s) for day, s in self.places[ref]}
         return out
 
-    def _ref_candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
+    def _reference_slots(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         """A rhythm-setting session on each candidate day: at the start its weekday's best
         pair has (``guides.rhythm_costs``), and at its earliest start."""
         grid = self.grid
@@ -109,7 +115,7 @@ class SkeletonModel:
             out += [(day, s) for s in sorted(pick)]
         return out
 
-    def _candidates(self, d: Demand, options: Options) -> list[tuple[int, int]]:
+    def _short_list(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         grid = self.grid
         if d.kind != "group":
             return [(day, bits(mask)[0]) for day, mask in sorted(options.items())]
@@ -148,11 +154,11 @@ class SkeletonModel:
         return taken
 
     def _list_placements(
-        self, d: Demand, candidates: list[tuple[int, int]], taken: Mapping[tuple[str, int], int]
+        self, d: Demand, slots: list[tuple[int, int]], taken: Mapping[tuple[str, int], int]
     ) -> None:
         eid = d.event_id
         self.places[eid], self.rooms[eid] = [], []
-        for day, slot in candidates:
+        for day, slot in slots:
             span = ((1 << d.length) - 1) << slot
             rooms = [
                 v
@@ -174,7 +180,7 @@ class SkeletonModel:
             for v in d.venues:
                 users[v].add(d.event_id)
         council = {v.venue_id: v.council or "" for v in self.ctx.scenario.venues}
-        groups: dict[tuple, list[str]] = defaultdict(list)
+        groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
         for v in sorted(users):
             closed = tuple(
                 (day, mask)
@@ -204,7 +210,7 @@ class SkeletonModel:
 
     def add_no_double_booking(self) -> None:
         """Nobody in two free sessions at once: at most one placement covering each start."""
-        per: dict[tuple[str, int], list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
+        per: dict[tuple[str, int], list[Booking]] = defaultdict(list)
         for d in self.free:
             for (day, slot), x in zip(self.places[d.event_id], self.x[d.event_id], strict=True):
                 for who in d.attendees:
@@ -213,7 +219,7 @@ class SkeletonModel:
 
     def add_venue_bookings(self) -> None:
         """A pool of k venues hosts at most k free sessions at a time."""
-        per: dict[tuple[Pool, int], list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
+        per: dict[tuple[Pool, int], list[Booking]] = defaultdict(list)
         for d in self.free:
             for (day, slot), y in zip(self.places[d.event_id], self.y[d.event_id], strict=True):
                 for pool, lit in y.items():
@@ -228,7 +234,7 @@ class SkeletonModel:
                 if len(covering) > len(pool):
                     self.model.add(sum(covering) <= len(pool))
 
-    def _at_most_one_at_a_time(self, per) -> None:
+    def _at_most_one_at_a_time(self, per: Mapping[Booker, list[Booking]]) -> None:
         seen: set[tuple[int, ...]] = set()
         for _key, items in sorted(per.items(), key=lambda kv: kv[0]):
             if len(items) < 2:
@@ -249,16 +255,20 @@ class SkeletonModel:
         for a in self.free:
             for b in ctx.gap_partners.get(a.event_id, ()):
                 if b.event_id in self.free_ids and (b.month, b.index) > (a.month, a.index):
-                    self._exclude(a, b, lambda pa, pb, a=a, b=b: _gap_broken(ctx, a, pa, b, pb))
+
+                    def gap_clash(pa: Spot, pb: Spot, a: Demand = a, b: Demand = b) -> bool:
+                        return gap_broken(ctx.gap, a.month, pa[0], b.month, pb[0])
+
+                    self._exclude(a, b, gap_clash)
             for b in ctx.before.get(a.event_id, ()):
                 if b.event_id in self.free_ids:
-                    self._exclude(
-                        b,
-                        a,
-                        lambda pb, pa, b=b: grid.absolute(*pa) < grid.absolute(*pb) + b.length,
-                    )
 
-    def _exclude(self, a: Demand, b: Demand, clash) -> None:
+                    def after_clash(pb: Spot, pa: Spot, b: Demand = b) -> bool:
+                        return after_broken(grid.absolute(*pa), grid.absolute(*pb), b.length)
+
+                    self._exclude(b, a, after_clash)
+
+    def _exclude(self, a: Demand, b: Demand, clash: Callable[[Spot, Spot], bool]) -> None:
         for pa, xa in zip(self.places[a.event_id], self.x[a.event_id], strict=True):
             bad = [
                 xb
@@ -453,16 +463,16 @@ class SkeletonModel:
         ctx, grid = self.ctx, self.grid
         for b in ctx.gap_partners.get(d.event_id, ()):
             p = placed.get(b.event_id)
-            if p is not None and _gap_broken(ctx, d, (day, slot), b, (p.day, p.slot)):
+            if p is not None and gap_broken(ctx.gap, d.month, day, b.month, p.day):
                 return False
         at = grid.absolute(day, slot)
         for b in ctx.before.get(d.event_id, ()):
             p = placed.get(b.event_id)
-            if p is not None and at < grid.absolute(p.day, p.slot) + b.length:
+            if p is not None and after_broken(at, grid.absolute(p.day, p.slot), b.length):
                 return False
         for f in ctx.later.get(d.event_id, ()):
             p = placed.get(f.event_id)
-            if p is not None and grid.absolute(p.day, p.slot) < at + d.length:
+            if p is not None and after_broken(grid.absolute(p.day, p.slot), at, d.length):
                 return False
         return True
 
@@ -507,7 +517,7 @@ class SkeletonModel:
         for var, value in self.decisions(plan):
             self.model.add_hint(var, value)
 
-    def extract(self, value) -> Plan:
+    def extract(self, value: Callable[[cp_model.IntVar], int]) -> Plan:
         """Each session at its chosen placement, in a venue of its chosen pool: per pool, one
         not booked that week if there is one, else one free at that time."""
         grid = self.grid
@@ -570,13 +580,3 @@ class _CoachRoom:
             for w in self.room[coach, month]:
                 if w <= week:
                     self.need[coach, month][w] += n
-
-
-def _gap_broken(
-    ctx: Context, a: Demand, pa: tuple[int, int], b: Demand, pb: tuple[int, int]
-) -> bool:
-    if a.month < b.month:
-        return pb[0] < pa[0] + ctx.gap
-    if a.month > b.month:
-        return pa[0] < pb[0] + ctx.gap
-    return abs(pa[0] - pb[0]) < ctx.gap

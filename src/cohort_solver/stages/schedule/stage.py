@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import explain
-from cohort_solver.stages.schedule.candidates import Options, room_around
 from cohort_solver.stages.schedule.construct import greedy
 from cohort_solver.stages.schedule.context import Context, Overlay, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
@@ -37,6 +36,7 @@ from cohort_solver.stages.schedule.grid import Week
 from cohort_solver.stages.schedule.guides import fill_guides, rhythm_costs, rhythm_targets
 from cohort_solver.stages.schedule.model import CalendarModel
 from cohort_solver.stages.schedule.skeleton import SkeletonModel
+from cohort_solver.stages.schedule.slots import Options, room_around
 
 # Effort of an improvement search, per event, relative to a first search.
 IMPROVE_SCALE = 2.0

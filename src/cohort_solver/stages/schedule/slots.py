@@ -1,4 +1,4 @@
-"""Lawful candidate times: for each event, the days and start slots where every rule about
+"""Lawful slots: for each event, the days and start slots where every rule about
 that event alone holds, and what the order rules (`after`, the group gap) leave of them.
 
 The rules about one event: inside its programme month, Monday to Friday, no bank holiday,
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid, bits
+from cohort_solver.stages.schedule.order import gap_kept_by, order_window
 
 if TYPE_CHECKING:
     from cohort_solver.stages.schedule.context import Context, Placement
@@ -64,7 +65,7 @@ def working_days(scenario: Scenario) -> dict[str, frozenset[int]]:
     return out
 
 
-def candidate_times(
+def lawful_slots(
     scenario: Scenario,
     grid: Grid,
     blocked: Blocked,
@@ -148,9 +149,9 @@ def prune_for_order(
             if not options[a.event_id] or not options[b.event_id]:
                 continue
             first_b = min(options[a.event_id]) + gap
-            changed |= _keep_days(options[b.event_id], lambda d, f=first_b: d >= f)
+            changed |= _keep_days(options[b.event_id], first=first_b)
             last_a = max(options[b.event_id]) - gap
-            changed |= _keep_days(options[a.event_id], lambda d, la=last_a: d <= la)
+            changed |= _keep_days(options[a.event_id], last=last_a)
 
 
 def _earliest(grid: Grid, options: Options) -> int:
@@ -205,8 +206,9 @@ def _keep_until(grid: Grid, options: Options, latest: int) -> bool:
     return changed
 
 
-def _keep_days(options: Options, keep) -> bool:
-    gone = [d for d in options if not keep(d)]
+def _keep_days(options: Options, *, first: int = -(1 << 40), last: int = 1 << 40) -> bool:
+    """Keep, in place, only the days from ``first`` to ``last``; whether any went."""
+    gone = [d for d in options if not first <= d <= last]
     for d in gone:
         del options[d]
     return bool(gone)
@@ -222,7 +224,25 @@ def room_around(
     fixed event: an attendee already busy, every candidate venue taken, the `after` order or
     the group gap. Exact, so a model of the free events needs no constraint against fixed
     ones (except each venue's own bookings, since the model chooses the venue)."""
-    grid = ctx.grid
+    busy = _busy_around(ctx, free, fixed)
+    out: dict[str, Options] = {}
+    for d in free:
+        window = order_window(ctx, d, fixed)
+        mine: Options = {}
+        for day, mask in ctx.options[d.event_id].items():
+            if not gap_kept_by(ctx, d, day, fixed):
+                continue
+            left = _starts_left(ctx, d, day, mask, busy, window)
+            if left:
+                mine[day] = left
+        out[d.event_id] = mine
+    return out
+
+
+def _busy_around(
+    ctx: Context, free: Sequence[Demand], fixed: Mapping[str, Placement]
+) -> dict[str, dict[int, int]]:
+    """Person or venue -> day -> the slots the fixed events near ``free`` take."""
     busy: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for d in ctx.around(free, fixed):
         p = fixed[d.event_id]
@@ -231,61 +251,35 @@ def room_around(
             busy[who][p.day] |= span
         if p.venue:
             busy[p.venue][p.day] |= span
-    out: dict[str, Options] = {}
-    for d in free:
-        earliest, latest = _order_window(ctx, d, fixed)
-        partners = [
-            (b.month, fixed[b.event_id].day)
-            for b in ctx.gap_partners.get(d.event_id, ())
-            if b.event_id in fixed
-        ]
-        mine: Options = {}
-        for day, mask in ctx.options[d.event_id].items():
-            if partners and not _gap_ok(ctx.gap, d.month, day, partners):
-                continue
-            taken = 0
-            for who in d.attendees:
-                taken |= busy.get(who, {}).get(day, 0)
-            if taken:
-                mask &= grid.starts_clear_of(taken, d.length)
-            if mask and d.venues:
-                rooms = 0
-                for v in d.venues:
-                    closed = busy.get(v, {}).get(day, 0) | ctx.blocked.get(v, {}).get(day, 0)
-                    rooms |= grid.starts_clear_of(closed, d.length)
-                mask &= rooms
-            base = grid.absolute(day, 0)
-            if mask and earliest > base:
-                mask &= ~((1 << min(grid.per_day, earliest - base)) - 1)
-            if mask and latest < base + grid.per_day - 1:
-                mask &= (1 << max(0, latest - base + 1)) - 1
-            if mask:
-                mine[day] = mask
-        out[d.event_id] = mine
-    return out
+    return busy
 
 
-def _order_window(ctx: Context, d: Demand, fixed: Mapping[str, Placement]) -> tuple[int, int]:
-    """The earliest and latest absolute start the fixed `after` partners leave."""
+def _starts_left(
+    ctx: Context,
+    d: Demand,
+    day: int,
+    mask: int,
+    busy: Mapping[str, Mapping[int, int]],
+    window: tuple[int, int],
+) -> int:
+    """The lawful starts of ``d`` on ``day`` (``mask``) with every attendee free, a venue
+    free, and inside the `after` window."""
     grid = ctx.grid
-    earliest, latest = -(1 << 40), 1 << 40
-    for b in ctx.before.get(d.event_id, ()):
-        if b.event_id in fixed:
-            p = fixed[b.event_id]
-            earliest = max(earliest, grid.absolute(p.day, p.slot) + b.length)
-    for f in ctx.later.get(d.event_id, ()):
-        if f.event_id in fixed:
-            p = fixed[f.event_id]
-            latest = min(latest, grid.absolute(p.day, p.slot) - d.length)
-    return earliest, latest
-
-
-def _gap_ok(gap: int, month: int, day: int, partners: list[tuple[int, int]]) -> bool:
-    for other_month, other in partners:
-        if other_month < month and day < other + gap:
-            return False
-        if other_month > month and day > other - gap:
-            return False
-        if other_month == month and abs(day - other) < gap:
-            return False
-    return True
+    taken = 0
+    for who in d.attendees:
+        taken |= busy.get(who, {}).get(day, 0)
+    if taken:
+        mask &= grid.starts_clear_of(taken, d.length)
+    if mask and d.venues:
+        rooms = 0
+        for v in d.venues:
+            closed = busy.get(v, {}).get(day, 0) | ctx.blocked.get(v, {}).get(day, 0)
+            rooms |= grid.starts_clear_of(closed, d.length)
+        mask &= rooms
+    earliest, latest = window
+    base = grid.absolute(day, 0)
+    if mask and earliest > base:
+        mask &= ~((1 << min(grid.per_day, earliest - base)) - 1)
+    if mask and latest < base + grid.per_day - 1:
+        mask &= (1 << max(0, latest - base + 1)) - 1
+    return mask
