@@ -16,7 +16,7 @@ from cohort_solver.stages.load.scenario import load_scenario
 
 
 def _outcome(status: str, reason: str) -> Decision:
-    return Decision(applicant_id="A1", status=status, reason=Reason.parse(reason))  # type: ignore[arg-type]
+    return Decision(applicant_id="A1", status=status, reason=Reason.parse(reason))  # type: ignore[arg-type]  # status: any text, to test the log
 
 
 def test_reason_codes_keep_rule_names_but_hide_ring_fence_membership() -> None:

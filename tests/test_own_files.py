@@ -529,7 +529,7 @@ CASES = [
         lambda out: (shutil.rmtree(out / "ics"), (out / "ics").write_text("x")),
         (1, 1),
         "should be the folder of feeds (ics/)",
-    ),  # type: ignore[arg-type,return-value]
+    ),  # type: ignore[arg-type,return-value]  # the lambda returns a tuple of side effects
     Case(
         "feed is a dangling link",
         "export",

@@ -153,8 +153,7 @@ def _on_dask(
     # pure=False: two equal tasks are still two runs (and keys never collide across calls).
     futures = client.map(fn, tasks, pure=False)
     try:
-        # distributed is unannotated
-        completed = dask_completed(futures, loop=client.loop)  # type: ignore[no-untyped-call]
+        completed = dask_completed(futures, loop=client.loop)  # type: ignore[no-untyped-call]  # distributed is unannotated
         for done, _ in enumerate(completed, start=1):
             if progress:
                 progress(done, len(futures))

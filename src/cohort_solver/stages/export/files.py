@@ -45,7 +45,7 @@ from cohort_solver.errors import InputError, OutputFolderError, Problem
 try:  # POSIX: flock, released by the kernel when the process ends, however it ends
     import fcntl
 except ImportError:  # pragma: no cover - Windows: a byte-range lock on the same file
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is absent on Windows: use msvcrt
     import msvcrt
 
 # --------------------------------------------------------------------------- formula injection

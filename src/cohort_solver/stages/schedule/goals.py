@@ -233,18 +233,19 @@ def scope_of(ctx: Context, free: Iterable[Demand]) -> Scope:
     free = list(free)
     groups = {(d.cohort_id, d.month) for d in free if d.kind == "group"}
     cohorts = {c for c, _ in groups}
-    scope = Scope(
+    coaching = {d.event_id for d in free if d.kind == "coaching"}
+    reviews = {d.event_id for d in free if d.kind == "review"}
+    for cohort in cohorts:
+        coaching.update(d.event_id for d in ctx.cohort_kind[cohort, "coaching"])
+    for key in groups:
+        reviews.update(d.event_id for d in ctx.cohort_month[key] if d.kind == "review")
+    return Scope(
         cohorts=cohorts,
-        coaching={d.event_id for d in free if d.kind == "coaching"},
-        reviews={d.event_id for d in free if d.kind == "review"},
+        coaching=coaching,
+        reviews=reviews,
         coach_months={(c, d.month) for d in free for c in ctx.coaches_at(d)},
         venue_months={d.month for d in free if d.venues},
     )
-    for cohort in cohorts:
-        scope.coaching.update(d.event_id for d in ctx.cohort_kind[cohort, "coaching"])  # type: ignore[union-attr]
-    for key in groups:
-        scope.reviews.update(d.event_id for d in ctx.cohort_month[key] if d.kind == "review")  # type: ignore[union-attr]
-    return scope
 
 
 def evaluate(
