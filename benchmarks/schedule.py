@@ -91,7 +91,7 @@ def measure(
     import time
 
     from cohort_solver.checks.calendar import WEIGHTS, soft_penalties, violations
-    from cohort_solver.stages.schedule import calendar_csv
+    from cohort_solver.stages.export.calendar_csv import calendar_csv
 
     began = time.monotonic()
     result = cohort_solver.schedule(scenario, allocation, matches, options)

@@ -21,8 +21,9 @@ from cohort_solver.domain.scenario import (
     Venue,
 )
 from cohort_solver.errors import InfeasibleError, OutOfTimeError
+from cohort_solver.stages.export.calendar_csv import calendar_csv, read_calendar_csv
 from cohort_solver.stages.load.scenario import load_scenario
-from cohort_solver.stages.schedule import calendar_csv, explain_event, read_calendar_csv, schedule
+from cohort_solver.stages.schedule import explain_event, schedule
 
 OXFORD = Path(__file__).parents[1] / "scenarios" / "oxford-2024"
 
@@ -535,7 +536,7 @@ def test_a_regional_calendar_is_byte_identical_across_processes_and_under_load(t
 
     code = (
         "import hashlib, sys; from cohort_solver.synthetic.builders import regional; "
-        "from cohort_solver.stages.schedule import schedule, calendar_csv; "
+        "from cohort_solver.stages.schedule import schedule; from cohort_solver.stages.export.calendar_csv import calendar_csv; "
         "s, sel, m = regional(); "
         "r = schedule(s, sel, m, time_limit=600, workers=int(sys.argv[1])); "
         "print(hashlib.sha256(calendar_csv(r.events).encode()).hexdigest())"

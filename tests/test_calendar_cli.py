@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
-from cohort_solver.stages.schedule import read_calendar_csv
+from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 
 
 def cli(*args: str) -> tuple[int, str]:

@@ -11,9 +11,9 @@ from icalendar import Calendar
 
 from cohort_solver.checks.calendar import violations
 from cohort_solver.cli import main
+from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
-from cohort_solver.stages.schedule import read_calendar_csv
 
 
 def cli(*args: str) -> None:

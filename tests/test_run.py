@@ -12,9 +12,9 @@ from cohort_solver.checks.allocation import violations as allocation_violations
 from cohort_solver.checks.calendar import violations as check_calendar
 from cohort_solver.checks.matching import violations as check_matching
 from cohort_solver.cli import main
+from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
-from cohort_solver.stages.schedule import read_calendar_csv
 
 
 @pytest.fixture(scope="module")

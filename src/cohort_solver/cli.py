@@ -28,10 +28,10 @@ from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
 from cohort_solver.pipeline import DEFAULT_TIME_LIMIT
+from cohort_solver.stages.export.calendar_csv import calendar_csv, read_calendar_csv
 from cohort_solver.stages.export.files import OutputFolder, output_folder
 from cohort_solver.stages.export.tables import matches_csv, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
-from cohort_solver.stages.schedule.calendar_csv import calendar_csv, read_calendar_csv
 
 EXAMPLES = """
 \b

@@ -286,7 +286,7 @@ class Earlier:
         return matches
 
     def calendar(self) -> list[Event] | None:
-        from cohort_solver.stages.schedule import read_calendar_csv
+        from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 
         path = self.out / "calendar.csv"
         return read_calendar_csv(path) if path.exists() else None
@@ -440,7 +440,7 @@ def run(
 ) -> Run:
     """Every stage, then every file (allocation, matches, calendar, feeds, report) into ``out``
     (default ``SCENARIO/out``) in one step."""
-    from cohort_solver.stages.schedule import calendar_csv
+    from cohort_solver.stages.export.calendar_csv import calendar_csv
 
     options = options or Options()
     if not isinstance(scenario, Scenario):

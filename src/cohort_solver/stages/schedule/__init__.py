@@ -6,7 +6,8 @@ lawful calendar. The parts, one module each: the time grid (``grid``), the event
 (``events``), their lawful slots (``slots``), the hard rules (``rules``) and
 soft goals (``goals``) of the CP-SAT ``model``, the warm start (``construct``) and the guides
 the skeleton gets (``guides``), the search policy (``search``), the method (``stage``),
-the bounds (``bounds``), explanations (``explain``) and calendar.csv (``calendar_csv``).
+the bounds (``bounds``) and explanations (``explain``). calendar.csv itself is written and
+read back in ``stages/export/calendar_csv.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,6 @@ from cohort_solver.domain.results import Decision, Event, Level, Match, StageRep
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import bounds, explain
-from cohort_solver.stages.schedule.calendar_csv import (
-    CALENDAR_COLUMNS,
-    calendar_csv,
-    read_calendar_csv,
-)
 from cohort_solver.stages.schedule.context import Context, Plan
 from cohort_solver.stages.schedule.events import build_demands
 from cohort_solver.stages.schedule.explain import explain_event
@@ -41,11 +37,8 @@ from cohort_solver.stages.schedule.slots import (
 from cohort_solver.stages.schedule.stage import fill, improve, place_skeleton, units
 
 __all__ = [
-    "CALENDAR_COLUMNS",
     "CalendarResult",
-    "calendar_csv",
     "explain_event",
-    "read_calendar_csv",
     "schedule",
 ]
 
