@@ -94,3 +94,18 @@ def test_every_type_ignore_names_its_code_and_reason() -> None:
         if bare.search(line)
     ]
     assert offenders == []
+
+
+def test_the_readme_layout_matches_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```\n", 2)[1]
+    named = set(re.findall(r"\b(\w+)\.py\b", block)) | set(re.findall(r"\b(\w+)/", block))
+    named |= {word for word in re.findall(r"\b\w+\b", block)}
+    missing = [
+        relative(path)
+        for path in modules(PACKAGE)
+        if path.name != "__init__.py" and path.stem not in named
+    ]
+    assert missing == []
+    files = {path.stem for folder in ("src", "tests") for path in modules(ROOT / folder)}
+    assert set(re.findall(r"\b(\w+)\.py\b", block)) <= files
