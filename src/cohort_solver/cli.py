@@ -17,13 +17,15 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cohort_solver import pipeline
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
@@ -67,13 +69,21 @@ class Context:
         self.workers = workers
         self.quiet = quiet
         self.started = time.monotonic()
-        # Progress and messages go to stderr so stdout stays the result a script can read.
-        self.console = Console(stderr=True, soft_wrap=True)
+        self._console: Console | None = None
         self.bars: Progress | None = None
         self.earlier = pipeline.Earlier(self.out)
         self.options = pipeline.Options(
             time_limit=time_limit, workers=workers, progress=self.progress, say=self.say
         )
+
+    @property
+    def console(self) -> Console:
+        """stderr, so stdout stays the result a script can read (rich loads only when used)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, soft_wrap=True)
+        return self._console
 
     def load(self) -> Scenario:
         scenario = load_scenario(self.scenario_dir, self.sets)
@@ -96,6 +106,14 @@ class Context:
 
             return line
         if self.bars is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self.bars = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
