@@ -37,7 +37,7 @@ def check_outcomes(
     known = _Ids(
         None
         if "applicants" in unread
-        else {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")}
+        else {ident for ident in applicants.values("applicant_id") if ident}
         if applicants
         else set()
     )
@@ -150,49 +150,53 @@ def _folded(text: str) -> str:
 
 def check_id_namespaces(tables: dict[str, Table | None], out: Collector) -> None:
     """Ids that collide across files (see ROLE_FILES), or nearly collide (Unicode forms)."""
-    roles = {stem: role for stem, _, role in ROLE_FILES}
-    first: dict[str, tuple[str, int, str, dict[str, str]]] = {}
-    for stem, column, role in ROLE_FILES:
+    first: dict[str, tuple[str, int]] = {}  # folded id -> (file stem, row index) defining it
+    for stem, column, _ in ROLE_FILES:
         table = tables[stem]
         if table is None:
             continue
         mine: set[str] = set()
-        for row, cells in table.rows:
-            ident = cells.get(column, "")
+        for index, ident in enumerate(table.values(column)):
             key = id_key(ident)
             if not ident or key in mine:
                 continue  # blank, or a duplicate inside the file (reported with the file)
             mine.add(key)
-            earlier = first.setdefault(key, (stem, row, ident, cells))
-            if earlier[0] == stem:
-                continue
-            other, other_row, other_id, other_cells = earlier
-            where = f"{tables[other].file} row {other_row}"  # type: ignore[union-attr]
-            if other_id != ident:
-                message = (
-                    f"{column} {ident!r} is the same as {other_id!r} ({where}) once full-width "
-                    "letters, ligatures and special spaces are folded: use one spelling"
-                )
-            elif frozenset({stem, other}) not in SAME_PERSON:
-                message = (
-                    f"{column} {ident!r} is already the id of {roles[other]} ({where}): "
-                    f"{role} needs an id of its own"
-                )
-            else:
-                message = next(
-                    (
-                        f"{column} {ident!r} is also {roles[other]} ({where}), but the {part} "
-                        f"differs ({other_cells[part]!r} there): one id is one person, so make "
-                        "them match or give them different ids"
-                        for part in ("name", "email")
-                        if cells.get(part)
-                        and other_cells.get(part)
-                        and _folded(cells[part]) != _folded(other_cells[part])
-                    ),
-                    "",
-                )
-            if message:
-                out.add(table.file, row, table.column(column), message)
+            earlier = first.setdefault(key, (stem, index))
+            if earlier[0] != stem:
+                message = _collision(tables, stem, column, index, *earlier)
+                if message:
+                    out.add(table.file, table.numbers[index], table.column(column), message)
+
+
+def _collision(
+    tables: dict[str, Table | None], stem: str, column: str, index: int, other: str, at: int
+) -> str:
+    """Why an id of ``stem`` (row index ``index``) may not also be the id in ``other``."""
+    roles = {stem: role for stem, _, role in ROLE_FILES}
+    ids = {stem: column for stem, column, _ in ROLE_FILES}
+    table, earlier = tables[stem], tables[other]
+    assert table is not None and earlier is not None
+    ident, other_id = table.cell(index, column), earlier.cell(at, ids[other])
+    where = f"{earlier.file} row {earlier.numbers[at]}"
+    if other_id != ident:
+        return (
+            f"{column} {ident!r} is the same as {other_id!r} ({where}) once full-width "
+            "letters, ligatures and special spaces are folded: use one spelling"
+        )
+    if frozenset({stem, other}) not in SAME_PERSON:
+        return (
+            f"{column} {ident!r} is already the id of {roles[other]} ({where}): "
+            f"{roles[stem]} needs an id of its own"
+        )
+    for part in ("name", "email"):
+        mine, theirs = table.cell(index, part), earlier.cell(at, part)
+        if mine and theirs and _folded(mine) != _folded(theirs):
+            return (
+                f"{column} {ident!r} is also {roles[other]} ({where}), but the {part} "
+                f"differs ({theirs!r} there): one id is one person, so make "
+                "them match or give them different ids"
+            )
+    return ""
 
 
 class _Ids:
@@ -236,9 +240,7 @@ def check_references(
         table = tables[stem]
         if stem in unread:
             return _Ids(None)
-        return _Ids(
-            {cells[column] for _, cells in table.rows if cells.get(column)} if table else set()
-        )
+        return _Ids({ident for ident in table.values(column) if ident} if table else set())
 
     applicant_ids = ids("applicants", "applicant_id")
     person_ids = ids("people", "person_id")
