@@ -27,8 +27,8 @@ ABSENT: Any = object()
 
 # What the extra check of a file gets: the parsed values by field (one per row read, ABSENT
 # where blank), and how to report a problem at (position in those lists, column name).
-Problem = Callable[[int, str, str], None]
-Extra = Callable[[dict[str, list[Any]], Problem], None]
+ReportAt = Callable[[int, str, str], None]
+Extra = Callable[[dict[str, list[Any]], ReportAt], None]
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _column_values(
     model: type[BaseModel],
     column: Column,
     live: list[int],
-    problem: Problem,
+    problem: ReportAt,
     invalid: Callable[[tuple[int, str, str]], None],
 ) -> list[Any]:
     """The values of one column for the live rows; problems go to ``problem`` (the cell is
@@ -174,7 +174,7 @@ def _verdict(
         return _Verdict(invalid=tuple(f"{name}: {friendly(error)}" for error in exc.errors()))
 
 
-def _check_duplicates(table: Table, key: str, live: list[int], problem: Problem) -> None:
+def _check_duplicates(table: Table, key: str, live: list[int], problem: ReportAt) -> None:
     """An id defined twice in one file, or twice once Unicode forms are folded."""
     cells = table.cells[key]
     ids = [cells[i] for i in live if cells[i]]

@@ -42,7 +42,7 @@ from cohort_solver.stages.load.columns import (
     group_columns,
     unavailability_columns,
 )
-from cohort_solver.stages.load.records import ABSENT, Problem, records
+from cohort_solver.stages.load.records import ABSENT, ReportAt, records
 from cohort_solver.stages.load.references import (
     check_id_namespaces,
     check_outcomes,
@@ -102,14 +102,14 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     cohort_ids = [c.id for c in settings.cohort_list()] if settings else None
     zone: tzinfo = ZoneInfo(settings.programme.timezone) if settings else UTC
 
-    def applicant_extra(values: dict[str, list[Any]], problem: Problem) -> None:
+    def applicant_extra(values: dict[str, list[Any]], problem: ReportAt) -> None:
         columns = [values.pop(f"groups.{g}", None) for g in groups]
         rows = len(next(iter(values.values()), ()))
         declared = [
             [False if v is ABSENT else v for v in column] if column else [False] * rows
             for column in columns
         ]
-        values["groups"] = [dict(zip(groups, row, strict=True)) for row in zip(*declared)] or [
+        values["groups"] = [dict(zip(groups, row, strict=True)) for row in zip(*declared, strict=True)] or [
             {} for _ in range(rows)
         ]
         for position, cohorts in enumerate(values.get("cohorts", ())):

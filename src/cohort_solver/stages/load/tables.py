@@ -279,7 +279,7 @@ def _formula_cells(data: bytes, title: str) -> set[tuple[int, int]]:
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         sheet = book[title]
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         return {
             (r, c)
             for r, row in enumerate(sheet.iter_rows(), start=1)
@@ -346,7 +346,7 @@ def _xlsx_grid(file: str, data: bytes, out: Collector) -> Grid | None:
                 "the first visible sheet"
             )
         formulas = _formula_cells(data, sheet.title)
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         grid = Grid([], aligned=True)
         for r, row in enumerate(sheet.iter_rows(), start=1):
             texts = []
