@@ -1,24 +1,22 @@
 """Turning a table's columns into domain records, a column at a time.
 
-Each distinct cell text of a column is checked, parsed and validated once (a grade column of
-100,000 rows holds a dozen texts), with the model's own pydantic rules for that field, so
-the messages are the ones a row-by-row ``model_validate`` gives. Records are then built
-without validating again. A problem is still reported at its cell, and every one at once.
+Each distinct cell text of a column is checked and parsed once (a grade column of 100,000
+rows holds a dozen texts). The rows are then validated together by the model's own pydantic
+rules in one call, so the messages are the ones a row-by-row ``model_validate`` gives. A
+problem is still reported at its cell, and every one at once.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cohort_solver.domain.scenario import CONTROL_CHARACTERS, id_key
+from cohort_solver.stages.load.cells import _optional, _text
 from cohort_solver.stages.load.columns import Column
 from cohort_solver.stages.load.tables import Collector, Special, Table, cell_problem, friendly
 
@@ -33,11 +31,10 @@ Extra = Callable[[dict[str, list[Any]], ReportAt], None]
 
 @dataclass(frozen=True)
 class _Verdict:
-    """What one cell text comes to in one column."""
+    """What one cell text comes to in one column: a value, or a problem with the cell."""
 
     value: Any = ABSENT
-    cell: str | None = None  # a problem with the cell itself: the row is refused
-    invalid: tuple[str, ...] = ()  # the model's rule for the field refuses the value
+    cell: str | None = None
 
 
 def records(
@@ -56,19 +53,17 @@ def records(
     for name in sorted(unknown, key=table.column):
         out.warnings.append(f"{table.file}:1:{table.column(name)}: unknown column {name!r} ignored")
     live = [i for i, n in enumerate(table.numbers) if n not in table.broken]
-    refused: set[int] = set()  # row indexes with a problem: no record, no model messages
+    refused: set[int] = set()  # row indexes with a problem in a cell: no record is made
 
     def problem(index: int, column_name: str, message: str) -> None:
         refused.add(index)
         out.add(table.file, table.numbers[index], table.column(column_name), message)
 
-    values: dict[str, list[Any]] = {}
-    invalid: list[tuple[int, str, str]] = []
-    for name, column in columns.items():
-        if name in table.positions:
-            values[column.target] = _column_values(
-                table, model, column, live, problem, invalid.append
-            )
+    values = {
+        column.target: _column_values(table, column, live, problem)
+        for name, column in columns.items()
+        if name in table.positions
+    }
     if extra:
         extra(values, lambda position, name, message: problem(live[position], name, message))
     key = next((n for n, c in columns.items() if c.key), None)
@@ -76,16 +71,10 @@ def records(
         _check_duplicates(table, key, live, problem)
     if missing:
         return []  # a missing column is reported once, above, not on every row
-    refused_for_cells = set(refused)
-    for index, column_name, message in invalid:
-        if index not in refused_for_cells:
-            out.add(table.file, table.numbers[index], table.column(column_name), message)
-            refused.add(index)
-    build = _builder(model)
     keep = [position for position, index in enumerate(live) if index not in refused]
+    rows = [table.numbers[live[position]] for position in keep]
     found = []
-    for position, record in zip(keep, build(values, keep), strict=True):
-        row = table.numbers[live[position]]
+    for row, record in zip(rows, _validated(model, _row_values(values, keep)), strict=True):
         if isinstance(record, ValidationError):
             _report(table, columns, row, record, out)
         else:
@@ -93,39 +82,100 @@ def records(
     return found
 
 
-def _column_values(
-    table: Table,
-    model: type[BaseModel],
-    column: Column,
-    live: list[int],
-    problem: ReportAt,
-    invalid: Callable[[tuple[int, str, str]], None],
-) -> list[Any]:
-    """The values of one column for the live rows; problems go to ``problem`` (the cell is
-    refused) or ``invalid`` (the model refuses the value, reported if nothing else is wrong)."""
+def _row_values(values: dict[str, list[Any]], keep: list[int]) -> list[dict[str, Any]]:
+    """The values of each kept row by field, without the blank ones (they keep defaults)."""
+    names = list(values)
+    columns = [
+        column if len(column) == len(keep) else [column[p] for p in keep]
+        for column in values.values()
+    ]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    blank = {
+        p
+        for column in columns
+        if ABSENT in column  # identity first: quick where no cell is blank
+        for p, value in enumerate(column)
+        if value is ABSENT
+    }
+    for position in blank:
+        rows[position] = {k: v for k, v in rows[position].items() if v is not ABSENT}
+    return rows
+
+
+def _validated(model: type[BaseModel], rows: list[dict[str, Any]]) -> list[Any]:
+    """Each row as a ``model`` record, or the ValidationError ``model_validate`` gives it.
+
+    One call validates the whole table; only when some row fails are the rows validated
+    one at a time, to pin each error to its row.
+    """
+    try:
+        return list(_many(model).validate_python(rows))
+    except ValidationError:
+        pass
+    made: list[Any] = []
+    for row in rows:
+        try:
+            made.append(model.model_validate(row))
+        except ValidationError as exc:
+            made.append(exc)
+    return made
+
+
+@cache
+def _many(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]  # a model class chosen at run time
+
+
+def _column_values(table: Table, column: Column, live: list[int], problem: ReportAt) -> list[Any]:
+    """The values of one column for the live rows (ABSENT where blank or refused); a cell
+    refused goes to ``problem``."""
     cells = table.cells[column.name]
     if len(live) < len(cells):
         cells = [cells[i] for i in live]
-    adapter = _field_adapter(model, column.target)
-    verdicts = {text: _verdict(column, text, None, adapter) for text in dict.fromkeys(cells)}
     specials = _special_rows(table, column, live)
-    bad = {text for text, verdict in verdicts.items() if verdict.cell or verdict.invalid}
-    special = {p: _verdict(column, cells[p], s, adapter) for p, s in specials.items()}
-    values = [verdicts[text].value for text in cells]
+    if not specials and _as_read(column, cells):
+        # Plain text read as it stands: a column of 100,000 names needs no cell-by-cell call.
+        return [cell or ABSENT for cell in cells] if "" in cells else cells
+    value_of, bad = _verdicts(column, list(dict.fromkeys(cells)))
+    special = {p: _verdict(column, cells[p], s) for p, s in specials.items()}
+    values = list(map(value_of.__getitem__, cells))
     if bad or special:
         for position, text in enumerate(cells):
             if position in special:
                 verdict = special[position]
                 values[position] = verdict.value
             elif text in bad:
-                verdict = verdicts[text]
+                verdict = bad[text]
             else:
                 continue
             if verdict.cell:
                 problem(live[position], column.name, verdict.cell)
-            for message in verdict.invalid:
-                invalid((live[position], column.name, message))
     return values
+
+
+def _as_read(column: Column, texts: list[str]) -> bool:
+    """Whether every cell is its own value: plain one-line ASCII text in a text column."""
+    if column.parse not in (_text, _optional) or (not column.blank_ok and "" in texts):
+        return False
+    joined = "".join(texts)
+    return (
+        joined.isascii()
+        and not CONTROL_CHARACTERS.search(joined)
+        and not (column.key and ";" in joined)
+    )
+
+
+def _verdicts(column: Column, texts: list[str]) -> tuple[dict[str, Any], dict[str, _Verdict]]:
+    """The value of each distinct text of a column (ABSENT when blank or refused), and the
+    verdicts of the texts refused."""
+    value_of: dict[str, Any] = {}
+    bad: dict[str, _Verdict] = {}
+    for text in texts:
+        verdict = _verdict(column, text, None)
+        value_of[text] = verdict.value
+        if verdict.cell:
+            bad[text] = verdict
+    return value_of, bad
 
 
 def _special_rows(table: Table, column: Column, live: list[int]) -> dict[int, Special]:
@@ -140,9 +190,7 @@ def _special_rows(table: Table, column: Column, live: list[int]) -> dict[int, Sp
     return found
 
 
-def _verdict(
-    column: Column, cell: str, special: Special | None, adapter: TypeAdapter[Any] | None
-) -> _Verdict:
+def _verdict(column: Column, cell: str, special: Special | None) -> _Verdict:
     name = column.name
     plain = special is None and (
         not cell
@@ -166,12 +214,7 @@ def _verdict(
                 "or 1/0; the value is not repeated here, as it is a protected characteristic)"
             )
         return _Verdict(cell=f"{name}: {exc}")
-    if adapter is None:
-        return _Verdict(value)
-    try:
-        return _Verdict(adapter.validate_python(value))
-    except ValidationError as exc:
-        return _Verdict(invalid=tuple(f"{name}: {friendly(error)}" for error in exc.errors()))
+    return _Verdict(value)
 
 
 def _check_duplicates(table: Table, key: str, live: list[int], problem: ReportAt) -> None:
@@ -209,108 +252,3 @@ def _report(
         column_name = next((c.name for c in columns.values() if c.target == field_name), field_name)
         label = column_name or "row"
         out.add(table.file, row, table.column(column_name), f"{label}: {friendly(detail)}")
-
-
-def _field(model: type[BaseModel], target: str) -> tuple[str, FieldInfo] | None:
-    """The model field a column fills (by name or by alias)."""
-    for name, info in model.model_fields.items():
-        if target in (name, info.alias):
-            return name, info
-    return None
-
-
-@cache
-def _field_adapter(model: type[BaseModel], target: str) -> TypeAdapter[Any] | None:
-    """The model's own rules for one field, to validate a column's values on their own."""
-    found = _field(model, target)
-    if found is None:
-        return None  # filled in by the file's extra check (groups.*)
-    _, info = found
-    config = ConfigDict(allow_inf_nan=model.model_config.get("allow_inf_nan", True))
-    annotated: Any = info.rebuild_annotation()
-    return TypeAdapter(annotated, config=config)
-
-
-def _checked_field_by_field(model: type[BaseModel]) -> bool:
-    """Whether validating each field alone is all that ``model_validate`` does: no model
-    or field validators (a rule across fields would be skipped)."""
-    decorators = model.__pydantic_decorators__
-    return not (
-        decorators.model_validators
-        or decorators.field_validators
-        or decorators.root_validators
-        or decorators.validators
-    )
-
-
-@cache
-def _builder(
-    model: type[BaseModel],
-) -> Callable[[dict[str, list[Any]], list[int]], list[Any]]:
-    """Make records from column values their fields have already validated.
-
-    A model with validators across fields, or a row without a value for a required field,
-    goes through ``model_validate`` (giving its ValidationError), so no rule is ever
-    skipped; otherwise each record is built as ``model_construct`` does, with the defaults.
-    """
-    fields = model.model_fields
-    names = {info.alias: name for name, info in fields.items() if info.alias}
-    names |= {name: name for name in fields}
-    required = {name for name, info in fields.items() if info.is_required()}
-    by_field = _checked_field_by_field(model)
-
-    def validate(values: dict[str, list[Any]], position: int) -> Any:
-        try:
-            return model.model_validate(
-                {k: v[position] for k, v in values.items() if v[position] is not ABSENT}
-            )
-        except ValidationError as exc:
-            return exc
-
-    def build(values: dict[str, list[Any]], keep: list[int]) -> list[Any]:
-        given = {names[k]: v for k, v in values.items() if k in names}
-        if not by_field or not required <= given.keys():
-            return [validate(values, position) for position in keep]
-        order = list(fields)
-        columns: list[Iterable[Any]] = []
-        for name in order:
-            if name in given:
-                column = given[name]
-                columns.append(column if len(keep) == len(column) else [column[p] for p in keep])
-            else:
-                columns.append(_defaults(fields[name], len(keep)))
-        new, setattr_ = model.__new__, object.__setattr__
-        made: list[Any] = []
-        for position, row in zip(keep, zip(*columns, strict=True), strict=True):
-            fields_set = set(given)
-            if ABSENT in row:
-                row = tuple(
-                    _default(fields[name]) if value is ABSENT else value
-                    for name, value in zip(order, row, strict=True)
-                )
-                fields_set = {n for n in given if given[n][position] is not ABSENT}
-                if required - fields_set:
-                    made.append(validate(values, position))
-                    continue
-            record = new(model)
-            setattr_(record, "__dict__", dict(zip(order, row, strict=True)))
-            setattr_(record, "__pydantic_fields_set__", fields_set)
-            setattr_(record, "__pydantic_extra__", None)
-            setattr_(record, "__pydantic_private__", None)
-            made.append(record)
-        return made
-
-    return build
-
-
-def _default(info: FieldInfo) -> Any:
-    """A field's default, a fresh copy when it could be changed (as pydantic gives it)."""
-    value = info.get_default(call_default_factory=True)
-    return copy.deepcopy(value) if isinstance(value, dict | list | set) else value
-
-
-def _defaults(info: FieldInfo, count: int) -> Iterable[Any]:
-    value = info.get_default(call_default_factory=True)
-    if isinstance(value, dict | list | set):
-        return [copy.deepcopy(value) for _ in range(count)]
-    return itertools.repeat(value, count)

@@ -109,9 +109,9 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
             [False if v is ABSENT else v for v in column] if column else [False] * rows
             for column in columns
         ]
-        values["groups"] = [dict(zip(groups, row, strict=True)) for row in zip(*declared, strict=True)] or [
-            {} for _ in range(rows)
-        ]
+        values["groups"] = [
+            dict(zip(groups, row, strict=True)) for row in zip(*declared, strict=True)
+        ] or [{} for _ in range(rows)]
         for position, cohorts in enumerate(values.get("cohorts", ())):
             for cohort in () if cohorts is ABSENT else cohorts:
                 if cohort_ids is not None and cohort not in cohort_ids:

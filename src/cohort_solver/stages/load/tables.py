@@ -470,8 +470,13 @@ def _kept_rows(
 ) -> list[tuple[int, list[str]]]:
     """The rows that are not blank, with their numbers; a row of the wrong width is reported
     and marked broken."""
+    rows = grid.rows[1:]
+    if all(map(str.strip, map("".join, rows))) and (
+        grid.aligned or all(len(row) == width for row in rows)
+    ):
+        return list(zip(range(2, len(rows) + 2), rows, strict=True))  # the usual file
     kept = []
-    for number, row in enumerate(grid.rows[1:], start=2):
+    for number, row in enumerate(rows, start=2):
         if not "".join(row).strip() and number not in special_rows:
             continue  # a blank row, as a spreadsheet shows between blocks
         if not grid.aligned and len(row) != width:
