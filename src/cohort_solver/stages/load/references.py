@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from cohort_solver.domain.scenario import (
     Applicant,
@@ -246,13 +247,48 @@ def check_references(
     person_ids = ids("people", "person_id")
     everyone = applicant_ids | person_ids | ids("mentors", "mentor_id") | ids("coaches", "coach_id")
     venue_ids = ids("venues", "venue_id")
+    _check_scores(scores, applicant_ids, at)
+    table = tables["applicants"]
+    for row, applicant in applicants:
+        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
+            assert table is not None
+            out.warnings.append(
+                f"{table.file}:{row}:{table.column('line_manager_id')}: "
+                f"line manager {applicant.line_manager_id!r} is not in people.csv"
+            )
+    _check_sessions(settings, sessions, person_ids, at)
+    _check_unavailability(unavailability, everyone | venue_ids, at)
+    for row, conflict in conflicts:
+        for column in ("person_a", "person_b"):
+            who = getattr(conflict, column)
+            if who not in everyone:
+                at("conflicts", row, column, f"{column}: unknown person {who!r}")
 
+
+At = Callable[[str, int, str, str], None]
+
+
+def _check_unavailability(
+    unavailability: list[tuple[int, Unavailability]], known: _Ids, at: At
+) -> None:
+    for row, item in unavailability:
+        if item.id not in known:
+            at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
+        if item.end < item.start:
+            at("unavailability", row, "end", "end is before start")
+        elif item.end == item.start:
+            at("unavailability", row, "end", "end is the same moment as start: nothing is blocked")
+
+
+def _check_scores(scores: list[tuple[int, Score]], applicant_ids: _Ids, at: At) -> None:
+    """A score is for a known applicant, by a panelist who is not one, given once."""
     seen_scores: dict[tuple[str, str, str | None], int] = {}
     panel_applicants: set[str] = set()
+    known = applicant_ids.ids  # None: every id counts as known (see _Ids)
     for row, score in scores:
-        if score.applicant_id not in applicant_ids:
+        if known is not None and score.applicant_id not in known:
             at("scores", row, "applicant_id", f"score for unknown applicant {score.applicant_id!r}")
-        if score.panelist in (applicant_ids.ids or ()) and score.panelist not in panel_applicants:
+        if score.panelist in (known or ()) and score.panelist not in panel_applicants:
             panel_applicants.add(score.panelist)
             at(
                 "scores",
@@ -274,13 +310,11 @@ def check_references(
         else:
             seen_scores[key] = row
 
-    for row, applicant in applicants:
-        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
-            out.warnings.append(
-                f"{tables['applicants'].file}:{row}:{tables['applicants'].column('line_manager_id')}: "  # type: ignore[union-attr]
-                f"line manager {applicant.line_manager_id!r} is not in people.csv"
-            )
 
+def _check_sessions(
+    settings: Settings | None, sessions: list[tuple[int, Session]], person_ids: _Ids, at: At
+) -> None:
+    """Durations fit the slots and the day; facilitators, attendees and ``after`` exist."""
     keys = {s.session_key: s for _, s in sessions}
     slot = settings.calendar.slot_minutes if settings else 0
     duration_limit = _day_minutes(settings) if settings else 24 * 60
@@ -308,17 +342,9 @@ def check_references(
                     f"with: {who!r} is not line_manager, head_of_service or a person in people.csv",
                 )
         if session.after is not None:
-            if session.after not in keys:
-                at("programme", row, "after", f"after: unknown session {session.after!r}")
-            elif session.after == session.session_key:
-                at("programme", row, "after", "a session cannot come after itself")
-            elif keys[session.after].month > session.month:
-                at(
-                    "programme",
-                    row,
-                    "after",
-                    f"after {session.after!r} (month {keys[session.after].month}) but this session is in month {session.month}",
-                )
+            problem = _after_problem(session, keys)
+            if problem:
+                at("programme", row, "after", problem)
         if session.duration_minutes > duration_limit:
             at(
                 "programme",
@@ -327,19 +353,19 @@ def check_references(
                 f"{session.duration_minutes} minutes does not fit in a {duration_limit}-minute working day",
             )
 
-    for row, item in unavailability:
-        if item.id not in everyone and item.id not in venue_ids:
-            at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
-        if item.end < item.start:
-            at("unavailability", row, "end", "end is before start")
-        elif item.end == item.start:
-            at("unavailability", row, "end", "end is the same moment as start: nothing is blocked")
 
-    for row, conflict in conflicts:
-        for column in ("person_a", "person_b"):
-            who = getattr(conflict, column)
-            if who not in everyone:
-                at("conflicts", row, column, f"{column}: unknown person {who!r}")
+def _after_problem(session: Session, keys: dict[str, Session]) -> str | None:
+    after = session.after
+    if after not in keys:
+        return f"after: unknown session {after!r}"
+    if after == session.session_key:
+        return "a session cannot come after itself"
+    if keys[after].month > session.month:
+        return (
+            f"after {after!r} (month {keys[after].month}) but this session is in month "
+            f"{session.month}"
+        )
+    return None
 
 
 def _day_minutes(settings: Settings) -> int:

@@ -50,7 +50,7 @@ from cohort_solver.stages.load.references import (
     check_session_attendees,
 )
 from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
-from cohort_solver.stages.load.tables import TOML, Collector, read_table
+from cohort_solver.stages.load.tables import TOML, Collector, Table, read_table
 
 STEMS = (
     "applicants",
@@ -88,17 +88,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     tables = {stem: read_table(folder, stem, out, required=stem == "applicants") for stem in STEMS}
     # Without valid settings the tables are still checked, so every problem is reported at once;
     # only the checks that depend on settings (group columns, cohort ids, slots) are skipped.
-    groups = (
-        list(
-            dict.fromkeys(
-                [g for rf in settings.selection.ring_fence for g in rf.groups]
-                + list(settings.positive_action.profile if settings.positive_action else [])
-            )
-        )
-        if settings
-        else []
-    )
-    groups = [g for g in groups if g not in APPLICANT_COLUMNS]
+    groups = _group_columns(settings)
     cohort_ids = [c.id for c in settings.cohort_list()] if settings else None
     zone: tzinfo = ZoneInfo(settings.programme.timezone) if settings else UTC
 
@@ -134,19 +124,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         APPLICANT_COLUMNS | group_columns(groups),
         extra=applicant_extra,
     )
-    if tables["applicants"]:
-        table = tables["applicants"]
-        for group in groups:
-            if group not in table.positions and any(
-                group in rf.groups
-                for rf in settings.selection.ring_fence  # type: ignore[union-attr]
-            ):
-                out.add(
-                    table.file,
-                    1,
-                    len(table.positions) + 1,
-                    f"column {group!r} is missing: a ring fence counts members by it",
-                )
+    _check_ring_fence_columns(settings, tables["applicants"], groups, out)
     scores = rows("scores", Score, SCORE_COLUMNS)
     mentors = rows("mentors", Mentor, MENTOR_COLUMNS)
     coaches = rows("coaches", Coach, COACH_COLUMNS)
@@ -218,6 +196,34 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
     check_session_attendees(scenario, tables["applicants"], applicants)
     return scenario
+
+
+def _check_ring_fence_columns(
+    settings: Settings | None, table: Table | None, groups: list[str], out: Collector
+) -> None:
+    """A group a ring fence counts needs its column in applicants.csv."""
+    if settings is None or table is None:
+        return
+    for group in groups:
+        if group not in table.positions and any(
+            group in rf.groups for rf in settings.selection.ring_fence
+        ):
+            out.add(
+                table.file,
+                1,
+                len(table.positions) + 1,
+                f"column {group!r} is missing: a ring fence counts members by it",
+            )
+
+
+def _group_columns(settings: Settings | None) -> list[str]:
+    """The protected-characteristic columns a ring fence or the evidence profile names."""
+    if settings is None:
+        return []
+    named = [g for rf in settings.selection.ring_fence for g in rf.groups]
+    if settings.positive_action:
+        named += list(settings.positive_action.profile)
+    return [g for g in dict.fromkeys(named) if g not in APPLICANT_COLUMNS]
 
 
 # The files each stage reads, so a stage's earlier output stays valid while they are unchanged

@@ -180,7 +180,9 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
         return None
     text = data.decode("utf-8-sig", errors="surrogateescape")
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        rows = _quote_free_rows(text) or list(
+            csv.reader(io.StringIO(text, newline=""), strict=True)
+        )
     except csv.Error:
         out.add(file, *_csv_fault(text, *_rows_before_fault(text)))
         return None
@@ -202,6 +204,22 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
         )
         return None
     return Grid(rows)
+
+
+def _quote_free_rows(text: str) -> list[list[str]] | None:
+    """The rows of a file with no quotes, carriage returns or NULs, where CSV is just lines
+    split at commas (twice as fast as the csv module); None for any other file.
+
+    A blank line is read as one blank cell rather than none: either way a blank row.
+    """
+    if '"' in text or "\r" in text or "\0" in text or not text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line end after the last row
+    if max(map(len, lines), default=0) > csv.field_size_limit():
+        return None  # a cell may be too long: the csv module says where
+    return [line.split(",") for line in lines]
 
 
 def _rows_before_fault(text: str) -> tuple[int, int]:
@@ -300,12 +318,7 @@ def _xlsx_cell(cell: Any) -> tuple[str, Special | None]:
     if isinstance(value, bool):
         return ("true" if value else "false"), None
     if isinstance(value, datetime):
-        moment = value.replace(microsecond=0)
-        if value.microsecond >= 500_000:
-            moment += timedelta(seconds=1)
-        if moment.time() == time() and is_datetime(cell.number_format) == "date":
-            return moment.date().isoformat(), Special("date")
-        return moment.isoformat(), Special("datetime")
+        return _xlsx_moment(value, cell.number_format)
     if isinstance(value, date):
         return value.isoformat(), Special("date")
     if isinstance(value, time):
@@ -319,6 +332,16 @@ def _xlsx_cell(cell: Any) -> tuple[str, Special | None]:
             return str(int(value)), None
         return repr(value), None
     return str(value), None
+
+
+def _xlsx_moment(value: datetime, number_format: str) -> tuple[str, Special]:
+    """A date-time cell to the second; a date format at midnight is a date."""
+    moment = value.replace(microsecond=0)
+    if value.microsecond >= 500_000:
+        moment += timedelta(seconds=1)
+    if moment.time() == time() and is_datetime(number_format) == "date":
+        return moment.date().isoformat(), Special("date")
+    return moment.isoformat(), Special("datetime")
 
 
 def _xlsx_grid(file: str, data: bytes, out: Collector) -> Grid | None:
