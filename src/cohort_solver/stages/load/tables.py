@@ -431,19 +431,19 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
     named = set(positions.values())
     special_rows = {r for r, c in grid.special if c in named}
     table = Table(file, positions, [], {}, raw, grid.special)
-    kept = _kept_rows(file, grid, width, special_rows, table, out)
-    _nameless_warnings(file, header, [row for _, row in kept], len(named) < width, out)
-    if not kept:
+    numbers, rows = _kept_rows(file, grid, width, special_rows, table, out)
+    _nameless_warnings(file, header, rows, len(named) < width, out)
+    if not rows:
         table.cells = {name: [] for name in positions}
         return table
-    padded = [row + [""] * (width - len(row)) if len(row) < width else row for _, row in kept]
-    by_position = list(zip(*padded, strict=False))
+    if min(map(len, rows)) < width:
+        rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+    by_position = list(zip(*rows, strict=False))
     table.cells = {name: _cleaned(by_position[i - 1]) for name, i in positions.items()}
-    numbers = [number for number, _ in kept]
     keep = special_rows | table.broken
     # A row with text only under no heading holds nothing this file reads.
-    filled = [any(cells) for cells in zip(*table.cells.values(), strict=True)]
-    if not all(filled):
+    if not all(map(any, zip(*table.cells.values(), strict=True))):
+        filled = [any(cells) for cells in zip(*table.cells.values(), strict=True)]
         chosen = [i for i, n in enumerate(numbers) if filled[i] or n in keep]
         numbers = [numbers[i] for i in chosen]
         table.cells = {name: [cells[i] for i in chosen] for name, cells in table.cells.items()}
@@ -490,15 +490,15 @@ def _positions(file: str, header: list[str], out: Collector) -> dict[str, int]:
 
 def _kept_rows(
     file: str, grid: Grid, width: int, special_rows: set[int], table: Table, out: Collector
-) -> list[tuple[int, list[str]]]:
-    """The rows that are not blank, with their numbers; a row of the wrong width is reported
+) -> tuple[list[int], list[list[str]]]:
+    """The rows that are not blank, and their numbers; a row of the wrong width is reported
     and marked broken."""
     rows = grid.rows[1:]
     if all(map(str.strip, map("".join, rows))) and (
         grid.aligned or all(len(row) == width for row in rows)
     ):
-        return list(zip(range(2, len(rows) + 2), rows, strict=True))  # the usual file
-    kept = []
+        return list(range(2, len(rows) + 2)), rows  # the usual file
+    numbers, kept = [], []
     for number, row in enumerate(rows, start=2):
         if not "".join(row).strip() and number not in special_rows:
             continue  # a blank row, as a spreadsheet shows between blocks
@@ -513,8 +513,9 @@ def _kept_rows(
                 + (": add the missing cells" if len(row) < width else ""),
             )
             table.broken.add(number)
-        kept.append((number, row))
-    return kept
+        numbers.append(number)
+        kept.append(row)
+    return numbers, kept
 
 
 def _nameless_warnings(
@@ -522,6 +523,8 @@ def _nameless_warnings(
 ) -> None:
     width = len(header)
     nameless: set[int] = set()
+    if not unheaded and max(map(len, rows), default=0) <= width:
+        return
     for row in rows:
         if len(row) > width or unheaded:
             nameless.update(
