@@ -21,9 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.styles.numbers import is_datetime
-
 from cohort_solver.domain.scenario import (
     MOMENT_HELP,
     invisible_character,
@@ -294,6 +291,8 @@ def _formula_cells(data: bytes, title: str) -> set[tuple[int, int]]:
         ):
             return set()
     # Only the formula text survives in this reading, so it is a second pass.
+    import openpyxl  # only for a workbook: it takes longer to import than a CSV takes to read
+
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         sheet = book[title]
@@ -339,6 +338,8 @@ def _xlsx_moment(value: datetime, number_format: str) -> tuple[str, Special]:
     moment = value.replace(microsecond=0)
     if value.microsecond >= 500_000:
         moment += timedelta(seconds=1)
+    from openpyxl.styles.numbers import is_datetime
+
     if moment.time() == time() and is_datetime(number_format) == "date":
         return moment.date().isoformat(), Special("date")
     return moment.isoformat(), Special("datetime")
@@ -348,6 +349,8 @@ def _xlsx_grid(file: str, data: bytes, out: Collector) -> Grid | None:
     """The first visible sheet; hidden sheets are never read (a stale hidden copy must not
     decide who gets a place)."""
     try:
+        import openpyxl  # only for a workbook: it takes longer to import than a CSV takes to read
+
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         out.add(
