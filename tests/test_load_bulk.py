@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from cohort_solver.errors import InputError
+from cohort_solver.stages.load.cells import EMAIL, EMAILS
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.load.tables import _quote_free_rows
 from cohort_solver.synthetic.generate import generate_scenario
@@ -87,6 +88,7 @@ def test_problems_deep_in_a_large_file_are_each_at_their_cell(
             (600, "grade"): "500",  # refused by the model, but the row has a cell problem:
             (600, "line_manager_approved"): "maybe",  # only the cell problem is reported
             (700, "name"): "Ann\tLee",  # a control character
+            (800, "email"): "ann.lee",  # among 799 good addresses
         },
     )
     with pytest.raises(InputError) as caught:
@@ -115,9 +117,11 @@ def test_problems_deep_in_a_large_file_are_each_at_their_cell(
             at["name"],
             "name: contains a tab (U+0009): it must be one line of plain text",
         ),
+        (file, 800, at["email"], "email: 'ann.lee' does not look like an email address"),
     }
     assert expected <= found
-    assert {p for p in found if p[0] == file and p[1] in (100, 200, 300, 500, 600, 700)} == expected
+    rows = {row for _, row, _, _ in expected}
+    assert {p for p in found if p[0] == file and p[1] in rows} == expected
 
 
 # Cells as the quote-free reading sees them: no quote, comma, line break, carriage return or NUL.
@@ -139,3 +143,17 @@ def test_a_quote_free_file_splits_as_the_csv_module_reads_it(
     by_csv = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     # The csv module reads a blank line as no cells, the split as one blank cell.
     assert [row if row != [""] else [] for row in split] == by_csv
+
+
+# Plain one-line cells, as an email column holds them once checked for control characters.
+_ADDRESS = st.text(st.sampled_from("ab.@ -"), max_size=8).map(str.strip)
+
+
+@given(st.lists(_ADDRESS, max_size=12))
+def test_a_column_of_addresses_passes_at_once_exactly_when_each_passes(
+    cells: list[str],
+) -> None:
+    each = all(EMAIL.match(cell) for cell in cells if cell)
+    addresses = "\n".join(filter(None, cells))
+    at_once = not addresses or EMAILS.fullmatch(addresses + "\n") is not None
+    assert at_once == each

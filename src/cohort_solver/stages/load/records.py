@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cohort_solver.domain.scenario import CONTROL_CHARACTERS, id_key
-from cohort_solver.stages.load.cells import _optional, _text
+from cohort_solver.stages.load.cells import EMAILS, _optional, _text, parse_email
 from cohort_solver.stages.load.columns import Column
 from cohort_solver.stages.load.tables import Collector, Special, Table, cell_problem, friendly
 
@@ -136,9 +136,10 @@ def _column_values(table: Table, column: Column, live: list[int], problem: Repor
     if not specials and _as_read(column, cells):
         # Plain text read as it stands: a column of 100,000 names needs no cell-by-cell call.
         return [cell or ABSENT for cell in cells] if "" in cells else cells
-    value_of, bad = _verdicts(column, list(dict.fromkeys(cells)))
+    value_of = _Verdicts(column)
+    values = list(map(value_of.__getitem__, cells))  # each distinct text judged once
+    bad = value_of.bad
     special = {p: _verdict(column, cells[p], s) for p, s in specials.items()}
-    values = list(map(value_of.__getitem__, cells))
     if bad or special:
         for position, text in enumerate(cells):
             if position in special:
@@ -154,28 +155,39 @@ def _column_values(table: Table, column: Column, live: list[int], problem: Repor
 
 
 def _as_read(column: Column, texts: list[str]) -> bool:
-    """Whether every cell is its own value: plain one-line ASCII text in a text column."""
-    if column.parse not in (_text, _optional) or (not column.blank_ok and "" in texts):
+    """Whether every cell is its own value: plain one-line ASCII text in a text column, or
+    in an email column where every address looks like one."""
+    if column.parse not in (_text, _optional, parse_email):
+        return False
+    if not column.blank_ok and "" in texts:
         return False
     joined = "".join(texts)
-    return (
+    plain = (
         joined.isascii()
         and not CONTROL_CHARACTERS.search(joined)
         and not (column.key and ";" in joined)
     )
+    if plain and column.parse is parse_email:  # no line break in a plain cell: one per line
+        addresses = "\n".join(filter(None, texts))
+        return not addresses or EMAILS.fullmatch(addresses + "\n") is not None
+    return plain
 
 
-def _verdicts(column: Column, texts: list[str]) -> tuple[dict[str, Any], dict[str, _Verdict]]:
-    """The value of each distinct text of a column (ABSENT when blank or refused), and the
-    verdicts of the texts refused."""
-    value_of: dict[str, Any] = {}
-    bad: dict[str, _Verdict] = {}
-    for text in texts:
-        verdict = _verdict(column, text, None)
-        value_of[text] = verdict.value
+class _Verdicts(dict[str, Any]):
+    """The value of each distinct text of a column (ABSENT when blank or refused), judged
+    the first time the text is looked up; ``bad`` holds the verdicts of the texts refused."""
+
+    def __init__(self, column: Column):
+        super().__init__()
+        self.column = column
+        self.bad: dict[str, _Verdict] = {}
+
+    def __missing__(self, text: str) -> Any:
+        verdict = _verdict(self.column, text, None)
+        self[text] = verdict.value
         if verdict.cell:
-            bad[text] = verdict
-    return value_of, bad
+            self.bad[text] = verdict
+        return verdict.value
 
 
 def _special_rows(table: Table, column: Column, live: list[int]) -> dict[int, Special]:
