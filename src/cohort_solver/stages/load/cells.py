@@ -22,6 +22,12 @@ NO = {"no", "n", "false", "0"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# Many one-line addresses, each followed by a line break: a whole column checked at once.
+# Atomic and possessive, so an address that fails never sends the search back through the
+# addresses before it (that would take exponential time).
+EMAILS = re.compile(r"(?>[^@\s]+@[^@\s]+\.[^@\s]+\n)*+")
+
+
 # Plain ASCII numbers only: Decimal would also take "1_000", "٣" and "Infinity".
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from cohort_solver.domain.scenario import (
     Applicant,
@@ -37,7 +38,7 @@ def check_outcomes(
     known = _Ids(
         None
         if "applicants" in unread
-        else {cells["applicant_id"] for _, cells in applicants.rows if cells.get("applicant_id")}
+        else {ident for ident in applicants.values("applicant_id") if ident}
         if applicants
         else set()
     )
@@ -150,49 +151,53 @@ def _folded(text: str) -> str:
 
 def check_id_namespaces(tables: dict[str, Table | None], out: Collector) -> None:
     """Ids that collide across files (see ROLE_FILES), or nearly collide (Unicode forms)."""
-    roles = {stem: role for stem, _, role in ROLE_FILES}
-    first: dict[str, tuple[str, int, str, dict[str, str]]] = {}
-    for stem, column, role in ROLE_FILES:
+    first: dict[str, tuple[str, int]] = {}  # folded id -> (file stem, row index) defining it
+    for stem, column, _ in ROLE_FILES:
         table = tables[stem]
         if table is None:
             continue
         mine: set[str] = set()
-        for row, cells in table.rows:
-            ident = cells.get(column, "")
+        for index, ident in enumerate(table.values(column)):
             key = id_key(ident)
             if not ident or key in mine:
                 continue  # blank, or a duplicate inside the file (reported with the file)
             mine.add(key)
-            earlier = first.setdefault(key, (stem, row, ident, cells))
-            if earlier[0] == stem:
-                continue
-            other, other_row, other_id, other_cells = earlier
-            where = f"{tables[other].file} row {other_row}"  # type: ignore[union-attr]
-            if other_id != ident:
-                message = (
-                    f"{column} {ident!r} is the same as {other_id!r} ({where}) once full-width "
-                    "letters, ligatures and special spaces are folded: use one spelling"
-                )
-            elif frozenset({stem, other}) not in SAME_PERSON:
-                message = (
-                    f"{column} {ident!r} is already the id of {roles[other]} ({where}): "
-                    f"{role} needs an id of its own"
-                )
-            else:
-                message = next(
-                    (
-                        f"{column} {ident!r} is also {roles[other]} ({where}), but the {part} "
-                        f"differs ({other_cells[part]!r} there): one id is one person, so make "
-                        "them match or give them different ids"
-                        for part in ("name", "email")
-                        if cells.get(part)
-                        and other_cells.get(part)
-                        and _folded(cells[part]) != _folded(other_cells[part])
-                    ),
-                    "",
-                )
-            if message:
-                out.add(table.file, row, table.column(column), message)
+            earlier = first.setdefault(key, (stem, index))
+            if earlier[0] != stem:
+                message = _collision(tables, stem, column, index, *earlier)
+                if message:
+                    out.add(table.file, table.numbers[index], table.column(column), message)
+
+
+def _collision(
+    tables: dict[str, Table | None], stem: str, column: str, index: int, other: str, at: int
+) -> str:
+    """Why an id of ``stem`` (row index ``index``) may not also be the id in ``other``."""
+    roles = {stem: role for stem, _, role in ROLE_FILES}
+    ids = {stem: column for stem, column, _ in ROLE_FILES}
+    table, earlier = tables[stem], tables[other]
+    assert table is not None and earlier is not None
+    ident, other_id = table.cell(index, column), earlier.cell(at, ids[other])
+    where = f"{earlier.file} row {earlier.numbers[at]}"
+    if other_id != ident:
+        return (
+            f"{column} {ident!r} is the same as {other_id!r} ({where}) once full-width "
+            "letters, ligatures and special spaces are folded: use one spelling"
+        )
+    if frozenset({stem, other}) not in SAME_PERSON:
+        return (
+            f"{column} {ident!r} is already the id of {roles[other]} ({where}): "
+            f"{roles[stem]} needs an id of its own"
+        )
+    for part in ("name", "email"):
+        mine, theirs = table.cell(index, part), earlier.cell(at, part)
+        if mine and theirs and _folded(mine) != _folded(theirs):
+            return (
+                f"{column} {ident!r} is also {roles[other]} ({where}), but the {part} "
+                f"differs ({theirs!r} there): one id is one person, so make "
+                "them match or give them different ids"
+            )
+    return ""
 
 
 class _Ids:
@@ -236,21 +241,63 @@ def check_references(
         table = tables[stem]
         if stem in unread:
             return _Ids(None)
-        return _Ids(
-            {cells[column] for _, cells in table.rows if cells.get(column)} if table else set()
-        )
+        return _Ids({ident for ident in table.values(column) if ident} if table else set())
 
     applicant_ids = ids("applicants", "applicant_id")
     person_ids = ids("people", "person_id")
     everyone = applicant_ids | person_ids | ids("mentors", "mentor_id") | ids("coaches", "coach_id")
     venue_ids = ids("venues", "venue_id")
+    _check_scores(scores, applicant_ids, at)
+    table = tables["applicants"]
+    for row, applicant in applicants:
+        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
+            assert table is not None
+            out.warnings.append(
+                f"{table.file}:{row}:{table.column('line_manager_id')}: "
+                f"line manager {applicant.line_manager_id!r} is not in people.csv"
+            )
+    _check_sessions(settings, sessions, person_ids, at)
+    _check_unavailability(unavailability, everyone | venue_ids, at)
+    for row, conflict in conflicts:
+        for column in ("person_a", "person_b"):
+            who = getattr(conflict, column)
+            if who not in everyone:
+                at("conflicts", row, column, f"{column}: unknown person {who!r}")
 
+
+At = Callable[[str, int, str, str], None]
+
+
+def _check_unavailability(
+    unavailability: list[tuple[int, Unavailability]], known: _Ids, at: At
+) -> None:
+    for row, item in unavailability:
+        if item.id not in known:
+            at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
+        if item.end < item.start:
+            at("unavailability", row, "end", "end is before start")
+        elif item.end == item.start:
+            at("unavailability", row, "end", "end is the same moment as start: nothing is blocked")
+
+
+def _check_scores(scores: list[tuple[int, Score]], applicant_ids: _Ids, at: At) -> None:
+    """A score is for a known applicant, by a panelist who is not one, given once."""
+    known = applicant_ids.ids  # None: every id counts as known (see _Ids)
+    keys = [(s.applicant_id, s.panelist, s.criterion) for _, s in scores]
+    if len(set(keys)) == len(keys) and (
+        known is None
+        or (
+            known.issuperset([applicant for applicant, _, _ in keys])
+            and known.isdisjoint([panelist for _, panelist, _ in keys])
+        )
+    ):
+        return  # the usual file: nothing to report, found without a loop in Python per row
     seen_scores: dict[tuple[str, str, str | None], int] = {}
     panel_applicants: set[str] = set()
     for row, score in scores:
-        if score.applicant_id not in applicant_ids:
+        if known is not None and score.applicant_id not in known:
             at("scores", row, "applicant_id", f"score for unknown applicant {score.applicant_id!r}")
-        if score.panelist in (applicant_ids.ids or ()) and score.panelist not in panel_applicants:
+        if score.panelist in (known or ()) and score.panelist not in panel_applicants:
             panel_applicants.add(score.panelist)
             at(
                 "scores",
@@ -272,13 +319,11 @@ def check_references(
         else:
             seen_scores[key] = row
 
-    for row, applicant in applicants:
-        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
-            out.warnings.append(
-                f"{tables['applicants'].file}:{row}:{tables['applicants'].column('line_manager_id')}: "  # type: ignore[union-attr]
-                f"line manager {applicant.line_manager_id!r} is not in people.csv"
-            )
 
+def _check_sessions(
+    settings: Settings | None, sessions: list[tuple[int, Session]], person_ids: _Ids, at: At
+) -> None:
+    """Durations fit the slots and the day; facilitators, attendees and ``after`` exist."""
     keys = {s.session_key: s for _, s in sessions}
     slot = settings.calendar.slot_minutes if settings else 0
     duration_limit = _day_minutes(settings) if settings else 24 * 60
@@ -306,17 +351,9 @@ def check_references(
                     f"with: {who!r} is not line_manager, head_of_service or a person in people.csv",
                 )
         if session.after is not None:
-            if session.after not in keys:
-                at("programme", row, "after", f"after: unknown session {session.after!r}")
-            elif session.after == session.session_key:
-                at("programme", row, "after", "a session cannot come after itself")
-            elif keys[session.after].month > session.month:
-                at(
-                    "programme",
-                    row,
-                    "after",
-                    f"after {session.after!r} (month {keys[session.after].month}) but this session is in month {session.month}",
-                )
+            problem = _after_problem(session, keys)
+            if problem:
+                at("programme", row, "after", problem)
         if session.duration_minutes > duration_limit:
             at(
                 "programme",
@@ -325,19 +362,19 @@ def check_references(
                 f"{session.duration_minutes} minutes does not fit in a {duration_limit}-minute working day",
             )
 
-    for row, item in unavailability:
-        if item.id not in everyone and item.id not in venue_ids:
-            at("unavailability", row, "id", f"unknown person or venue {item.id!r}")
-        if item.end < item.start:
-            at("unavailability", row, "end", "end is before start")
-        elif item.end == item.start:
-            at("unavailability", row, "end", "end is the same moment as start: nothing is blocked")
 
-    for row, conflict in conflicts:
-        for column in ("person_a", "person_b"):
-            who = getattr(conflict, column)
-            if who not in everyone:
-                at("conflicts", row, column, f"{column}: unknown person {who!r}")
+def _after_problem(session: Session, keys: dict[str, Session]) -> str | None:
+    after = session.after
+    if after not in keys:
+        return f"after: unknown session {after!r}"
+    if after == session.session_key:
+        return "a session cannot come after itself"
+    if keys[after].month > session.month:
+        return (
+            f"after {after!r} (month {keys[after].month}) but this session is in month "
+            f"{session.month}"
+        )
+    return None
 
 
 def _day_minutes(settings: Settings) -> int:

@@ -221,34 +221,8 @@ def load_settings(
         return None, raw
     as_written = copy.deepcopy(data)
     positions = toml_positions(text)
-    overridden: list[tuple[tuple[Any, ...], int]] = []
-    for index, override in enumerate(overrides, start=1):
-        try:
-            path_, value = parse_override(override)
-            changed = copy.deepcopy(data)  # a failed override leaves no half-made table behind
-            apply_override(changed, path_, value)
-        except ValueError as exc:
-            out.add("--set", index, 1, str(exc))
-            continue
-        data = changed
-        overridden.append((path_, index))
-    for key in _unknown_keys(Settings, data):
-        name = ".".join(map(str, key))
-        source = _override_of(key, overridden)
-        if source is None:
-            row, column = locate(positions, key)
-            out.warnings.append(f"{TOML}:{row}:{column}: unknown setting {name!r} ignored")
-            continue
-        # A mistyped --set would change nothing: that is never what was meant.
-        tail = next(p for p, i in overridden if i == source)[len(key) :]
-        nearest = _nearest_settings(key, tail)
-        out.add(
-            "--set",
-            source,
-            1,
-            f"{name!r} is not a setting, so this --set would change nothing"
-            + (f"; the nearest settings are {', '.join(nearest)}" if nearest else ""),
-        )
+    data, overridden = _overridden(data, overrides, out)
+    _check_unknown_keys(data, positions, overridden, out)
     try:
         return Settings.model_validate(data), raw
     except ValidationError as exc:
@@ -268,3 +242,47 @@ def load_settings(
             row, column = locate(positions, loc)
             out.add(TOML, row, column, f"{setting}: {friendly(error)}")
     return None, raw
+
+
+def _overridden(
+    data: dict[str, Any], overrides: Sequence[str], out: Collector
+) -> tuple[dict[str, Any], list[tuple[tuple[Any, ...], int]]]:
+    """The settings with every --set applied, and which --set (1-based) set which key."""
+    overridden: list[tuple[tuple[Any, ...], int]] = []
+    for index, override in enumerate(overrides, start=1):
+        try:
+            path_, value = parse_override(override)
+            changed = copy.deepcopy(data)  # a failed override leaves no half-made table behind
+            apply_override(changed, path_, value)
+        except ValueError as exc:
+            out.add("--set", index, 1, str(exc))
+            continue
+        data = changed
+        overridden.append((path_, index))
+    return data, overridden
+
+
+def _check_unknown_keys(
+    data: dict[str, Any],
+    positions: dict[tuple[Any, ...], tuple[int, int]],
+    overridden: list[tuple[tuple[Any, ...], int]],
+    out: Collector,
+) -> None:
+    """An unknown key in scenario.toml is a warning; in a --set, a problem."""
+    for key in _unknown_keys(Settings, data):
+        name = ".".join(map(str, key))
+        source = _override_of(key, overridden)
+        if source is None:
+            row, column = locate(positions, key)
+            out.warnings.append(f"{TOML}:{row}:{column}: unknown setting {name!r} ignored")
+            continue
+        # A mistyped --set would change nothing: that is never what was meant.
+        tail = next(p for p, i in overridden if i == source)[len(key) :]
+        nearest = _nearest_settings(key, tail)
+        out.add(
+            "--set",
+            source,
+            1,
+            f"{name!r} is not a setting, so this --set would change nothing"
+            + (f"; the nearest settings are {', '.join(nearest)}" if nearest else ""),
+        )

@@ -15,21 +15,14 @@ import re
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.styles.numbers import is_datetime
-from pydantic import BaseModel, ValidationError
-
 from cohort_solver.domain.scenario import (
-    CONTROL_CHARACTERS,
     MOMENT_HELP,
-    id_key,
     invisible_character,
     unsafe_character,
 )
@@ -99,11 +92,16 @@ class Grid:
 
 @dataclass
 class Table:
-    """A CSV or xlsx sheet as text cells, with the header's column positions."""
+    """A CSV or xlsx sheet as columns of text cells, with the header's column positions.
+
+    Held by column, not by row, so a file of 100,000 rows is checked a column at a time.
+    Row ``i`` of every column is spreadsheet row ``numbers[i]``.
+    """
 
     file: str
     positions: dict[str, int]  # normalised column name -> 1-based column
-    rows: list[tuple[int, dict[str, str]]]  # (row number, cells by normalised name)
+    numbers: list[int]  # the spreadsheet row number of each kept row
+    cells: dict[str, list[str]]  # normalised column name -> its cleaned cells, one per kept row
     raw: bytes = b""
     special: dict[tuple[int, int], Special] = field(default_factory=dict)
     broken: set[int] = field(default_factory=set)  # rows refused whole (wrong number of cells)
@@ -114,6 +112,14 @@ class Table:
     def special_cell(self, row: int, name: str) -> Special | None:
         position = self.positions.get(name)
         return self.special.get((row, position)) if position else None
+
+    def values(self, name: str) -> list[str]:
+        """The cells of one column (blank when the file has no such column)."""
+        return self.cells.get(name) or [""] * len(self.numbers)
+
+    def cell(self, index: int, name: str) -> str:
+        column = self.cells.get(name)
+        return column[index] if column else ""
 
 
 @dataclass
@@ -170,15 +176,12 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
         )
         return None
     text = data.decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[list[str]] = []
-    lines_read = 0
     try:
-        for row in reader:
-            rows.append(row)
-            lines_read = reader.line_num
+        rows = _quote_free_rows(text) or list(
+            csv.reader(io.StringIO(text, newline=""), strict=True)
+        )
     except csv.Error:
-        out.add(file, *_csv_fault(text, lines_read, len(rows) + 1))
+        out.add(file, *_csv_fault(text, *_rows_before_fault(text)))
         return None
     if _UNDECODABLE.search(text):
         bad = [
@@ -198,6 +201,35 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
         )
         return None
     return Grid(rows)
+
+
+def _quote_free_rows(text: str) -> list[list[str]] | None:
+    """The rows of a file with no quotes, carriage returns or NULs, where CSV is just lines
+    split at commas (twice as fast as the csv module); None for any other file.
+
+    A blank line is read as one blank cell rather than none: either way a blank row.
+    """
+    if '"' in text or "\r" in text or "\0" in text or not text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line end after the last row
+    if max(map(len, lines), default=0) > csv.field_size_limit():
+        return None  # a cell may be too long: the csv module says where
+    return [line.split(",") for line in lines]
+
+
+def _rows_before_fault(text: str) -> tuple[int, int]:
+    """(physical lines, row number) where the csv reader stops: only run on a fault."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = lines_read = 0
+    try:
+        for _ in reader:
+            rows += 1
+            lines_read = reader.line_num
+    except csv.Error:
+        pass
+    return lines_read, rows + 1
 
 
 def _csv_fault(text: str, lines_read: int, row: int) -> tuple[int, int, str]:
@@ -259,10 +291,12 @@ def _formula_cells(data: bytes, title: str) -> set[tuple[int, int]]:
         ):
             return set()
     # Only the formula text survives in this reading, so it is a second pass.
+    import openpyxl  # only for a workbook: it takes longer to import than a CSV takes to read
+
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         sheet = book[title]
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         return {
             (r, c)
             for r, row in enumerate(sheet.iter_rows(), start=1)
@@ -283,12 +317,7 @@ def _xlsx_cell(cell: Any) -> tuple[str, Special | None]:
     if isinstance(value, bool):
         return ("true" if value else "false"), None
     if isinstance(value, datetime):
-        moment = value.replace(microsecond=0)
-        if value.microsecond >= 500_000:
-            moment += timedelta(seconds=1)
-        if moment.time() == time() and is_datetime(cell.number_format) == "date":
-            return moment.date().isoformat(), Special("date")
-        return moment.isoformat(), Special("datetime")
+        return _xlsx_moment(value, cell.number_format)
     if isinstance(value, date):
         return value.isoformat(), Special("date")
     if isinstance(value, time):
@@ -304,10 +333,24 @@ def _xlsx_cell(cell: Any) -> tuple[str, Special | None]:
     return str(value), None
 
 
+def _xlsx_moment(value: datetime, number_format: str) -> tuple[str, Special]:
+    """A date-time cell to the second; a date format at midnight is a date."""
+    moment = value.replace(microsecond=0)
+    if value.microsecond >= 500_000:
+        moment += timedelta(seconds=1)
+    from openpyxl.styles.numbers import is_datetime
+
+    if moment.time() == time() and is_datetime(number_format) == "date":
+        return moment.date().isoformat(), Special("date")
+    return moment.isoformat(), Special("datetime")
+
+
 def _xlsx_grid(file: str, data: bytes, out: Collector) -> Grid | None:
     """The first visible sheet; hidden sheets are never read (a stale hidden copy must not
     decide who gets a place)."""
     try:
+        import openpyxl  # only for a workbook: it takes longer to import than a CSV takes to read
+
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         out.add(
@@ -329,7 +372,7 @@ def _xlsx_grid(file: str, data: bytes, out: Collector) -> Grid | None:
                 "the first visible sheet"
             )
         formulas = _formula_cells(data, sheet.title)
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         grid = Grid([], aligned=True)
         for r, row in enumerate(sheet.iter_rows(), start=1):
             texts = []
@@ -384,9 +427,38 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
         out.add(file, 1, 1, "the file is empty: it needs a header row")
         return None
     header = grid.rows[0] if grid.rows else []
+    if _bad_header(file, header, out):
+        return None
+    positions = _positions(file, header, out)
+    width = len(header)
+    named = set(positions.values())
+    special_rows = {r for r, c in grid.special if c in named}
+    table = Table(file, positions, [], {}, raw, grid.special)
+    numbers, rows = _kept_rows(file, grid, width, special_rows, table, out)
+    _nameless_warnings(file, header, rows, len(named) < width, out)
+    if not rows:
+        table.cells = {name: [] for name in positions}
+        return table
+    if min(map(len, rows)) < width:
+        rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+    by_position = list(zip(*rows, strict=False))
+    table.cells = {name: _cleaned(by_position[i - 1]) for name, i in positions.items()}
+    keep = special_rows | table.broken
+    # A row with text only under no heading holds nothing this file reads.
+    if not all(map(any, zip(*table.cells.values(), strict=True))):
+        filled = [any(cells) for cells in zip(*table.cells.values(), strict=True)]
+        chosen = [i for i, n in enumerate(numbers) if filled[i] or n in keep]
+        numbers = [numbers[i] for i in chosen]
+        table.cells = {name: [cells[i] for i in chosen] for name, cells in table.cells.items()}
+    table.numbers = numbers
+    return table
+
+
+def _bad_header(file: str, header: list[str], out: Collector) -> bool:
+    """Row 1 that cannot be a header: blank, another separator, or Excel's 'sep=' hint."""
     if not any(c.strip() for c in header):
         out.add(file, 1, 1, "row 1 is blank: the first row must name the columns")
-        return None
+        return True
     if len(header) == 1:
         for separator, name in ((";", "semicolons"), ("\t", "tabs")):
             if separator in header[0]:
@@ -397,10 +469,14 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
                     f"the columns are separated by {name}, not commas: save the file as "
                     "'CSV UTF-8 (comma delimited)'",
                 )
-                return None
+                return True
     if re.fullmatch(r"sep=.?", "".join(header).strip()):
         out.add(file, 1, 1, "row 1 is Excel's 'sep=' hint, not the header: delete that line")
-        return None
+        return True
+    return False
+
+
+def _positions(file: str, header: list[str], out: Collector) -> dict[str, int]:
     positions: dict[str, int] = {}
     for index, heading in enumerate(header, start=1):
         name = _clean(heading).lower()
@@ -412,13 +488,21 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
             )
             continue
         positions[name] = index
-    width = len(header)
-    named = set(positions.values())
-    unheaded = len(named) < width  # some column has no heading (or a repeated one)
-    special_rows = {r for r, c in grid.special if c in named}
-    nameless: set[int] = set()
-    table = Table(file, positions, [], raw, grid.special)
-    for number, row in enumerate(grid.rows[1:], start=2):
+    return positions
+
+
+def _kept_rows(
+    file: str, grid: Grid, width: int, special_rows: set[int], table: Table, out: Collector
+) -> tuple[list[int], list[list[str]]]:
+    """The rows that are not blank, and their numbers; a row of the wrong width is reported
+    and marked broken."""
+    rows = grid.rows[1:]
+    if all(map(str.strip, map("".join, rows))) and (
+        grid.aligned or all(len(row) == width for row in rows)
+    ):
+        return list(range(2, len(rows) + 2)), rows  # the usual file
+    numbers, kept = [], []
+    for number, row in enumerate(rows, start=2):
         if not "".join(row).strip() and number not in special_rows:
             continue  # a blank row, as a spreadsheet shows between blocks
         if not grid.aligned and len(row) != width:
@@ -432,27 +516,40 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
                 + (": add the missing cells" if len(row) < width else ""),
             )
             table.broken.add(number)
+        numbers.append(number)
+        kept.append(row)
+    return numbers, kept
+
+
+def _nameless_warnings(
+    file: str, header: list[str], rows: list[list[str]], unheaded: bool, out: Collector
+) -> None:
+    width = len(header)
+    nameless: set[int] = set()
+    if not unheaded and max(map(len, rows), default=0) <= width:
+        return
+    for row in rows:
         if len(row) > width or unheaded:
             nameless.update(
                 c
                 for c, cell in enumerate(row, start=1)
                 if cell.strip() and (c > width or not header[c - 1].strip())
             )
-        row = row + [""] * (width - len(row))
-        values = [cell.strip() for cell in row]
-        if not "".join(values).isascii():
-            values = [unicodedata.normalize("NFC", cell) for cell in values]
-        cells = {name: values[i - 1] for name, i in positions.items()}
-        if any(cells.values()) or number in special_rows or number in table.broken:
-            table.rows.append((number, cells))
     for column in sorted(nameless):
         out.warnings.append(
             f"{file}:1:{column}: column {column} has values but no heading: they were ignored"
         )
-    return table
 
 
-def _cell_problem(column: Column, cell: str, special: Special | None) -> str | None:
+def _cleaned(cells: tuple[str, ...]) -> list[str]:
+    """Cells without surrounding spaces, in Unicode NFC (as an ASCII cell already is)."""
+    stripped = list(map(str.strip, cells))
+    if "".join(stripped).isascii():
+        return stripped
+    return [c if c.isascii() else unicodedata.normalize("NFC", c) for c in stripped]
+
+
+def cell_problem(column: Column, cell: str, special: Special | None) -> str | None:
     """What is wrong with one cell before its value is read, if anything."""
     name = column.name
     if special is not None:
@@ -483,100 +580,6 @@ def _cell_problem(column: Column, cell: str, special: Special | None) -> str | N
     if column.key and ";" in cell:
         return f"{name}: an id cannot contain ';' (lists of ids are separated by ';')"
     return None
-
-
-def records(
-    table: Table,
-    model: type[BaseModel],
-    columns: dict[str, Column],
-    out: Collector,
-    *,
-    extra: Callable[[dict[str, str], dict[str, Any], Callable[[str, str], None]], None]
-    | None = None,
-) -> list[Any]:
-    """Parse and validate every row of a table into ``model`` records."""
-    missing = [n for n, c in columns.items() if c.required and n not in table.positions]
-    for name in missing:
-        out.add(table.file, 1, len(table.positions) + 1, f"required column {name!r} is missing")
-    unknown = set(table.positions) - set(columns)
-    for name in sorted(unknown, key=table.column):
-        out.warnings.append(f"{table.file}:1:{table.column(name)}: unknown column {name!r} ignored")
-    key = next((n for n, c in columns.items() if c.key), None)
-    present = [(n, c) for n, c in columns.items() if n in table.positions]
-    records = []
-    seen: dict[str, tuple[str, int]] = {}
-    for number, cells in table.rows:
-        if number in table.broken:
-            continue
-        values: dict[str, Any] = {}
-        ok = True
-
-        def problem(column_name: str, message: str, number: int = number) -> None:
-            nonlocal ok
-            ok = False
-            out.add(table.file, number, table.column(column_name), message)
-
-        for name, column in present:
-            cell = cells[name]
-            special = table.special_cell(number, name) if table.special else None
-            plain = special is None and (
-                not cell
-                or (
-                    cell.isascii()
-                    and not CONTROL_CHARACTERS.search(cell)
-                    and not (column.key and ";" in cell)
-                )
-            )
-            reason = None if plain else _cell_problem(column, cell, special)
-            if reason:
-                problem(name, reason)
-                continue
-            if not cell:
-                if not column.blank_ok:
-                    problem(name, f"{name} is blank")
-                continue
-            try:
-                values[column.target] = column.parse(cell)
-            except ValueError as exc:
-                if column.protected:  # name the cell and the rule, never the value
-                    problem(
-                        name,
-                        f"{name}: the cell is not yes, no or blank (use yes/no, y/n, true/false "
-                        "or 1/0; the value is not repeated here, as it is a protected "
-                        "characteristic)",
-                    )
-                else:
-                    problem(name, f"{name}: {exc}")
-        if extra:
-            extra(cells, values, problem)
-        if key and cells.get(key):
-            ident = cells[key]
-            first = seen.get(id_key(ident))
-            if first is None:
-                seen[id_key(ident)] = (ident, number)
-            elif first[0] == ident:
-                problem(key, f"duplicate {key} {ident!r} (first on row {first[1]})")
-            else:
-                problem(
-                    key,
-                    f"{key} {ident!r} is the same as {first[0]!r} on row {first[1]} once "
-                    "full-width letters, ligatures and special spaces are folded: use one spelling",
-                )
-        if not ok or missing:
-            continue  # a missing column is reported once, above, not on every row
-        try:
-            records.append((number, model.model_validate(values)))
-        except ValidationError as exc:
-            for error in exc.errors():
-                field_name = str(error["loc"][0]) if error["loc"] else ""
-                column_name = next(
-                    (c.name for c in columns.values() if c.target == field_name), field_name
-                )
-                label = column_name or "row"
-                out.add(
-                    table.file, number, table.column(column_name), f"{label}: {friendly(error)}"
-                )
-    return records
 
 
 def _shown(value: Any) -> str:
