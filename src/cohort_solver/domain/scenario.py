@@ -11,7 +11,7 @@ import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,7 +28,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-FULL_WEEK: tuple[str, ...] = WEEKDAYS[:5]
+FULL_WEEK: tuple[Weekday, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
 
 
 # The solvers add these numbers up in 64-bit integers (CP-SAT, the flows, numpy), and the
@@ -147,8 +147,9 @@ def _toml_clock(value: Any) -> Any:
     """A time of day: a toml time or "HH:MM", never a number (pydantic reads 9 as 00:00:09)."""
     if isinstance(value, time) and value.tzinfo is None:
         return value
-    if isinstance(value, str) and CLOCK_SPELLING.fullmatch(value.strip()):
-        hour, minute, second = CLOCK_SPELLING.fullmatch(value.strip()).groups()  # type: ignore[union-attr]
+    spelled = CLOCK_SPELLING.fullmatch(value.strip()) if isinstance(value, str) else None
+    if spelled:
+        hour, minute, second = spelled.groups()
         try:
             return time(int(hour), int(minute), int(second or 0))
         except ValueError:
@@ -477,7 +478,7 @@ class Applicant(Record):
     line_manager_id: str | None = None
     groups: dict[str, bool] = {}
     development_needs: Names = ()
-    working_days: tuple[Weekday, ...] = FULL_WEEK  # type: ignore[assignment]
+    working_days: tuple[Weekday, ...] = FULL_WEEK
     cohorts: Names = ()
 
     @property
@@ -511,7 +512,7 @@ class Coach(Record):
     capacity: Count = 6
     expertise: Names = ()
     councils: Names = ()
-    working_days: tuple[Weekday, ...] = FULL_WEEK  # type: ignore[assignment]
+    working_days: tuple[Weekday, ...] = FULL_WEEK
 
     def serves(self, council: str) -> bool:
         return not self.councils or council in self.councils
@@ -577,7 +578,7 @@ CareerMove = Literal[
 ]
 
 
-CAREER_MOVES: tuple[str, ...] = CareerMove.__args__  # type: ignore[attr-defined]
+CAREER_MOVES: tuple[str, ...] = get_args(CareerMove)
 
 
 class CareerOutcome(Record):
