@@ -112,3 +112,11 @@ def oxford(tmp_path: Path) -> Path:
 def always_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """Use the local process pool even for runs too small to pay for starting it."""
     monkeypatch.setattr("cohort_solver.sweeps.runner.POOL_START_SECONDS", -1.0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a real process pool takes seconds: it is `slow`, so the fast loop
+    (`-m "not slow"`) skips it and the full suite (CI) runs it."""
+    for item in items:
+        if "always_pool" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

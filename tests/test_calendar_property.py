@@ -188,6 +188,7 @@ def stage_agrees_with_the_exact_model(scenario, selected, matches, note=event) -
     assert total.bound <= total.value == rules.soft_objective(scenario, result.events)
 
 
+@pytest.mark.slow  # 300 programmes, each solved twice: the full suite runs it
 @settings(
     max_examples=300,
     deadline=None,

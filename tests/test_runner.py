@@ -71,6 +71,7 @@ def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(
     assert first == os.getpid() and os.getpid() not in rest and len(set(rest)) <= 2
 
 
+@pytest.mark.slow  # waits for the connection to time out
 def test_an_unreachable_dask_scheduler_is_bad_input() -> None:
     with (
         pytest.raises(InputError, match=r"--dask-scheduler:1:1: cannot reach a Dask scheduler"),
