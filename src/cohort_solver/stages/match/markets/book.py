@@ -1,0 +1,110 @@
+"""Who may be paired with whom in a sign-up scheme, and how much each pair fits.
+
+The hard rules: never oneself; a mentee on one side and a mentor with places on the other;
+not in the same team; neither in the other's line-management chain; no declared conflict;
+the mentor has every expertise the mentee needs. A lawful pair is acceptable when one of the
+two ranked the other (or the scheme is open).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+
+from cohort_solver.domain.markets import SignUp, SignUpMarket, rank_points
+
+
+@dataclass(frozen=True)
+class Book:
+    """The acceptable pairs of one scheme, with their fit and both sides' ranks."""
+
+    mentees: tuple[str, ...]
+    mentors: tuple[str, ...]
+    capacity: dict[str, int]
+    fit: dict[tuple[str, str], int]  # (mentee, mentor) -> fit, acceptable pairs only
+    rank: dict[tuple[str, str], int]  # (person, partner) -> rank given
+    needs: dict[str, tuple[str, ...]]
+
+    def options(self) -> dict[str, list[str]]:
+        """Each mentee's acceptable mentors, best first (ranked by rank, then unranked by id)."""
+        found: dict[str, list[str]] = {m: [] for m in self.mentees}
+        for mentee, mentor in self.fit:
+            found[mentee].append(mentor)
+        return {a: sorted(bs, key=partial(self.order, a)) for a, bs in found.items()}
+
+    def suitors(self) -> dict[str, list[str]]:
+        """Each mentor's acceptable mentees, best first."""
+        found: dict[str, list[str]] = {m: [] for m in self.mentors}
+        for mentee, mentor in self.fit:
+            found[mentor].append(mentee)
+        return {b: sorted(as_, key=partial(self.order, b)) for b, as_ in found.items()}
+
+    def order(self, person: str, partner: str) -> tuple[int, int, str]:
+        """How ``person`` orders ``partner``: ranked partners first by rank, then by id."""
+        given = self.rank.get((person, partner))
+        return (0, given, partner) if given is not None else (1, 0, partner)
+
+
+def _chain(people: dict[str, SignUp], start: str) -> set[str]:
+    """Everyone above ``start`` in the line-management chain the sign-ups describe."""
+    above: set[str] = set()
+    manager = people[start].line_manager_id
+    while manager and manager not in above:
+        above.add(manager)
+        manager = people[manager].line_manager_id if manager in people else ""
+    return above
+
+
+def lawful(market: SignUpMarket) -> set[tuple[str, str]]:
+    """Every (mentee, mentor) pair the hard rules allow, ranked or not."""
+    people = {p.person_id: p for p in market.people}
+    chains = {p: _chain(people, p) for p in people}
+    excluded = {(e.person_id, e.partner_id) for e in market.exclusions}
+    excluded |= {(b, a) for a, b in excluded}
+    mentors = [p for p in market.people if p.mentor and p.capacity > 0]
+    by_expertise: dict[str, set[str]] = defaultdict(set)
+    for p in mentors:
+        for skill in p.expertise:
+            by_expertise[skill].add(p.person_id)
+    allowed = set()
+    everyone = {p.person_id for p in mentors}
+    for a in (p for p in market.people if p.mentee):
+        covering = set(everyone)
+        for skill in a.needs:
+            covering &= by_expertise[skill]
+        for b in covering:
+            if _allowed(people[a.person_id], people[b], chains, excluded):
+                allowed.add((a.person_id, b))
+    return allowed
+
+
+def _allowed(
+    a: SignUp, b: SignUp, chains: dict[str, set[str]], excluded: set[tuple[str, str]]
+) -> bool:
+    if a.person_id == b.person_id or (a.person_id, b.person_id) in excluded:
+        return False
+    if a.team and a.team == b.team:
+        return False
+    return b.person_id not in chains[a.person_id] and a.person_id not in chains[b.person_id]
+
+
+def book(market: SignUpMarket) -> Book:
+    """The acceptable pairs of a scheme with their fit (see ``rank_points``)."""
+    rank = {(r.person_id, r.partner_id): r.rank for r in market.rankings}
+    longest = max(rank.values(), default=0)
+    allowed = lawful(market)
+    if not market.open:
+        allowed = {(a, b) for a, b in allowed if (a, b) in rank or (b, a) in rank}
+    fit = {
+        (a, b): rank_points(rank.get((a, b)), longest) + rank_points(rank.get((b, a)), longest)
+        for a, b in sorted(allowed)
+    }
+    return Book(
+        mentees=tuple(p.person_id for p in market.people if p.mentee),
+        mentors=tuple(p.person_id for p in market.people if p.mentor),
+        capacity={p.person_id: p.capacity for p in market.people if p.mentor},
+        fit=fit,
+        rank=rank,
+        needs={p.person_id: p.needs for p in market.people},
+    )
