@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from matching.games import HospitalResident
 
 from cohort_solver.checks.markets import _Rules, blocking_pairs, check_market
-from cohort_solver.domain.markets import Exclusion, Ranking, SignUp, SignUpMarket
+from cohort_solver.domain.markets import (
+    Exclusion,
+    MarketResult,
+    Pair,
+    Ranking,
+    Reading,
+    ReadingName,
+    SignUp,
+    SignUpMarket,
+)
 from cohort_solver.stages.match.markets.signup import solve_signup
 
 
@@ -24,7 +33,7 @@ def ranks(*rows: tuple[str, str, int]) -> tuple[Ranking, ...]:
     return tuple(Ranking(person_id=a, partner_id=b, rank=r) for a, b, r in rows)
 
 
-def pairs_of(result, reading: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def pairs_of(result: MarketResult, reading: ReadingName) -> dict[str, str]:
     return {p.mentee: p.mentor for p in result.reading(reading).pairs}
 
 
@@ -233,9 +242,7 @@ def test_stable_is_mentee_optimal_among_every_stable_matching(market: SignUpMark
             assert mine[a] == b or rules.prefers(a, mine[a], b)
 
 
-def _as_reading(m: dict[str, str], rules: _Rules):  # type: ignore[no-untyped-def]
-    from cohort_solver.domain.markets import Pair, Reading
-
+def _as_reading(m: dict[str, str], rules: _Rules) -> Reading:
     made = tuple(Pair(a, b, rules.fit(a, b), None, None) for a, b in m.items())
     return Reading("stable", made, (), 0, None, True)
 
@@ -321,8 +328,6 @@ def test_adding_an_acceptable_partner_never_lowers_the_best_fit(
 def test_the_checker_catches_a_self_pair_and_a_blocking_pair() -> None:
     from dataclasses import replace
 
-    from cohort_solver.domain.markets import Pair
-
     market = SignUpMarket(
         "m", (person("a", "both"), person("x", "mentor")), ranks(("a", "x", 1)), open=True
     )
@@ -336,10 +341,10 @@ def test_the_checker_catches_a_self_pair_and_a_blocking_pair() -> None:
 
 
 @pytest.mark.parametrize("reading", ["max_fit", "egalitarian", "stable"])
-def test_same_scheme_same_answer(reading: str) -> None:
+def test_same_scheme_same_answer(reading: ReadingName) -> None:
     market = SignUpMarket(
         "m",
         tuple(person(f"p{i}", "both", capacity=1 + i % 2) for i in range(12)),
         open=True,
     )
-    assert solve_signup(market).reading(reading) == solve_signup(market).reading(reading)  # type: ignore[arg-type]
+    assert solve_signup(market).reading(reading) == solve_signup(market).reading(reading)
