@@ -189,13 +189,13 @@ def hall_reasons(pairs: Book, assignment: Assignment) -> list[Unmatched]:
     for node, root in part.items():
         side, person = node
         groups[root][0 if side == "mentee" else 1].add(person)
-    found = []
-    for a in lonely:
-        if not options[a]:
-            found.append(Unmatched(a, "mentee", _alone(pairs, a, "mentee")))
-            continue
-        mentees, mentors = groups[part["mentee", a]]
-        found.append(Unmatched(a, "mentee", _hall_words(pairs, mentees, mentors)))
+    words = {root: _hall_words(pairs, *group) for root, group in groups.items()}
+    found = [
+        Unmatched(
+            a, "mentee", words[part["mentee", a]] if options[a] else _alone(pairs, a, "mentee")
+        )
+        for a in lonely
+    ]
     suitors = pairs.suitors()
     for b in pairs.mentors:
         if b in taken or pairs.capacity[b] == 0:
