@@ -26,6 +26,7 @@ from cohort_solver import pipeline
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+from cohort_solver.domain.markets import MarketResult
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
@@ -428,21 +429,40 @@ def explain(ctx: Context, applicant_id: str) -> None:
     help="An earlier matches.csv: keep every pair that is still lawful.",
 )
 def match(ctx: Context, previous: Path | None) -> None:
-    """Give each selected participant a mentor and a coach; write matches.csv."""
+    """Give each selected participant a mentor and a coach; write matches.csv. Each sign-up
+    scheme the toml declares ([[markets]]) is read three ways and written to NAME.csv."""
     scenario = ctx.load()
+    schemes = pipeline.markets(scenario, ctx.options)
     allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
     old = read_matches(previous) if previous else None
     result = pipeline.match(scenario, allocation, ctx.options, previous=old)
     pipeline.write(
         ctx.out,
         scenario,
-        {**pipeline.allocation_files(allocation), "matches.csv": matches_csv(result.matches)},
+        {
+            **pipeline.allocation_files(allocation),
+            "matches.csv": matches_csv(result.matches),
+            **pipeline.market_files(schemes),
+        },
         [allocation.report, result.report],
         earlier=ctx.earlier,
     )
     click.echo(
         f"matching {result.report.status}: {len(result.matches)} participants matched "
         f"({', '.join(f'{lv.name}={lv.value}' for lv in result.report.levels)})"
+    )
+    for scheme in schemes:
+        click.echo(_scheme_line(scheme))
+
+
+def _scheme_line(scheme: MarketResult) -> str:
+    """One line per sign-up scheme: pairs and fit of each reading, and what stability costs."""
+    readings = ", ".join(
+        f"{r.name} {len(r.pairs)} pairs fit {r.total_fit}" for r in scheme.readings
+    )
+    return (
+        f"{scheme.market}: {readings}; stability costs {scheme.stability_cost} fit; "
+        f"{len(scheme.blocking_pairs)} blocking pairs under max_fit"
     )
 
 

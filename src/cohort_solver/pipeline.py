@@ -37,6 +37,7 @@ from cohort_solver.stages.export.write import write_outputs
 from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
+    from cohort_solver.domain.markets import MarketResult
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -121,6 +122,28 @@ def match(
         progress=options.progress("matching", "steps"),
     )
     return replace(result, report=_stamped(result.report, scenario))
+
+
+def markets(scenario: Scenario, options: Options | None = None) -> list[MarketResult]:
+    """Each ``[[markets]]`` sign-up scheme of the toml, read three ways (max fit, egalitarian,
+    stable). Bad tables raise InputError (exit 2) before anything is solved."""
+    from cohort_solver.stages.load.markets import load_markets
+    from cohort_solver.stages.match.markets.signup import solve_signup
+
+    options = options or Options()
+    found = load_markets(scenario)
+    results = []
+    for market in found:
+        options.say(f"{market.name}: solving {len(market.people)} sign-ups")
+        results.append(solve_signup(market))
+    return results
+
+
+def market_files(results: Sequence[MarketResult]) -> dict[str, str | bytes]:
+    """NAME.csv for each sign-up scheme."""
+    from cohort_solver.stages.export.markets import market_csv
+
+    return {f"{r.market}.csv": market_csv(r) for r in results}
 
 
 def schedule(

@@ -400,6 +400,31 @@ class MatchingSettings(_Settings):
     weights: MatchingWeights = MatchingWeights()
 
 
+# Output names a market may not take: the files every run writes (contract section 3).
+TAKEN_NAMES = frozenset(
+    {"allocation", "decision_log", "matches", "calendar", "changes", "outcomes", "robustness"}
+)
+STEM = r"^[a-z][a-z0-9_-]{0,40}$"
+
+
+class MarketSettings(_Settings):
+    """One ``[[markets]]`` table: a sign-up scheme whose result ``match`` writes to NAME.csv."""
+
+    name: str = Field(pattern=STEM)
+    kind: Literal["signup"] = "signup"
+    signups: str = Field(pattern=STEM)  # the sign-up table's file name, without .csv/.xlsx
+    rankings: str | None = Field(default=None, pattern=STEM)
+    exclusions: str | None = Field(default=None, pattern=STEM)
+    open: bool = False  # every lawful pair acceptable, not only ranked ones
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_taken_name(cls, value: str) -> str:
+        if value in TAKEN_NAMES:
+            raise ValueError(f"{value}.csv is already an output: name the market otherwise")
+        return value
+
+
 class CalendarSettings(_Settings):
     day_start: time = time(9, 0)
     day_end: time = time(17, 0)
@@ -434,12 +459,16 @@ class Settings(_Settings):
     matching: MatchingSettings = MatchingSettings()
     calendar: CalendarSettings = CalendarSettings()
     impact: ImpactSettings = ImpactSettings()
+    markets: list[MarketSettings] = []
 
     @model_validator(mode="after")
     def _unique_cohorts(self) -> Settings:
         ids = [c.id for c in self.cohorts]
         if len(set(ids)) != len(ids):
             raise ValueError("cohort ids must be unique")
+        names = [m.name for m in self.markets]
+        if len(set(names)) != len(names):
+            raise ValueError("market names must be unique (each writes NAME.csv)")
         return self
 
     def cohort_list(self) -> list[Cohort]:
