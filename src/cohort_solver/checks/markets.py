@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cohort_solver.domain.markets import MarketResult, Reading, SignUp, SignUpMarket, rank_points
+from cohort_solver.domain.markets import (
+    MarketResult,
+    Reading,
+    SignUp,
+    SignUpMarket,
+    SwapMarket,
+    SwapResult,
+    rank_points,
+)
 
 
 class _Rules:
@@ -16,7 +24,7 @@ class _Rules:
         self.market = market
         self.people = {p.person_id: p for p in market.people}
         self.rank = {(r.person_id, r.partner_id): r.rank for r in market.rankings}
-        self.longest = max(self.rank.values(), default=0)
+        self.ranks = market.ranks
         self.conflicts = {frozenset((e.person_id, e.partner_id)) for e in market.exclusions}
 
     def managers(self, person: str) -> list[str]:
@@ -53,8 +61,8 @@ class _Rules:
         return self.broken(self.people[a], self.people[b]) is None
 
     def fit(self, a: str, b: str) -> int:
-        return rank_points(self.rank.get((a, b)), self.longest) + rank_points(
-            self.rank.get((b, a)), self.longest
+        return rank_points(self.rank.get((a, b)), self.ranks) + rank_points(
+            self.rank.get((b, a)), self.ranks
         )
 
     def prefers(self, person: str, x: str, y: str | None) -> bool:
@@ -151,4 +159,75 @@ def check_market(market: SignUpMarket, result: MarketResult) -> list[str]:
         problems.append("the blocking pairs of max_fit are not exactly those enumerated")
     if result.stability_cost != best.total_fit - stable.total_fit:
         problems.append("the cost of stability does not add up")
+    return problems
+
+
+# ---- job swaps --------------------------------------------------------------------------
+
+
+def swap_move_problem(market: SwapMarket, taker: str, giver: str) -> str | None:
+    """Why ``taker`` may not take ``giver``'s role, in words, or None."""
+    people = {p.person_id: p for p in market.people}
+    if taker not in people or giver not in people:
+        return "someone unknown"
+    if taker == giver:
+        return "takes their own role"
+    a, b = people[taker], people[giver]
+    ranked = {(r.person_id, r.partner_id) for r in market.rankings}
+    if (taker, giver) not in ranked:
+        return f"{taker} did not rank {giver}'s role"
+    if a.grade_band != b.grade_band:
+        return "different grade bands"
+    if a.team and a.team == b.team:
+        return "same team"
+    if market.same_department and a.department != b.department:
+        return "different departments"
+
+    def managers(person: str) -> list[str]:
+        chain: list[str] = []
+        current = people[person].line_manager_id
+        while current and current not in chain:
+            chain.append(current)
+            current = people[current].line_manager_id if current in people else ""
+        return chain
+
+    if giver in managers(taker) or taker in managers(giver):
+        return "line-management link"
+    conflicts = {frozenset((e.person_id, e.partner_id)) for e in market.exclusions}
+    if frozenset((taker, giver)) in conflicts:
+        return "declared conflict"
+    return None
+
+
+def check_swaps(market: SwapMarket, result: SwapResult) -> list[str]:
+    """Every problem with a swap plan: reciprocity, cycle lengths, one swap each, the rules,
+    the fits and the unpaired list."""
+    problems = []
+    rank = {(r.person_id, r.partner_id): r.rank for r in market.rankings}
+    seen: Counter[str] = Counter()
+    for swap in result.swaps:
+        size = len(swap.members)
+        if not 2 <= size <= market.cycle_length:
+            problems.append(
+                f"{swap.members}: {size} people, the scheme allows 2-{market.cycle_length}"
+            )
+        seen.update(swap.members)
+        for i, taker in enumerate(swap.members):
+            giver = swap.members[(i + 1) % size]
+            why = swap_move_problem(market, taker, giver)
+            if why:
+                problems.append(f"{taker} takes {giver}'s role: {why}")
+        expected = tuple(
+            rank.get((t, swap.members[(i + 1) % size])) for i, t in enumerate(swap.members)
+        )
+        if swap.ranks != expected:
+            problems.append(f"{swap.members}: wrong ranks")
+        if swap.fit != sum(rank_points(r, market.ranks) for r in expected):
+            problems.append(f"{swap.members}: wrong fit")
+    problems += [f"{p} is in {n} swaps" for p, n in seen.items() if n > 1]
+    everyone = {p.person_id for p in market.people}
+    if sorted(u.person_id for u in result.unpaired) != sorted(everyone - set(seen)):
+        problems.append("the unpaired list is not exactly those who keep their role")
+    if result.swapped != sum(seen.values()) or result.total_fit != sum(s.fit for s in result.swaps):
+        problems.append("the number swapped or the total fit does not add up")
     return problems

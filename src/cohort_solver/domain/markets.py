@@ -17,6 +17,7 @@ from cohort_solver.domain.scenario import Count, Names, Record
 Role = Literal["mentee", "mentor", "both"]
 ReadingName = Literal["max_fit", "egalitarian", "stable"]
 READINGS: tuple[ReadingName, ...] = ("max_fit", "egalitarian", "stable")
+DEFAULT_RANKS = 5  # the fit scale of a scheme: a first choice of five earns 5 points
 
 
 class SignUp(Record):
@@ -67,6 +68,7 @@ class SignUpMarket:
     # False: a pair is acceptable only when one of the two ranked the other (a mentee's "top
     # three mentors"). True: every pair the hard rules allow is acceptable.
     open: bool = False
+    ranks: int = DEFAULT_RANKS  # the fit scale: see rank_points
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,62 @@ class MarketResult:
         return next(r for r in self.readings if r.name == name)
 
 
-def rank_points(rank: int | None, longest: int) -> int:
-    """Fit points of one side's view of a pair: a first choice of ``longest`` ranks earns
-    ``longest``, the last ranked one 1, an unranked partner 0. Solver and checker share this
-    formula, as the calendar's weights are shared."""
-    return 0 if rank is None else max(longest + 1 - rank, 0)
+def rank_points(rank: int | None, ranks: int) -> int:
+    """Fit points of one side's view of a pair, on the scheme's declared scale of ``ranks``:
+    a first choice earns ``ranks``, rank ``ranks`` or below 1, an unranked partner 0. The scale
+    is declared, not read off the rankings, so one person's long list moves nobody else's fit.
+    Solver and checker share this formula, as the calendar's weights are shared."""
+    return 0 if rank is None else max(ranks + 1 - rank, 1)
+
+
+# ---- job swaps --------------------------------------------------------------------------
+
+
+class SwapCandidate(Record):
+    """One row of a job-swap scheme's candidate table."""
+
+    person_id: str = Field(min_length=1)
+    name: str = ""
+    grade_band: str = Field(min_length=1)
+    team: str = ""
+    department: str = ""
+    line_manager_id: str = ""
+
+
+@dataclass(frozen=True)
+class SwapMarket:
+    """Staff who would swap roles: ``rankings`` say whose role each would take (1 = first)."""
+
+    name: str
+    people: tuple[SwapCandidate, ...]
+    rankings: tuple[Ranking, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    cycle_length: int = 2  # 2: pairs only; 3: also A takes B's role, B takes C's, C takes A's
+    same_department: bool = False
+    ranks: int = DEFAULT_RANKS  # the fit scale: see rank_points
+
+
+@dataclass(frozen=True)
+class Swap:
+    """One cycle: ``members[i]`` takes the role of ``members[i + 1]`` (the last, the first's)."""
+
+    members: tuple[str, ...]
+    ranks: tuple[int, ...]  # the rank each member gave the role they take
+    fit: int
+
+
+@dataclass(frozen=True)
+class Unpaired:
+    person_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    market: str
+    swaps: tuple[Swap, ...]
+    unpaired: tuple[Unpaired, ...]
+    swapped: int  # people who move role
+    total_fit: int
+    status: str  # optimal | feasible (time limit: the best found, with its bound)
+    bound: int  # proven upper bound on total fit at the best number swapped

@@ -416,6 +416,7 @@ class MarketSettings(_Settings):
     rankings: str | None = Field(default=None, pattern=STEM)
     exclusions: str | None = Field(default=None, pattern=STEM)
     open: bool = False  # every lawful pair acceptable, not only ranked ones
+    ranks: int = Field(default=5, ge=1, le=1000)  # the fit scale: a first choice earns this
 
     @field_validator("name")
     @classmethod

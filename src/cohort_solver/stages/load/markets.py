@@ -55,6 +55,7 @@ def _market(scenario: Scenario, market: MarketSettings, out: Collector) -> SignU
         rankings=tuple(r for _, r in rankings),
         exclusions=tuple(e for _, e in exclusions),
         open=market.open,
+        ranks=market.ranks,
     )
 
 

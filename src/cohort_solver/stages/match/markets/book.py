@@ -93,12 +93,12 @@ def _allowed(
 def book(market: SignUpMarket) -> Book:
     """The acceptable pairs of a scheme with their fit (see ``rank_points``)."""
     rank = {(r.person_id, r.partner_id): r.rank for r in market.rankings}
-    longest = max(rank.values(), default=0)
     # A closed scheme only looks at ranked pairs, either way round: 25,000, not 10 million.
     ranked = None if market.open else set(rank) | {(b, a) for a, b in rank}
     allowed = lawful(market, ranked)
     fit = {
-        (a, b): rank_points(rank.get((a, b)), longest) + rank_points(rank.get((b, a)), longest)
+        (a, b): rank_points(rank.get((a, b)), market.ranks)
+        + rank_points(rank.get((b, a)), market.ranks)
         for a, b in sorted(allowed)
     }
     return Book(
