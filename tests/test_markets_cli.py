@@ -111,3 +111,49 @@ def test_a_market_may_not_take_the_name_of_an_output(oxford: Path, tmp_path: Pat
     code, output = invoke("validate", str(oxford))
     assert code == 2, output
     assert "matches.csv is already an output" in output
+
+
+SWAP_TOML = """
+[[markets]]
+name = "swaps"
+kind = "swap"
+signups = "swap_candidates"
+rankings = "swap_rankings"
+cycle_length = 3
+"""
+
+CANDIDATES = """person_id,name,grade_band,team,department,line_manager_id
+R1,Ruth,6-7,grants,research,
+R2,Omar,6-7,contracts,research,
+R3,Mei,6-7,ethics,research,
+R4,Ben,6-7,grants,research,
+R5,Zoe,8,audit,research,
+"""
+
+SWAP_RANKINGS = """person_id,partner_id,rank
+R1,R2,1
+R2,R3,1
+R3,R1,1
+R4,R1,1
+R4,R5,2
+R5,R4,1
+"""
+
+
+def test_match_writes_swaps_csv_with_a_three_way_swap_and_reasons(
+    oxford: Path, tmp_path: Path
+) -> None:
+    toml = oxford / "scenario.toml"
+    toml.write_text(toml.read_text() + SWAP_TOML)
+    (oxford / "swap_candidates.csv").write_text(CANDIDATES)
+    (oxford / "swap_rankings.csv").write_text(SWAP_RANKINGS)
+    code, output = invoke("match", str(oxford), "--out", str(tmp_path / "out"))
+    assert code == 0, output
+    assert "swaps: optimal, 1 swaps move 3 people" in output
+    rows = list(csv.DictReader((tmp_path / "out" / "swaps.csv").open()))
+    moved = {r["person_id"]: r["takes_role_of"] for r in rows if r["swap"]}
+    assert moved == {"R1": "R2", "R2": "R3", "R3": "R1"}
+    reasons = {r["person_id"]: r["reason"] for r in rows if not r["swap"]}
+    # R4 -> R1 is the same team; R4 and R5 are in different grade bands.
+    assert reasons["R4"].startswith("unpaired: no role they ranked is allowed")
+    assert reasons["R5"].startswith("unpaired: no role they ranked is allowed")

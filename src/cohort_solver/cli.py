@@ -26,7 +26,7 @@ from cohort_solver import pipeline
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
-from cohort_solver.domain.markets import MarketResult
+from cohort_solver.domain.markets import MarketResult, SwapResult
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
@@ -455,8 +455,14 @@ def match(ctx: Context, previous: Path | None) -> None:
         click.echo(_scheme_line(scheme))
 
 
-def _scheme_line(scheme: MarketResult) -> str:
-    """One line per sign-up scheme: pairs and fit of each reading, and what stability costs."""
+def _scheme_line(scheme: MarketResult | SwapResult) -> str:
+    """One line per scheme: pairs and fit of each reading and what stability costs, or the
+    swaps made."""
+    if isinstance(scheme, SwapResult):
+        return (
+            f"{scheme.market}: {scheme.status}, {len(scheme.swaps)} swaps move "
+            f"{scheme.swapped} people (fit {scheme.total_fit}); {len(scheme.unpaired)} unpaired"
+        )
     readings = ", ".join(
         f"{r.name} {len(r.pairs)} pairs fit {r.total_fit}" for r in scheme.readings
     )

@@ -37,7 +37,7 @@ from cohort_solver.stages.export.write import write_outputs
 from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
-    from cohort_solver.domain.markets import MarketResult
+    from cohort_solver.domain.markets import MarketResult, SwapResult
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -124,26 +124,38 @@ def match(
     return replace(result, report=_stamped(result.report, scenario))
 
 
-def markets(scenario: Scenario, options: Options | None = None) -> list[MarketResult]:
-    """Each ``[[markets]]`` sign-up scheme of the toml, read three ways (max fit, egalitarian,
-    stable). Bad tables raise InputError (exit 2) before anything is solved."""
+def markets(scenario: Scenario, options: Options | None = None) -> list[MarketResult | SwapResult]:
+    """Each ``[[markets]]`` scheme of the toml: a sign-up scheme read three ways (max fit,
+    egalitarian, stable), or job swaps packed exactly. Bad tables raise InputError (exit 2)
+    before anything is solved."""
+    from cohort_solver.domain.markets import SignUpMarket
     from cohort_solver.stages.load.markets import load_markets
     from cohort_solver.stages.match.markets.signup import solve_signup
+    from cohort_solver.stages.match.markets.swaps import solve_swaps
 
     options = options or Options()
     found = load_markets(scenario)
-    results = []
+    results: list[MarketResult | SwapResult] = []
     for market in found:
         options.say(f"{market.name}: solving {len(market.people)} sign-ups")
-        results.append(solve_signup(market))
+        if isinstance(market, SignUpMarket):
+            results.append(solve_signup(market))
+        else:
+            results.append(
+                solve_swaps(market, time_limit=options.time_limit, workers=options.workers or 0)
+            )
     return results
 
 
-def market_files(results: Sequence[MarketResult]) -> dict[str, str | bytes]:
-    """NAME.csv for each sign-up scheme."""
-    from cohort_solver.stages.export.markets import market_csv
+def market_files(results: Sequence[MarketResult | SwapResult]) -> dict[str, str | bytes]:
+    """NAME.csv for each scheme."""
+    from cohort_solver.domain.markets import MarketResult
+    from cohort_solver.stages.export.markets import market_csv, swaps_csv
 
-    return {f"{r.market}.csv": market_csv(r) for r in results}
+    return {
+        f"{r.market}.csv": market_csv(r) if isinstance(r, MarketResult) else swaps_csv(r)
+        for r in results
+    }
 
 
 def schedule(

@@ -168,4 +168,5 @@ class SwapResult:
     swapped: int  # people who move role
     total_fit: int
     status: str  # optimal | feasible (time limit: the best found, with its bound)
-    bound: int  # proven upper bound on total fit at the best number swapped
+    bound: int  # proven upper bound on the people moved
+    fit_bound: int  # proven upper bound on the total fit, when as many as ``bound`` move

@@ -408,15 +408,18 @@ STEM = r"^[a-z][a-z0-9_-]{0,40}$"
 
 
 class MarketSettings(_Settings):
-    """One ``[[markets]]`` table: a sign-up scheme whose result ``match`` writes to NAME.csv."""
+    """One ``[[markets]]`` table: a sign-up scheme or a job-swap scheme; ``match`` writes its
+    result to NAME.csv."""
 
     name: str = Field(pattern=STEM)
-    kind: Literal["signup"] = "signup"
+    kind: Literal["signup", "swap"] = "signup"
     signups: str = Field(pattern=STEM)  # the sign-up table's file name, without .csv/.xlsx
     rankings: str | None = Field(default=None, pattern=STEM)
     exclusions: str | None = Field(default=None, pattern=STEM)
     open: bool = False  # every lawful pair acceptable, not only ranked ones
     ranks: int = Field(default=5, ge=1, le=1000)  # the fit scale: a first choice earns this
+    cycle_length: int = Field(default=2, ge=2, le=3)  # swap: 3 allows A->B->C->A
+    same_department: bool = False  # swap: only within one department
 
     @field_validator("name")
     @classmethod

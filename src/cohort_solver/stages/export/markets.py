@@ -3,7 +3,7 @@ block the best-fit reading. It holds ids, ranks and fits only: no protected data
 
 from __future__ import annotations
 
-from cohort_solver.domain.markets import MarketResult, Pair, Reading
+from cohort_solver.domain.markets import MarketResult, Pair, Reading, SwapResult
 from cohort_solver.stages.export.files import csv_text
 
 MARKET_COLUMNS = (
@@ -61,3 +61,29 @@ def market_csv(result: MarketResult) -> str:
         for a, b in result.blocking_pairs
     ]
     return csv_text(MARKET_COLUMNS, rows)
+
+
+SWAP_COLUMNS = ("swap", "person_id", "takes_role_of", "rank", "fit", "reason")
+
+
+def swaps_csv(result: SwapResult) -> str:
+    """One row per person who moves (swap number, whose role they take, their rank of it),
+    then one per person who keeps their role, with the reason."""
+    rows: list[tuple[object, ...]] = []
+    for number, swap in enumerate(result.swaps, start=1):
+        size = len(swap.members)
+        kind = "two-way swap" if size == 2 else f"{size}-way swap"
+        for i, person in enumerate(swap.members):
+            giver = swap.members[(i + 1) % size]
+            rows.append(
+                (
+                    number,
+                    person,
+                    giver,
+                    swap.ranks[i],
+                    swap.fit,
+                    f"{kind}: {', '.join(swap.members)}",
+                )
+            )
+    rows += [("", u.person_id, "", "", "", f"unpaired: {u.reason}") for u in result.unpaired]
+    return csv_text(SWAP_COLUMNS, rows)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cohort_solver.domain.markets import Exclusion, Ranking, SignUp, SignUpMarket
+from cohort_solver.domain.markets import (
+    Exclusion,
+    Ranking,
+    SignUp,
+    SignUpMarket,
+    SwapCandidate,
+    SwapMarket,
+)
 from cohort_solver.domain.scenario import MarketSettings, Scenario
 from cohort_solver.stages.load.cells import parse_int, parse_list
 from cohort_solver.stages.load.columns import Column, _columns
@@ -22,6 +29,15 @@ SIGNUP_COLUMNS = _columns(
     Column("expertise", parse_list),
 )
 
+SWAP_COLUMNS = _columns(
+    Column("person_id", required=True, blank_ok=False, key=True),
+    Column("name", free_text=True),
+    Column("grade_band", required=True, blank_ok=False),
+    Column("team"),
+    Column("department"),
+    Column("line_manager_id"),
+)
+
 RANKING_COLUMNS = _columns(
     Column("person_id", required=True, blank_ok=False),
     Column("partner_id", required=True, blank_ok=False),
@@ -35,20 +51,34 @@ EXCLUSION_COLUMNS = _columns(
 )
 
 
-def load_markets(scenario: Scenario) -> list[SignUpMarket]:
-    """Every declared sign-up scheme with its tables; InputError (exit 2) lists every problem."""
+def load_markets(scenario: Scenario) -> list[SignUpMarket | SwapMarket]:
+    """Every declared scheme with its tables; InputError (exit 2) lists every problem."""
     out = Collector()
     found = [_market(scenario, market, out) for market in scenario.settings.markets]
     out.raise_if_any()
     return found
 
 
-def _market(scenario: Scenario, market: MarketSettings, out: Collector) -> SignUpMarket:
+def _market(
+    scenario: Scenario, market: MarketSettings, out: Collector
+) -> SignUpMarket | SwapMarket:
+    swap = market.kind == "swap"
+    model, columns = (SwapCandidate, SWAP_COLUMNS) if swap else (SignUp, SIGNUP_COLUMNS)
     table = read_table(scenario.folder, market.signups, out, required=True)
-    people = [p for _, p in records(table, SignUp, SIGNUP_COLUMNS, out)] if table else []
+    people = [p for _, p in records(table, model, columns, out)] if table else []
     known = {p.person_id for p in people}
     rankings = _pairs(scenario, market.rankings, Ranking, RANKING_COLUMNS, known, out)
     exclusions = _pairs(scenario, market.exclusions, Exclusion, EXCLUSION_COLUMNS, known, out)
+    if swap:
+        return SwapMarket(
+            name=market.name,
+            people=tuple(people),
+            rankings=tuple(r for _, r in rankings),
+            exclusions=tuple(e for _, e in exclusions),
+            cycle_length=market.cycle_length,
+            same_department=market.same_department,
+            ranks=market.ranks,
+        )
     return SignUpMarket(
         name=market.name,
         people=tuple(people),

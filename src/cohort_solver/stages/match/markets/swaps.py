@@ -11,6 +11,7 @@ with the most total fit.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 
 from ortools.sat.python import cp_model
@@ -86,33 +87,24 @@ def cycles(arcs: dict[Arc, int], longest: int) -> list[tuple[str, ...]]:
 
 
 def solve_swaps(market: SwapMarket, *, time_limit: float = 60.0, workers: int = 0) -> SwapResult:
-    """Disjoint swap cycles moving the most people, then with the most total fit."""
+    """Disjoint swap cycles moving the most people, then with the most total fit.
+
+    People who share no possible cycle cannot affect each other, so each connected part (a
+    grade band at least) is its own exact model; parts are solved in id order.
+    """
     arcs = moves(market)
     options = cycles(arcs, market.cycle_length)
-    fit = [
-        sum(rank_points(arcs[c[i], c[(i + 1) % len(c)]], market.ranks) for i in range(len(c)))
-        for c in options
-    ]
-    model = cp_model.CpModel()
-    chosen = [model.new_bool_var(f"swap{k}") for k in range(len(options))]
-    add_one_swap_each(model, options, chosen)
-    moved = sum(len(c) * x for c, x in zip(options, chosen, strict=True))
-    solver = cp_sat(workers or _cores(), time_limit)
-    model.maximize(moved)
-    status = solver.solve(model)
-    no_solution("job swaps", status, "no swap plan yet")
-    best_moved = round(solver.objective_value)
-    first_optimal = status == cp_model.OPTIMAL
-    # Second level: keep the most people moved, then the most fit (hinted by the first).
-    model.add(moved >= best_moved)
-    for x in chosen:
-        model.add_hint(x, bool(solver.value(x)))
-    model.maximize(sum(f * x for f, x in zip(fit, chosen, strict=True)))
-    status = solver.solve(model)
-    no_solution("job swaps", status, f"{best_moved} people swapped, fit not yet maximised")
-    picked = [c for c, x in zip(options, chosen, strict=True) if solver.value(x)]
-    swaps = tuple(_swap(c, arcs, market.ranks) for c in picked)
-    optimal = first_optimal and status == cp_model.OPTIMAL
+    started = time.perf_counter()
+    picked: list[tuple[str, ...]] = []
+    optimal, bound, fit_bound = True, 0, 0
+    for part in _parts(options):
+        left = max(0.01, time_limit - (time.perf_counter() - started))
+        chosen, proven, part_bound, part_fit = _pack(market, arcs, part, left, workers)
+        picked += chosen
+        optimal &= proven
+        bound += part_bound
+        fit_bound += part_fit
+    swaps = tuple(_swap(c, arcs, market.ranks) for c in sorted(picked))
     return SwapResult(
         market=market.name,
         swaps=swaps,
@@ -120,8 +112,58 @@ def solve_swaps(market: SwapMarket, *, time_limit: float = 60.0, workers: int = 
         swapped=sum(len(s.members) for s in swaps),
         total_fit=sum(s.fit for s in swaps),
         status="optimal" if optimal else "feasible",
-        bound=round(solver.best_objective_bound),
+        bound=bound,
+        fit_bound=fit_bound,
     )
+
+
+def _parts(options: list[tuple[str, ...]]) -> list[list[tuple[str, ...]]]:
+    """The cycles grouped by the connected parts of who shares a cycle with whom."""
+    root: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root.setdefault(x, x)
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        return x
+
+    for cycle in options:
+        first = find(cycle[0])
+        for person in cycle[1:]:
+            other = find(person)
+            if other != first:
+                root[max(first, other)] = min(first, other)
+                first = min(first, other)
+    grouped: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for cycle in options:
+        grouped[find(cycle[0])].append(cycle)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+def _pack(
+    market: SwapMarket,
+    arcs: dict[Arc, int],
+    options: list[tuple[str, ...]],
+    seconds: float,
+    workers: int,
+) -> tuple[list[tuple[str, ...]], bool, int, int]:
+    """One part's best cycles: (chosen, proven optimal, bound on people moved, on fit)."""
+    fit = [_swap(c, arcs, market.ranks).fit for c in options]
+    # One weighted objective, not two solves: a person moved outweighs all the fit there is.
+    weight = sum(fit) + 1
+    model = cp_model.CpModel()
+    chosen = [model.new_bool_var(f"swap{k}") for k in range(len(options))]
+    add_one_swap_each(model, options, chosen)
+    model.maximize(
+        sum((weight * len(c) + f) * x for c, f, x in zip(options, fit, chosen, strict=True))
+    )
+    solver = cp_sat(workers or _cores(), seconds)
+    status = solver.solve(model)
+    no_solution("job swaps", status, "no swap plan yet")
+    bound = round(solver.best_objective_bound)
+    picked = [c for c, x in zip(options, chosen, strict=True) if solver.value(x)]
+    return picked, status == cp_model.OPTIMAL, bound // weight, bound % weight
 
 
 def _cores() -> int:
