@@ -17,8 +17,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -474,6 +476,14 @@ class Settings(_Settings):
         if len(set(names)) != len(names):
             raise ValueError("market names must be unique (each writes NAME.csv)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_markets(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # No [[markets]]: the settings dump (solution.json, compare) reads as it did before.
+        dumped: dict[str, Any] = handler(self)
+        if not self.markets:
+            dumped.pop("markets", None)
+        return dumped
 
     def cohort_list(self) -> list[Cohort]:
         """The cohorts with their places resolved (default: one cohort ``main``)."""

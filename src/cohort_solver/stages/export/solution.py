@@ -58,10 +58,7 @@ def solution_json(scenario: Scenario, reports: Sequence[StageReport]) -> str:
         "decision_log": {
             "inputs_checksum": scenario.checksum,
             "seed": scenario.settings.selection.seed,
-            # No sign-up schemes: the settings read as they did before [[markets]] existed.
-            "settings": scenario.settings.model_dump(
-                mode="json", exclude=None if scenario.settings.markets else {"markets"}
-            ),
+            "settings": scenario.settings.model_dump(mode="json"),
             "stages": {r.stage: r.status for r in reports},
             "warnings": list(scenario.warnings),
         },
