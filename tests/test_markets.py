@@ -347,3 +347,24 @@ def test_same_scheme_same_answer(reading: ReadingName) -> None:
         open=True,
     )
     assert solve_signup(market).reading(reading) == solve_signup(market).reading(reading)
+
+
+@SMALL
+@given(markets(), st.data())
+def test_the_price_explain_gives_for_a_pair_is_the_brute_force_best_with_that_pair(
+    market: SignUpMarket, data: st.DataObject
+) -> None:
+    from cohort_solver.stages.match.markets.book import book
+    from cohort_solver.stages.match.markets.explain import _forced
+
+    pairs = book(market)
+    if not pairs.fit:
+        return
+    a, b = data.draw(st.sampled_from(sorted(pairs.fit)))
+    rules = _Rules(market)
+    best = max(
+        (len(m), sum(rules.fit(x, y) for x, y in m.items()))
+        for m in every_matching(market)
+        if m.get(a) == b
+    )
+    assert _forced(pairs, a, b) == best

@@ -157,3 +157,23 @@ def test_match_writes_swaps_csv_with_a_three_way_swap_and_reasons(
     # R4 -> R1 is the same team; R4 and R5 are in different grade bands.
     assert reasons["R4"].startswith("unpaired: no role they ranked is allowed")
     assert reasons["R5"].startswith("unpaired: no role they ranked is allowed")
+
+
+def test_explain_says_why_not_that_mentor_with_the_rule_or_the_exact_price(
+    oxford: Path, tmp_path: Path
+) -> None:
+    with_scheme(oxford)
+    code, output = invoke("explain", str(oxford), "S1", "--market", "mentoring", "--partner", "S4")
+    assert code == 0, output
+    assert "S1 with S4 as mentor: never, one is in the other's line-management chain" in output
+    code, output = invoke("explain", str(oxford), "S3", "--market", "mentoring", "--partner", "S1")
+    assert code == 0, output
+    assert "S3 with S1 as mentor: never, they are in the same team (grants)" in output
+    code, output = invoke("explain", str(oxford), "S2", "--market", "mentoring", "--partner", "S5")
+    assert "never, S5 lacks the finance expertise S2 needs" in output
+    code, output = invoke("explain", str(oxford), "S2", "--market", "mentoring", "--partner", "S1")
+    assert code == 0, output
+    assert "the best matching that pairs them has" in output
+    assert "in the stable reading S2 has S4, whom they rank higher" in output
+    code, output = invoke("explain", str(oxford), "S2", "--market", "nothing")
+    assert code == 2 and "no sign-up scheme named 'nothing'" in output

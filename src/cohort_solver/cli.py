@@ -412,12 +412,19 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
 )
 @scenario_command(writes=False)
 @click.argument("applicant_id")
-def explain(ctx: Context, applicant_id: str) -> None:
+@click.option("--market", help="A sign-up scheme of [[markets]]: explain this person in it.")
+@click.option("--partner", help="With --market: why not paired with this person?")
+def explain(ctx: Context, applicant_id: str, market: str | None, partner: str | None) -> None:
     """Why APPLICANT_ID got their outcome (and their mentor and coach), and what would change it.
 
-    Given an event_id from calendar.csv instead, explains why that event is at its time.
+    Given an event_id from calendar.csv instead, explains why that event is at its time. With
+    --market NAME, explains a person of that sign-up scheme (--partner M3: why not M3?).
     """
-    for text in pipeline.explain(ctx.load(), applicant_id, ctx.earlier, ctx.options):
+    if market is not None:
+        texts = pipeline.explain_market(ctx.load(), market, applicant_id, partner)
+    else:
+        texts = pipeline.explain(ctx.load(), applicant_id, ctx.earlier, ctx.options)
+    for text in texts:
         click.echo(text)
 
 

@@ -147,6 +147,25 @@ def markets(scenario: Scenario, options: Options | None = None) -> list[MarketRe
     return results
 
 
+def explain_market(
+    scenario: Scenario, name: str, person: str, partner: str | None = None
+) -> list[str]:
+    """Whom ``person`` got in each reading of sign-up scheme ``name``, and (``partner``) why
+    not that one: the rule, or the exact price of pairing them."""
+    from cohort_solver.domain.markets import SignUpMarket
+    from cohort_solver.stages.load.markets import load_markets
+    from cohort_solver.stages.match.markets.explain import explain_signup
+    from cohort_solver.stages.match.markets.signup import solve_signup
+
+    found = {m.name: m for m in load_markets(scenario)}
+    market = found.get(name)
+    if not isinstance(market, SignUpMarket):
+        raise InputError(
+            [Problem("scenario.toml", 1, 1, f"no sign-up scheme named {name!r} in [[markets]]")]
+        )
+    return explain_signup(market, solve_signup(market), person, partner)
+
+
 def market_files(results: Sequence[MarketResult | SwapResult]) -> dict[str, str | bytes]:
     """NAME.csv for each scheme."""
     from cohort_solver.domain.markets import MarketResult

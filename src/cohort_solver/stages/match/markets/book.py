@@ -13,6 +13,8 @@ from functools import partial
 
 from cohort_solver.domain.markets import SignUp, SignUpMarket, rank_points
 
+Arc = tuple[str, str]  # (mentee, mentor)
+
 
 @dataclass(frozen=True)
 class Book:
@@ -55,12 +57,16 @@ def _chain(people: dict[str, SignUp], start: str) -> set[str]:
     return above
 
 
-def lawful(market: SignUpMarket, among: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
-    """The (mentee, mentor) pairs the hard rules allow, of ``among`` (default: every pair)."""
+def _rules(market: SignUpMarket) -> tuple[dict[str, SignUp], dict[str, set[str]], set[Arc]]:
     people = {p.person_id: p for p in market.people}
     chains = {p: _chain(people, p) for p in people}
     excluded = {(e.person_id, e.partner_id) for e in market.exclusions}
-    excluded |= {(b, a) for a, b in excluded}
+    return people, chains, excluded | {(b, a) for a, b in excluded}
+
+
+def lawful(market: SignUpMarket, among: set[Arc] | None = None) -> set[Arc]:
+    """The (mentee, mentor) pairs the hard rules allow, of ``among`` (default: every pair)."""
+    people, chains, excluded = _rules(market)
     if among is None:
         among = {
             (a.person_id, b.person_id)
@@ -72,22 +78,47 @@ def lawful(market: SignUpMarket, among: set[tuple[str, str]] | None = None) -> s
     allowed = set()
     for a, b in among:
         mentee, mentor = people.get(a), people.get(b)
-        if mentee is None or mentor is None or not mentee.mentee or not mentor.mentor:
+        if mentee is None or mentor is None:
             continue
-        covered = mentor.capacity > 0 and set(mentee.needs) <= set(mentor.expertise)
-        if covered and _allowed(mentee, mentor, chains, excluded):
+        if broken_rule(mentee, mentor, chains, excluded) is None:
             allowed.add((a, b))
     return allowed
 
 
-def _allowed(
-    a: SignUp, b: SignUp, chains: dict[str, set[str]], excluded: set[tuple[str, str]]
-) -> bool:
-    if a.person_id == b.person_id or (a.person_id, b.person_id) in excluded:
-        return False
+def broken_rule(
+    a: SignUp, b: SignUp, chains: dict[str, set[str]], excluded: set[Arc]
+) -> str | None:
+    """The hard rule that keeps mentee ``a`` from mentor ``b``, in words, or None."""
+    if a.person_id == b.person_id:
+        return "nobody is paired with themself"
+    if not a.mentee or not b.mentor:
+        return f"{a.person_id} did not sign up as a mentee or {b.person_id} as a mentor"
+    if b.capacity == 0:
+        return f"{b.person_id} offers no places"
+    missing = [n for n in a.needs if n not in b.expertise]
+    if missing:
+        return f"{b.person_id} lacks the {', '.join(missing)} expertise {a.person_id} needs"
+    if (a.person_id, b.person_id) in excluded:
+        return "they declared a conflict"
     if a.team and a.team == b.team:
-        return False
-    return b.person_id not in chains[a.person_id] and a.person_id not in chains[b.person_id]
+        return f"they are in the same team ({a.team})"
+    if b.person_id in chains[a.person_id] or a.person_id in chains[b.person_id]:
+        return "one is in the other's line-management chain"
+    return None
+
+
+def why_not(market: SignUpMarket, mentee: str, mentor: str) -> str | None:
+    """Why the pair is not acceptable at all, in words, or None when it is."""
+    people, chains, excluded = _rules(market)
+    if mentee not in people or mentor not in people:
+        return "one of them has not signed up to this scheme"
+    rule = broken_rule(people[mentee], people[mentor], chains, excluded)
+    if rule:
+        return rule
+    ranked = {(r.person_id, r.partner_id) for r in market.rankings}
+    if not market.open and (mentee, mentor) not in ranked and (mentor, mentee) not in ranked:
+        return "neither ranked the other, and the scheme pairs only ranked pairs"
+    return None
 
 
 def book(market: SignUpMarket) -> Book:
