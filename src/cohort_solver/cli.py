@@ -26,6 +26,7 @@ from cohort_solver import pipeline
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+from cohort_solver.domain.markets import MarketResult, SwapResult
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import CohortSolverError, InputError, InternalError, Problem
@@ -411,12 +412,19 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
 )
 @scenario_command(writes=False)
 @click.argument("applicant_id")
-def explain(ctx: Context, applicant_id: str) -> None:
+@click.option("--market", help="A sign-up scheme of [[markets]]: explain this person in it.")
+@click.option("--partner", help="With --market: why not paired with this person?")
+def explain(ctx: Context, applicant_id: str, market: str | None, partner: str | None) -> None:
     """Why APPLICANT_ID got their outcome (and their mentor and coach), and what would change it.
 
-    Given an event_id from calendar.csv instead, explains why that event is at its time.
+    Given an event_id from calendar.csv instead, explains why that event is at its time. With
+    --market NAME, explains a person of that sign-up scheme (--partner M3: why not M3?).
     """
-    for text in pipeline.explain(ctx.load(), applicant_id, ctx.earlier, ctx.options):
+    if market is not None:
+        texts = pipeline.explain_market(ctx.load(), market, applicant_id, partner)
+    else:
+        texts = pipeline.explain(ctx.load(), applicant_id, ctx.earlier, ctx.options)
+    for text in texts:
         click.echo(text)
 
 
@@ -428,21 +436,46 @@ def explain(ctx: Context, applicant_id: str) -> None:
     help="An earlier matches.csv: keep every pair that is still lawful.",
 )
 def match(ctx: Context, previous: Path | None) -> None:
-    """Give each selected participant a mentor and a coach; write matches.csv."""
+    """Give each selected participant a mentor and a coach; write matches.csv. Each sign-up
+    scheme the toml declares ([[markets]]) is read three ways and written to NAME.csv."""
     scenario = ctx.load()
+    schemes = pipeline.markets(scenario, ctx.options)
     allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
     old = read_matches(previous) if previous else None
     result = pipeline.match(scenario, allocation, ctx.options, previous=old)
     pipeline.write(
         ctx.out,
         scenario,
-        {**pipeline.allocation_files(allocation), "matches.csv": matches_csv(result.matches)},
+        {
+            **pipeline.allocation_files(allocation),
+            "matches.csv": matches_csv(result.matches),
+            **pipeline.market_files(schemes),
+        },
         [allocation.report, result.report],
         earlier=ctx.earlier,
     )
     click.echo(
         f"matching {result.report.status}: {len(result.matches)} participants matched "
         f"({', '.join(f'{lv.name}={lv.value}' for lv in result.report.levels)})"
+    )
+    for scheme in schemes:
+        click.echo(_scheme_line(scheme))
+
+
+def _scheme_line(scheme: MarketResult | SwapResult) -> str:
+    """One line per scheme: pairs and fit of each reading and what stability costs, or the
+    swaps made."""
+    if isinstance(scheme, SwapResult):
+        return (
+            f"{scheme.market}: {scheme.status}, {len(scheme.swaps)} swaps move "
+            f"{scheme.swapped} people (fit {scheme.total_fit}); {len(scheme.unpaired)} unpaired"
+        )
+    readings = ", ".join(
+        f"{r.name} {len(r.pairs)} pairs fit {r.total_fit}" for r in scheme.readings
+    )
+    return (
+        f"{scheme.market}: {readings}; stability costs {scheme.stability_cost} fit; "
+        f"{len(scheme.blocking_pairs)} blocking pairs under max_fit"
     )
 
 

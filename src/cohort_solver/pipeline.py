@@ -37,6 +37,7 @@ from cohort_solver.stages.export.write import write_outputs
 from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
+    from cohort_solver.domain.markets import MarketResult, SwapResult
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -121,6 +122,59 @@ def match(
         progress=options.progress("matching", "steps"),
     )
     return replace(result, report=_stamped(result.report, scenario))
+
+
+def markets(scenario: Scenario, options: Options | None = None) -> list[MarketResult | SwapResult]:
+    """Each ``[[markets]]`` scheme of the toml: a sign-up scheme read three ways (max fit,
+    egalitarian, stable), or job swaps packed exactly. Bad tables raise InputError (exit 2)
+    before anything is solved."""
+    from cohort_solver.domain.markets import SignUpMarket
+    from cohort_solver.stages.load.markets import load_markets
+    from cohort_solver.stages.match.markets.signup import solve_signup
+    from cohort_solver.stages.match.markets.swaps import solve_swaps
+
+    options = options or Options()
+    found = load_markets(scenario)
+    results: list[MarketResult | SwapResult] = []
+    for market in found:
+        options.say(f"{market.name}: solving {len(market.people)} sign-ups")
+        if isinstance(market, SignUpMarket):
+            results.append(solve_signup(market))
+        else:
+            results.append(
+                solve_swaps(market, time_limit=options.time_limit, workers=options.workers or 0)
+            )
+    return results
+
+
+def explain_market(
+    scenario: Scenario, name: str, person: str, partner: str | None = None
+) -> list[str]:
+    """Whom ``person`` got in each reading of sign-up scheme ``name``, and (``partner``) why
+    not that one: the rule, or the exact price of pairing them."""
+    from cohort_solver.domain.markets import SignUpMarket
+    from cohort_solver.stages.load.markets import load_markets
+    from cohort_solver.stages.match.markets.explain import explain_signup
+    from cohort_solver.stages.match.markets.signup import solve_signup
+
+    found = {m.name: m for m in load_markets(scenario)}
+    market = found.get(name)
+    if not isinstance(market, SignUpMarket):
+        raise InputError(
+            [Problem("scenario.toml", 1, 1, f"no sign-up scheme named {name!r} in [[markets]]")]
+        )
+    return explain_signup(market, solve_signup(market), person, partner)
+
+
+def market_files(results: Sequence[MarketResult | SwapResult]) -> dict[str, str | bytes]:
+    """NAME.csv for each scheme."""
+    from cohort_solver.domain.markets import MarketResult
+    from cohort_solver.stages.export.markets import market_csv, swaps_csv
+
+    return {
+        f"{r.market}.csv": market_csv(r) if isinstance(r, MarketResult) else swaps_csv(r)
+        for r in results
+    }
 
 
 def schedule(

@@ -17,8 +17,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -400,6 +402,35 @@ class MatchingSettings(_Settings):
     weights: MatchingWeights = MatchingWeights()
 
 
+# Output names a market may not take: the files every run writes (contract section 3).
+TAKEN_NAMES = frozenset(
+    {"allocation", "decision_log", "matches", "calendar", "changes", "outcomes", "robustness"}
+)
+STEM = r"^[a-z][a-z0-9_-]{0,40}$"
+
+
+class MarketSettings(_Settings):
+    """One ``[[markets]]`` table: a sign-up scheme or a job-swap scheme; ``match`` writes its
+    result to NAME.csv."""
+
+    name: str = Field(pattern=STEM)
+    kind: Literal["signup", "swap"] = "signup"
+    signups: str = Field(pattern=STEM)  # the sign-up table's file name, without .csv/.xlsx
+    rankings: str | None = Field(default=None, pattern=STEM)
+    exclusions: str | None = Field(default=None, pattern=STEM)
+    open: bool = False  # every lawful pair acceptable, not only ranked ones
+    ranks: int = Field(default=5, ge=1, le=1000)  # the fit scale: a first choice earns this
+    cycle_length: int = Field(default=2, ge=2, le=3)  # swap: 3 allows A->B->C->A
+    same_department: bool = False  # swap: only within one department
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_taken_name(cls, value: str) -> str:
+        if value in TAKEN_NAMES:
+            raise ValueError(f"{value}.csv is already an output: name the market otherwise")
+        return value
+
+
 class CalendarSettings(_Settings):
     day_start: time = time(9, 0)
     day_end: time = time(17, 0)
@@ -434,13 +465,25 @@ class Settings(_Settings):
     matching: MatchingSettings = MatchingSettings()
     calendar: CalendarSettings = CalendarSettings()
     impact: ImpactSettings = ImpactSettings()
+    markets: list[MarketSettings] = []
 
     @model_validator(mode="after")
     def _unique_cohorts(self) -> Settings:
         ids = [c.id for c in self.cohorts]
         if len(set(ids)) != len(ids):
             raise ValueError("cohort ids must be unique")
+        names = [m.name for m in self.markets]
+        if len(set(names)) != len(names):
+            raise ValueError("market names must be unique (each writes NAME.csv)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_markets(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # No [[markets]]: the settings dump (solution.json, compare) reads as it did before.
+        dumped: dict[str, Any] = handler(self)
+        if not self.markets:
+            dumped.pop("markets", None)
+        return dumped
 
     def cohort_list(self) -> list[Cohort]:
         """The cohorts with their places resolved (default: one cohort ``main``)."""
