@@ -325,7 +325,13 @@ class Spread(_Settings):
     max_per_council: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
+SelectionMode = Literal["competitive", "open", "mandatory"]
+
+
 class SelectionSettings(_Settings):
+    # competitive: the panel's scores decide; open: every eligible applicant up to the places,
+    # the seeded lottery when oversubscribed; mandatory: every eligible person takes a place.
+    mode: SelectionMode = "competitive"
     places: int = Field(ge=0, le=MAX_COUNT)
     eligible_grades: list[Grade] = Field(min_length=1)
     aggregate: Literal["mean", "median", "normalised_mean"] = "mean"
@@ -351,6 +357,11 @@ class SelectionSettings(_Settings):
                     f"but a cohort has only {self.places}"
                 )
         return self
+
+    @property
+    def scored(self) -> bool:
+        """Only a competitive selection reads the panel's scores."""
+        return self.mode == "competitive"
 
 
 class GroupProfile(_Settings):
