@@ -116,7 +116,8 @@ def build_demands(
                 manager = applicants[pid].line_manager_id
                 if session.kind == "review" and manager:
                     people.add(manager)
-                coach_id = coach.get(pid) if session.kind == "coaching" else None
+                # A blank coach_id is a programme without coaching: no coach to invite.
+                coach_id = (coach.get(pid) or None) if session.kind == "coaching" else None
                 if session.kind == "coaching":
                     if coach_id is None:
                         causes.append(f"{pid}: no coach matched for {session.session_key}")
