@@ -159,3 +159,57 @@ def test_a_coaching_session_without_coaches_is_bad_input_at_its_kind_cell(tmp_pa
     assert [(p.file, p.row, p.column) for p in problems] == [
         ("programme.csv", n, 3) for n in coaching
     ]
+
+
+def test_online_sessions_book_no_venue_and_in_person_ones_do(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _, matches, events = checked_run(EAST_HERTS, out)
+    scenario = load_scenario(EAST_HERTS)
+    online = {s.session_key for s in scenario.programme if s.mode == "online"}
+    assert {"POL", "DIG", "MIND", "VAL"} <= online
+    for e in events:
+        if e.session_key in online or e.kind == "coaching":
+            assert e.venue_id is None, e.event_id
+        else:
+            assert e.venue_id in {"V-CHAMBER", "V-MR1"}, e.event_id
+    feed = (out / "ics" / "cohort-main.ics").read_text()
+    blocks = feed.split("BEGIN:VEVENT")
+    digital = next(b for b in blocks if "SUMMARY:Digital skills" in b)
+    partners = next(b for b in blocks if "SUMMARY:Working with Partners" in b)
+    assert "LOCATION:Online" in digital
+    assert "LOCATION:Wallfields Council Chamber" in partners
+    # The checker refuses an online session given a room.
+    dig = next(e for e in events if e.session_key == "DIG")
+    moved = [e.model_copy(update={"venue_id": "V-MR1"}) if e is dig else e for e in events]
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    assert f"{dig.event_id}: an online session with a venue" in check_calendar(
+        scenario, selected, matches, moved
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "message"),
+    [
+        ("coaching", "in_person", "a coaching session is held online"),
+        ("group", "hybrid", "mode"),
+    ],
+)
+def test_a_session_mode_that_cannot_be_is_bad_input(
+    tmp_path: Path, kind: str, mode: str, message: str
+) -> None:
+    folder = tmp_path / "s"
+    shutil.copytree(OXFORD, folder)
+    programme = folder / "programme.csv"
+    lines = programme.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if f",{kind}," in line)
+    lines = [
+        line + (",mode" if i == 0 else f",{mode}" if i == row else ",")
+        for i, line in enumerate(lines)
+    ]
+    programme.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as caught:
+        load_scenario(folder)
+    # (A refused row is also an unknown session wherever `after` names it.)
+    (problem,) = [p for p in caught.value.problems if p.row == row + 1]
+    assert (problem.file, problem.column) == ("programme.csv", 9)
+    assert message in problem.message

@@ -64,14 +64,26 @@ def _dec(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
+def eligible_grades(scenario: Scenario) -> set[int]:
+    """The eligible grades as applicants' grade values: with a [grades] order, the position
+    of each label (case-insensitive), else the whole numbers themselves."""
+    grades = scenario.settings.grades
+    listed = scenario.settings.selection.eligible_grades
+    if grades is None:
+        return {int(g) for g in listed}
+    folded = [label.casefold() for label in grades.order]
+    return {folded.index(str(g).strip().casefold()) for g in listed}
+
+
 def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
     selection = scenario.settings.selection
     scores = expected_scores(scenario)
+    grades = eligible_grades(scenario)
     failures = {}
     for a in scenario.applicants:
         score = scores.get(a.applicant_id)
         failed = []
-        if a.grade not in selection.eligible_grades:
+        if a.grade not in grades:
             failed.append("grade")
         if not a.probation_passed:
             failed.append("probation")

@@ -237,15 +237,20 @@ def check_availability(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions and cohort events have a venue of the cohort seating every attendee;
-    coaching and reviews are online."""
+    """Group sessions and cohort events in person have a venue of the cohort seating every
+    attendee; coaching, reviews and sessions marked online have none."""
     venues = {v.venue_id: v for v in scenario.venues}
     councils = {c.id: c.councils for c in scenario.cohorts}
+    online = {s.session_key for s in scenario.programme if s.mode == "online"}
     out = []
     for e in events:
         if e.kind not in ("group", "cohort_event"):
             if e.venue_id:
                 out.append(f"{e.event_id}: a {e.kind} session with a venue")
+            continue
+        if e.session_key in online:
+            if e.venue_id:
+                out.append(f"{e.event_id}: an online session with a venue")
             continue
         venue = venues.get(e.venue_id or "")
         if venue is None:

@@ -138,12 +138,13 @@ def candidates(scenario: Scenario) -> list[Candidate]:
     lottery = lottery_ranks((a.applicant_id for a in scenario.applicants), selection.seed)
     admissions = _Admissions(scenario.cohorts)
     min_score = Decimal(str(selection.min_score))
+    eligible_grades = scenario.settings.eligible_grade_positions()
     result = []
     for applicant in scenario.applicants:
         score = scores.get(applicant.applicant_id)
         acceptable = admissions.acceptable(applicant)
         failed = {
-            Ineligible.GRADE: applicant.grade not in selection.eligible_grades,
+            Ineligible.GRADE: applicant.grade not in eligible_grades,
             Ineligible.PROBATION: not applicant.probation_passed,
             Ineligible.LINE_MANAGER_APPROVAL: not applicant.line_manager_approved,
             Ineligible.PERFORMANCE: not applicant.performance_eligible,

@@ -19,7 +19,7 @@ def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
     """The words for a failed eligibility rule, with the facts of the case."""
     selection = scenario.settings.selection
     return INELIGIBLE_WORDS[rule].format(
-        grade=me.applicant.grade,
+        grade=scenario.settings.grade_label(me.applicant.grade),
         eligible_grades=", ".join(map(str, selection.eligible_grades)),
         score=me.score,
         min_score=selection.min_score,

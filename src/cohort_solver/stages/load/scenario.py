@@ -39,6 +39,7 @@ from cohort_solver.stages.load.columns import (
     SESSION_COLUMNS,
     VENUE_COLUMNS,
     Column,
+    grade_columns,
     group_columns,
     unavailability_columns,
 )
@@ -119,15 +120,16 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         table = tables[stem]
         return records(table, model, columns, out, **kw) if table else []
 
+    grades = grade_columns(settings.grades if settings else None)
     applicants = rows(
         "applicants",
         Applicant,
-        APPLICANT_COLUMNS | group_columns(groups),
+        APPLICANT_COLUMNS | group_columns(groups) | grades,
         extra=applicant_extra,
     )
     _check_ring_fence_columns(settings, tables["applicants"], groups, out)
     scores = rows("scores", Score, SCORE_COLUMNS)
-    mentors = rows("mentors", Mentor, MENTOR_COLUMNS)
+    mentors = rows("mentors", Mentor, MENTOR_COLUMNS | grades)
     coaches = rows("coaches", Coach, COACH_COLUMNS)
     sessions = rows("programme", Session, SESSION_COLUMNS)
     people = rows("people", Person, PERSON_COLUMNS)

@@ -97,7 +97,8 @@ def venue_deficit(ctx: Context) -> int:
 
 
 def month_venue_deficit(ctx: Context, month: int) -> int:
-    choices = [venue_weeks(ctx, d) for d in ctx.whole_of_month[month]]
+    # Online sessions book no venue: they cannot overload one.
+    choices = [venue_weeks(ctx, d) for d in ctx.whole_of_month[month] if d.needs_venue]
     return len(choices) - most_assigned(choices, 1)
 
 
@@ -222,7 +223,7 @@ def month_bound(ctx: Context, month: int) -> int:
     from ortools.sat.python import cp_model
 
     w = ctx.weights
-    sessions = ctx.whole_of_month[month]
+    sessions = [d for d in ctx.whole_of_month[month] if d.needs_venue]  # online: no venue
     pools = venue_pools(ctx, sessions)
     model = cp_model.CpModel()
     pick: dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]] = {}

@@ -93,7 +93,11 @@ def build_demands(
                 for pid in cohort:
                     people.update(named(session, pid))
                 attendees = tuple(sorted(people))
-                venues = tuple(v for v, seats in venues_of(cohort_id) if seats >= len(attendees))
+                venues = (
+                    ()  # online: no room to book
+                    if session.online
+                    else tuple(v for v, seats in venues_of(cohort_id) if seats >= len(attendees))
+                )
                 demands.append(
                     Demand(
                         len(demands),
@@ -105,7 +109,7 @@ def build_demands(
                         tuple(cohort),
                         None,
                         venues,
-                        True,
+                        not session.online,
                         len(attendees),
                         length,
                     )
