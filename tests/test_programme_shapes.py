@@ -74,6 +74,8 @@ def test_oxford_university_open_mentoring_scheme_has_no_scores_and_no_coaching(
     assert all(o.score is None for o in outcomes)
     assert all(m.mentor_id and m.coach_id == "" for m in matches)
     assert not any(e.kind == "coaching" for e in events)
+    (club,) = [e for e in events if e.session_key == "CLUB1"]  # "launches on 20 March"
+    assert club.start.isoformat() == "2024-03-20T12:30:00+00:00" and club.venue_id is None
     assert not list((tmp_path / "out" / "ics").glob("coach-*"))
 
 
@@ -213,3 +215,96 @@ def test_a_session_mode_that_cannot_be_is_bad_input(
     (problem,) = [p for p in caught.value.problems if p.row == row + 1]
     assert (problem.file, problem.column) == ("programme.csv", 9)
     assert message in problem.message
+
+
+def _fixed(tmp_path: Path, key: str, day: str, clock: str = "") -> Path:
+    """oxford-2024 with one session's date (and start time) fixed, group sessions on Tuesdays."""
+    folder = tmp_path / "fixed"
+    shutil.copytree(OXFORD, folder)
+    toml = folder / "scenario.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'group_weekdays = ["Tue", "Wed", "Thu"]', 'group_weekdays = ["Tue"]'
+        )
+    )
+    programme = folder / "programme.csv"
+    lines = programme.read_text().splitlines()
+    programme.write_text(
+        "\n".join(
+            line
+            + (
+                ",date,start_time"
+                if i == 0
+                else f",{day},{clock}"
+                if line.startswith(f"{key},")
+                else ",,"
+            )
+            for i, line in enumerate(lines)
+        )
+        + "\n"
+    )
+    return folder
+
+
+def test_a_fixed_date_and_time_is_kept_even_off_the_group_weekdays(tmp_path: Path) -> None:
+    # W01 is in month 2 (May 2024); 15 May is a Wednesday, not a group weekday (Tue).
+    folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
+    out = tmp_path / "out"
+    _, _, events = checked_run(folder, out)
+    (w01,) = [e for e in events if e.session_key == "W01"]
+    assert w01.start.isoformat() == "2024-05-15T13:00:00+01:00"
+
+
+def test_the_checker_refuses_a_fixed_session_moved(tmp_path: Path) -> None:
+    folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
+    out = tmp_path / "out"
+    _, matches, events = checked_run(folder, out)
+    scenario = load_scenario(folder)
+    from datetime import timedelta
+
+    moved = [
+        e.model_copy(
+            update={"start": e.start + timedelta(days=1), "end": e.end + timedelta(days=1)}
+        )
+        if e.session_key == "W01"
+        else e
+        for e in events
+    ]
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    problems = check_calendar(scenario, selected, matches, moved)
+    assert "main/W01: on 2024-05-16, not its fixed date 2024-05-15" in problems
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "column", "message"),
+    [
+        (
+            "2024-06-13",
+            "",
+            9,
+            "date 2024-06-13 is not in programme month 2 (2024-05-01 to 2024-05-31)",
+        ),
+        ("2024-05-13", "13:10", 10, "start_time 13:10 is not on the 30-minute grid from 09:00"),
+        ("2024-05-13", "14:00", 10, "start_time 14:00 + 210 minutes is outside the working day"),
+        ("13/05/2024", "", 9, "is not an ISO date"),
+    ],
+)
+def test_a_fixed_date_or_time_that_cannot_be_is_bad_input_at_its_cell(
+    tmp_path: Path, day: str, clock: str, column: int, message: str
+) -> None:
+    folder = _fixed(tmp_path, "W01", day, clock)
+    with pytest.raises(InputError) as caught:
+        load_scenario(folder)
+    row = 3  # W01 is the second session
+    found = [p for p in caught.value.problems if p.row == row]
+    assert [(p.file, p.column) for p in found] == [("programme.csv", column)]
+    assert message in found[0].message
+
+
+def test_a_fixed_date_on_a_bank_holiday_is_infeasible_and_explained(tmp_path: Path) -> None:
+    folder = _fixed(tmp_path, "W01", "2024-05-27")  # the spring bank holiday
+    code, output = run_cli("run", str(folder), "--out", str(tmp_path / "out"), "--quiet")
+    assert code == 1, output
+    assert (
+        "W01" in output and "its fixed date Mon 27 May 2024 is a weekend or bank holiday" in output
+    )

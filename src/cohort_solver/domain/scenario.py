@@ -601,6 +601,8 @@ class Session(Record):
     with_: Names = Field(default=(), alias="with")
     after: str | None = None
     mode: SessionMode | None = None  # None: group sessions and cohort events in person
+    fixed_date: date | None = None  # the date column: held on this day, whatever the rhythm
+    fixed_time: time | None = None  # the start_time column: starts at this time of day
 
     @field_validator("mode")
     @classmethod

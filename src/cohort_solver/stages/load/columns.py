@@ -11,6 +11,7 @@ from cohort_solver.domain.scenario import GradeSettings
 from cohort_solver.stages.load.cells import (
     _optional,
     _text,
+    parse_clock,
     parse_date,
     parse_decimal,
     parse_email,
@@ -105,6 +106,8 @@ SESSION_COLUMNS = _columns(
     Column("after", _optional),
     # in_person | online (also "in person", "In-Person"); blank = in person for group sessions
     Column("mode", lambda c: "_".join(c.strip().lower().replace("-", " ").split())),
+    Column("date", parse_date, field="fixed_date", dates=True),
+    Column("start_time", parse_clock, field="fixed_time"),
 )
 
 

@@ -50,7 +50,7 @@ from cohort_solver.stages.load.references import (
     check_references,
     check_session_attendees,
 )
-from cohort_solver.stages.load.requirements import check_stage_inputs
+from cohort_solver.stages.load.requirements import check_fixed_times, check_stage_inputs
 from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
 from cohort_solver.stages.load.tables import TOML, Collector, Table, read_table
 
@@ -168,6 +168,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     )
     check_outcomes(settings, tables, outcomes, unread, out)
     check_stage_inputs(settings, tables, sessions, out)
+    check_fixed_times(settings, tables["programme"], sessions, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 
