@@ -25,6 +25,7 @@ from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.allocate.eligibility import lottery_ranks
+from cohort_solver.stages.allocate.explain import explain_applicant
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
 
@@ -181,3 +182,15 @@ def test_modes_match_brute_force_and_pass_the_checker(scenario: Scenario, mode: 
     assert allocation_violations(scenario, result.outcomes) == []
     assert lexicographic_key(objective(scenario, placement_of(result.outcomes))) == expected
     assert result.report.status == "optimal"
+
+
+def test_explain_without_a_panel_speaks_of_the_lottery_not_of_scores(tmp_path: Path) -> None:
+    scenario = small_without_scores(tmp_path, "open")
+    result = allocate(scenario, time_limit=20)
+    left_out = next(o for o in result.outcomes if o.status in ("reserve", "not_selected"))
+    text = explain_applicant(scenario, result.outcomes, left_out.applicant_id, time_limit=10)
+    assert "No panel scores: an open selection. Lottery rank" in text
+    assert "score None" not in text and "tied on score" not in text
+    chosen = result.selected()[0].applicant_id
+    text = explain_applicant(scenario, result.outcomes, chosen, time_limit=10)
+    assert "every eligible applicant is enrolled up to the places" in text
