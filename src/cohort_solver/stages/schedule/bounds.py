@@ -223,17 +223,22 @@ def month_bound(ctx: Context, month: int) -> int:
     from ortools.sat.python import cp_model
 
     w = ctx.weights
-    sessions = [d for d in ctx.whole_of_month[month] if d.needs_venue]  # online: no venue
+    sessions = ctx.whole_of_month[month]
     pools = venue_pools(ctx, sessions)
     model = cp_model.CpModel()
     pick: dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]] = {}
     per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
     for d in sessions:
         pick[d.event_id] = {}
-        for pool, week in sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)}):
-            lit = model.new_bool_var(f"y[{d.event_id},{pool[0]},{week}]")
+        if d.needs_venue:
+            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)})
+        else:  # online: any week of its days, and no venue to overload
+            choices = sorted({((), ctx.grid.week(day)) for day in ctx.options[d.event_id]})
+        for pool, week in choices:
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0] if pool else 'online'},{week}]")
             pick[d.event_id][pool, week] = lit
-            per_pool_week[pool, week].append(lit)
+            if pool:
+                per_pool_week[pool, week].append(lit)
         model.add_exactly_one(pick[d.event_id].values())
     costs = []
     for (pool, week), lits in sorted(per_pool_week.items()):
