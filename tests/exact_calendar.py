@@ -30,6 +30,7 @@ SINGLE_EVENT_RULES = (
     rules.check_group_weekdays,
     rules.check_availability,
     rules.check_venues,
+    rules.check_fixed_times,
 )
 
 
@@ -44,7 +45,8 @@ def lawful_alone(scenario: Scenario, selected, matches) -> dict[str, list[Event]
     for event_id, people in sorted(rules.expected_attendees(scenario, selected, matches).items()):
         parts = event_id.split("/")
         session = sessions[parts[1]]
-        venues = [None] if session.per_participant else [v.venue_id for v in scenario.venues]
+        # No venue is a candidate too: the checker alone says whether the session needs one.
+        venues = [None, *(v.venue_id for v in scenario.venues)]
         first, last = month_bounds(scenario, session.month)
         mine = []
         for k in range((last - first).days + 1):

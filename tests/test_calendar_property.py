@@ -46,6 +46,20 @@ def _away(who: str, first: date, days: int) -> Unavailability:
     )
 
 
+def fixed_and_mode(draw, month: int) -> dict[str, object]:
+    """Sometimes online, sometimes on a fixed date (any day of its month, weekends too) and
+    sometimes at a fixed start time (the day is 09:00 to 11:00 or 12:00, one-hour slots)."""
+    extra: dict[str, object] = {}
+    if draw(st.integers(0, 3)) == 0:
+        extra["mode"] = "online"
+    if draw(st.integers(0, 3)) == 0:
+        first = date(2024, 1 + month, 1)
+        extra["fixed_date"] = first + timedelta(days=draw(st.integers(0, 27)))
+        if draw(st.booleans()):
+            extra["fixed_time"] = time(draw(st.sampled_from([9, 10])))
+    return extra
+
+
 @st.composite
 def programmes(draw):
     """A programme of 1-2 cohorts of 1-2 participants over 1-2 months from February 2024,
@@ -63,6 +77,7 @@ def programmes(draw):
                     month=m,
                     duration_minutes=60 * draw(st.integers(1, 2)),
                     facilitator="F" if shared_facilitator else None,
+                    **fixed_and_mode(draw, m),
                 )
             )
         if draw(st.booleans()):
@@ -91,7 +106,13 @@ def programmes(draw):
             )
         if draw(st.integers(0, 3)) == 0:
             sessions.append(
-                dict(session_key=f"E{m}", kind="cohort_event", month=m, duration_minutes=60)
+                dict(
+                    session_key=f"E{m}",
+                    kind="cohort_event",
+                    month=m,
+                    duration_minutes=60,
+                    **fixed_and_mode(draw, m),
+                )
             )
     if not sessions:
         sessions.append(dict(session_key="W1", kind="group", month=1, duration_minutes=60))

@@ -441,7 +441,8 @@ def match(ctx: Context, previous: Path | None) -> None:
     scenario = ctx.load()
     schemes = pipeline.markets(scenario, ctx.options)
     allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
-    old = read_matches(previous) if previous else None
+    sides = {"mentoring": bool(scenario.mentors), "coaching": bool(scenario.coaches)}
+    old = read_matches(previous, **sides) if previous else None
     result = pipeline.match(scenario, allocation, ctx.options, previous=old)
     pipeline.write(
         ctx.out,
@@ -537,9 +538,16 @@ def run(ctx: Context) -> None:
     """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
     result = pipeline.run(ctx.load(), ctx.out, ctx.options)
     click.echo(_summary(result.allocation))
-    matching, calendar = result.reports[1], result.reports[2]
-    click.echo(f"matching {matching.status}: {len(result.matches)} participants matched")
-    click.echo(f"calendar {calendar.status}: {len(result.events)} events")
+    ran = {r.stage: r for r in result.reports}
+    skipped = pipeline.skipped_stages(result.scenario)
+    if "matching" in ran:
+        click.echo(f"matching {ran['matching'].status}: {len(result.matches)} participants matched")
+    else:
+        click.echo(f"matching skipped: {skipped['matching']}")
+    if "calendar" in ran:
+        click.echo(f"calendar {ran['calendar'].status}: {len(result.events)} events")
+    else:
+        click.echo(f"calendar skipped: {skipped['calendar']}")
     click.echo(f"written to {ctx.out}")
 
 

@@ -111,6 +111,7 @@ def match(
     """A mentor and a coach for every selected participant (``previous``: keep lawful pairs)."""
     from cohort_solver.stages.match.solve import match as solve_matching
 
+    _has_stage(scenario, "matching", "mentors.csv")
     options = options or Options()
     options.say("matching: solving")
     result = solve_matching(
@@ -188,6 +189,7 @@ def schedule(
     """The programme calendar (``previous``: re-plan moving as few events as possible)."""
     from cohort_solver.stages.schedule import schedule as solve_calendar
 
+    _has_stage(scenario, "calendar", "programme.csv")
     options = options or Options()
     options.say("calendar: solving")
     result = solve_calendar(
@@ -200,6 +202,13 @@ def schedule(
         progress=options.progress("calendar", "steps (skeleton months, coaching, bound)"),
     )
     return replace(result, report=_stamped(result.report, scenario))
+
+
+def _has_stage(scenario: Scenario, stage: str, file: str) -> None:
+    """Asking for a stage the programme does not have is bad input, not an empty result."""
+    why = skipped_stages(scenario).get(stage)
+    if why is not None:
+        raise InputError([Problem(file, 1, 1, f"the programme has no {stage} stage: {why}")])
 
 
 def _stamped(report: StageReport, scenario: Scenario) -> StageReport:
@@ -332,7 +341,9 @@ class Earlier:
         path = self.out / "matches.csv"
         if not path.exists() or not self._valid("matching", scenario):
             return None
-        matches = read_matches(path)
+        matches = read_matches(
+            path, mentoring=bool(scenario.mentors), coaching=bool(scenario.coaches)
+        )
         if sorted(m.participant_id for m in matches) != sorted(
             o.applicant_id for o in allocation.selected()
         ):
@@ -363,6 +374,8 @@ def matches_for(
 ) -> tuple[list[Match], list[StageReport]]:
     """The matches in ``--out`` if still valid for this allocation, else new ones (with the
     report of the new solve, to record in solution.json)."""
+    if "matching" in skipped_stages(scenario):
+        return [], []  # no mentoring or coaching: the calendar has no coach to invite
     matches = earlier.matches(scenario, allocation)
     if matches is not None:
         return matches, []
@@ -449,7 +462,7 @@ def validation_summary(scenario: Scenario) -> list[str]:
         f"sessions: {len(scenario.programme)}, people: {len(scenario.people)}, "
         f"venues: {len(scenario.venues)}"
     )
-    return lines
+    return lines + stage_lines(scenario)
 
 
 def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:
@@ -501,16 +514,60 @@ def run(
         scenario = load(scenario)
     target = Path(out) if out is not None else scenario.folder / "out"
     old_feeds = Earlier(target).feeds(scenario)  # checked before the solve, not after it
+    skipped = skipped_stages(scenario)
+    for stage, why in skipped.items():
+        options.say(f"{stage}: skipped ({why})")
     allocation = allocate(scenario, options)
-    matching = match(scenario, allocation, options)
-    calendar = schedule(scenario, allocation, matching.matches, options)
-    reports = (allocation.report, matching.report, calendar.report)
-    files: dict[str, str | bytes] = {
-        **allocation_files(allocation),
-        "matches.csv": matches_csv(matching.matches),
-        "calendar.csv": calendar_csv(calendar.events),
-        **feed_files(export(scenario, calendar.events, old_feeds)),
-        "report.html": report(scenario, allocation, matching.matches, calendar.events, reports),
-    }
+    reports: list[StageReport] = [allocation.report]
+    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    matches: tuple[Match, ...] = ()
+    if "matching" not in skipped:
+        matching = match(scenario, allocation, options)
+        matches = matching.matches
+        reports.append(matching.report)
+        files["matches.csv"] = matches_csv(matches)
+    events: tuple[Event, ...] = ()
+    if "calendar" not in skipped:
+        calendar = schedule(scenario, allocation, matches, options)
+        events = calendar.events
+        reports.append(calendar.report)
+        files["calendar.csv"] = calendar_csv(events)
+        files.update(feed_files(export(scenario, events, old_feeds)))
+    files["report.html"] = report(scenario, allocation, matches, events, reports)
     write(target, scenario, files, reports, fresh_ics=True)
-    return Run(scenario, allocation, matching.matches, calendar.events, reports, files)
+    return Run(scenario, allocation, matches, events, tuple(reports), files)
+
+
+def skipped_stages(scenario: Scenario) -> dict[str, str]:
+    """The stages the programme does not have, each with why (in the coordinator's words)."""
+    skipped: dict[str, str] = {}
+    if not scenario.mentors and not scenario.coaches:
+        skipped["matching"] = "no mentors.csv or coaches.csv: no mentoring or coaching"
+    if not scenario.programme:
+        skipped["calendar"] = "no programme.csv: no sessions to schedule"
+    return skipped
+
+
+def stage_lines(scenario: Scenario) -> list[str]:
+    """One line per stage: what it will do with this scenario, or why it is skipped."""
+    mode = scenario.settings.selection.mode
+    selection = {
+        "competitive": "competitive (the panel's scores decide)",
+        "open": "open (every eligible applicant up to the places; lottery if oversubscribed)",
+        "mandatory": "mandatory (every eligible person takes a place)",
+    }[mode]
+    lines = [f"  stage allocation: {selection}"]
+    skipped = skipped_stages(scenario)
+    if "matching" in skipped:
+        lines.append(f"  stage matching: skipped ({skipped['matching']})")
+    else:
+        sides = [
+            "mentors" if scenario.mentors else "no mentoring (no mentors.csv)",
+            "coaches" if scenario.coaches else "no coaching (no coaches.csv)",
+        ]
+        lines.append(f"  stage matching: {', '.join(sides)}")
+    if "calendar" in skipped:
+        lines.append(f"  stage calendar: skipped ({skipped['calendar']})")
+    else:
+        lines.append(f"  stage calendar: {len(scenario.programme)} sessions")
+    return lines

@@ -19,6 +19,8 @@ from cohort_solver.domain.scenario import Scenario
 
 
 def expected_scores(scenario: Scenario) -> dict[str, Decimal]:
+    if scenario.settings.selection.mode != "competitive":
+        return {}  # open and mandatory selections do not read the panel's scores
     weights = scenario.settings.selection.criteria
     per: dict[str, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
     for row in scenario.scores:
@@ -62,14 +64,26 @@ def _dec(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
+def eligible_grades(scenario: Scenario) -> set[int]:
+    """The eligible grades as applicants' grade values: with a [grades] order, the position
+    of each label (case-insensitive), else the whole numbers themselves."""
+    grades = scenario.settings.grades
+    listed = scenario.settings.selection.eligible_grades
+    if grades is None:
+        return {int(g) for g in listed}
+    folded = [label.casefold() for label in grades.order]
+    return {folded.index(str(g).strip().casefold()) for g in listed}
+
+
 def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
     selection = scenario.settings.selection
     scores = expected_scores(scenario)
+    grades = eligible_grades(scenario)
     failures = {}
     for a in scenario.applicants:
         score = scores.get(a.applicant_id)
         failed = []
-        if a.grade not in selection.eligible_grades:
+        if a.grade not in grades:
             failed.append("grade")
         if not a.probation_passed:
             failed.append("probation")
@@ -77,7 +91,9 @@ def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
             failed.append("line_manager_approval")
         if not a.performance_eligible:
             failed.append("performance")
-        if score is None:
+        if selection.mode != "competitive":
+            pass  # no panel: neither a missing score nor the minimum applies
+        elif score is None:
             failed.append("not_scored")
         elif score < Decimal(str(selection.min_score)):
             failed.append("below_min_score")
@@ -240,7 +256,7 @@ def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str
     by_id = {o.applicant_id: o for o in outcomes}
     problems = []
     for cohort_id, ids in waiting.items():
-        ids.sort(key=lambda i: (-scores[i], ranks[i]))
+        ids.sort(key=lambda i: (-scores.get(i, Decimal(0)), ranks[i]))
         for rank, applicant_id in enumerate(ids, start=1):
             o = by_id[applicant_id]
             want = (
@@ -255,8 +271,10 @@ def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str
 
 def check_no_justified_envy(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
     """No unselected applicant outscores a selected one who is the same in every respect
-    the rules look at (ring fences, council, service area) in a cohort both can join."""
-    scores = expected_scores(scenario)
+    the rules look at (ring fences, council, service area) in a cohort both can join. Without
+    a panel (open, mandatory) "outscores" means a better lottery rank, for a cohort the
+    left-out applicant ranks no lower in their preferences."""
+    ranking = (expected_scores(scenario), lottery(scenario))
     people = {a.applicant_id: a for a in scenario.applicants}
     fences = {o.applicant_id: o.ring_fences for o in outcomes}
     problems = []
@@ -271,12 +289,40 @@ def check_no_justified_envy(scenario: Scenario, outcomes: Sequence[Decision]) ->
                 fences[s.applicant_id] == fences[o.applicant_id]
                 and (other.council, other.service_area) == (me.council, me.service_area)
                 and s.cohort_id in acceptable(scenario, o.applicant_id)
-                and scores[o.applicant_id] > scores[s.applicant_id]
+                and _ahead(scenario, ranking, o.applicant_id, s.applicant_id, s.cohort_id)
             ):
                 problems.append(
                     f"{o.applicant_id} outscores {s.applicant_id} in cohort {s.cohort_id} but was left out"
                 )
     return problems
+
+
+def _ahead(
+    scenario: Scenario,
+    ranking: tuple[dict[str, Decimal], dict[str, int]],
+    out: str,
+    placed: str,
+    cohort_id: str | None,
+) -> bool:
+    """Would putting ``out`` in ``placed``'s place improve the objective at levels 3-5?"""
+    scores, ranks = ranking
+    if scenario.settings.selection.mode == "competitive":
+        return scores[out] > scores[placed]
+    assert cohort_id is not None
+    mine = acceptable(scenario, out).index(cohort_id)
+    theirs = acceptable(scenario, placed).index(cohort_id)
+    return mine < theirs or (mine == theirs and ranks[out] < ranks[placed])
+
+
+def check_mandatory(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """A mandatory selection places every eligible person who has not withdrawn."""
+    if scenario.settings.selection.mode != "mandatory":
+        return []
+    return [
+        f"{o.applicant_id}: eligible for a mandatory programme but {o.status}"
+        for o in outcomes
+        if o.status in ("reserve", "not_selected") and str(o.reason) != "withdrawn"
+    ]
 
 
 RULES = (
@@ -290,6 +336,7 @@ RULES = (
     check_ring_fences_listed,
     check_reserves,
     check_no_justified_envy,
+    check_mandatory,
 )
 
 
@@ -314,7 +361,7 @@ def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, 
     return (
         fill,
         len(placement),
-        sum(int(scores[a] * 100) for a in placement),
+        sum(int(scores.get(a, Decimal(0)) * 100) for a in placement),
         sum(acceptable(scenario, a).index(k) for a, k in placement.items()),
         sum(ranks[a] for a in placement),
         sum(ranks[a] * position[k] for a, k in placement.items()),

@@ -192,13 +192,33 @@ def check_working_days(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_group_weekdays(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions only on the calendar's group_weekdays (cohort events: any weekday)."""
+    """Group sessions only on the calendar's group_weekdays (cohort events: any weekday), unless
+    the session has a fixed date."""
     allowed = scenario.settings.calendar.group_weekdays
+    fixed = {s.session_key for s in scenario.programme if s.fixed_date is not None}
     out = []
     for e in events:
         weekday = _local(scenario, e.start).strftime("%a")
-        if e.kind == "group" and weekday not in allowed:
+        if e.kind == "group" and weekday not in allowed and e.session_key not in fixed:
             out.append(f"{e.event_id}: a group session on {weekday}")
+    return out
+
+
+def check_fixed_times(scenario: Scenario, events: Sequence[Event]) -> list[str]:
+    """A session with a fixed date (start time) is held on that date (at that time)."""
+    sessions = {s.session_key: s for s in scenario.programme}
+    out = []
+    for e in events:
+        session = sessions.get(e.session_key)
+        if session is None:
+            continue
+        start = _local(scenario, e.start)
+        if session.fixed_date is not None and start.date() != session.fixed_date:
+            out.append(f"{e.event_id}: on {start.date()}, not its fixed date {session.fixed_date}")
+        if session.fixed_time is not None and start.time() != session.fixed_time:
+            out.append(
+                f"{e.event_id}: starts {start:%H:%M}, not its fixed time {session.fixed_time:%H:%M}"
+            )
     return out
 
 
@@ -237,15 +257,20 @@ def check_availability(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions and cohort events have a venue of the cohort seating every attendee;
-    coaching and reviews are online."""
+    """Group sessions and cohort events in person have a venue of the cohort seating every
+    attendee; coaching, reviews and sessions marked online have none."""
     venues = {v.venue_id: v for v in scenario.venues}
     councils = {c.id: c.councils for c in scenario.cohorts}
+    online = {s.session_key for s in scenario.programme if s.mode == "online"}
     out = []
     for e in events:
         if e.kind not in ("group", "cohort_event"):
             if e.venue_id:
                 out.append(f"{e.event_id}: a {e.kind} session with a venue")
+            continue
+        if e.session_key in online:
+            if e.venue_id:
+                out.append(f"{e.event_id}: an online session with a venue")
             continue
         venue = venues.get(e.venue_id or "")
         if venue is None:
@@ -311,6 +336,7 @@ def violations(
         *check_working_hours(scenario, events),
         *check_working_days(scenario, events),
         *check_group_weekdays(scenario, events),
+        *check_fixed_times(scenario, events),
         *check_no_double_booking(events),
         *check_availability(scenario, events),
         *check_venues(scenario, events),

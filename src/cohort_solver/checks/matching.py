@@ -47,8 +47,10 @@ def check_one_row_per_participant(
 def check_known_people(
     scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
 ) -> list[str]:
-    mentors = {m.mentor_id for m in scenario.mentors}
-    coaches = {c.coach_id for c in scenario.coaches}
+    # Without mentors.csv (coaches.csv) the programme has no mentoring (coaching): the only
+    # lawful mentor_id (coach_id) is blank, and a blank one is unlawful when the file exists.
+    mentors = {m.mentor_id for m in scenario.mentors} or {""}
+    coaches = {c.coach_id for c in scenario.coaches} or {""}
     out = [
         f"{m.participant_id}: unknown mentor {m.mentor_id}"
         for m in matches
@@ -168,7 +170,7 @@ def check_not_both_roles(
     return [
         f"{m.participant_id}: {m.mentor_id} is both mentor and coach"
         for m in matches
-        if m.mentor_id == m.coach_id
+        if m.mentor_id == m.coach_id and m.mentor_id
     ]
 
 
@@ -177,14 +179,18 @@ def expected_fits(
 ) -> tuple[int, int]:
     w = scenario.settings.matching.weights
     needs = set(applicant.development_needs)
-    mentor = next(m for m in scenario.mentors if m.mentor_id == mentor_id)
-    coach = next(c for c in scenario.coaches if c.coach_id == coach_id)
-    mf = w.needs * len(needs & set(mentor.expertise))
-    mf += w.other_council * (mentor.council != applicant.council)
-    mf += w.other_service_area * (
-        (mentor.council, mentor.service_area) != (applicant.council, applicant.service_area)
-    )
-    return mf, w.needs * len(needs & set(coach.expertise))
+    mentor = next((m for m in scenario.mentors if m.mentor_id == mentor_id), None)
+    coach = next((c for c in scenario.coaches if c.coach_id == coach_id), None)
+    mf = cf = 0  # no mentoring (coaching): that side adds nothing
+    if mentor is not None:
+        mf = w.needs * len(needs & set(mentor.expertise))
+        mf += w.other_council * (mentor.council != applicant.council)
+        mf += w.other_service_area * (
+            (mentor.council, mentor.service_area) != (applicant.council, applicant.service_area)
+        )
+    if coach is not None:
+        cf = w.needs * len(needs & set(coach.expertise))
+    return mf, cf
 
 
 def check_fit_columns(

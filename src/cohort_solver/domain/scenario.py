@@ -327,9 +327,16 @@ class Spread(_Settings):
     max_per_council: int | None = Field(default=None, ge=1, le=MAX_COUNT)
 
 
+SelectionMode = Literal["competitive", "open", "mandatory"]
+
+
 class SelectionSettings(_Settings):
+    # competitive: the panel's scores decide; open: every eligible applicant up to the places,
+    # the seeded lottery when oversubscribed; mandatory: every eligible person takes a place.
+    mode: SelectionMode = "competitive"
     places: int = Field(ge=0, le=MAX_COUNT)
-    eligible_grades: list[Grade] = Field(min_length=1)
+    # Whole numbers, or labels of the [grades] order ("8a", "SO1").
+    eligible_grades: list[Grade | str] = Field(min_length=1)
     aggregate: Literal["mean", "median", "normalised_mean"] = "mean"
     min_score: float = Field(default=0, ge=-MAX_SCORE, le=MAX_SCORE)
     seed: int = 0
@@ -353,6 +360,35 @@ class SelectionSettings(_Settings):
                     f"but a cohort has only {self.places}"
                 )
         return self
+
+    @property
+    def scored(self) -> bool:
+        """Only a competitive selection reads the panel's scores."""
+        return self.mode == "competitive"
+
+
+class GradeSettings(_Settings):
+    """Grades as ordered labels (NHS bands "2".."7", "8a".."8d", "9"; "SO1", "PO3"), lowest
+    first. A grade is then its position in this order: eligibility and the mentor grade gap
+    work on positions, so "8c" is two grades above "8a"."""
+
+    order: list[str] = Field(min_length=1, max_length=MAX_GRADE + 1)
+
+    @field_validator("order")
+    @classmethod
+    def _distinct_labels(cls, value: list[str]) -> list[str]:
+        labels = [label.strip() for label in value]
+        if any(not label for label in labels):
+            raise ValueError("a grade label is blank")
+        folded = [label.casefold() for label in labels]
+        if len(set(folded)) != len(folded):
+            raise ValueError("grade labels must be distinct (case is ignored)")
+        return labels
+
+    def position(self, label: str) -> int | None:
+        """The label's place in the order (0 = lowest), ignoring case and surrounding spaces."""
+        folded = label.strip().casefold()
+        return next((i for i, g in enumerate(self.order) if g.casefold() == folded), None)
 
 
 class GroupProfile(_Settings):
@@ -466,6 +502,35 @@ class Settings(_Settings):
     calendar: CalendarSettings = CalendarSettings()
     impact: ImpactSettings = ImpactSettings()
     markets: list[MarketSettings] = []
+    grades: GradeSettings | None = None
+
+    @model_validator(mode="after")
+    def _eligible_grades_known(self) -> Settings:
+        for grade in self.selection.eligible_grades:
+            if self.grades is None and isinstance(grade, str) and not grade.strip().isdigit():
+                raise ValueError(
+                    f"eligible grade {grade!r} is a label: declare the order of the grades, "
+                    'lowest first, e.g. [grades] order = ["2", "3", "8a", "8b"]'
+                )
+            if self.grades is not None and self.grades.position(str(grade)) is None:
+                raise ValueError(
+                    f"eligible grade {grade!r} is not in [grades] order "
+                    f"({', '.join(self.grades.order)})"
+                )
+        return self
+
+    def eligible_grade_positions(self) -> frozenset[int]:
+        """The eligible grades as the applicants' grade values (positions, with an order)."""
+        grades = self.grades
+        if grades is None:
+            return frozenset(int(g) for g in self.selection.eligible_grades)
+        return frozenset(grades.position(str(g)) or 0 for g in self.selection.eligible_grades)
+
+    def grade_label(self, grade: int) -> str:
+        """How a grade value reads to the coordinator: its label, with an order."""
+        if self.grades is None or not 0 <= grade < len(self.grades.order):
+            return str(grade)
+        return self.grades.order[grade]
 
     @model_validator(mode="after")
     def _unique_cohorts(self) -> Settings:
@@ -564,6 +629,9 @@ class Coach(Record):
 SessionKind = Literal["group", "coaching", "review", "cohort_event"]
 
 
+SessionMode = Literal["in_person", "online"]
+
+
 class Session(Record):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -575,10 +643,31 @@ class Session(Record):
     facilitator: str | None = None
     with_: Names = Field(default=(), alias="with")
     after: str | None = None
+    mode: SessionMode | None = None  # None: group sessions and cohort events in person
+    fixed_date: date | None = None  # the date column: held on this day, whatever the rhythm
+    fixed_time: time | None = None  # the start_time column: starts at this time of day
+
+    @field_validator("mode")
+    @classmethod
+    def _one_to_one_sessions_are_online(
+        cls, mode: SessionMode | None, info: ValidationInfo
+    ) -> SessionMode | None:
+        kind = info.data.get("kind")
+        if kind in ("coaching", "review") and mode == "in_person":
+            raise ValueError(
+                f"a {kind} session is held online; in_person is only for group sessions "
+                "and cohort events"
+            )
+        return mode
 
     @property
     def per_participant(self) -> bool:
         return self.kind in ("coaching", "review")
+
+    @property
+    def online(self) -> bool:
+        """Online sessions need no venue: coaching, reviews, and any session marked online."""
+        return self.mode == "online" or self.per_participant
 
 
 class Person(Record):

@@ -133,20 +133,22 @@ class _Admissions:
 def candidates(scenario: Scenario) -> list[Candidate]:
     """Every applicant, in applicants.csv order."""
     selection = scenario.settings.selection
-    scores = aggregate_scores(scenario)
+    # Open and mandatory selections place people without a panel: scores are not read.
+    scores = aggregate_scores(scenario) if selection.scored else {}
     lottery = lottery_ranks((a.applicant_id for a in scenario.applicants), selection.seed)
     admissions = _Admissions(scenario.cohorts)
     min_score = Decimal(str(selection.min_score))
+    eligible_grades = scenario.settings.eligible_grade_positions()
     result = []
     for applicant in scenario.applicants:
         score = scores.get(applicant.applicant_id)
         acceptable = admissions.acceptable(applicant)
         failed = {
-            Ineligible.GRADE: applicant.grade not in selection.eligible_grades,
+            Ineligible.GRADE: applicant.grade not in eligible_grades,
             Ineligible.PROBATION: not applicant.probation_passed,
             Ineligible.LINE_MANAGER_APPROVAL: not applicant.line_manager_approved,
             Ineligible.PERFORMANCE: not applicant.performance_eligible,
-            Ineligible.NOT_SCORED: score is None,
+            Ineligible.NOT_SCORED: selection.scored and score is None,
             Ineligible.BELOW_MIN_SCORE: score is not None and score < min_score,
             Ineligible.NO_COHORT: not acceptable,
         }

@@ -19,7 +19,7 @@ def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
     """The words for a failed eligibility rule, with the facts of the case."""
     selection = scenario.settings.selection
     return INELIGIBLE_WORDS[rule].format(
-        grade=me.applicant.grade,
+        grade=scenario.settings.grade_label(me.applicant.grade),
         eligible_grades=", ".join(map(str, selection.eligible_grades)),
         score=me.score,
         min_score=selection.min_score,
@@ -50,6 +50,8 @@ def explain_applicant(
         return "\n".join(lines)
 
     eligible = [c for c in pool if c.eligible]
+    if not scenario.settings.selection.scored:
+        return "\n".join(lines + _without_panel(scenario, pool, placement, me, outcome))
     better = sum(c.hundredths > me.hundredths for c in eligible)
     lines.append(
         f"Aggregate panel score {me.score}, ranked {better + 1} of {len(eligible)} eligible applicants."
@@ -92,6 +94,42 @@ def explain_applicant(
             else "A higher score alone would not change this, nor would relaxing a single spread rule."
         )
     return "\n".join(lines)
+
+
+def _without_panel(
+    scenario: Scenario,
+    pool: Sequence[Candidate],
+    placement: dict[str, str | None],
+    me: Candidate,
+    outcome: Decision,
+) -> list[str]:
+    """Open and mandatory selections have no score to change: the rules and the lottery decide."""
+    selection = scenario.settings.selection
+    lines = [
+        f"No panel scores: {'an open' if selection.mode == 'open' else 'a mandatory'} "
+        f"selection. Lottery rank {me.lottery} of "
+        f"{len(pool)} (seed {selection.seed}).",
+        "Counts towards ring fence(s): " + ", ".join(f"'{r}'" for r in me.ring_fences) + "."
+        if me.ring_fences
+        else "Does not count towards any ring fence.",
+        f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.",
+    ]
+    if outcome.status == "selected":
+        rule = (
+            "every eligible person takes a place"
+            if selection.mode == "mandatory"
+            else "every eligible applicant is enrolled up to the places"
+        )
+        lines.append(f"Selected for cohort {outcome.cohort_id}: {rule}.")
+        return lines
+    # Every applicant "ties on score" without a panel: the lottery words need no score.
+    why = _why_not(scenario, pool, placement, me, outcome)
+    lines.append(why.replace("tied on score with a selected applicant; ", ""))
+    lines.append(
+        "There is no score to change: the ring fences, the spread limits and the lottery "
+        "decided who took the places."
+    )
+    return lines
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ class AllocationModel:
             self.add_max_per_council(cohort)
             self.add_min_service_areas(cohort)
         self.add_kept_selections()
+        if scenario.settings.selection.mode == "mandatory":
+            self.add_everyone_placed()
 
     # -- helpers
 
@@ -163,6 +165,19 @@ class AllocationModel:
                 self._enforce(self.model.add(flag == 1), guard)
             else:
                 self._enforce(self.model.add(var == 1), guard)
+
+    def add_everyone_placed(self) -> None:
+        """Mandatory selection: every eligible person takes a place in a cohort open to them."""
+        names = ", ".join(c.id for c in self.group.cohorts)
+        guard = self._guard(
+            f"mandatory selection: all {len(self.group.pool)} eligible people who can join "
+            f"cohort {names} must take a place"
+        )
+        options: dict[str, list[cp_model.IntVar]] = {c.id: [] for c in self.group.pool}
+        for (applicant_id, _), var in self.x.items():
+            options[applicant_id].append(var)
+        for vars_ in options.values():
+            self._enforce(self.model.add(sum(vars_) == 1), guard)
 
     def _grouped(
         self, cohort: Cohort, key: Callable[[Candidate], Key]

@@ -149,7 +149,10 @@ def outcomes(
                 Decision(
                     status="selected",
                     cohort_id=cohort_id,
-                    reason=Reason(rank=(rank_in[candidate.id], sum(eligible_in.values()))),
+                    # Without a panel (open, mandatory) there is no score rank to give.
+                    reason=Reason(rank=(rank_in[candidate.id], sum(eligible_in.values())))
+                    if scenario.settings.selection.scored
+                    else Reason(),
                     **common,
                 )
             )

@@ -244,7 +244,10 @@ def allocate(
     pool_all = list(pool) if pool is not None else candidates(scenario)
     excluded = set(withdrawn)
     eligible = [c for c in pool_all if c.eligible and c.id not in excluded]
-    groups = split_groups(scenario, prune_dominated(scenario, eligible, keep or {}), keep or {})
+    # Pruning drops applicants no optimum can seat; a mandatory selection must seat them all.
+    if scenario.settings.selection.mode != "mandatory":
+        eligible = prune_dominated(scenario, eligible, keep or {})
+    groups = split_groups(scenario, eligible, keep or {})
     # Many small groups: one worker each, run side by side. One big group: all workers on it.
     per_group = workers if len(groups) < workers else 1
     results: list[GroupResult] = []

@@ -234,7 +234,9 @@ def _location(scenario: Scenario, event: Event) -> str | None:
             if venue.venue_id == event.venue_id:
                 return venue.name or venue.venue_id
         return event.venue_id
-    if event.kind == "coaching":
+    if event.kind == "coaching" or any(
+        s.session_key == event.session_key and s.mode == "online" for s in scenario.programme
+    ):
         return "Online"
     return None
 

@@ -157,14 +157,20 @@ def matches_csv(matches: Iterable[Match]) -> str:
     return csv_text(MATCH_COLUMNS, ((getattr(m, c) for c in MATCH_COLUMNS) for m in matches))
 
 
-def read_matches(path: Path) -> list[Match]:
-    """matches.csv as written by ``matches_csv`` (e.g. ``match --previous OLD/matches.csv``)."""
+def read_matches(path: Path, *, mentoring: bool = True, coaching: bool = True) -> list[Match]:
+    """matches.csv as written by ``matches_csv`` (e.g. ``match --previous OLD/matches.csv``).
+
+    A programme without mentoring (coaching) writes a blank mentor_id (coach_id); one with it
+    never does, so there a blank is a damaged file."""
     table = read_own_csv(path, MATCH_COLUMNS)
     problems: list[Problem] = []
     matches = []
+    required = ["participant_id", "cohort_id"]
+    required += ["mentor_id"] if mentoring else []
+    required += ["coach_id"] if coaching else []
     for index, row in enumerate(table.rows):
         found = len(problems)
-        for column in ("participant_id", "cohort_id", "mentor_id", "coach_id"):
+        for column in required:
             if not row[column]:
                 problems.append(table.problem(index, column, f"{column} is blank"))
         for column in ("mentor_fit", "coach_fit"):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from cohort_solver.domain.scenario import (
     CAREER_MOVES,
+    CLOCK_SPELLING,
     DATE_HELP,
     WEEKDAYS,
     parse_moment_parts,
@@ -138,3 +139,15 @@ def _text(cell: str) -> str:
 
 def _optional(cell: str) -> str | None:
     return cell or None
+
+
+def parse_clock(cell: str) -> time:
+    """A time of day, HH:MM (or HH:MM:SS), 24-hour."""
+    spelled = CLOCK_SPELLING.fullmatch(cell.strip())
+    if not spelled:
+        raise ValueError(f"{cell!r} is not a time of day (write 09:30, 24-hour)")
+    hour, minute, second = spelled.groups()
+    try:
+        return time(int(hour), int(minute), int(second or 0))
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a real time of day") from None

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+from cohort_solver.domain.scenario import GradeSettings
 from cohort_solver.stages.load.cells import (
     _optional,
     _text,
+    parse_clock,
     parse_date,
     parse_decimal,
     parse_email,
@@ -102,6 +104,10 @@ SESSION_COLUMNS = _columns(
     Column("facilitator", _optional),
     Column("with", parse_list, field="with"),
     Column("after", _optional),
+    # in_person | online (also "in person", "In-Person"); blank = in person for group sessions
+    Column("mode", lambda c: "_".join(c.strip().lower().replace("-", " ").split())),
+    Column("date", parse_date, field="fixed_date", dates=True),
+    Column("start_time", parse_clock, field="fixed_time"),
 )
 
 
@@ -156,6 +162,23 @@ OUTCOME_COLUMNS = _columns(
     Column("outcome", parse_outcome),  # blank: none
     Column("outcome_date", parse_date, dates=True),
 )
+
+
+def grade_columns(order: GradeSettings | None) -> dict[str, Column]:
+    """The grade column of applicants.csv and mentors.csv: a whole number, or with a declared
+    [grades] order one of its labels, read as its position in that order."""
+    if order is None:
+        return {}
+
+    def parse_grade(cell: str) -> int:
+        position = order.position(cell)
+        if position is None:
+            raise ValueError(
+                f"grade {cell.strip()!r} is not in [grades] order ({', '.join(order.order)})"
+            )
+        return position
+
+    return _columns(Column("grade", parse_grade, required=True, blank_ok=False))
 
 
 def group_columns(groups: Iterable[str]) -> dict[str, Column]:

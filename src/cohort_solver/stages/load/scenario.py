@@ -39,6 +39,7 @@ from cohort_solver.stages.load.columns import (
     SESSION_COLUMNS,
     VENUE_COLUMNS,
     Column,
+    grade_columns,
     group_columns,
     unavailability_columns,
 )
@@ -49,6 +50,7 @@ from cohort_solver.stages.load.references import (
     check_references,
     check_session_attendees,
 )
+from cohort_solver.stages.load.requirements import check_fixed_times, check_stage_inputs
 from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
 from cohort_solver.stages.load.tables import TOML, Collector, Table, read_table
 
@@ -118,15 +120,16 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         table = tables[stem]
         return records(table, model, columns, out, **kw) if table else []
 
+    grades = grade_columns(settings.grades if settings else None)
     applicants = rows(
         "applicants",
         Applicant,
-        APPLICANT_COLUMNS | group_columns(groups),
+        APPLICANT_COLUMNS | group_columns(groups) | grades,
         extra=applicant_extra,
     )
     _check_ring_fence_columns(settings, tables["applicants"], groups, out)
     scores = rows("scores", Score, SCORE_COLUMNS)
-    mentors = rows("mentors", Mentor, MENTOR_COLUMNS)
+    mentors = rows("mentors", Mentor, MENTOR_COLUMNS | grades)
     coaches = rows("coaches", Coach, COACH_COLUMNS)
     sessions = rows("programme", Session, SESSION_COLUMNS)
     people = rows("people", Person, PERSON_COLUMNS)
@@ -164,6 +167,8 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         out,
     )
     check_outcomes(settings, tables, outcomes, unread, out)
+    check_stage_inputs(settings, tables, sessions, out)
+    check_fixed_times(settings, tables["programme"], sessions, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 

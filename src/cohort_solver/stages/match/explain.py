@@ -20,20 +20,24 @@ from cohort_solver.stages.match.rules import (
 def reasons(scenario: Scenario, applicant: Applicant, mentor: Mentor, coach: Coach) -> str:
     """Why this pair: needs covered and exposure. Never groups or scores."""
     parts = []
-    mentor_needs = covered_needs(applicant, mentor.expertise)
-    parts.append(
-        "mentor covers " + ", ".join(mentor_needs)
-        if mentor_needs
-        else "mentor covers no listed need"
-    )
-    if mentor.council != applicant.council:
-        parts.append(f"mentor from another council ({mentor.council})")
-    elif mentor.service_area != applicant.service_area:
-        parts.append(f"mentor from another service area ({mentor.service_area})")
-    coach_needs = covered_needs(applicant, coach.expertise)
-    parts.append(
-        "coach covers " + ", ".join(coach_needs) if coach_needs else "coach covers no listed need"
-    )
+    if mentor.mentor_id:  # blank: the programme has no mentoring
+        mentor_needs = covered_needs(applicant, mentor.expertise)
+        parts.append(
+            "mentor covers " + ", ".join(mentor_needs)
+            if mentor_needs
+            else "mentor covers no listed need"
+        )
+        if mentor.council != applicant.council:
+            parts.append(f"mentor from another council ({mentor.council})")
+        elif mentor.service_area != applicant.service_area:
+            parts.append(f"mentor from another service area ({mentor.service_area})")
+    if coach.coach_id:  # blank: the programme has no coaching
+        coach_needs = covered_needs(applicant, coach.expertise)
+        parts.append(
+            "coach covers " + ", ".join(coach_needs)
+            if coach_needs
+            else "coach covers no listed need"
+        )
     return "; ".join(parts)
 
 

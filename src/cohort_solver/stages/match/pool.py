@@ -44,6 +44,9 @@ class _Side(People[Person]):
         return dict(zip(self.ids[chosen].tolist(), fit[chosen].tolist(), strict=True))
 
 
+NOBODY = ""  # the mentor_id (coach_id) of a programme without mentoring (coaching)
+
+
 @dataclass
 class Pool:
     """The participants (sorted by id) and their lawful mentors and coaches, with fit."""
@@ -84,6 +87,16 @@ class Pool:
                 lawful(rules, COACH_RULES, facts, coach_side),
                 weights.needs * coach_side.covered(p.development_needs),
             )
+        # A programme without mentors.csv (or coaches.csv) has no mentoring (or coaching): that
+        # side is one empty id for everyone, of fit 0, so the flows and models stay unchanged.
+        if not scenario.mentors:
+            mentors = {
+                NOBODY: Mentor.model_construct(mentor_id=NOBODY, grade=0, capacity=len(cohort))
+            }
+            mentor_options = {i: {NOBODY: 0} for i in cohort}
+        if not scenario.coaches:
+            coaches = {NOBODY: Coach.model_construct(coach_id=NOBODY, capacity=len(cohort))}
+            coach_options = {i: {NOBODY: 0} for i in cohort}
         return cls(participants, cohort, mentors, coaches, mentor_options, coach_options)
 
     @property

@@ -173,7 +173,17 @@ def _barriers(
 
 def mentor_barriers(scenario: Scenario, f: Facts, mentor: Mentor) -> list[str]:
     """Why this mentor may not mentor this participant (empty = lawful)."""
-    return _barriers(scenario.settings.matching, MENTOR_RULES, f, mentor)
+    barriers = _barriers(scenario.settings.matching, MENTOR_RULES, f, mentor)
+    if scenario.settings.grades is None:
+        return barriers
+    # Grades are positions in the declared order: say it in its labels, not in positions.
+    label = scenario.settings.grade_label
+    gap = scenario.settings.matching.mentor_min_grade_gap
+    words = (
+        f"grade {label(mentor.grade)} is not {gap} grades above {label(f.applicant.grade)} "
+        "in the [grades] order"
+    )
+    return [words if b.startswith("grade ") else b for b in barriers]
 
 
 def coach_barriers(scenario: Scenario, f: Facts, coach: Coach) -> list[str]:

@@ -97,7 +97,8 @@ def venue_deficit(ctx: Context) -> int:
 
 
 def month_venue_deficit(ctx: Context, month: int) -> int:
-    choices = [venue_weeks(ctx, d) for d in ctx.whole_of_month[month]]
+    # Online sessions book no venue: they cannot overload one.
+    choices = [venue_weeks(ctx, d) for d in ctx.whole_of_month[month] if d.needs_venue]
     return len(choices) - most_assigned(choices, 1)
 
 
@@ -229,10 +230,15 @@ def month_bound(ctx: Context, month: int) -> int:
     per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
     for d in sessions:
         pick[d.event_id] = {}
-        for pool, week in sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)}):
-            lit = model.new_bool_var(f"y[{d.event_id},{pool[0]},{week}]")
+        if d.needs_venue:
+            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)})
+        else:  # online: any week of its days, and no venue to overload
+            choices = sorted({((), ctx.grid.week(day)) for day in ctx.options[d.event_id]})
+        for pool, week in choices:
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0] if pool else 'online'},{week}]")
             pick[d.event_id][pool, week] = lit
-            per_pool_week[pool, week].append(lit)
+            if pool:
+                per_pool_week[pool, week].append(lit)
         model.add_exactly_one(pick[d.event_id].values())
     costs = []
     for (pool, week), lits in sorted(per_pool_week.items()):

@@ -93,7 +93,11 @@ def build_demands(
                 for pid in cohort:
                     people.update(named(session, pid))
                 attendees = tuple(sorted(people))
-                venues = tuple(v for v, seats in venues_of(cohort_id) if seats >= len(attendees))
+                venues = (
+                    ()  # online: no room to book
+                    if session.online
+                    else tuple(v for v, seats in venues_of(cohort_id) if seats >= len(attendees))
+                )
                 demands.append(
                     Demand(
                         len(demands),
@@ -105,7 +109,7 @@ def build_demands(
                         tuple(cohort),
                         None,
                         venues,
-                        True,
+                        not session.online,
                         len(attendees),
                         length,
                     )
@@ -116,7 +120,8 @@ def build_demands(
                 manager = applicants[pid].line_manager_id
                 if session.kind == "review" and manager:
                     people.add(manager)
-                coach_id = coach.get(pid) if session.kind == "coaching" else None
+                # A blank coach_id is a programme without coaching: no coach to invite.
+                coach_id = (coach.get(pid) or None) if session.kind == "coaching" else None
                 if session.kind == "coaching":
                     if coach_id is None:
                         causes.append(f"{pid}: no coach matched for {session.session_key}")

@@ -34,7 +34,14 @@ def why_no_time(ctx: Context, d: Demand) -> str:
     head = f"{who}, {_month_name(scenario, d.month)}: {d.key} '{d.session.title}'"
     days = grid.month_days(d.month)
     steps = [f"{len(days)} weekdays are not bank holidays"]
-    if d.kind == "group":
+    fixed = d.session.fixed_date
+    if fixed is not None:  # the coordinator chose the day: the group weekdays do not apply
+        days = [x for x in days if grid.date(x) == fixed]
+        steps.append(
+            f"its fixed date {fixed:%a %d %b %Y} is "
+            + ("one of them" if days else "a weekend or bank holiday")
+        )
+    elif d.kind == "group":
         allowed = scenario.settings.calendar.group_weekdays
         days = [x for x in days if WEEKDAY_NAMES[grid.weekday(x)] in allowed]
         steps.append(f"{len(days)} of them are {'/'.join(allowed)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date as Date
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -109,6 +109,10 @@ class Grid:
 
     def slots(self, minutes: int) -> int:
         return math.ceil(minutes / self.slot_minutes)
+
+    def slot_at(self, clock: time) -> int:
+        """The slot starting at ``clock`` (on the grid: the loader has checked it)."""
+        return (clock.hour * 60 + clock.minute - self.opens) // self.slot_minutes
 
     def absolute(self, day: int, slot: int) -> int:
         return day * self.per_day + slot

@@ -81,10 +81,17 @@ def lawful_slots(
     for person in demand.attendees:
         if person in works:
             shared = works[person] if shared is None else shared & works[person]
+    session = demand.session
+    # A fixed date is the coordinator's choice: it overrides the group weekdays, not people's
+    # working days or absences (those clash, and the clash is explained).
+    fixed_day = None if session.fixed_date is None else grid.number(session.fixed_date)
+    fixed_start = ~0 if session.fixed_time is None else 1 << grid.slot_at(session.fixed_time)
     out: Options = {}
     for day in grid.month_days(demand.month) if days is None else days:
         weekday = grid.weekday(day)
-        if demand.kind == "group" and weekday not in group_days:
+        if fixed_day is not None and day != fixed_day:
+            continue
+        if demand.kind == "group" and weekday not in group_days and fixed_day is None:
             continue
         if shared is not None and weekday not in shared:
             continue
@@ -97,6 +104,7 @@ def lawful_slots(
             for v in demand.venues:
                 rooms |= grid.starts_clear_of(blocked.get(v, {}).get(day, 0), demand.length)
             starts &= rooms
+        starts &= fixed_start
         if starts:
             out[day] = starts
     return out

@@ -1,0 +1,92 @@
+"""What each stage the scenario asks for needs, checked before anything is solved.
+
+A stage whose files are all absent is skipped (no mentors.csv: no mentoring); a stage the
+scenario does ask for, but without what it needs, is bad input here rather than an empty or
+placeholder result later (a competitive selection without scores would select nobody)."""
+
+from __future__ import annotations
+
+from cohort_solver.domain.programme_time import month_first_day, month_last_day
+from cohort_solver.domain.scenario import Session, Settings
+from cohort_solver.stages.load.tables import TOML, Collector, Table
+
+OPEN_INSTEAD = (
+    'or set [selection] mode = "open" (every eligible applicant up to the places, by lottery) '
+    'or "mandatory" (every eligible person takes a place)'
+)
+
+
+def check_stage_inputs(
+    settings: Settings | None,
+    tables: dict[str, Table | None],
+    sessions: list[tuple[int, Session]],
+    out: Collector,
+) -> None:
+    """A competitive selection needs scores; a coaching session needs coaches.csv."""
+    where = tables["scores"]
+    no_rows = where is None or (not where.numbers and not where.broken)
+    if settings is not None and settings.selection.mode == "competitive" and no_rows:
+        out.add(
+            where.file if where else "scores.csv",
+            1,
+            1,
+            "a competitive selection needs the panel's scores: add scores.csv "
+            f"(applicant_id, panelist, score) {OPEN_INSTEAD} in {TOML}",
+        )
+    programme = tables["programme"]
+    if programme is None or tables["coaches"] is not None:
+        return
+    for row, session in sessions:
+        if session.kind == "coaching":
+            out.add(
+                programme.file,
+                row,
+                programme.column("kind"),
+                f"session {session.session_key!r} is coaching, but the programme has no "
+                "coaches.csv: add coaches.csv, or remove the session if there is no coaching",
+            )
+
+
+def check_fixed_times(
+    settings: Settings | None,
+    table: Table | None,
+    sessions: list[tuple[int, Session]],
+    out: Collector,
+) -> None:
+    """A fixed date lies in the session's programme month; a fixed start time is on the
+    slot grid and the session ends within the working day."""
+    if settings is None or table is None:
+        return
+    start = settings.programme.start
+    calendar = settings.calendar
+    opens = calendar.day_start.hour * 60 + calendar.day_start.minute
+    closes = calendar.day_end.hour * 60 + calendar.day_end.minute
+    for row, s in sessions:
+        first, last = month_first_day(start, s.month), month_last_day(start, s.month)
+        if s.fixed_date is not None and not first <= s.fixed_date <= last:
+            out.add(
+                table.file,
+                row,
+                table.column("date"),
+                f"date {s.fixed_date} is not in programme month {s.month} "
+                f"({first} to {last}): change the date or the month",
+            )
+        if s.fixed_time is None:
+            continue
+        at = s.fixed_time.hour * 60 + s.fixed_time.minute
+        if s.fixed_time.second or (at - opens) % calendar.slot_minutes:
+            out.add(
+                table.file,
+                row,
+                table.column("start_time"),
+                f"start_time {s.fixed_time:%H:%M} is not on the {calendar.slot_minutes}-minute "
+                f"grid from {calendar.day_start:%H:%M}",
+            )
+        elif at < opens or at + s.duration_minutes > closes:
+            out.add(
+                table.file,
+                row,
+                table.column("start_time"),
+                f"start_time {s.fixed_time:%H:%M} + {s.duration_minutes} minutes is outside "
+                f"the working day ({calendar.day_start:%H:%M} to {calendar.day_end:%H:%M})",
+            )
