@@ -498,6 +498,54 @@ def export(ctx: Context, previous: Path | None) -> None:
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
 
 
+@main.command(
+    epilog="Example: cohort-solver publish scenarios/oxford-2024 --caldav "
+    "https://calendar.example.org/dav/coordinator/ --username coordinator "
+    "--password-file ~/.caldav-password"
+)
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Output folder (default SCENARIO/out)."
+)
+@click.option("--caldav", "url", required=True, metavar="URL", help="CalDAV principal URL.")
+@click.option("--username", help="CalDAV user name.")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the password (its first line), so it stays out of shell history.",
+)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+def publish(
+    scenario: Path,
+    out: Path | None,
+    url: str,
+    username: str | None,
+    password_file: Path | None,
+    quiet: bool,
+) -> None:
+    """Put the feeds of --out/ics on a CalDAV server: one calendar per feed; only changes are
+    written, so running it again is safe and cheap."""
+    from cohort_solver.stages.export.ics import read_feeds
+
+    folder = (out or scenario / "out") / "ics"
+    feeds = read_feeds(folder)
+    if not feeds:
+        raise InputError(
+            [Problem(str(folder), 1, 1, "no feeds here: run 'cohort-solver run' (or export) first")]
+        )
+    password = None
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    done = pipeline.publish(feeds, url, username, password, say)
+    click.echo(f"published {len(feeds)} calendars to {url}: {done.summary()}")
+
+
 @main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
 @scenario_command(keeps_reports=False)
 def run(ctx: Context) -> None:

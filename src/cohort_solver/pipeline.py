@@ -37,6 +37,7 @@ from cohort_solver.stages.export.write import write_outputs
 from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
+    from cohort_solver.stages.export.publish import Published
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -160,6 +161,19 @@ def export(
     from cohort_solver.stages.export.ics import build_feeds
 
     return build_feeds(scenario, events, previous=dict(previous) if previous else None)
+
+
+def publish(
+    feeds: Mapping[str, bytes],
+    url: str,
+    username: str | None = None,
+    password: str | None = None,
+    say: Callable[[str], None] = _silent,
+) -> Published:
+    """Put the feeds on a CalDAV server, one calendar per feed, writing only what changed."""
+    from cohort_solver.stages.export.publish import publish_feeds
+
+    return publish_feeds(feeds, url, username, password, say)
 
 
 def report(
