@@ -38,6 +38,7 @@ from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
     from cohort_solver.stages.export.publish import Published
+    from cohort_solver.stages.export.serve import Token
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -174,6 +175,37 @@ def publish(
     from cohort_solver.stages.export.publish import publish_feeds
 
     return publish_feeds(feeds, url, username, password, say)
+
+
+def links(scenario: Scenario, out: Path, base_url: str, revoke: Sequence[str] = ()) -> list[Token]:
+    """Give every feed in ``out/ics`` (and report.html) its token, keeping those already in
+    tokens.csv, and write tokens.csv and links.csv into ``out`` in one step."""
+    from cohort_solver.stages.export.files import output_folder
+    from cohort_solver.stages.export.serve import (
+        LINKS_FILE,
+        REPORT,
+        TOKENS_FILE,
+        links_csv,
+        read_tokens,
+        tokens_csv,
+        tokens_for,
+    )
+
+    files = [f"ics/{path.name}" for path in sorted((out / "ics").glob("*.ics"))]
+    if (out / REPORT).is_file():
+        files.append(REPORT)
+    unknown = sorted(set(revoke) - set(files))
+    if unknown:
+        raise InputError(
+            [Problem("--revoke", 1, 1, f"no such file in {out}: {name}") for name in unknown]
+        )
+    tokens = tokens_for(files, read_tokens(out), revoke)
+    with output_folder(out, "serve") as staging:
+        (staging / TOKENS_FILE).write_text(tokens_csv(tokens), encoding="utf-8", newline="")
+        (staging / LINKS_FILE).write_text(
+            links_csv(scenario, tokens, base_url), encoding="utf-8", newline=""
+        )
+    return tokens
 
 
 def report(
