@@ -16,7 +16,17 @@ import sys
 from importlib import import_module
 from pathlib import Path
 
-NAMES = ("suite", "allocation", "growth", "matching", "schedule", "replan", "sweep", "load")
+NAMES = (
+    "suite",
+    "allocation",
+    "growth",
+    "matching",
+    "schedule",
+    "replan",
+    "sweep",
+    "load",
+    "serve",
+)
 
 
 def summary(name: str) -> str:
