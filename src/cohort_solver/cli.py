@@ -468,7 +468,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
         "calendar.csv": calendar_csv(result.events),
     }
     if old is not None:
-        files["changes.csv"] = pipeline.changes(scenario, old, result.events)
+        files.update(pipeline.replan_files(scenario, old, result.events))
     pipeline.write(
         ctx.out, scenario, files, [allocation.report, *reports, result.report], earlier=ctx.earlier
     )

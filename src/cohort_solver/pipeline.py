@@ -362,6 +362,22 @@ def matches_for(
     return list(result.matches), [result.report]
 
 
+def replan_files(
+    scenario: Scenario, old: Sequence[Event], new: Sequence[Event]
+) -> dict[str, str | bytes]:
+    """changes.csv (per event) and notices.csv (per person) for a re-plan, from one set of
+    reasons."""
+    from cohort_solver.stages.export.ics import changes_csv
+    from cohort_solver.stages.export.notices import notices_csv
+    from cohort_solver.stages.export.tables import change_reasons
+
+    reasons = change_reasons(scenario, old, new)
+    return {
+        "changes.csv": changes_csv(old, new, reasons),
+        "notices.csv": notices_csv(scenario, old, new, reasons),
+    }
+
+
 def changes(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) -> str:
     """changes.csv for a re-plan: what moved, from when to when, and why."""
     from cohort_solver.stages.export.ics import changes_csv
