@@ -215,6 +215,19 @@ def test_after_a_withdrawal_one_event_has_one_version_in_every_feed(
         gone: {(1, "CANCELLED")},
         event_uid(scenario, "main-C1-A001"): {(0, "CONFIRMED")},
     }
+    assert _vobject_versions(again) == seen  # and so does vobject, a third parser
+
+
+def _vobject_versions(feeds: Mapping[str, bytes]) -> dict[str, set[tuple[int, str]]]:
+    import vobject
+
+    seen: dict[str, set[tuple[int, str]]] = {}
+    for data in feeds.values():
+        calendar = vobject.readOne(data.decode("utf-8"))
+        for vevent in calendar.contents.get("vevent", []):
+            version = (int(vevent.sequence.value), vevent.status.value)
+            seen.setdefault(vevent.uid.value, set()).add(version)
+    return seen
 
 
 def test_calendar_names_are_escaped_text(tmp_path: Path, icaljs: Path) -> None:  # noqa: F811
@@ -231,6 +244,11 @@ def test_calendar_names_are_escaped_text(tmp_path: Path, icaljs: Path) -> None: 
         assert text == f"{title} - cohort main"
     folder = tmp_path / "ics"
     write_feeds(folder, feeds)
+    import vobject
+
+    parsed = vobject.readOne(raw.decode("utf-8"))
+    for key in ("name", "x-wr-calname"):  # vobject reads them as TEXT: unescaped, whole
+        assert parsed.contents[key][0].value == f"{title} - cohort main"
     # ical.js keeps properties it has no type for (both of these) as written: whole, not cut.
     calname = _icaljs_parse(icaljs, folder)["cohort-main.ics"]["calname"]
     assert calname == "Leading Oxford\\, 2024\\; cohort\\\\1 - cohort main"
