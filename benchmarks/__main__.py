@@ -26,6 +26,7 @@ NAMES = (
     "sweep",
     "load",
     "markets",
+    "serve",
 )
 
 

@@ -53,7 +53,8 @@ def xlsx_bytes(
         data = _patched(
             data,
             "xl/worksheets/sheet",
-            rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>',
+            # openpyxl writes an empty <v/>, or <v></v> when lxml is installed (caldav needs it)
+            rf'<c r="{ref}"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)',
             rf'<c r="{ref}"\1 t="str"><f>\2</f><v>{value}</v>',
         )
     if every_sheet_hidden:  # Excel never saves this, but a script can; openpyxl refuses to

@@ -168,6 +168,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     invoke("schedule", str(scenario), "--out", str(out), "--previous", str(root / "previous.csv"))
     invoke("export", str(scenario), "--out", str(out))
     invoke("robustness", str(scenario), "--out", str(out), "--trials", "2")
+    invoke("serve", str(scenario), "--out", str(out), "--links-only")
     return scenario, out
 
 
@@ -180,7 +181,10 @@ def test_every_csv_written_neutralises_every_cell(hostile: tuple[Path, Path]) ->
         "matches.csv",
         "calendar.csv",
         "changes.csv",
+        "notices.csv",
         "robustness.csv",
+        "links.csv",
+        "tokens.csv",
     }
     hostile_cells = 0
     for path in written:

@@ -441,7 +441,7 @@ CASES = [
         FEED,
         replace(FEED, b"END:VEVENT", b"END:VTODO"),
         line_of(FEED, "END:VTODO"),
-        "END:VTODO closes BEGIN:VEVENT of line 44",
+        "END:VTODO closes BEGIN:VEVENT of line 45",  # after the calendar properties
     ),
     Case(
         "feed never closed",

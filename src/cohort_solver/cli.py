@@ -502,7 +502,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
         "calendar.csv": calendar_csv(result.events),
     }
     if old is not None:
-        files["changes.csv"] = pipeline.changes(scenario, old, result.events)
+        files.update(pipeline.replan_files(scenario, old, result.events))
     pipeline.write(
         ctx.out, scenario, files, [allocation.report, *reports, result.report], earlier=ctx.earlier
     )
@@ -530,6 +530,111 @@ def export(ctx: Context, previous: Path | None) -> None:
         ctx.out, scenario, pipeline.feed_files(feeds), [], earlier=ctx.earlier, fresh_ics=True
     )
     click.echo(f"{len(feeds)} feeds written to {ctx.out / 'ics'}")
+
+
+@main.command(
+    epilog="Example: cohort-solver publish scenarios/oxford-2024 --caldav "
+    "https://calendar.example.org/dav/coordinator/ --username coordinator "
+    "--password-file ~/.caldav-password"
+)
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Output folder (default SCENARIO/out)."
+)
+@click.option("--caldav", "url", required=True, metavar="URL", help="CalDAV principal URL.")
+@click.option("--username", help="CalDAV user name.")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the password (its first line), so it stays out of shell history.",
+)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+def publish(
+    scenario: Path,
+    out: Path | None,
+    url: str,
+    username: str | None,
+    password_file: Path | None,
+    quiet: bool,
+) -> None:
+    """Put the feeds of --out/ics on a CalDAV server: one calendar per feed; only changes are
+    written, so running it again is safe and cheap."""
+    from cohort_solver.stages.export.ics import read_feeds
+
+    folder = (out or scenario / "out") / "ics"
+    feeds = read_feeds(folder)
+    if not feeds:
+        raise InputError(
+            [Problem(str(folder), 1, 1, "no feeds here: run 'cohort-solver run' (or export) first")]
+        )
+    password = None
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    done = pipeline.publish(feeds, url, username, password, say)
+    click.echo(f"published {len(feeds)} calendars to {url}: {done.summary()}")
+
+
+@main.command(
+    epilog="Examples: cohort-solver serve scenarios/oxford-2024 --port 8080 "
+    "--base-url https://calendars.example.org ; "
+    "cohort-solver serve scenarios/oxford-2024 --revoke ics/participant-A024.ics --links-only"
+)
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Output folder (default SCENARIO/out)."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option(
+    "--base-url",
+    help="The address people subscribe to, e.g. your proxy's https://calendars.example.org "
+    "(default http://HOST:PORT); it goes into links.csv.",
+)
+@click.option(
+    "--revoke",
+    multiple=True,
+    metavar="FILE",
+    help="Stop serving this file for good, e.g. ics/participant-A024.ics. Repeatable.",
+)
+@click.option(
+    "--links-only", is_flag=True, help="Write tokens.csv and links.csv, then stop (no server)."
+)
+@click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
+def serve(
+    scenario: Path,
+    out: Path | None,
+    host: str,
+    port: int,
+    base_url: str | None,
+    revoke: tuple[str, ...],
+    links_only: bool,
+    quiet: bool,
+) -> None:
+    """Serve the feeds for subscription, each at a secret URL listed in links.csv."""
+    folder = out or scenario / "out"
+    loaded = load_scenario(scenario)  # names and e-mail addresses for links.csv
+    if not (folder / "ics").is_dir():
+        raise InputError(
+            [Problem(str(folder / "ics"), 1, 1, "no feeds here: run 'cohort-solver run' first")]
+        )
+    tokens = pipeline.links(loaded, folder, base_url or f"http://{host}:{port}", revoke)
+    live = sum(not t.revoked for t in tokens)
+    click.echo(f"{live} links in {folder / 'links.csv'} ({len(tokens) - live} revoked)")
+    if links_only:
+        return
+    import uvicorn
+
+    from cohort_solver.stages.export.serve import app
+
+    if not quiet:
+        click.echo(f"serving {folder} on http://{host}:{port} (Ctrl-C stops)", err=True)
+    uvicorn.run(app(folder.resolve()), host=host, port=port, log_level="warning")
 
 
 @main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")

@@ -106,3 +106,10 @@ class InternalError(CohortSolverError):
 
     def __reduce__(self) -> tuple[type[Exception], tuple[object, ...]]:
         return (type(self), (self.message,))
+
+
+class PublishError(CohortSolverError):
+    """The calendar server failed part-way through ``publish`` (down, 401, 412...). Exit 5:
+    nothing is lost, the next ``publish`` writes what this one did not."""
+
+    exit_code = 5

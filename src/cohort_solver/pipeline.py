@@ -38,6 +38,8 @@ from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
     from cohort_solver.domain.markets import MarketResult, SwapResult
+    from cohort_solver.stages.export.publish import Published
+    from cohort_solver.stages.export.serve import Token
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -225,6 +227,50 @@ def export(
     return build_feeds(scenario, events, previous=dict(previous) if previous else None)
 
 
+def publish(
+    feeds: Mapping[str, bytes],
+    url: str,
+    username: str | None = None,
+    password: str | None = None,
+    say: Callable[[str], None] = _silent,
+) -> Published:
+    """Put the feeds on a CalDAV server, one calendar per feed, writing only what changed."""
+    from cohort_solver.stages.export.publish import publish_feeds
+
+    return publish_feeds(feeds, url, username, password, say)
+
+
+def links(scenario: Scenario, out: Path, base_url: str, revoke: Sequence[str] = ()) -> list[Token]:
+    """Give every feed in ``out/ics`` (and report.html) its token, keeping those already in
+    tokens.csv, and write tokens.csv and links.csv into ``out`` in one step."""
+    from cohort_solver.stages.export.files import output_folder
+    from cohort_solver.stages.export.serve import (
+        LINKS_FILE,
+        REPORT,
+        TOKENS_FILE,
+        links_csv,
+        read_tokens,
+        tokens_csv,
+        tokens_for,
+    )
+
+    files = [f"ics/{path.name}" for path in sorted((out / "ics").glob("*.ics"))]
+    if (out / REPORT).is_file():
+        files.append(REPORT)
+    unknown = sorted(set(revoke) - set(files))
+    if unknown:
+        raise InputError(
+            [Problem("--revoke", 1, 1, f"no such file in {out}: {name}") for name in unknown]
+        )
+    tokens = tokens_for(files, read_tokens(out), revoke)
+    with output_folder(out, "serve") as staging:
+        (staging / TOKENS_FILE).write_text(tokens_csv(tokens), encoding="utf-8", newline="")
+        (staging / LINKS_FILE).write_text(
+            links_csv(scenario, tokens, base_url), encoding="utf-8", newline=""
+        )
+    return tokens
+
+
 def report(
     scenario: Scenario,
     allocation: Allocation,
@@ -381,6 +427,22 @@ def matches_for(
         return matches, []
     result = match(scenario, allocation, options)
     return list(result.matches), [result.report]
+
+
+def replan_files(
+    scenario: Scenario, old: Sequence[Event], new: Sequence[Event]
+) -> dict[str, str | bytes]:
+    """changes.csv (per event) and notices.csv (per person) for a re-plan, from one set of
+    reasons."""
+    from cohort_solver.stages.export.ics import changes_csv
+    from cohort_solver.stages.export.notices import notices_csv
+    from cohort_solver.stages.export.tables import change_reasons
+
+    reasons = change_reasons(scenario, old, new)
+    return {
+        "changes.csv": changes_csv(old, new, reasons),
+        "notices.csv": notices_csv(scenario, old, new, reasons),
+    }
 
 
 def changes(scenario: Scenario, old: Sequence[Event], new: Sequence[Event]) -> str:

@@ -261,9 +261,23 @@ class ProgrammeSettings(_Settings):
 
     name: str
     organisation: str = ""
+    # The UID namespace of every feed. Never a display name: renaming the programme, or running
+    # it again next year under the same name, must not change or share UIDs. Blank: the id
+    # recorded in the previous feeds, else one made on first export (see ics.programme_id).
+    id: str = ""
     start: date
     timezone: str = "Europe/London"
     holidays: str = "GB-ENG"
+
+    @field_validator("id")
+    @classmethod
+    def _uid_safe_id(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value):
+            raise ValueError(
+                "should be 1 to 63 letters, digits and '-', starting with a letter or digit"
+                " (it becomes part of every calendar event's UID)"
+            )
+        return value
 
     @field_validator("start", mode="before")
     @classmethod

@@ -238,6 +238,9 @@ PRIVATE_FILES = frozenset(
         "robustness.html",
         "compare.html",
         "solution.json",  # effective settings, warnings and the ring-fence objective's value
+        "tokens.csv",  # the secret of every subscription URL (serve)
+        "links.csv",  # names, e-mail addresses and those URLs
+        "notices.csv",  # names and e-mail addresses of the people a re-plan moved
     }
 )
 SHARED_FILES = frozenset({"matches.csv", "calendar.csv", "changes.csv"})

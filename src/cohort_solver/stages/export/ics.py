@@ -96,15 +96,42 @@ def safe_names(ids: Iterable[str]) -> dict[str, str]:
     raise ValueError(f"cannot make distinct file names for ids {clashes}")  # pragma: no cover
 
 
-def programme_slug(scenario: Scenario) -> str:
+PROGRAMME_ID_PROPERTY = "X-COHORT-SOLVER-PROGRAMME-ID"
+_RECORDED_ID = re.compile(rb"^X-COHORT-SOLVER-PROGRAMME-ID:([A-Za-z0-9-]{1,63})\r?$", re.M)
+# Feeds written before the programme id existed carry their namespace in the UIDs only.
+_UID_NAMESPACE = re.compile(rb"^UID:[^@\r\n]*@([A-Za-z0-9-]{1,63})\.cohort-solver\r?$", re.M)
+
+
+def programme_id(scenario: Scenario, previous: Mapping[str, bytes] | None = None) -> str:
+    """The UID namespace: ``[programme] id``, else the id the previous feeds recorded, else a
+    new one made from the organisation, name and start date.
+
+    A made id is recorded in every feed (``X-COHORT-SOLVER-PROGRAMME-ID``) and reused by every
+    later export over those feeds, so renaming the programme keeps its UIDs; the start date
+    keeps next year's run of the same programme apart.
+    """
     programme = scenario.settings.programme
-    return _slug(f"{programme.organisation} {programme.name}", keep_case=False) or "programme"
+    if programme.id:
+        return programme.id
+    # Long UIDs are folded (RFC 5545 3.1): unfold before looking.
+    unfolded = [re.sub(rb"\r?\n[ \t]", b"", data) for data in (previous or {}).values()]
+    for pattern in (_RECORDED_ID, _UID_NAMESPACE):
+        found = sorted({m.group(1) for data in unfolded for m in pattern.finditer(data)})
+        if found:
+            return found[0].decode("ascii")
+    made = f"{programme.organisation}\n{programme.name}\n{programme.start.isoformat()}"
+    return f"p-{hashlib.sha256(made.encode('utf-8')).hexdigest()[:16]}"
 
 
-def event_uid(scenario: Scenario, event_id: str) -> str:
-    """``<event_id>@<organisation-programme>.cohort-solver``: stable across re-plans."""
-    local = safe_names([event_id])[event_id]
-    return f"{local}@{programme_slug(scenario)}.cohort-solver"
+def event_uid(
+    scenario: Scenario, event_id: str, previous: Mapping[str, bytes] | None = None
+) -> str:
+    """``<event_id>@<programme id>.cohort-solver``: stable across re-plans and renames."""
+    return _uid(programme_id(scenario, previous), event_id)
+
+
+def _uid(namespace: str, event_id: str) -> str:
+    return f"{safe_names([event_id])[event_id]}@{namespace}.cohort-solver"
 
 
 # --------------------------------------------------------------------------- time zone
@@ -490,12 +517,12 @@ def _years(scenario: Scenario, moments: Iterable[datetime], zone: ZoneInfo) -> t
     return min(years), max(years)
 
 
-def _vevent(
-    scenario: Scenario, event: Event, zone: ZoneInfo, who: Mapping[str, _Who], stamp: datetime
-) -> icalendar.Event:
+def _vevent(scenario: Scenario, event: Event, uid: str, at: _Context) -> icalendar.Event:
+    """The event without SEQUENCE and STATUS (they depend on the previous feeds)."""
+    zone, who = at.zone, at.who
     component = icalendar.Event()
-    component.add("uid", event_uid(scenario, event.event_id))
-    component.add("dtstamp", stamp)
+    component.add("uid", uid)
+    component.add("dtstamp", at.stamp)
     component.add("dtstart", event.start.astimezone(zone))
     component.add("dtend", event.end.astimezone(zone))
     component.add("summary", event.title)
@@ -508,11 +535,12 @@ def _vevent(
 
 
 def _cancelled(old: _Old, stamp: datetime) -> icalendar.Event:
-    """The previous VEVENT re-issued as cancelled (its old times kept)."""
+    """The previous VEVENT re-issued as cancelled (its old times kept; an event already
+    cancelled keeps its DTSTAMP too, so it is byte for byte what it was)."""
     source = old.component
     component = icalendar.Event()
     component.add("uid", str(source["UID"]))
-    component.add("dtstamp", stamp)
+    component.add("dtstamp", _old_stamp(old) if old.cancelled else stamp)
     for name in ("DTSTART", "DTEND"):
         if name in source:
             component.add(name, source.decoded(name))
@@ -529,14 +557,24 @@ def _cancelled(old: _Old, stamp: datetime) -> icalendar.Event:
     return component
 
 
-def _calendar(scenario: Scenario, title: str, tz: icalendar.Timezone) -> icalendar.Calendar:
+def _old_stamp(old: _Old) -> datetime:
+    stamp = old.component.decoded("DTSTAMP") if "DTSTAMP" in old.component else None
+    return stamp if isinstance(stamp, datetime) else datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _calendar(
+    scenario: Scenario, title: str, tz: icalendar.Timezone, namespace: str
+) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", title)
-    calendar.add("name", title)
+    # TEXT values (RFC 5545 3.3.11, RFC 7986 5.1): a comma in a council's name must not cut
+    # the calendar's name short. icalendar escapes only the properties it knows as TEXT.
+    calendar.add("x-wr-calname", icalendar.vText(title))
+    calendar.add("name", icalendar.vText(title))
+    calendar.add(PROGRAMME_ID_PROPERTY.lower(), namespace)
     calendar.add("x-wr-timezone", scenario.settings.programme.timezone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT12H")
@@ -595,8 +633,9 @@ def build_feeds(
         ones STATUS:CANCELLED, and a previous feed that has no events now is re-issued with
         all its events cancelled.
     stamp
-        DTSTAMP for every event (default: now; naive means UTC). Fix it for byte-identical
-        re-exports.
+        DTSTAMP for every new or changed event (default: now; naive means UTC). An unchanged
+        event keeps the DTSTAMP of the previous feeds, so an unchanged plan re-exports byte
+        for byte.
     """
     previous = previous or {}
     stamp = stamp or datetime.now(UTC)
@@ -613,14 +652,17 @@ def build_feeds(
     olds = {name: _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
     _check_years(scenario, olds)
     prior = _latest_states(olds)
+    namespace = programme_id(scenario, previous)
+    uids = {event.event_id: _uid(namespace, event.event_id) for event in events}
+    live = set(uids.values())
     first_year, last_year = _years(scenario, _moments(events, olds), zone)
     tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
     out: dict[str, bytes] = {}
     for name in sorted(feeds):
         feed, (old, old_title) = feeds[name], olds[name]
         title = feed.title or old_title or f"{scenario.settings.programme.name} - {name[:-4]}"
-        calendar = _calendar(scenario, title, tz)
-        components = _sequenced(scenario, feed, old, prior, zone, who, stamp)
+        calendar = _calendar(scenario, title, tz, namespace)
+        components = _sequenced(scenario, feed, old, prior, _Context(uids, live, zone, who, stamp))
         for _, _, component in sorted(components, key=lambda item: (item[0], item[1])):
             calendar.add_component(component)
         out[name] = calendar.to_ical()
@@ -658,38 +700,50 @@ def _moments(events: Sequence[Event], olds: Olds) -> list[datetime]:
     return moments
 
 
+@dataclass(frozen=True)
+class _Context:
+    uids: Mapping[str, str]  # event_id -> UID
+    live: set[str]  # the UIDs of the plan
+    zone: ZoneInfo
+    who: Mapping[str, _Who]
+    stamp: datetime
+
+
 def _sequenced(
-    scenario: Scenario,
-    feed: _Feed,
-    old: dict[str, _Old],
-    prior: dict[str, _Old],
-    zone: ZoneInfo,
-    who: Mapping[str, _Who],
-    stamp: datetime,
+    scenario: Scenario, feed: _Feed, old: dict[str, _Old], prior: dict[str, _Old], at: _Context
 ) -> list[tuple[datetime, str, icalendar.Event]]:
     """(start, sort key, VEVENT) of one feed: its events with SEQUENCE carried on from the
-    previous feeds, and a cancellation for each previous event that is gone."""
+    previous feeds, and a cancellation for each previous event that has left the plan.
+
+    Every feed judges an event against the same best-known state (``prior``), so one event has
+    one SEQUENCE, DTSTAMP and STATUS in every feed. An event still in the plan that this feed's
+    owner no longer attends (a withdrawn participant's group sessions) is left out of the feed,
+    not cancelled in it: it goes on for everyone else.
+    """
     keyed: list[tuple[datetime, str, icalendar.Event]] = []
     current: set[str] = set()
     for event in feed.events:
-        component = _vevent(scenario, event, zone, who, stamp)
-        uid = str(component["UID"])
+        uid = at.uids[event.event_id]
+        component = _vevent(scenario, event, uid, at)
         current.add(uid)
-        before = old.get(uid) or prior.get(uid)
+        before = prior.get(uid)
         if before is None:
             sequence = 0
         elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
             sequence = before.sequence + 1
         else:
             sequence = before.sequence
+            # Assigning keeps DTSTAMP where it was among the properties.
+            component["DTSTAMP"] = icalendar.vDDDTypes(_old_stamp(before))
         component.add("sequence", sequence)
         component.add("status", "CONFIRMED")
         keyed.append((event.start.astimezone(UTC), event.event_id, component))
     for uid, state in old.items():
-        if uid in current:
+        if uid in current or uid in at.live:
             continue
-        start = state.component.decoded("DTSTART") if "DTSTART" in state.component else None
-        keyed.append((_as_utc(start, zone), uid, _cancelled(state, stamp)))
+        best = prior.get(uid, state)
+        start = best.component.decoded("DTSTART") if "DTSTART" in best.component else None
+        keyed.append((_as_utc(start, at.zone), uid, _cancelled(best, at.stamp)))
     return keyed
 
 
