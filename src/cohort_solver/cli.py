@@ -387,6 +387,7 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
     scenario = ctx.load()
     previous = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
     allocation = pipeline.withdraw(scenario, previous, applicant_id, ctx.options)
+    why = pipeline.replacement(scenario, previous, applicant_id)
     pipeline.write(
         ctx.out,
         scenario,
@@ -403,6 +404,7 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
         )
     if not joined:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
+    click.echo(why[0].upper() + why[1:])
 
 
 @main.command(

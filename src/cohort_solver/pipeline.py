@@ -205,6 +205,14 @@ def withdraw(
     return allocate(scenario, options, keep=keep, withdrawn=[*withdrawn, applicant_id])
 
 
+def replacement(scenario: Scenario, allocation: Allocation, applicant_id: str) -> str:
+    """Who takes a selected participant's place if they withdraw, in words, naming everyone
+    ranked higher who is passed over and the rule that stops them (what ``withdraw`` does)."""
+    from cohort_solver.stages.allocate.reserves import replacement_words
+
+    return replacement_words(scenario, allocation.outcomes, applicant_id)
+
+
 # --------------------------------------------------------------------------- files
 
 
