@@ -388,12 +388,14 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
     previous = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
     allocation = pipeline.withdraw(scenario, previous, applicant_id, ctx.options)
     why = pipeline.replacement(scenario, previous, applicant_id)
+    done = pipeline.withdrawal_files(scenario, allocation, ctx.earlier, ctx.options)
     pipeline.write(
         ctx.out,
         scenario,
-        pipeline.allocation_files(allocation),
-        [allocation.report],
+        done.files,
+        list(done.reports),
         earlier=ctx.earlier,
+        fresh_ics=done.fresh_ics,
     )
     before = {o.applicant_id for o in previous.selected()}
     joined = [o for o in allocation.selected() if o.applicant_id not in before]
@@ -405,6 +407,8 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
     if not joined:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
     click.echo(why[0].upper() + why[1:])
+    for note in done.notes:
+        click.echo(f"  {note}")
 
 
 @main.command(
