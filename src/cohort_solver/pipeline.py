@@ -175,6 +175,25 @@ def report(
     return report_html(scenario, allocation, matches, events, list(reports))
 
 
+def panel_workbook(
+    scenario: Scenario, allocation: Allocation, matches: Sequence[Match], events: Sequence[Event]
+) -> bytes:
+    """panel.xlsx: Selected, Reserves, Not selected, Ineligible (reasons in words),
+    Representation (suppressed as in the report), Matches and Calendar (names, real dates)."""
+    from cohort_solver.stages.allocate.explain import reasons_in_words
+    from cohort_solver.stages.export import workbook
+
+    words = reasons_in_words(scenario, allocation.outcomes)
+    return workbook.workbook_bytes(
+        {
+            **workbook.decision_sheets(scenario, allocation, words),
+            "Representation": workbook.representation_sheet(scenario, allocation),
+            "Matches": workbook.matches_sheet(scenario, matches),
+            "Calendar": workbook.calendar_sheet(scenario, events),
+        }
+    )
+
+
 def withdraw(
     scenario: Scenario, previous: Allocation, applicant_id: str, options: Options | None = None
 ) -> Allocation:
@@ -232,7 +251,7 @@ def withdrawal_files(
         "matches": (out / "matches.csv").is_file(),
         "calendar": (out / "calendar.csv").is_file(),
         "feeds": (out / "ics").is_dir(),
-        "report": (out / "report.html").is_file(),
+        "report": (out / "report.html").is_file() or (out / "panel.xlsx").is_file(),
     }
     files: dict[str, str | bytes] = dict(allocation_files(allocation))
     reports: list[StageReport] = [allocation.report]
@@ -276,6 +295,11 @@ def withdrawal_files(
         notes.append("report.html: rewritten")
     else:
         notes.append("report.html: none in --out, not written")
+    if (out / "panel.xlsx").is_file():
+        files["panel.xlsx"] = panel_workbook(
+            scenario, allocation, matching.matches, calendar.events
+        )
+        notes.append("panel.xlsx: rewritten")
     return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"])
 
 
@@ -547,6 +571,7 @@ def run(
         "calendar.csv": calendar_csv(calendar.events),
         **feed_files(export(scenario, calendar.events, old_feeds)),
         "report.html": report(scenario, allocation, matching.matches, calendar.events, reports),
+        "panel.xlsx": panel_workbook(scenario, allocation, matching.matches, calendar.events),
     }
     write(target, scenario, files, reports, fresh_ics=True)
     return Run(scenario, allocation, matching.matches, calendar.events, reports, files)

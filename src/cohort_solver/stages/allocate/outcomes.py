@@ -10,7 +10,7 @@ from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
 from cohort_solver.stages.allocate.reasons import blocker
-from cohort_solver.stages.allocate.reserves import replacement, reserve_lists
+from cohort_solver.stages.allocate.reserves import ranked_for, replacement, reserve_lists
 
 
 def outcomes(
@@ -33,6 +33,7 @@ def outcomes(
         key=lambda c: c.lottery,
     )
     reserve_rank = reserve_lists(scenario, waiting, selected)
+    ranked = {k: ranked_for(k, waiting) for k in selected}
     eligible_in = Counter(cid for c in pool if c.eligible for cid in c.cohorts[:1])
     rank_in = _score_ranks(pool)
 
@@ -50,7 +51,7 @@ def outcomes(
         elif candidate.id in placement:
             cohort_id = placement[candidate.id]
             newcomer = replacement(
-                scenario, cohorts[cohort_id], selected[cohort_id], candidate, waiting
+                scenario, cohorts[cohort_id], selected[cohort_id], candidate, ranked[cohort_id]
             ).newcomer
             rows.append(
                 Decision(

@@ -51,32 +51,50 @@ class Replacement:
     lowering: tuple[Candidate, ...]  # better on merit, lawful, but would lower the fill
 
 
+def ranked_for(cohort_id: str, waiting: Sequence[Candidate]) -> list[Candidate]:
+    """Those waiting who accept ``cohort_id``, best on merit first."""
+    return sorted(
+        (c for c in waiting if cohort_id in c.cohorts),
+        key=lambda c: _merit(c, cohort_id),
+        reverse=True,
+    )
+
+
 def replacement(
     scenario: Scenario,
     cohort: Cohort,
     selected: Sequence[Candidate],
     leaver: Candidate,
-    waiting: Sequence[Candidate],
+    ranked: Sequence[Candidate],
 ) -> Replacement:
-    """The lexicographically best lawful newcomer for ``leaver``'s place (None: none is lawful)."""
+    """The lexicographically best lawful newcomer for ``leaver``'s place (None: none is
+    lawful). ``ranked`` is ``ranked_for(cohort.id, waiting)``; the scan stops at the first
+    lawful candidate who brings the ring-fence fill to the most any newcomer could."""
     rest = [s for s in selected if s is not leaver]
-    ranked = sorted(
-        (c for c in waiting if cohort.id in c.cohorts),
-        key=lambda c: _merit(c, cohort.id),
-        reverse=True,
+    ceiling = ring_fence_fill(scenario, cohort, rest) + sum(
+        1
+        for rf in scenario.settings.selection.ring_fence
+        if sum(rf.name in c.ring_fences for c in rest) < rf.minimum(cohort.places)
     )
-    lawful = [c for c in ranked if may_take_place(scenario, cohort, selected, leaver, c)]
-    if not lawful:
+    best: tuple[int, int] | None = None  # (fill, index in ranked)
+    for index, candidate in enumerate(ranked):
+        if not may_take_place(scenario, cohort, selected, leaver, candidate):
+            continue
+        fill = ring_fence_fill(scenario, cohort, [*rest, candidate])
+        if best is None or fill > best[0]:
+            best = (fill, index)
+        if fill == ceiling:
+            break
+    if best is None:
         return Replacement(leaver.id, cohort.id, None, tuple(ranked), ())
-    best_fill = max(ring_fence_fill(scenario, cohort, [*rest, c]) for c in lawful)
-    newcomer = next(c for c in lawful if ring_fence_fill(scenario, cohort, [*rest, c]) == best_fill)
-    ahead = ranked[: ranked.index(newcomer)]
+    ahead = ranked[: best[1]]
+    lawful = [c for c in ahead if may_take_place(scenario, cohort, selected, leaver, c)]
     return Replacement(
         leaver.id,
         cohort.id,
-        newcomer,
+        ranked[best[1]],
         tuple(c for c in ahead if c not in lawful),
-        tuple(c for c in ahead if c in lawful),
+        tuple(lawful),
     )
 
 
@@ -134,7 +152,7 @@ def replacement_for(
         key=lambda c: c.lottery,
     )
     cohort = next(c for c in scenario.cohorts if c.id == cohort_id)
-    return replacement(scenario, cohort, in_cohort, pool[leaver_id], waiting)
+    return replacement(scenario, cohort, in_cohort, pool[leaver_id], ranked_for(cohort_id, waiting))
 
 
 def _rule_words(scenario: Scenario, cohort: Cohort, blocker: Blocker) -> str:
