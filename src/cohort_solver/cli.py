@@ -573,7 +573,15 @@ def compare(
     dask_scheduler: str | None,
     quiet: bool,
 ) -> None:
-    """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
+    """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html).
+
+    \b
+    Variants, after the options (the first column, "baseline", is the scenario as it is):
+      --variant NAME      start a variant called NAME
+      --set KEY=VALUE     a setting this variant changes (repeat for more), in the same
+                          KEY=VALUE form as --set on every other command; a --set before
+                          the first --variant changes the baseline and every variant
+    """
     from cohort_solver.sweeps.compare import compare_html, compare_rows, solve_variants
 
     started = time.monotonic()
