@@ -29,7 +29,9 @@ def test_allocate_writes_allocation_csv_and_solution_json(oxford: Path, tmp_path
     outcomes = read_allocation(tmp_path / "out" / "allocation.csv")
     assert allocation_violations(load_scenario(oxford), outcomes) == []
     header = (tmp_path / "out" / "allocation.csv").read_text().splitlines()[0]
-    assert header == "applicant_id,status,cohort_id,score,ring_fences,reserve_rank,reason"
+    assert header == (
+        "applicant_id,status,cohort_id,score,ring_fences,reserve_rank,reason,replaced_by"
+    )
     solution = json.loads((tmp_path / "out" / "solution.json").read_text())
     assert solution["stages"]["allocation"]["status"] == "optimal"
     assert [o["name"] for o in solution["stages"]["allocation"]["objectives"]][

@@ -89,3 +89,13 @@ def test_every_panel_page_shows_the_positive_action_evidence(oxford: Path, tmp_p
                 f"{group} {figures.workforce:.0%} of the workforce, {figures.senior:.0%} of senior roles"
                 in html
             )
+
+
+def test_compare_help_documents_variant_and_set_with_an_example() -> None:
+    from click.testing import CliRunner
+
+    from cohort_solver.cli import main
+
+    text = CliRunner().invoke(main, ["compare", "--help"]).output
+    assert "--variant NAME" in text and "--set KEY=VALUE" in text
+    assert "Example: cohort-solver compare scenarios/oxford-2024 --variant" in text

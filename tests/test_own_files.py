@@ -149,7 +149,7 @@ CASES = [
         "match",
         "allocation.csv",
         drop_column("allocation.csv", 2),
-        (1, 7),
+        (1, 8),  # after the 7 columns left of 8 (replaced_by is the 8th)
         "missing column 'status'",
     ),
     Case(
@@ -157,16 +157,16 @@ CASES = [
         "match",
         "allocation.csv",
         drop_last_cell("allocation.csv", 3),
-        (3, 7),
-        "this row has 6 cells but the header has 7",
+        (3, 8),
+        "this row has 7 cells but the header has 8",
     ),
     Case(
         "allocation long row",
         "match",
         "allocation.csv",
         set_cell("allocation.csv", 3, 2, "selected,extra"),
-        (3, 8),
-        "this row has 8 cells but the header has 7",
+        (3, 9),
+        "this row has 9 cells but the header has 8",
     ),
     Case(
         "allocation unterminated quote",

@@ -78,7 +78,9 @@ def test_every_code_has_its_words() -> None:
 
 def test_a_reason_we_never_write_is_bad_input_at_its_cell(tmp_path: Path) -> None:
     path = tmp_path / "allocation.csv"
-    write_csv(path, list(ALLOCATION_COLUMNS), [("A1", "not_selected", "", "", "", "", "bribery")])
+    write_csv(
+        path, list(ALLOCATION_COLUMNS), [("A1", "not_selected", "", "", "", "", "bribery", "")]
+    )
     with pytest.raises(InputError) as caught:
         read_allocation(path)
     assert "allocation.csv:2:7: reason is not one cohort-solver writes" in str(caught.value)

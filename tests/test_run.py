@@ -44,6 +44,7 @@ def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, P
         "calendar.csv",
         "ics",
         "report.html",
+        "panel.xlsx",
         "solution.json",
     }
     outcomes = read_allocation(out / "allocation.csv")

@@ -388,12 +388,15 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
     scenario = ctx.load()
     previous = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)
     allocation = pipeline.withdraw(scenario, previous, applicant_id, ctx.options)
+    why = pipeline.replacement(scenario, previous, applicant_id)
+    done = pipeline.withdrawal_files(scenario, allocation, ctx.earlier, ctx.options)
     pipeline.write(
         ctx.out,
         scenario,
-        pipeline.allocation_files(allocation),
-        [allocation.report],
+        done.files,
+        list(done.reports),
         earlier=ctx.earlier,
+        fresh_ics=done.fresh_ics,
     )
     before = {o.applicant_id for o in previous.selected()}
     joined = [o for o in allocation.selected() if o.applicant_id not in before]
@@ -404,6 +407,9 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
         )
     if not joined:
         click.echo(f"{applicant_id} withdrawn; no lawful replacement, the place stays empty")
+    click.echo(why[0].upper() + why[1:])
+    for note in done.notes:
+        click.echo(f"  {note}")
 
 
 @main.command(
@@ -713,7 +719,15 @@ def compare(
     dask_scheduler: str | None,
     quiet: bool,
 ) -> None:
-    """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html)."""
+    """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html).
+
+    \b
+    Variants, after the options (the first column, "baseline", is the scenario as it is):
+      --variant NAME      start a variant called NAME
+      --set KEY=VALUE     a setting this variant changes (repeat for more), in the same
+                          KEY=VALUE form as --set on every other command; a --set before
+                          the first --variant changes the baseline and every variant
+    """
     from cohort_solver.sweeps.compare import compare_html, compare_rows, solve_variants
 
     started = time.monotonic()

@@ -284,6 +284,25 @@ def report(
     return report_html(scenario, allocation, matches, events, list(reports))
 
 
+def panel_workbook(
+    scenario: Scenario, allocation: Allocation, matches: Sequence[Match], events: Sequence[Event]
+) -> bytes:
+    """panel.xlsx: Selected, Reserves, Not selected, Ineligible (reasons in words),
+    Representation (suppressed as in the report), Matches and Calendar (names, real dates)."""
+    from cohort_solver.stages.allocate.explain import reasons_in_words
+    from cohort_solver.stages.export import workbook
+
+    words = reasons_in_words(scenario, allocation.outcomes)
+    return workbook.workbook_bytes(
+        {
+            **workbook.decision_sheets(scenario, allocation, words),
+            "Representation": workbook.representation_sheet(scenario, allocation),
+            "Matches": workbook.matches_sheet(scenario, matches),
+            "Calendar": workbook.calendar_sheet(scenario, events),
+        }
+    )
+
+
 def withdraw(
     scenario: Scenario, previous: Allocation, applicant_id: str, options: Options | None = None
 ) -> Allocation:
@@ -312,6 +331,101 @@ def withdraw(
     }
     withdrawn = [o.applicant_id for o in previous.outcomes if o.reason.withdrawn]
     return allocate(scenario, options, keep=keep, withdrawn=[*withdrawn, applicant_id])
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """Everything a withdrawal rewrites in ``--out``, and what it did and did not update."""
+
+    files: Mapping[str, str | bytes]
+    reports: tuple[StageReport, ...]
+    notes: tuple[str, ...]
+    fresh_ics: bool
+
+
+def withdrawal_files(
+    scenario: Scenario, allocation: Allocation, earlier: Earlier, options: Options | None = None
+) -> Withdrawal:
+    """After ``withdraw``: every later stage already in ``--out`` updated to match, so no
+    file still shows the leaver as taking part. Matches keep every pair that is still lawful;
+    the calendar is re-planned moving as few events as possible (the leaver's own sessions
+    go, the newcomer joins the group sessions and gets their own); the feeds carry SEQUENCE
+    on and cancel what went; report.html is rewritten. A stage not in ``--out`` is neither
+    solved nor written (unless a later one present needs it), and the notes say so."""
+    from cohort_solver.stages.export.calendar_csv import calendar_csv
+
+    options = options or Options()
+    out = earlier.out
+    present = {
+        "matches": (out / "matches.csv").is_file(),
+        "calendar": (out / "calendar.csv").is_file(),
+        "feeds": (out / "ics").is_dir(),
+        "report": (out / "report.html").is_file() or (out / "panel.xlsx").is_file(),
+    }
+    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    reports: list[StageReport] = [allocation.report]
+    notes = ["allocation.csv and decision_log.csv: rewritten"]
+    if not any(present.values()):
+        notes.append("no matches, calendar, feeds or report in --out: nothing else to update")
+        return Withdrawal(files, tuple(reports), tuple(notes), False)
+    chosen = {o.applicant_id for o in allocation.selected()}
+    old_matches = read_matches(out / "matches.csv") if present["matches"] else None
+    kept = [m for m in old_matches or () if m.participant_id in chosen]
+    matching = match(scenario, allocation, options, previous=kept if old_matches else None)
+    reports.append(matching.report)
+    files["matches.csv"] = matches_csv(matching.matches)
+    same = len(_paired(matching.matches, kept))
+    notes.append(
+        f"matches.csv: {same} pairs kept, {len(matching.matches) - same} new or changed"
+        if old_matches is not None
+        else "matches.csv: none in --out, matched afresh (the calendar or report needs it)"
+    )
+    if not (present["calendar"] or present["feeds"] or present["report"]):
+        notes.append("calendar.csv, ics/, report.html: none in --out, not written")
+        return Withdrawal(files, tuple(reports), tuple(notes), False)
+    old_events = earlier.calendar() if present["calendar"] else None
+    calendar = schedule(scenario, allocation, matching.matches, options, previous=old_events)
+    reports.append(calendar.report)
+    files["calendar.csv"] = calendar_csv(calendar.events)
+    if old_events is not None:
+        files["changes.csv"] = changes(scenario, old_events, calendar.events)
+        notes.append("calendar.csv: re-planned moving as few events as possible (changes.csv)")
+    else:
+        notes.append("calendar.csv: none in --out, planned afresh (the feeds or report need it)")
+    if present["feeds"]:
+        files.update(feed_files(export(scenario, calendar.events, earlier.feeds(scenario))))
+        notes.append("ics/: updated (SEQUENCE on changed events, cancellations for removed ones)")
+    else:
+        notes.append("ics/: none in --out, not written (run 'export')")
+    if present["report"]:
+        files["report.html"] = report(
+            scenario, allocation, matching.matches, calendar.events, reports
+        )
+        notes.append("report.html: rewritten")
+    else:
+        notes.append("report.html: none in --out, not written")
+    if (out / "panel.xlsx").is_file():
+        files["panel.xlsx"] = panel_workbook(
+            scenario, allocation, matching.matches, calendar.events
+        )
+        notes.append("panel.xlsx: rewritten")
+    return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"])
+
+
+def _paired(new: Sequence[Match], old: Sequence[Match]) -> set[str]:
+    """Participants whose mentor and coach are both unchanged."""
+    before = {m.participant_id: (m.mentor_id, m.coach_id) for m in old}
+    return {
+        m.participant_id for m in new if before.get(m.participant_id) == (m.mentor_id, m.coach_id)
+    }
+
+
+def replacement(scenario: Scenario, allocation: Allocation, applicant_id: str) -> str:
+    """Who takes a selected participant's place if they withdraw, in words, naming everyone
+    ranked higher who is passed over and the rule that stops them (what ``withdraw`` does)."""
+    from cohort_solver.stages.allocate.reserves import replacement_words
+
+    return replacement_words(scenario, allocation.outcomes, applicant_id)
 
 
 # --------------------------------------------------------------------------- files
@@ -596,6 +710,7 @@ def run(
         files["calendar.csv"] = calendar_csv(events)
         files.update(feed_files(export(scenario, events, old_feeds)))
     files["report.html"] = report(scenario, allocation, matches, events, reports)
+    files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events)
     write(target, scenario, files, reports, fresh_ics=True)
     return Run(scenario, allocation, matches, events, tuple(reports), files)
 

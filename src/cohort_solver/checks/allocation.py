@@ -245,18 +245,94 @@ def check_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Decision]) -
     ]
 
 
+def _lawful(scenario: Scenario, placement: dict[str, str]) -> bool:
+    """Every hard cohort rule (places, spread limits, held ring fences) holds."""
+    rows = [Decision(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()]
+    return not (
+        check_places(scenario, rows) or check_spread(scenario, rows) or check_hold(scenario, rows)
+    )
+
+
+def _waiting(outcomes: Sequence[Decision]) -> list[str]:
+    return [
+        o.applicant_id
+        for o in outcomes
+        if o.status in ("reserve", "not_selected") and str(o.reason) != "withdrawn"
+    ]
+
+
+def best_replacement(
+    scenario: Scenario, outcomes: Sequence[Decision], leaver: str
+) -> tuple[str, str] | None:
+    """Brute force: of every (waiting applicant, acceptable cohort) that keeps every hard rule
+    with the others kept, the lexicographically best allocation's newcomer (None: the place
+    stays empty)."""
+    rest = {a: k for a, k in placement_of(outcomes).items() if a != leaver}
+    best: tuple[tuple[int, ...], tuple[str, str] | None] | None = None
+    if _lawful(scenario, rest):
+        best = (lexicographic_key(objective(scenario, rest)), None)
+    for applicant_id in _waiting(outcomes):
+        for cohort_id in acceptable(scenario, applicant_id):
+            trial = {**rest, applicant_id: cohort_id}
+            if not _lawful(scenario, trial):
+                continue
+            key = lexicographic_key(objective(scenario, trial))
+            if best is None or key > best[0]:
+                best = (key, (applicant_id, cohort_id))
+    return best[1] if best else None
+
+
+def check_replaced_by(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """Each selected participant's replaced_by is the brute-force best replacement."""
+    problems = []
+    for o in outcomes:
+        if o.status != "selected":
+            continue
+        best = best_replacement(scenario, outcomes, o.applicant_id)
+        want = best[0] if best else None
+        if o.replaced_by != want:
+            problems.append(f"{o.applicant_id}: replaced_by {o.replaced_by}, should be {want}")
+    return problems
+
+
+def _can_take_a_place(
+    scenario: Scenario, outcomes: Sequence[Decision], applicant_id: str
+) -> str | None:
+    """The first cohort (in the applicant's order) where they can lawfully take the place of
+    some selected participant, everyone else kept."""
+    placement = placement_of(outcomes)
+    for cohort_id in acceptable(scenario, applicant_id):
+        for leaver in [a for a, k in placement.items() if k == cohort_id]:
+            trial = {a: k for a, k in placement.items() if a != leaver}
+            if _lawful(scenario, {**trial, applicant_id: cohort_id}):
+                return cohort_id
+    return None
+
+
 def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """Reserves of a cohort: the `reserves` best (score, preference position, lottery) of the
+    waiting applicants whose first cohort where they can lawfully take some place it is."""
     scores = expected_scores(scenario)
     ranks = lottery(scenario)
     reserves = scenario.settings.selection.reserves
     waiting: dict[str, list[str]] = defaultdict(list)
-    for o in outcomes:
-        if o.status in ("reserve", "not_selected") and str(o.reason) != "withdrawn":
-            waiting[acceptable(scenario, o.applicant_id)[0]].append(o.applicant_id)
     by_id = {o.applicant_id: o for o in outcomes}
     problems = []
+    for applicant_id in _waiting(outcomes):
+        cohort_id = _can_take_a_place(scenario, outcomes, applicant_id)
+        if cohort_id is None:
+            if by_id[applicant_id].status == "reserve":
+                problems.append(f"{applicant_id}: a reserve who can take no selected place")
+        else:
+            waiting[cohort_id].append(applicant_id)
     for cohort_id, ids in waiting.items():
-        ids.sort(key=lambda i: (-scores.get(i, Decimal(0)), ranks[i]))
+        ids.sort(
+            key=lambda i: (
+                -scores.get(i, Decimal(0)),
+                acceptable(scenario, i).index(cohort_id),
+                ranks[i],
+            )
+        )
         for rank, applicant_id in enumerate(ids, start=1):
             o = by_id[applicant_id]
             want = (
@@ -266,6 +342,29 @@ def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str
                 problems.append(
                     f"{applicant_id}: should be {want}, is {(o.status, o.reserve_rank, o.cohort_id)}"
                 )
+    return problems
+
+
+def check_withdrawal(
+    scenario: Scenario, before: Sequence[Decision], after: Sequence[Decision], leaver: str
+) -> list[str]:
+    """After ``leaver`` withdraws: everyone else keeps their place, the leaver is out as
+    withdrawn, and the one newcomer is the brute-force best (and the one replaced_by named)."""
+    was = placement_of(before)
+    now = placement_of(after)
+    problems = [
+        f"{a} lost their place in {k}" for a, k in was.items() if a != leaver and now.get(a) != k
+    ]
+    row = next(o for o in after if o.applicant_id == leaver)
+    if row.status != "not_selected" or str(row.reason) != "withdrawn":
+        problems.append(f"{leaver} is {row.status} ({row.reason}), not withdrawn")
+    joined = {a: k for a, k in now.items() if a not in was}
+    best = best_replacement(scenario, before, leaver)
+    if joined != (dict([best]) if best else {}):
+        problems.append(f"newcomers {joined}, the best lawful replacement is {best}")
+    named = next(o.replaced_by for o in before if o.applicant_id == leaver)
+    if named != (best[0] if best else None):
+        problems.append(f"replaced_by named {named}, withdraw took {best}")
     return problems
 
 
@@ -335,6 +434,7 @@ RULES = (
     check_hold,
     check_ring_fences_listed,
     check_reserves,
+    check_replaced_by,
     check_no_justified_envy,
     check_mandatory,
 )

@@ -25,6 +25,7 @@ class Decision(Record):
     ring_fences: Names = ()
     reserve_rank: int | None = None
     reason: Reason = Reason()
+    replaced_by: str | None = None  # a selected participant's: who takes the place if they leave
 
 
 class Level(Record):

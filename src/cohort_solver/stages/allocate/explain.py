@@ -311,3 +311,26 @@ def _kept_out(
         lowest_score=chosen[-1].score if chosen else None,
         lowest_id=chosen[-1].id if chosen else None,
     )
+
+
+def reasons_in_words(scenario: Scenario, outcomes: Sequence[Decision]) -> dict[str, str]:
+    """applicant -> why they have their outcome, in ``explain``'s words, without re-solving:
+    the failed rules for an ineligible applicant, the rule that kept an unselected one out."""
+    pool = candidates(scenario)
+    by_id = {c.id: c for c in pool}
+    placement: dict[str, str | None] = {
+        o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"
+    }
+    words = {}
+    for outcome in outcomes:
+        me = by_id[outcome.applicant_id]
+        if me.failures:
+            text = "Not eligible: " + "; ".join(_failed(scenario, me, r) for r in me.failures)
+            words[me.id] = text + "."
+        elif outcome.status == "selected":
+            words[me.id] = f"Selected for cohort {outcome.cohort_id}: {outcome.reason}."
+        elif outcome.reason.withdrawn:
+            words[me.id] = "Withdrew from the programme."
+        else:
+            words[me.id] = _why_not(scenario, pool, placement, me, outcome)
+    return words

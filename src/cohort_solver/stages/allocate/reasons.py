@@ -1,12 +1,11 @@
-"""Why an unselected applicant stayed out, and allocation.csv rows with reserves and reasons."""
+"""Why an unselected applicant stayed out: the rule that stops every swap that would help."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 
-from cohort_solver.domain.reasons import WITHDRAWN, Blocker, KeptOut, Reason
-from cohort_solver.domain.results import Decision
+from cohort_solver.domain.reasons import Blocker, KeptOut
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
 
@@ -77,7 +76,7 @@ def blocker(
         breach = spread_breach(scenario, cohort, chosen)
         if breach is None and ring_fence_fill(scenario, cohort, chosen) < fill:
             breach = Blocker(
-                KeptOut.RING_FENCE, _ring_fence_lost(scenario, cohort, selected, chosen)
+                KeptOut.RING_FENCE, ring_fence_lost(scenario, cohort, selected, chosen)
             )
         if breach is not None:
             return breach
@@ -90,7 +89,7 @@ def blocker(
     return Blocker(KeptOut.OUTSCORED)
 
 
-def _ring_fence_lost(
+def ring_fence_lost(
     scenario: Scenario, cohort: Cohort, before: Sequence[Candidate], after: Sequence[Candidate]
 ) -> str:
     for rf in scenario.settings.selection.ring_fence:
@@ -100,92 +99,3 @@ def _ring_fence_lost(
         if now < was:
             return rf.name
     return "?"
-
-
-def outcomes(
-    scenario: Scenario,
-    pool: Sequence[Candidate],
-    placement: dict[str, str],
-    *,
-    withdrawn: Iterable[str] = (),
-) -> list[Decision]:
-    """allocation.csv rows from a placement (applicant -> cohort), with reserves and reasons."""
-    cohorts = {c.id: c for c in scenario.cohorts}
-    withdrawn = set(withdrawn)
-    by_id = {c.id: c for c in pool}
-    selected: dict[str, list[Candidate]] = defaultdict(list)
-    for applicant_id, cohort_id in placement.items():
-        selected[cohort_id].append(by_id[applicant_id])
-    ranked = sorted(
-        (c for c in pool if c.eligible and c.id not in placement),
-        key=lambda c: (-c.hundredths, c.lottery),
-    )
-    reserve_rank: dict[str, int] = {}
-    per_cohort: Counter[str] = Counter()
-    for candidate in ranked:
-        if candidate.id in withdrawn:
-            continue
-        first = candidate.cohorts[0]
-        if per_cohort[first] < scenario.settings.selection.reserves:
-            per_cohort[first] += 1
-            reserve_rank[candidate.id] = per_cohort[first]
-    eligible_in = Counter(cid for c in pool if c.eligible for cid in c.cohorts[:1])
-    rank_in = _score_ranks(pool)
-
-    rows = []
-    for candidate in pool:
-        common = {
-            "applicant_id": candidate.id,
-            "score": candidate.score,
-            "ring_fences": candidate.ring_fences,
-        }
-        if not candidate.eligible:
-            rows.append(
-                Decision(status="ineligible", reason=Reason(failures=candidate.failures), **common)
-            )
-        elif candidate.id in placement:
-            cohort_id = placement[candidate.id]
-            rows.append(
-                Decision(
-                    status="selected",
-                    cohort_id=cohort_id,
-                    # Without a panel (open, mandatory) there is no score rank to give.
-                    reason=Reason(rank=(rank_in[candidate.id], sum(eligible_in.values())))
-                    if scenario.settings.selection.scored
-                    else Reason(),
-                    **common,
-                )
-            )
-        elif candidate.id in withdrawn:
-            rows.append(Decision(status="not_selected", reason=WITHDRAWN, **common))
-        else:
-            reason = Reason.per_cohort(
-                {
-                    cid: blocker(scenario, cohorts[cid], selected[cid], candidate)
-                    for cid in candidate.cohorts
-                }
-            )
-            if candidate.id in reserve_rank:
-                rows.append(
-                    Decision(
-                        status="reserve",
-                        cohort_id=candidate.cohorts[0],
-                        reserve_rank=reserve_rank[candidate.id],
-                        reason=reason,
-                        **common,
-                    )
-                )
-            else:
-                rows.append(Decision(status="not_selected", reason=reason, **common))
-    return rows
-
-
-def _score_ranks(pool: Sequence[Candidate]) -> dict[str, int]:
-    """Competition rank by aggregate score among eligible applicants (1 = best; ties share)."""
-    eligible = sorted((c for c in pool if c.eligible), key=lambda c: -c.hundredths)
-    ranks: dict[str, int] = {}
-    for position, candidate in enumerate(eligible, start=1):
-        previous = eligible[position - 2] if position > 1 else None
-        same = previous is not None and previous.hundredths == candidate.hundredths
-        ranks[candidate.id] = ranks[previous.id] if same and previous else position
-    return ranks

@@ -20,7 +20,7 @@ from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
 from cohort_solver.stages.allocate.model import LEVELS, AllocationModel, CohortGroup
-from cohort_solver.stages.allocate.reasons import outcomes
+from cohort_solver.stages.allocate.outcomes import outcomes
 
 
 @dataclass

@@ -234,6 +234,7 @@ PRIVATE_FILES = frozenset(
         "allocation.csv",
         "decision_log.csv",
         "report.html",
+        "panel.xlsx",
         "robustness.csv",
         "robustness.html",
         "compare.html",

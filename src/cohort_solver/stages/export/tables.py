@@ -23,6 +23,7 @@ ALLOCATION_COLUMNS = (
     "ring_fences",
     "reserve_rank",
     "reason",
+    "replaced_by",
 )
 
 
@@ -38,6 +39,7 @@ def allocation_csv(outcomes: Iterable[Decision]) -> str:
                 ";".join(o.ring_fences),
                 o.reserve_rank,
                 str(o.reason),
+                o.replaced_by,
             )
             for o in outcomes
         ),
@@ -49,7 +51,8 @@ STATUSES = ("selected", "reserve", "not_selected", "ineligible")
 
 def read_allocation(path: Path) -> list[Decision]:
     """allocation.csv as written by ``allocation_csv``; anything else is bad input at its cell."""
-    table = read_own_csv(path, ALLOCATION_COLUMNS)
+    # replaced_by is newer than the other columns: a file written before it still reads.
+    table = read_own_csv(path, ALLOCATION_COLUMNS[:-1])
     problems: list[Problem] = []
     outcomes = []
     for index, row in enumerate(table.rows):
@@ -68,6 +71,8 @@ def read_allocation(path: Path) -> list[Decision]:
         rank = _whole(row["reserve_rank"])
         if rank is _BAD or (isinstance(rank, int) and rank < 1):
             bad("reserve_rank", "reserve_rank is not a whole number from 1")
+        if row.get("replaced_by") and row["status"] != "selected":
+            bad("replaced_by", "only a selected participant has a replaced_by")
         if row["status"] in ("selected", "reserve") and not row["cohort_id"]:
             bad("cohort_id", f"a {row['status']} applicant needs a cohort_id")
         try:
@@ -85,6 +90,7 @@ def read_allocation(path: Path) -> list[Decision]:
                     ring_fences=tuple(p for p in row["ring_fences"].split(";") if p),
                     reserve_rank=rank if isinstance(rank, int) else None,
                     reason=reason,
+                    replaced_by=row.get("replaced_by") or None,
                 )
             )
     if problems:
