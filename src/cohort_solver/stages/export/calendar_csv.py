@@ -1,7 +1,7 @@
 """calendar.csv at the edge: writing it, and reading it back (a re-plan's ``--previous``,
 ``export``, ``explain EVENT_ID``) with every problem reported as ``calendar.csv:row:column``.
 
-Both directions go through ``io.csv_text`` and ``io.read_csv_rows``, so whatever the project
+Both directions go through ``files.csv_text`` and ``files.read_csv_rows``, so whatever the project
 does to every CSV it writes or reads (e.g. neutralising spreadsheet formulas) covers this one.
 """
 
