@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from benchmarks.markets import placement_scheme
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -446,3 +447,10 @@ def test_a_placement_market_needs_its_hosts_table(oxford: Path) -> None:
     code, output = invoke("validate", str(oxford))
     assert code == 2, output
     assert "placements = TABLE is required for, and only for, kind = placement" in output
+
+
+def test_a_benchmark_sized_scheme_passes_the_checker() -> None:
+    market = placement_scheme(600, 240, seed=3)
+    result = solve_placements(market)
+    assert check_placements(market, result) == []
+    assert result.reading("max_fit").pairs and result.stability_cost >= 0

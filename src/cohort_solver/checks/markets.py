@@ -238,30 +238,39 @@ def check_swaps(market: SwapMarket, result: SwapResult) -> list[str]:
 # ---- placements -------------------------------------------------------------------------
 
 
+class _PlacementRules:
+    """A placement scheme's requirements, read afresh from its tables (once, not per pair)."""
+
+    def __init__(self, market: PlacementMarket) -> None:
+        self.people = {p.person_id: p for p in market.people}
+        self.offered = {p.placement_id: p for p in market.placements}
+        self.ranked = {(r.person_id, r.partner_id) for r in market.rankings}
+
+    def problem(self, person: str, place: str) -> str | None:
+        if person not in self.people or place not in self.offered:
+            return "someone or something unknown"
+        a, b = self.people[person], self.offered[place]
+        problem = None
+        if (person, place) not in self.ranked:
+            problem = "the participant did not rank it"
+        elif b.capacity == 0:
+            problem = "no places"
+        elif b.grade_bands and a.grade_band not in b.grade_bands:
+            problem = "grade band"
+        elif not set(b.skills) <= set(a.skills):
+            problem = "skills"
+        elif b.location and a.locations and b.location not in a.locations:
+            problem = "location"
+        elif (b.start and a.available_from and b.start < a.available_from) or (
+            b.end and a.available_to and b.end > a.available_to
+        ):
+            problem = "dates"
+        return problem
+
+
 def placement_problem(market: PlacementMarket, person: str, place: str) -> str | None:
-    """Why ``person`` may not take ``place``, in words, or None: read afresh from the tables."""
-    people = {p.person_id: p for p in market.people}
-    offered = {p.placement_id: p for p in market.placements}
-    if person not in people or place not in offered:
-        return "someone or something unknown"
-    a, b = people[person], offered[place]
-    ranked = {(r.person_id, r.partner_id) for r in market.rankings}
-    problem = None
-    if (person, place) not in ranked:
-        problem = "the participant did not rank it"
-    elif b.capacity == 0:
-        problem = "no places"
-    elif b.grade_bands and a.grade_band not in b.grade_bands:
-        problem = "grade band"
-    elif not set(b.skills) <= set(a.skills):
-        problem = "skills"
-    elif b.location and a.locations and b.location not in a.locations:
-        problem = "location"
-    elif (b.start and a.available_from and b.start < a.available_from) or (
-        b.end and a.available_to and b.end > a.available_to
-    ):
-        problem = "dates"
-    return problem
+    """Why ``person`` may not take ``place``, in words, or None."""
+    return _PlacementRules(market).problem(person, place)
 
 
 def _placement_rank(market: PlacementMarket) -> dict[tuple[str, str], int]:
@@ -278,6 +287,7 @@ def placement_blocking_pairs(market: PlacementMarket, reading: Reading) -> list[
         given = rank.get((who, other))
         return (0, given, other) if given is not None else (1, 0, other)
 
+    rules = _PlacementRules(market)
     holds = {p.mentee: p.mentor for p in reading.pairs}
     held: dict[str, list[str]] = {b.placement_id: [] for b in market.placements}
     for p in reading.pairs:
@@ -286,7 +296,7 @@ def placement_blocking_pairs(market: PlacementMarket, reading: Reading) -> list[
     for a in market.people:
         for b in market.placements:
             person, place = a.person_id, b.placement_id
-            if holds.get(person) == place or placement_problem(market, person, place):
+            if holds.get(person) == place or rules.problem(person, place):
                 continue
             current = holds.get(person)
             if current is not None and key(person, current) < key(person, place):
@@ -302,12 +312,13 @@ def check_placements(market: PlacementMarket, result: PlacementResult) -> list[s
     each, fits and ranks, the unplaced and empty lists, and stability by enumeration."""
     rank = _placement_rank(market)
     capacity = {b.placement_id: b.capacity for b in market.placements}
+    rules = _PlacementRules(market)
     problems = []
     for reading in result.readings:
         load = Counter(p.mentor for p in reading.pairs)
         seen = Counter(p.mentee for p in reading.pairs)
         for pair in reading.pairs:
-            why = placement_problem(market, pair.mentee, pair.mentor)
+            why = rules.problem(pair.mentee, pair.mentor)
             if why:
                 problems.append(f"{reading.name}: {pair.mentee} in {pair.mentor}: {why}")
             ranks = (rank.get((pair.mentee, pair.mentor)), rank.get((pair.mentor, pair.mentee)))
