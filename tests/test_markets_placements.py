@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import date
@@ -37,6 +38,7 @@ from cohort_solver.domain.markets import (
 )
 from cohort_solver.stages.load.markets import load_markets
 from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.match.markets.explain import explain_placement
 from cohort_solver.stages.match.markets.placements import solve_placements
 
 
@@ -454,3 +456,47 @@ def test_a_benchmark_sized_scheme_passes_the_checker() -> None:
     result = solve_placements(market)
     assert check_placements(market, result) == []
     assert result.reading("max_fit").pairs and result.stability_cost >= 0
+
+
+def test_explain_says_why_not_that_placement_with_the_requirement_or_the_exact_price(
+    oxford: Path,
+) -> None:
+    with_placements(oxford)
+    scenario = str(oxford)
+    code, output = invoke("explain", scenario, "N2", "--market", "placements")
+    assert code == 0, output
+    assert (
+        "max_fit: unplaced: these 2 participants (N2, N3) can only take 1 placement (H2), "
+        "which has 1 place" in output
+    )
+    assert "stable: unplaced: every acceptable placement is full" in output
+    code, output = invoke("explain", scenario, "N3", "--market", "placements", "--partner", "H1")
+    assert "N3 in H1: never, N3 did not rank H1" in output
+    # N2 gets no H1 whatever they rank: H1 asks for finance skills N2 lacks.
+    (oxford / "placement_rankings.csv").write_text(RANKINGS + "N2,H1,2\n")
+    code, output = invoke("explain", scenario, "N2", "--market", "placements", "--partner", "H1")
+    assert "N2 in H1: never, N2 lacks the finance skills it asks for" in output
+    code, output = invoke("explain", scenario, "H2", "--market", "placements", "--partner", "N2")
+    assert code == 0, output
+    assert (
+        "N2 in H2: the best allocation that places them there places 2 with fit 10, against "
+        "2 placed with fit 15 for max_fit" in output
+    )
+    assert "in the stable reading H2 is full with N3, whom its host ranks higher" in output
+
+
+@SMALL
+@given(markets(), st.data())
+def test_the_price_explain_gives_is_the_brute_force_best_with_that_placement(
+    market: PlacementMarket, data: st.DataObject
+) -> None:
+    options = acceptable(market)
+    lawful = [(a, b) for a, bs in options.items() for b in bs]
+    if not lawful:
+        return
+    a, b = data.draw(st.sampled_from(lawful))
+    text = explain_placement(market, solve_placements(market), a, b)[-1]
+    found = re.search(r"places them there places (\d+) with fit (\d+)", text)
+    assert found, text
+    best = max((len(m), fit_of(market, m)) for m in every_allocation(market) if m.get(a) == b)
+    assert (int(found[1]), int(found[2])) == best

@@ -153,15 +153,18 @@ def markets(scenario: Scenario, options: Options | None = None) -> list[MarketRe
 def explain_market(
     scenario: Scenario, name: str, person: str, partner: str | None = None
 ) -> list[str]:
-    """Whom ``person`` got in each reading of sign-up scheme ``name``, and (``partner``) why
-    not that one: the rule, or the exact price of pairing them."""
-    from cohort_solver.domain.markets import SignUpMarket
+    """Whom ``person`` got in each reading of sign-up (or placement) scheme ``name``, and
+    (``partner``) why not that one: the rule, or the exact price of pairing them."""
+    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
     from cohort_solver.stages.load.markets import load_markets
-    from cohort_solver.stages.match.markets.explain import explain_signup
+    from cohort_solver.stages.match.markets.explain import explain_placement, explain_signup
+    from cohort_solver.stages.match.markets.placements import solve_placements
     from cohort_solver.stages.match.markets.signup import solve_signup
 
     found = {m.name: m for m in load_markets(scenario)}
     market = found.get(name)
+    if isinstance(market, PlacementMarket):
+        return explain_placement(market, solve_placements(market), person, partner)
     if not isinstance(market, SignUpMarket):
         raise InputError(
             [Problem("scenario.toml", 1, 1, f"no sign-up scheme named {name!r} in [[markets]]")]

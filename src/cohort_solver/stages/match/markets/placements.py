@@ -144,18 +144,26 @@ def placement_hall_reasons(pairs: Book, assignment: Assignment) -> list[Unmatche
     groups: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for (side, person), root in part.items():
         groups[root][0 if side == "mentee" else 1].add(person)
-    words = {
-        root: f"these {len(people)} participants ({_named(people)}) can only take "
-        f"{len(places)} placements ({_named(places)}), which have "
-        f"{sum(pairs.capacity[b] for b in places)} places between them"
-        for root, (people, places) in groups.items()
-    }
+    words = {root: _hall_words(pairs, *group) for root, group in groups.items()}
     found = [
         Unmatched(a, "mentee", words[part["mentee", a]] if options[a] else _nothing_acceptable(a))
         for a in lonely
     ]
     return found + _empty(
         pairs, assignment, "everyone who could take it is placed already: no larger allocation"
+    )
+
+
+def _hall_words(pairs: Book, people: set[str], places: set[str]) -> str:
+    seats = sum(pairs.capacity[b] for b in places)
+    if len(places) == 1:
+        return (
+            f"these {len(people)} participants ({_named(people)}) can only take 1 placement "
+            f"({_named(places)}), which has {seats} place{'' if seats == 1 else 's'}"
+        )
+    return (
+        f"these {len(people)} participants ({_named(people)}) can only take {len(places)} "
+        f"placements ({_named(places)}), which have {seats} places between them"
     )
 
 
