@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+import random
 import re
 from collections import Counter
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from benchmarks.markets import placement_scheme
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -451,8 +451,38 @@ def test_a_placement_market_needs_its_hosts_table(oxford: Path) -> None:
     assert "placements = TABLE is required for, and only for, kind = placement" in output
 
 
-def test_a_benchmark_sized_scheme_passes_the_checker() -> None:
-    market = placement_scheme(600, 240, seed=3)
+def _random_scheme(people: int, places: int, seed: int) -> PlacementMarket:
+    rng = random.Random(seed)
+    bands, towns, skills = ("6", "7", "8a"), ("Stafford", "Stoke", "Leek"), ("fin", "hr", "it")
+    candidates = tuple(
+        candidate(
+            f"N{i:04d}",
+            rng.choice(bands),
+            skills=tuple(sorted(rng.sample(skills, 2))),
+            locations=tuple(sorted(rng.sample(towns, 2))),
+            available_to=date(2025, 6, 30) if rng.random() < 0.2 else None,
+        )
+        for i in range(people)
+    )
+    hosts = tuple(
+        placement(
+            f"H{j:04d}",
+            capacity=rng.randint(0, 3),
+            grade_bands=tuple(sorted(rng.sample(bands, 2))),
+            skills=(rng.choice(skills),) if rng.random() < 0.5 else (),
+            location=rng.choice(towns),
+            end=date(2025, 9, 30) if rng.random() < 0.3 else date(2025, 5, 30),
+        )
+        for j in range(places)
+    )
+    ids = [h.placement_id for h in hosts]
+    rows = [(c.person_id, h, r) for c in candidates for r, h in enumerate(rng.sample(ids, 5), 1)]
+    rows += [(h, c.person_id, r) for h in ids for r, c in enumerate(rng.sample(candidates, 3), 1)]
+    return PlacementMarket("placements", candidates, hosts, ranks(*rows))
+
+
+def test_a_scheme_of_hundreds_passes_the_checker() -> None:
+    market = _random_scheme(600, 240, seed=3)
     result = solve_placements(market)
     assert check_placements(market, result) == []
     assert result.reading("max_fit").pairs and result.stability_cost >= 0
