@@ -1,6 +1,7 @@
 """Benchmark sign-up schemes (5,000 mentees, 2,000 mentors) and job swaps (2,000, 3-cycles).
 
     uv run python -m benchmarks markets [--mentees 5000] [--mentors 2000] [--swappers 2000]
+        [--placees 5000] [--placements 2000]
 
 Each mentee ranks five mentors and each mentor three mentees (closed scheme: a pair is
 acceptable when one ranked the other); 10% sign up on both sides, teams, line managers,
@@ -10,6 +11,10 @@ exact, so the bound is the objective; the stable row is deferred acceptance.
 Job swaps: 2,000 staff in four grade bands, each ranking five roles among the twenty
 colleagues nearest them in their band (so cycles are plentiful), cycles of up to 3, CP-SAT
 on every core: wall, status, objective (people moved, fit), bound and gap of the fit level.
+Placements: 5,000 participants in four grade bands, each ranking five of 2,000 placements
+(capacity 1-3) with grade-band, skill, location and date requirements; each host ranks
+three participants. Rows for max_fit (a flow: bound = objective) and stable (deferred
+acceptance), with the blocking pairs of max_fit.
 Results: benchmarks/results/markets.{md,csv}.
 """
 
@@ -19,10 +24,14 @@ import argparse
 import random
 import time
 from collections.abc import Sequence
+from datetime import date
 
 from benchmarks.common import peak_mib, write_results
 from cohort_solver.domain.markets import (
     Exclusion,
+    Placement,
+    PlacementCandidate,
+    PlacementMarket,
     Ranking,
     SignUp,
     SignUpMarket,
@@ -30,6 +39,11 @@ from cohort_solver.domain.markets import (
     SwapMarket,
 )
 from cohort_solver.stages.match.markets.book import book
+from cohort_solver.stages.match.markets.placements import (
+    placement_book,
+    placement_hall_reasons,
+    placement_stable_reasons,
+)
 from cohort_solver.stages.match.markets.signup import (
     blocking_pairs,
     deferred_acceptance,
@@ -132,6 +146,84 @@ def swap_row(staff: int, seed: int, cycle_length: int) -> list[object]:
     ]
 
 
+def placement_scheme(people: int, places: int, seed: int) -> PlacementMarket:
+    rng = random.Random(seed)
+    bands, towns = ("6", "7", "8a", "8b"), ("Stafford", "Stoke", "Leek", "Burton")
+    candidates = tuple(
+        PlacementCandidate(
+            person_id=f"N{i:05d}",
+            grade_band=rng.choice(bands),
+            skills=tuple(sorted(rng.sample(SKILLS, 3))),
+            locations=tuple(sorted(rng.sample(towns, 2))),
+            available_to=date(2025, 6, 30) if rng.random() < 0.2 else None,
+        )
+        for i in range(people)
+    )
+    hosts = tuple(
+        Placement(
+            placement_id=f"H{j:04d}",
+            capacity=rng.randint(1, 3),
+            grade_bands=tuple(sorted(rng.sample(bands, 3))),
+            skills=(rng.choice(SKILLS),) if rng.random() < 0.5 else (),
+            location=rng.choice(towns),
+            start=date(2025, 1, 6),
+            end=date(2025, 9, 30) if rng.random() < 0.3 else date(2025, 5, 30),
+        )
+        for j in range(places)
+    )
+    ids = [h.placement_id for h in hosts]
+    rankings = [
+        Ranking(person_id=c.person_id, partner_id=h, rank=r)
+        for c in candidates
+        for r, h in enumerate(rng.sample(ids, 5), start=1)
+    ]
+    rankings += [
+        Ranking(person_id=h, partner_id=c.person_id, rank=r)
+        for h in ids
+        for r, c in enumerate(rng.sample(candidates, 3), start=1)
+    ]
+    return PlacementMarket("placements", candidates, hosts, tuple(rankings))
+
+
+def placement_rows(people: int, places: int, seed: int) -> list[list[object]]:
+    market = placement_scheme(people, places, seed)
+    started = time.perf_counter()
+    pairs = placement_book(market)
+    book_s = time.perf_counter() - started
+    rows: list[list[object]] = []
+    for name, solve, reasons in (
+        ("placements max_fit", max_fit, placement_hall_reasons),
+        ("placements stable", deferred_acceptance, placement_stable_reasons),
+    ):
+        started = time.perf_counter()
+        assignment = solve(pairs)
+        unmatched = reasons(pairs, assignment)
+        wall = time.perf_counter() - started + book_s
+        fits = [pairs.fit[a, b] for a, b in assignment.items()]
+        exact = name.endswith("max_fit")
+        note = f"{len(blocking_pairs(pairs, assignment))} blocking pairs" if exact else ""
+        unplaced = sum(u.side == "mentee" for u in unmatched)
+        rows.append(
+            [
+                name,
+                len(pairs.mentees),
+                len(pairs.mentors),
+                len(pairs.fit),
+                f"{wall:.2f}",
+                f"{peak_mib():.0f}",
+                "OPTIMAL" if exact else "STABLE",
+                len(assignment),
+                sum(fits),
+                min(fits, default=""),
+                sum(fits) if exact else "",
+                "0" if exact else "",
+                unplaced,
+                note + ("; " if note else "") + "unmatched = participants unplaced",
+            ]
+        )
+    return rows
+
+
 COLUMNS = (
     "reading",
     "mentees",
@@ -155,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mentees", type=int, default=5000)
     parser.add_argument("--mentors", type=int, default=2000)
     parser.add_argument("--swappers", type=int, default=2000)
+    parser.add_argument("--placees", type=int, default=5000)
+    parser.add_argument("--placements", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     market = scheme(args.mentees, args.mentors, args.seed)
@@ -198,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(row)
     for cycle_length in (2, 3):
         row = swap_row(args.swappers, args.seed, cycle_length)
+        print(" | ".join(map(str, row)), flush=True)
+        rows.append(row)
+    for row in placement_rows(args.placees, args.placements, args.seed):
         print(" | ".join(map(str, row)), flush=True)
         rows.append(row)
     write_results(

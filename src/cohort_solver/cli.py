@@ -418,7 +418,9 @@ def withdraw(ctx: Context, applicant_id: str) -> None:
 )
 @scenario_command(writes=False)
 @click.argument("applicant_id")
-@click.option("--market", help="A sign-up scheme of [[markets]]: explain this person in it.")
+@click.option(
+    "--market", help="A sign-up or placement scheme of [[markets]]: explain this person in it."
+)
 @click.option("--partner", help="With --market: why not paired with this person?")
 def explain(ctx: Context, applicant_id: str, market: str | None, partner: str | None) -> None:
     """Why APPLICANT_ID got their outcome (and their mentor and coach), and what would change it.
@@ -443,7 +445,8 @@ def explain(ctx: Context, applicant_id: str, market: str | None, partner: str | 
 )
 def match(ctx: Context, previous: Path | None) -> None:
     """Give each selected participant a mentor and a coach; write matches.csv. Each sign-up
-    scheme the toml declares ([[markets]]) is read three ways and written to NAME.csv."""
+    scheme the toml declares ([[markets]]) is read three ways and written to NAME.csv; job
+    swaps and placements (kind = "swap", "placement") too."""
     scenario = ctx.load()
     schemes = pipeline.markets(scenario, ctx.options)
     allocation = pipeline.allocation_for(scenario, ctx.earlier, ctx.options)

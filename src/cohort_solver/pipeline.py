@@ -129,10 +129,11 @@ def match(
 
 def markets(scenario: Scenario, options: Options | None = None) -> list[MarketResult | SwapResult]:
     """Each ``[[markets]]`` scheme of the toml: a sign-up scheme read three ways (max fit,
-    egalitarian, stable), or job swaps packed exactly. Bad tables raise InputError (exit 2)
-    before anything is solved."""
-    from cohort_solver.domain.markets import SignUpMarket
+    egalitarian, stable), job swaps packed exactly, or placements (max fit, stable). Bad
+    tables raise InputError (exit 2) before anything is solved."""
+    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
     from cohort_solver.stages.load.markets import load_markets
+    from cohort_solver.stages.match.markets.placements import solve_placements
     from cohort_solver.stages.match.markets.signup import solve_signup
     from cohort_solver.stages.match.markets.swaps import solve_swaps
 
@@ -143,6 +144,8 @@ def markets(scenario: Scenario, options: Options | None = None) -> list[MarketRe
         options.say(f"{market.name}: solving {len(market.people)} sign-ups")
         if isinstance(market, SignUpMarket):
             results.append(solve_signup(market))
+        elif isinstance(market, PlacementMarket):
+            results.append(solve_placements(market))
         else:
             results.append(
                 solve_swaps(market, time_limit=options.time_limit, workers=options.workers or 0)
@@ -153,15 +156,18 @@ def markets(scenario: Scenario, options: Options | None = None) -> list[MarketRe
 def explain_market(
     scenario: Scenario, name: str, person: str, partner: str | None = None
 ) -> list[str]:
-    """Whom ``person`` got in each reading of sign-up scheme ``name``, and (``partner``) why
-    not that one: the rule, or the exact price of pairing them."""
-    from cohort_solver.domain.markets import SignUpMarket
+    """Whom ``person`` got in each reading of sign-up (or placement) scheme ``name``, and
+    (``partner``) why not that one: the rule, or the exact price of pairing them."""
+    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
     from cohort_solver.stages.load.markets import load_markets
-    from cohort_solver.stages.match.markets.explain import explain_signup
+    from cohort_solver.stages.match.markets.explain import explain_placement, explain_signup
+    from cohort_solver.stages.match.markets.placements import solve_placements
     from cohort_solver.stages.match.markets.signup import solve_signup
 
     found = {m.name: m for m in load_markets(scenario)}
     market = found.get(name)
+    if isinstance(market, PlacementMarket):
+        return explain_placement(market, solve_placements(market), person, partner)
     if not isinstance(market, SignUpMarket):
         raise InputError(
             [Problem("scenario.toml", 1, 1, f"no sign-up scheme named {name!r} in [[markets]]")]
@@ -171,13 +177,15 @@ def explain_market(
 
 def market_files(results: Sequence[MarketResult | SwapResult]) -> dict[str, str | bytes]:
     """NAME.csv for each scheme."""
-    from cohort_solver.domain.markets import MarketResult
-    from cohort_solver.stages.export.markets import market_csv, swaps_csv
+    from cohort_solver.domain.markets import PlacementResult, SwapResult
+    from cohort_solver.stages.export.markets import market_csv, placements_csv, swaps_csv
 
-    return {
-        f"{r.market}.csv": market_csv(r) if isinstance(r, MarketResult) else swaps_csv(r)
-        for r in results
-    }
+    def text(r: MarketResult | SwapResult) -> str:
+        if isinstance(r, PlacementResult):
+            return placements_csv(r)
+        return swaps_csv(r) if isinstance(r, SwapResult) else market_csv(r)
+
+    return {f"{r.market}.csv": text(r) for r in results}
 
 
 def schedule(

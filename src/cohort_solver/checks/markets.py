@@ -8,6 +8,8 @@ from collections import Counter
 
 from cohort_solver.domain.markets import (
     MarketResult,
+    PlacementMarket,
+    PlacementResult,
     Reading,
     SignUp,
     SignUpMarket,
@@ -230,4 +232,121 @@ def check_swaps(market: SwapMarket, result: SwapResult) -> list[str]:
         problems.append("the unpaired list is not exactly those who keep their role")
     if result.swapped != sum(seen.values()) or result.total_fit != sum(s.fit for s in result.swaps):
         problems.append("the number swapped or the total fit does not add up")
+    return problems
+
+
+# ---- placements -------------------------------------------------------------------------
+
+
+class _PlacementRules:
+    """A placement scheme's requirements, read afresh from its tables (once, not per pair)."""
+
+    def __init__(self, market: PlacementMarket) -> None:
+        self.people = {p.person_id: p for p in market.people}
+        self.offered = {p.placement_id: p for p in market.placements}
+        self.ranked = {(r.person_id, r.partner_id) for r in market.rankings}
+
+    def problem(self, person: str, place: str) -> str | None:
+        if person not in self.people or place not in self.offered:
+            return "someone or something unknown"
+        a, b = self.people[person], self.offered[place]
+        problem = None
+        if (person, place) not in self.ranked:
+            problem = "the participant did not rank it"
+        elif b.capacity == 0:
+            problem = "no places"
+        elif b.grade_bands and a.grade_band not in b.grade_bands:
+            problem = "grade band"
+        elif not set(b.skills) <= set(a.skills):
+            problem = "skills"
+        elif b.location and a.locations and b.location not in a.locations:
+            problem = "location"
+        elif (b.start and a.available_from and b.start < a.available_from) or (
+            b.end and a.available_to and b.end > a.available_to
+        ):
+            problem = "dates"
+        return problem
+
+
+def placement_problem(market: PlacementMarket, person: str, place: str) -> str | None:
+    """Why ``person`` may not take ``place``, in words, or None."""
+    return _PlacementRules(market).problem(person, place)
+
+
+def _placement_rank(market: PlacementMarket) -> dict[tuple[str, str], int]:
+    return {(r.person_id, r.partner_id): r.rank for r in market.rankings}
+
+
+def placement_blocking_pairs(market: PlacementMarket, reading: Reading) -> list[tuple[str, str]]:
+    """Every (participant, placement) pair, enumerated, who would both rather be together:
+    the participant ranks it above what they hold (or holds nothing), and it has a spare
+    place or holds someone its host ranks below them (host-ranked first, then by id)."""
+    rank = _placement_rank(market)
+
+    def key(who: str, other: str) -> tuple[int, int, str]:
+        given = rank.get((who, other))
+        return (0, given, other) if given is not None else (1, 0, other)
+
+    rules = _PlacementRules(market)
+    holds = {p.mentee: p.mentor for p in reading.pairs}
+    held: dict[str, list[str]] = {b.placement_id: [] for b in market.placements}
+    for p in reading.pairs:
+        held[p.mentor].append(p.mentee)
+    found = []
+    for a in market.people:
+        for b in market.placements:
+            person, place = a.person_id, b.placement_id
+            if holds.get(person) == place or rules.problem(person, place):
+                continue
+            current = holds.get(person)
+            if current is not None and key(person, current) < key(person, place):
+                continue
+            spare = len(held[place]) < b.capacity
+            if spare or any(key(place, person) < key(place, other) for other in held[place]):
+                found.append((person, place))
+    return sorted(found)
+
+
+def check_placements(market: PlacementMarket, result: PlacementResult) -> list[str]:
+    """Every problem with a placement allocation: requirements, capacities, one placement
+    each, fits and ranks, the unplaced and empty lists, and stability by enumeration."""
+    rank = _placement_rank(market)
+    capacity = {b.placement_id: b.capacity for b in market.placements}
+    rules = _PlacementRules(market)
+    problems = []
+    for reading in result.readings:
+        load = Counter(p.mentor for p in reading.pairs)
+        seen = Counter(p.mentee for p in reading.pairs)
+        for pair in reading.pairs:
+            why = rules.problem(pair.mentee, pair.mentor)
+            if why:
+                problems.append(f"{reading.name}: {pair.mentee} in {pair.mentor}: {why}")
+            ranks = (rank.get((pair.mentee, pair.mentor)), rank.get((pair.mentor, pair.mentee)))
+            if (pair.mentee_rank, pair.mentor_rank) != ranks:
+                problems.append(f"{reading.name}: {pair.mentee} in {pair.mentor}: wrong ranks")
+            if pair.fit != sum(rank_points(r, market.ranks) for r in ranks):
+                problems.append(f"{reading.name}: {pair.mentee} in {pair.mentor}: wrong fit")
+        problems += [f"{reading.name}: {a} holds {n} placements" for a, n in seen.items() if n > 1]
+        problems += [
+            f"{reading.name}: {b} takes {n} for {capacity.get(b, 0)} places"
+            for b, n in load.items()
+            if n > capacity.get(b, 0)
+        ]
+        expected = {("mentee", p.person_id) for p in market.people if p.person_id not in seen}
+        expected |= {("mentor", b) for b, c in capacity.items() if c > 0 and b not in load}
+        listed = sorted((u.side, u.person_id) for u in reading.unmatched)
+        if listed != sorted(expected) or any(not u.reason for u in reading.unmatched):
+            problems.append(f"{reading.name}: the unplaced and empty lists are not exact")
+        if reading.total_fit != sum(p.fit for p in reading.pairs):
+            problems.append(f"{reading.name}: the total fit does not add up")
+    best, stable = result.reading("max_fit"), result.reading("stable")
+    if len(stable.pairs) > len(best.pairs):
+        problems.append("max_fit: places fewer than the stable reading")
+    problems += [
+        f"stable: {a} and {b} block it" for a, b in placement_blocking_pairs(market, stable)
+    ]
+    if sorted(result.blocking_pairs) != placement_blocking_pairs(market, best):
+        problems.append("the blocking pairs of max_fit are not exactly those enumerated")
+    if result.stability_cost != best.total_fit - stable.total_fit:
+        problems.append("the cost of stability does not add up")
     return problems

@@ -8,6 +8,7 @@ a mentor, and are never paired with themself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from pydantic import Field
@@ -170,3 +171,51 @@ class SwapResult:
     status: str  # optimal | feasible (time limit: the best found, with its bound)
     bound: int  # proven upper bound on the people moved
     fit_bound: int  # proven upper bound on the total fit, when as many as ``bound`` move
+
+
+# ---- placements (secondments, stretch assignments, job moves) ---------------------------
+
+
+class PlacementCandidate(Record):
+    """One participant who would take a placement, with what the hosts' requirements test."""
+
+    person_id: str = Field(min_length=1)
+    name: str = ""
+    grade_band: str = Field(min_length=1)
+    skills: Names = ()
+    locations: Names = ()  # where they can work; empty: anywhere
+    available_from: date | None = None
+    available_to: date | None = None
+
+
+class Placement(Record):
+    """One host placement: places, and the requirements every participant it takes meets."""
+
+    placement_id: str = Field(min_length=1)
+    name: str = ""
+    host: str = ""
+    capacity: Count = 1
+    grade_bands: Names = ()  # the bands it is open to; empty: every band
+    skills: Names = ()  # every one must be among the participant's
+    location: str = ""
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class PlacementMarket:
+    """Participants rank placements (1 = first); a host may rank participants back. A pair is
+    acceptable when the participant ranked the placement and meets its requirements."""
+
+    name: str
+    people: tuple[PlacementCandidate, ...]
+    placements: tuple[Placement, ...]
+    rankings: tuple[Ranking, ...] = ()
+    ranks: int = DEFAULT_RANKS  # the fit scale: see rank_points
+
+
+@dataclass(frozen=True)
+class PlacementResult(MarketResult):
+    """Two readings: max_fit (the most people placed, then the best total fit) and stable
+    (participant-proposing deferred acceptance). In each Pair, ``mentee`` is the participant
+    and ``mentor`` the placement; ``blocking_pairs`` block the max_fit reading."""

@@ -464,7 +464,7 @@ class MarketSettings(_Settings):
     result to NAME.csv."""
 
     name: str = Field(pattern=STEM)
-    kind: Literal["signup", "swap"] = "signup"
+    kind: Literal["signup", "swap", "placement"] = "signup"
     signups: str = Field(pattern=STEM)  # the sign-up table's file name, without .csv/.xlsx
     rankings: str | None = Field(default=None, pattern=STEM)
     exclusions: str | None = Field(default=None, pattern=STEM)
@@ -472,6 +472,13 @@ class MarketSettings(_Settings):
     ranks: int = Field(default=5, ge=1, le=1000)  # the fit scale: a first choice earns this
     cycle_length: int = Field(default=2, ge=2, le=3)  # swap: 3 allows A->B->C->A
     same_department: bool = False  # swap: only within one department
+    placements: str | None = Field(default=None, pattern=STEM)  # placement: the hosts' table
+
+    @model_validator(mode="after")
+    def _placements_table(self) -> MarketSettings:
+        if (self.kind == "placement") != (self.placements is not None):
+            raise ValueError("placements = TABLE is required for, and only for, kind = placement")
+        return self
 
     @field_validator("name")
     @classmethod

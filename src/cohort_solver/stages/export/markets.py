@@ -3,7 +3,7 @@ block the best-fit reading. It holds ids, ranks and fits only: no protected data
 
 from __future__ import annotations
 
-from cohort_solver.domain.markets import MarketResult, Pair, Reading, SwapResult
+from cohort_solver.domain.markets import MarketResult, Pair, PlacementResult, Reading, SwapResult
 from cohort_solver.stages.export.files import csv_text
 
 MARKET_COLUMNS = (
@@ -87,3 +87,55 @@ def swaps_csv(result: SwapResult) -> str:
             )
     rows += [("", u.person_id, "", "", "", f"unpaired: {u.reason}") for u in result.unpaired]
     return csv_text(SWAP_COLUMNS, rows)
+
+
+PLACEMENT_COLUMNS = (
+    "reading",
+    "person_id",
+    "placement_id",
+    "fit",
+    "person_rank",
+    "host_rank",
+    "reason",
+)
+
+
+def _placement_rows(reading: Reading) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for p in reading.pairs:
+        host = "unranked by the host" if p.mentor_rank is None else f"host's choice {p.mentor_rank}"
+        rows.append(
+            (
+                reading.name,
+                p.mentee,
+                p.mentor,
+                p.fit,
+                _rank(p.mentee_rank),
+                _rank(p.mentor_rank),
+                f"the participant's choice {p.mentee_rank}, {host}",
+            )
+        )
+    for u in reading.unmatched:
+        person, place = (u.person_id, "") if u.side == "mentee" else ("", u.person_id)
+        what = "unplaced" if u.side == "mentee" else "empty"
+        rows.append((reading.name, person, place, "", "", "", f"{what}: {u.reason}"))
+    return rows
+
+
+def placements_csv(result: PlacementResult) -> str:
+    """Each reading's placements, its unplaced participants and empty placements, then the
+    pairs that block the max_fit reading."""
+    rows = [row for reading in result.readings for row in _placement_rows(reading)]
+    rows += [
+        (
+            "max_fit_blocking",
+            a,
+            b,
+            "",
+            "",
+            "",
+            "the participant and the host would both rather this than max_fit's allocation",
+        )
+        for a, b in result.blocking_pairs
+    ]
+    return csv_text(PLACEMENT_COLUMNS, rows)
