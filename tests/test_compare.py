@@ -52,6 +52,13 @@ def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) ->
     )
     html = (tmp_path / "out" / "compare.html").read_text()
     assert all(f"<td>{i}</td>" in html for i in differing)
+    # The page alone says what each variant changed.
+    changes = html.split("<h2>What each variant changes</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<tr><td>baseline</td><td>the scenario as it is</td></tr>" in changes
+    assert "<td>six-held</td><td><code>selection.ring_fence.0.min_places=6</code></td>" in changes
+    assert (
+        "<td>three-per-area</td><td><code>selection.spread.max_per_service_area=3</code>" in changes
+    )
 
 
 def test_compare_with_a_bad_variant_is_bad_input(oxford: Path, tmp_path: Path) -> None:

@@ -764,7 +764,9 @@ def compare(
             + (f": {', '.join(differing)}" if differing else "")
         )
         with folder.staging() as staging:
-            (staging / "compare.html").write_text(compare_html(results), encoding="utf-8")
+            (staging / "compare.html").write_text(
+                compare_html(results, [sets for _, sets in variants]), encoding="utf-8"
+            )
     click.echo(f"written to {target / 'compare.html'}")
 
 

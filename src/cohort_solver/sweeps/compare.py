@@ -178,7 +178,9 @@ def _shown(
     return {label for cell in accepted for label in labels[cell]}
 
 
-def compare_html(results: Sequence[Variant]) -> str:
+def compare_html(results: Sequence[Variant], changes: Sequence[Sequence[str]] = ()) -> str:
+    """The page; ``changes`` are each variant's ``--set`` values, in variant order, so a reader
+    of the page alone knows what every column is."""
     headers, rows, differing = compare_rows(results)
     names = [name for name, _, _ in results]
     by_variant = [
@@ -201,7 +203,24 @@ def compare_html(results: Sequence[Variant]) -> str:
         "Variant comparison",
         "body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.25rem .5rem}",
-        f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}<table><tr>{table}</tr>{body}</table>"
+        f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}"
+        f"{_changes_html(names, changes)}<table><tr>{table}</tr>{body}</table>"
         f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
         f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table>",
+    )
+
+
+def _changes_html(names: Sequence[str], changes: Sequence[Sequence[str]]) -> str:
+    """What each variant changes: its --set values, or the scenario as it is."""
+    if not changes:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>"
+        + ("<br>".join(f"<code>{escape(s)}</code>" for s in sets) or "the scenario as it is")
+        + "</td></tr>"
+        for name, sets in zip(names, changes, strict=True)
+    )
+    return (
+        "<h2>What each variant changes</h2>"
+        f"<table><tr><th>variant</th><th>--set</th></tr>{rows}</table>"
     )
