@@ -96,3 +96,24 @@ def test_every_page_has_no_wcag_22_aa_violations(
     ]
     assert violations == [], json.dumps(violations, indent=1)
     assert found["passes"], "axe-core ran no rule at all"
+
+
+def test_the_report_fits_a_1280_px_screen(pages: dict[str, Path]) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        if IN_CI:
+            pytest.fail("Chromium not installed; CI must run the accessibility test")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright, chromium)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(pages["report.html"].resolve().as_uri(), wait_until="load")
+            wide, shown = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+        finally:
+            browser.close()
+    assert wide <= shown, f"report.html is {wide} px wide in a {shown} px window"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from html import escape
 
+from cohort_solver.domain.programme_time import month_first_day
 from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario, Settings
 from cohort_solver.stages.export.tables import reason_codes
@@ -296,9 +298,14 @@ def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
     )
 
 
-def _calendar_grid(events: Sequence[Event]) -> str:
-    """A month grid per cohort: the group sessions' dates, and how many 1:1s and reviews."""
-    months = sorted({e.start.strftime("%Y-%m") for e in events})
+def _calendar_grid(scenario: Scenario, events: Sequence[Event]) -> str:
+    """Every month of the programme as a row (an empty month says so, rather than vanish),
+    each cohort a column: the group sessions' dates, and how many 1:1s and reviews. Months
+    down the page keep the grid narrow enough for a 1280 px screen however long the programme."""
+    start = scenario.settings.programme.start
+    last = max((s.month for s in scenario.programme), default=1)
+    months = {month_first_day(start, m).strftime("%Y-%m") for m in range(1, last + 1)}
+    months |= {e.start.strftime("%Y-%m") for e in events}  # one outside the template still shows
     cells: dict[tuple[str, str], list[Event]] = {}
     for e in events:
         cells.setdefault((e.cohort_id, e.start.strftime("%Y-%m")), []).append(e)
@@ -308,14 +315,21 @@ def _calendar_grid(events: Sequence[Event]) -> str:
             e.start.strftime("%a %d") for e in found if e.kind in ("group", "cohort_event")
         )
         others = sum(e.kind not in ("group", "cohort_event") for e in found)
-        return "<br>".join(
-            [escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else [])
+        return (
+            "<br>".join([escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else []))
+            or "no sessions"
         )
 
     cohorts = sorted({e.cohort_id for e in events})
+    rows = [
+        [
+            escape(date.fromisoformat(f"{key}-01").strftime("%b %Y")),
+            *(cell(cells.get((k, key), [])) for k in cohorts),
+        ]
+        for key in sorted(months)
+    ]
     return "<p>Group sessions by date; 1:1 coaching and reviews as a count.</p>" + _table(
-        ["cohort", *months],
-        [[escape(k), *(cell(cells.get((k, m), [])) for m in months)] for k in cohorts],
+        ["month", *cohorts], rows
     )
 
 
@@ -442,7 +456,7 @@ def report_html(
                 for m in matches
             ],
         ),
-        "<h2>Calendar overview</h2>" + _calendar_grid(events),
+        "<h2>Calendar overview</h2>" + _calendar_grid(scenario, events),
         _impact_section(scenario, allocation),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
