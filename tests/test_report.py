@@ -101,3 +101,20 @@ def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
     assert "<tr><td>Jun 2024</td><td>no sessions</td><td>Wed 05</td></tr>" in grid
     last = max(s.month for s in scenario.programme)
     assert grid.count("<tr><td>") == last
+
+
+def test_the_solver_section_says_in_words_how_good_each_stage_is() -> None:
+    from cohort_solver.domain.results import Level, StageReport
+    from cohort_solver.stages.report.panel_report import _in_words
+
+    proven = StageReport(stage="allocation", status="optimal")
+    assert _in_words(proven) == "These places are proven the best possible under the rules."
+    close = StageReport(
+        stage="calendar",
+        status="feasible",
+        levels=(Level(name="soft_total", sense="min", value=546, bound=497),),
+    )
+    assert _in_words(close) == (
+        "This calendar follows every rule; that this is the best possible is not proven, "
+        "and the best possible is at most 9.0% better."
+    )

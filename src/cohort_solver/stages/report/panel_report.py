@@ -333,6 +333,26 @@ def _calendar_grid(scenario: Scenario, events: Sequence[Event]) -> str:
     )
 
 
+# (subject, "are"/"is", "follow"/"follows") for each stage, so the sentence reads right.
+STAGE_WORDS = {
+    "allocation": ("These places", "are", "follow"),
+    "matching": ("These pairings", "are", "follow"),
+    "calendar": ("This calendar", "is", "follows"),
+}
+
+
+def _in_words(report: StageReport) -> str:
+    """The solver's status as a panel reads it: proven best, or how close to best it is."""
+    what, be, follow = STAGE_WORDS.get(report.stage, (f"The {report.stage}", "is", "follows"))
+    if report.status == "optimal":
+        return f"{what} {be} proven the best possible under the rules."
+    worst = max((level.gap for level in report.levels), default=0.0)
+    return (
+        f"{what} {follow} every rule; that {what.split()[0].lower()} {be} the best possible is "
+        f"not proven, and the best possible is at most {worst:.1%} better."
+    )
+
+
 def _level(scenario: Scenario, level: Level) -> str:
     """An objective's value and bound; the ring-fence fill only when every minimum is met (it
     counts ring-fence members selected, so below the minimum it is a protected count)."""
@@ -462,10 +482,11 @@ def report_html(
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
         "the same scenario is run.</p>"
         + _table(
-            ["stage", "status", "objectives (value / bound)"],
+            ["stage", "what it means", "status", "objectives (value / bound)"],
             [
                 [
                     escape(r.stage),
+                    _in_words(r),
                     r.status,
                     escape("; ".join(_level(scenario, lv) for lv in r.levels)),
                 ]
