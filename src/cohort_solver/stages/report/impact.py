@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from cohort_solver.domain.programme_time import month_last_day
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import CareerOutcome, Scenario
 
@@ -46,16 +47,6 @@ class Impact:
     kinds: dict[str, int]  # positive outcome -> participants
     undated: int  # positive outcomes without an outcome_date: counted in no time window
     elsewhere: int  # rows about people not selected in this allocation: left out
-
-
-def month_start(start: date, month: int) -> date:
-    """First day of programme month ``month`` (month 1 = the month of ``start``)."""
-    index = start.month - 1 + month - 1
-    return date(start.year + index // 12, index % 12 + 1, 1)
-
-
-def month_end(start: date, month: int) -> date:
-    return month_start(start, month + 1) - timedelta(days=1)
 
 
 def target_aims(scenario: Scenario) -> dict[str, int]:
@@ -97,7 +88,7 @@ def impact(scenario: Scenario, allocation: Allocation) -> Impact:
         )
     ]
     for name, label, after in windows:
-        deadline = month_end(start, months + after)
+        deadline = month_last_day(start, months + after)
         targets.append(Target(label, aims[name], by(deadline), deadline))
     return Impact(
         participants=len(participants),
