@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from cohort_solver.domain.programme_time import month_last_day
 from cohort_solver.domain.results import Allocation, Decision, StageReport
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
-from cohort_solver.stages.report.impact import impact, month_end, target_aims
+from cohort_solver.stages.report.impact import impact, target_aims
 from cohort_solver.stages.report.panel_report import report_html
 
 from .conftest import OXFORD, write_small
@@ -25,9 +26,9 @@ def _selected(*ids: str) -> Allocation:
 
 def test_programme_months_end_on_the_last_day_of_the_month() -> None:
     start = date(2024, 4, 1)
-    assert month_end(start, 12) == date(2025, 3, 31)  # the programme's 12 months
-    assert month_end(start, 24) == date(2026, 3, 31)  # 12 months after it
-    assert month_end(start, 30) == date(2026, 9, 30)  # 18 months after it
+    assert month_last_day(start, 12) == date(2025, 3, 31)  # the programme's 12 months
+    assert month_last_day(start, 24) == date(2026, 3, 31)  # 12 months after it
+    assert month_last_day(start, 30) == date(2026, 9, 30)  # 18 months after it
 
 
 def test_targets_are_the_seeds_for_12_places_and_scale_otherwise(tmp_path: Path) -> None:
