@@ -24,6 +24,7 @@ from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
+    FeedsSettings,
     Person,
     ProgrammeSettings,
     RingFence,
@@ -76,6 +77,12 @@ def _applicant(applicant_id: str, name: str, **groups: bool) -> Applicant:
         line_manager_id="LM1",
         groups=groups,
     )
+
+
+def _naming(scenario: Scenario) -> Scenario:
+    """The scenario with ``[feeds] show_cohort_names = true``."""
+    settings = scenario.settings.model_copy(update={"feeds": FeedsSettings(show_cohort_names=True)})
+    return scenario.model_copy(update={"settings": settings})
 
 
 @pytest.fixture(scope="module")
@@ -332,6 +339,15 @@ def test_description_and_location_name_who_attends(scenario: Scenario) -> None:
     assert "LOCATION" not in review
     group = cohort[event_uid(scenario, "main-W01")]
     assert str(group["LOCATION"]) == "Town Hall Chamber"
+    # A shared event counts the participants (contract: privacy in feeds) ...
+    assert str(group["DESCRIPTION"]).splitlines()[2:] == [
+        "Attending:",
+        "- Facilitator: Lorna Fitzgerald",
+        "- Participants: 2 (names are not shown in feeds)",
+    ]
+    # ... and names them only when the scenario allows it.
+    named = build_feeds(_naming(scenario), _events(), stamp=STAMP)
+    group = _vevents(named["cohort-main.ics"])[event_uid(scenario, "main-W01")]
     assert (
         f"- Facilitator: Lorna Fitzgerald\n- Participant: {ZOE}\n- Participant: Tom Baker"
         in str(group["DESCRIPTION"])
@@ -503,7 +519,7 @@ def test_crlf_and_folding_at_75_octets(scenario: Scenario) -> None:
         venue_id="V1",
         attendee_ids=("P1", "P2", "CO1", "LM1", "HOS1"),
     )
-    feeds = build_feeds(scenario, [*_events(), crowd], stamp=STAMP)
+    feeds = build_feeds(_naming(scenario), [*_events(), crowd], stamp=STAMP)
     for name, data in feeds.items():
         assert data.endswith(b"\r\n")
         lines = data.split(b"\r\n")[:-1]
