@@ -3,7 +3,7 @@ participant and the staff who run their sessions; other participants' names appe
 the scenario sets ``[feeds] show_cohort_names = true``.
 
 The check reads the feeds back with icalendar and, independently, with ical.js, and looks for
-every other participant's name in every text the feed carries.
+every other participant's name in every text the feed carries; ical.js and the `ical` package both read the feeds back.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError
 from cohort_solver.stages.export.ics import build_feeds, write_feeds
 from cohort_solver.stages.load.scenario import load_scenario
-from tests.test_ics import (  # noqa: F401 - icaljs and scenario are fixtures
+from tests.test_ics import (  # noqa: F401 - icaljs, ical_npm and scenario are fixtures
     STAMP,
     _events,
+    _ical_parse,
     _icaljs_parse,
     _naming,
+    ical_npm,
     icaljs,
     scenario,
 )
@@ -53,6 +55,7 @@ def _names_of_others(scenario: Scenario, feeds: dict[str, bytes]) -> dict[str, s
 def test_no_participant_feed_names_another_participant(
     scenario: Scenario,  # noqa: F811
     icaljs: Path,  # noqa: F811
+    ical_npm: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     feeds = build_feeds(scenario, _events(), stamp=STAMP)
@@ -61,7 +64,11 @@ def test_no_participant_feed_names_another_participant(
     assert all(not names for names in others.values()), others
     # ical.js sees the same: its descriptions carry the count, never another name.
     write_feeds(tmp_path, feeds)
-    parsed = _icaljs_parse(icaljs, tmp_path)
+    for parsed in (_icaljs_parse(icaljs, tmp_path), _ical_parse(ical_npm, tmp_path)):
+        _no_other_names(parsed)
+
+
+def _no_other_names(parsed: dict[str, dict]) -> None:
     for owner, other in (("P1", "Tom Baker"), ("P2", "Zoë Ó Súilleabháin")):
         events = parsed[f"participant-{owner}.ics"]["events"]
         assert events

@@ -227,11 +227,12 @@ def _expected_feeds(events: list[Event]) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="session")
 def icaljs() -> Path:
-    """The ical.js checker, installed with npm once per session."""
+    """The ical.js checker, installed with npm once per session (with the `ical` package,
+    the second parser: see ``ical_npm``)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are not installed: cannot run the ical.js cross-check")
-    if not (ICALJS / "node_modules" / "ical.js").is_dir():
+    if not all((ICALJS / "node_modules" / name).is_dir() for name in ("ical.js", "ical")):
         command = "ci" if (ICALJS / "package-lock.json").exists() else "install"
         result = subprocess.run(
             [npm, command, "--prefix", str(ICALJS), "--no-audit", "--no-fund"],
@@ -242,6 +243,26 @@ def icaljs() -> Path:
         if result.returncode:
             pytest.fail(f"npm {command} for tests/icaljs failed:\n{result.stderr}")
     return ICALJS / "parse.mjs"
+
+
+@pytest.fixture(scope="session")
+def ical_npm(icaljs: Path) -> Path:
+    """The `ical` npm package's checker (installed beside ical.js by the ``icaljs`` fixture)."""
+    return icaljs.parent / "parse_ical.mjs"
+
+
+def _ical_parse(script: Path, folder: Path, zone: str = "Europe/London") -> dict[str, dict]:
+    """Every feed of ``folder`` read by the `ical` package (TZ: the feeds' time zone)."""
+    files = sorted(folder.glob("*.ics"))
+    result = subprocess.run(
+        ["node", str(script), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"TZ": zone, "PATH": str(Path(shutil.which("node") or "node").parent)},
+        check=True,
+    )
+    return {Path(name).name: feed for name, feed in json.loads(result.stdout).items()}
 
 
 def _icaljs_parse(script: Path, folder: Path) -> dict[str, dict]:
