@@ -24,6 +24,7 @@ from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import (
     Applicant,
     Coach,
+    FeedsSettings,
     Person,
     ProgrammeSettings,
     RingFence,
@@ -76,6 +77,12 @@ def _applicant(applicant_id: str, name: str, **groups: bool) -> Applicant:
         line_manager_id="LM1",
         groups=groups,
     )
+
+
+def _naming(scenario: Scenario) -> Scenario:
+    """The scenario with ``[feeds] show_cohort_names = true``."""
+    settings = scenario.settings.model_copy(update={"feeds": FeedsSettings(show_cohort_names=True)})
+    return scenario.model_copy(update={"settings": settings})
 
 
 @pytest.fixture(scope="module")
@@ -220,11 +227,12 @@ def _expected_feeds(events: list[Event]) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="session")
 def icaljs() -> Path:
-    """The ical.js checker, installed with npm once per session."""
+    """The ical.js checker, installed with npm once per session (with the `ical` package,
+    the second parser: see ``ical_npm``)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are not installed: cannot run the ical.js cross-check")
-    if not (ICALJS / "node_modules" / "ical.js").is_dir():
+    if not all((ICALJS / "node_modules" / name).is_dir() for name in ("ical.js", "ical")):
         command = "ci" if (ICALJS / "package-lock.json").exists() else "install"
         result = subprocess.run(
             [npm, command, "--prefix", str(ICALJS), "--no-audit", "--no-fund"],
@@ -235,6 +243,26 @@ def icaljs() -> Path:
         if result.returncode:
             pytest.fail(f"npm {command} for tests/icaljs failed:\n{result.stderr}")
     return ICALJS / "parse.mjs"
+
+
+@pytest.fixture(scope="session")
+def ical_npm(icaljs: Path) -> Path:
+    """The `ical` npm package's checker (installed beside ical.js by the ``icaljs`` fixture)."""
+    return icaljs.parent / "parse_ical.mjs"
+
+
+def _ical_parse(script: Path, folder: Path, zone: str = "Europe/London") -> dict[str, dict]:
+    """Every feed of ``folder`` read by the `ical` package (TZ: the feeds' time zone)."""
+    files = sorted(folder.glob("*.ics"))
+    result = subprocess.run(
+        ["node", str(script), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"TZ": zone, "PATH": str(Path(shutil.which("node") or "node").parent)},
+        check=True,
+    )
+    return {Path(name).name: feed for name, feed in json.loads(result.stdout).items()}
 
 
 def _icaljs_parse(script: Path, folder: Path) -> dict[str, dict]:
@@ -332,6 +360,15 @@ def test_description_and_location_name_who_attends(scenario: Scenario) -> None:
     assert "LOCATION" not in review
     group = cohort[event_uid(scenario, "main-W01")]
     assert str(group["LOCATION"]) == "Town Hall Chamber"
+    # A shared event counts the participants (contract: privacy in feeds) ...
+    assert str(group["DESCRIPTION"]).splitlines()[2:] == [
+        "Attending:",
+        "- Facilitator: Lorna Fitzgerald",
+        "- Participants: 2 (names are not shown in feeds)",
+    ]
+    # ... and names them only when the scenario allows it.
+    named = build_feeds(_naming(scenario), _events(), stamp=STAMP)
+    group = _vevents(named["cohort-main.ics"])[event_uid(scenario, "main-W01")]
     assert (
         f"- Facilitator: Lorna Fitzgerald\n- Participant: {ZOE}\n- Participant: Tom Baker"
         in str(group["DESCRIPTION"])
@@ -503,7 +540,7 @@ def test_crlf_and_folding_at_75_octets(scenario: Scenario) -> None:
         venue_id="V1",
         attendee_ids=("P1", "P2", "CO1", "LM1", "HOS1"),
     )
-    feeds = build_feeds(scenario, [*_events(), crowd], stamp=STAMP)
+    feeds = build_feeds(_naming(scenario), [*_events(), crowd], stamp=STAMP)
     for name, data in feeds.items():
         assert data.endswith(b"\r\n")
         lines = data.split(b"\r\n")[:-1]

@@ -526,7 +526,13 @@ def schedule(ctx: Context, previous: Path | None) -> None:
     help="An earlier ics/ folder: bump SEQUENCE on changed events, cancel removed ones "
     "(default: the ics/ already in --out).",
 )
-def export(ctx: Context, previous: Path | None) -> None:
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Write the feeds as a first export even though solution.json records earlier feeds "
+    "that are no longer in ics/ (SEQUENCE restarts at 0; nothing is cancelled).",
+)
+def export(ctx: Context, previous: Path | None, fresh: bool) -> None:
     """Write iCalendar feeds (ics/) from calendar.csv: per cohort, participant, coach, person, venue."""
     scenario = ctx.load()
     events = ctx.earlier.calendar()
@@ -534,7 +540,8 @@ def export(ctx: Context, previous: Path | None) -> None:
         raise InputError(
             [Problem("calendar.csv", 1, 1, f"no calendar in {ctx.out}: run 'schedule' first")]
         )
-    feeds = pipeline.export(scenario, events, ctx.earlier.feeds(scenario, previous))
+    old = ctx.earlier.feeds(scenario, previous, fresh=fresh or previous is not None)
+    feeds = pipeline.export(scenario, events, old)
     pipeline.write(
         ctx.out, scenario, pipeline.feed_files(feeds), [], earlier=ctx.earlier, fresh_ics=True
     )
@@ -646,11 +653,24 @@ def serve(
     uvicorn.run(app(folder.resolve()), host=host, port=port, log_level="warning")
 
 
-@main.command(epilog="Example: cohort-solver run scenarios/oxford-2024")
+@main.command(
+    epilog="Examples:\n\n  cohort-solver run scenarios/oxford-2024\n\n"
+    "  cohort-solver run scenarios/oxford-2024 --fresh   # plan the calendar from scratch"
+)
 @scenario_command(keeps_reports=False)
-def run(ctx: Context) -> None:
-    """Every stage: allocation, matching, calendar, feeds, report.html and solution.json."""
-    result = pipeline.run(ctx.load(), ctx.out, ctx.options)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Plan the calendar from scratch instead of re-planning the one in --out with the "
+    "fewest moves (changes.csv still compares the two).",
+)
+def run(ctx: Context, fresh: bool) -> None:
+    """Every stage: allocation, matching, calendar, feeds, report.html and solution.json.
+
+    Over an earlier run's --out, the calendar is re-planned moving as few events as possible
+    and changes.csv and notices.csv say what moved for whom (unless --fresh).
+    """
+    result = pipeline.run(ctx.load(), ctx.out, ctx.options, fresh=fresh)
     click.echo(_summary(result.allocation))
     ran = {r.stage: r for r in result.reports}
     skipped = pipeline.skipped_stages(result.scenario)

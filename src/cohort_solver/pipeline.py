@@ -524,12 +524,39 @@ class Earlier:
         path = self.out / "calendar.csv"
         return read_calendar_csv(path) if path.exists() else None
 
-    def feeds(self, scenario: Scenario, previous: Path | None = None) -> dict[str, bytes]:
-        """The feeds a new export continues from (``previous``, else ics/), checked now."""
+    def feeds(
+        self, scenario: Scenario, previous: Path | None = None, *, fresh: bool = True
+    ) -> dict[str, bytes]:
+        """The feeds a new export continues from (``previous``, else ics/), checked now.
+
+        Unless ``fresh``, feeds that solution.json records as exported here but that are not
+        in ics/ (nor in ``previous``) are bad input: continuing without them would restart
+        their SEQUENCE at 0 and cancel nothing, and subscribed calendars would miss changes.
+        """
         from cohort_solver.stages.export.ics import read_feeds
 
         start = scenario.settings.programme.start.year
-        return read_feeds(previous if previous is not None else self.out / "ics", start)
+        feeds = read_feeds(previous if previous is not None else self.out / "ics", start)
+        if not fresh:
+            _refuse_lost_feeds(self.out, feeds)
+        return feeds
+
+
+def _refuse_lost_feeds(out: Path, feeds: Mapping[str, bytes]) -> None:
+    from cohort_solver.stages.export.solution import recorded_feeds
+
+    lost = sorted(set(recorded_feeds(out / "solution.json") or ()) - set(feeds))
+    if not lost:
+        return
+    shown = ", ".join(lost[:3]) + (f" and {len(lost) - 3} more" if len(lost) > 3 else "")
+    message = (
+        f"solution.json records {len(lost)} feed(s) exported here before that are not in ics/ "
+        f"({shown}): a new export without them would restart their SEQUENCE at 0 and cancel "
+        "nothing, so subscribed calendars would miss the changes. Put the earlier ics/ folder "
+        "back into the output folder, or give --previous FOLDER (a copy of it), or add --fresh "
+        "to write the feeds as a first export"
+    )
+    raise InputError([Problem(str(out / "ics"), 1, 1, message)])
 
 
 def allocation_for(scenario: Scenario, earlier: Earlier, options: Options) -> Allocation:
@@ -688,16 +715,27 @@ def run(
     scenario: Scenario | str | Path,
     out: Path | str | None = None,
     options: Options | None = None,
+    *,
+    fresh: bool = False,
 ) -> Run:
     """Every stage, then every file (allocation, matches, calendar, feeds, report) into ``out``
-    (default ``SCENARIO/out``) in one step."""
+    (default ``SCENARIO/out``) in one step.
+
+    Over an earlier run (a calendar.csv in ``out``) the calendar is re-planned moving as few
+    events as possible, and changes.csv and notices.csv say what moved for whom; ``fresh``
+    plans the calendar from scratch instead (changes.csv still compares it with the old one)
+    and lets the feeds start again if the earlier ones are gone.
+    """
     from cohort_solver.stages.export.calendar_csv import calendar_csv
 
     options = options or Options()
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
     target = Path(out) if out is not None else scenario.folder / "out"
-    old_feeds = Earlier(target).feeds(scenario)  # checked before the solve, not after it
+    earlier = Earlier(target)
+    # Read and checked before the solve, not after it.
+    old_feeds = earlier.feeds(scenario, fresh=fresh)
+    old_events = earlier.calendar() if "calendar" not in skipped_stages(scenario) else None
     skipped = skipped_stages(scenario)
     for stage, why in skipped.items():
         options.say(f"{stage}: skipped ({why})")
@@ -712,11 +750,14 @@ def run(
         files["matches.csv"] = matches_csv(matches)
     events: tuple[Event, ...] = ()
     if "calendar" not in skipped:
-        calendar = schedule(scenario, allocation, matches, options)
+        replan = None if fresh else old_events
+        calendar = schedule(scenario, allocation, matches, options, previous=replan)
         events = calendar.events
         reports.append(calendar.report)
         files["calendar.csv"] = calendar_csv(events)
         files.update(feed_files(export(scenario, events, old_feeds)))
+        if old_events is not None:
+            files.update(replan_files(scenario, old_events, events))
     files["report.html"] = report(scenario, allocation, matches, events, reports)
     files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events)
     write(target, scenario, files, reports, fresh_ics=True)

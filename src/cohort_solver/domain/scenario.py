@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_serializer,
@@ -512,6 +513,13 @@ class CalendarSettings(_Settings):
         return self
 
 
+class FeedsSettings(_Settings):
+    # A participant's feed is theirs, but a shared event's description is the same in every
+    # feed that holds it (one version per event): listing the cohort there would hand every
+    # participant everyone else's name. Off unless the scenario says the cohort has agreed.
+    show_cohort_names: StrictBool = False
+
+
 class Settings(_Settings):
     """Everything in ``scenario.toml``."""
 
@@ -521,6 +529,7 @@ class Settings(_Settings):
     cohorts: list[CohortSettings] = []
     matching: MatchingSettings = MatchingSettings()
     calendar: CalendarSettings = CalendarSettings()
+    feeds: FeedsSettings = FeedsSettings()
     impact: ImpactSettings = ImpactSettings()
     markets: list[MarketSettings] = []
     grades: GradeSettings | None = None

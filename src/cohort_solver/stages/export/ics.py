@@ -7,7 +7,9 @@ programme time zone limited to the programme's years, and are deterministic: an 
 re-exports byte for byte apart from DTSTAMP.
 
 Privacy: a feed names who attends by role and name only. It never carries protected
-characteristics, scores, ring-fence membership or panel data; nothing here reads them.
+characteristics, scores, ring-fence membership or panel data; nothing here reads them. An event
+shared by several participants gives their number, not their names, unless the scenario sets
+``[feeds] show_cohort_names = true``.
 
 Re-planning: given the previous ``ics/`` files, an event whose content changed gets
 ``SEQUENCE`` + 1, and an event that disappeared is kept with ``STATUS:CANCELLED`` so subscribed
@@ -249,10 +251,25 @@ def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> s
     )
     if ordered:
         lines.append("Attending:")
-        for _, person_id in ordered:
-            entry = who.get(person_id, _Who("attendee", person_id))
-            lines.append(f"- {_role_label(entry.role)}: {entry.name}")
+        lines.extend(_attending(scenario, [person_id for _, person_id in ordered], who))
     return "\n".join(lines)
+
+
+def _attending(scenario: Scenario, ordered: Sequence[str], who: Mapping[str, _Who]) -> list[str]:
+    """One line per attendee; in an event shared by several participants, the participants
+    are a count unless ``[feeds] show_cohort_names`` (contract: privacy in feeds). Staff in
+    their role (facilitator, coach, line manager, ...) are always named: a participant needs to
+    know who runs the session."""
+    entries = [who.get(person_id, _Who("attendee", person_id)) for person_id in ordered]
+    participants = sum(entry.role == "participant" for entry in entries)
+    hide = participants > 1 and not scenario.settings.feeds.show_cohort_names
+    lines: list[str] = []
+    for entry in entries:
+        if entry.role != "participant" or not hide:
+            lines.append(f"- {_role_label(entry.role)}: {entry.name}")
+        elif not any(line.startswith("- Participants: ") for line in lines):
+            lines.append(f"- Participants: {participants} (names are not shown in feeds)")
+    return lines
 
 
 def _location(scenario: Scenario, event: Event) -> str | None:

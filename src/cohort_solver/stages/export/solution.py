@@ -19,8 +19,11 @@ from cohort_solver.stages.export.files import not_utf8
 from cohort_solver.stages.export.tables import json_position
 
 
-def solution_json(scenario: Scenario, reports: Sequence[StageReport]) -> str:
-    """Status and objective values with bounds per stage, timings, checksum and versions."""
+def solution_json(
+    scenario: Scenario, reports: Sequence[StageReport], feeds: Sequence[str] | None = None
+) -> str:
+    """Status and objective values with bounds per stage, timings, checksum and versions;
+    ``feeds``: the ics/ files exported into this folder so far (see ``recorded_feeds``)."""
     stages = {
         r.stage: {
             "status": r.status,
@@ -62,6 +65,7 @@ def solution_json(scenario: Scenario, reports: Sequence[StageReport]) -> str:
             "stages": {r.stage: r.status for r in reports},
             "warnings": list(scenario.warnings),
         },
+        **({"feeds": {"files": sorted(feeds)}} if feeds is not None else {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return json.dumps(document, indent=2) + "\n"
@@ -95,6 +99,21 @@ def read_reports(path: Path) -> list[StageReport]:
     if not isinstance(stages, dict):
         raise bad(["stages"], "missing, or not a table of stages")
     return [_stage_report(name, body, bad) for name, body in stages.items()]
+
+
+def recorded_feeds(path: Path) -> list[str] | None:
+    """The feed files solution.json says were exported into its folder (None: no export yet,
+    or a solution.json from before exports were recorded). It is the evidence that lets a later
+    export notice that the earlier feeds have gone, instead of silently starting them again."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None  # read_reports reports a damaged solution.json at its line
+    feeds = document.get("feeds") if isinstance(document, dict) else None
+    files = feeds.get("files") if isinstance(feeds, dict) else None
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        return None
+    return [name for name in files if Path(name).name == name and name.endswith(".ics")]
 
 
 def _read_text(file: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cohort_solver.domain.results import StageReport
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.export.files import output_folder
-from cohort_solver.stages.export.solution import solution_json
+from cohort_solver.stages.export.solution import recorded_feeds, solution_json
 
 
 def write_outputs(
@@ -26,15 +26,26 @@ def write_outputs(
     keeps only the cancellations the new export wrote for them, not a stale feed.
     """
     with output_folder(out) as staging:
+        feeds = _feeds_record(staging, files)
         if fresh_ics:
             _remove(staging / "ics")
-        for name, content in {**files, "solution.json": solution_json(scenario, reports)}.items():
+        document = solution_json(scenario, reports, feeds)
+        for name, content in {**files, "solution.json": document}.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, bytes):
                 target.write_bytes(content)
             else:
                 target.write_text(content, encoding="utf-8", newline="")
+
+
+def _feeds_record(staging: Path, files: Mapping[str, str | bytes]) -> list[str] | None:
+    """The feeds this folder has had: the ones written now, else those recorded before (a
+    command that writes no feeds keeps the record, so a later export can still miss them)."""
+    written = [name.removeprefix("ics/") for name in files if name.startswith("ics/")]
+    if written:
+        return written
+    return recorded_feeds(staging / "solution.json")
 
 
 def _remove(folder: Path) -> None:
