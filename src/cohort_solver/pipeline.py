@@ -735,8 +735,8 @@ def run(
     earlier = Earlier(target)
     # Read and checked before the solve, not after it.
     old_feeds = earlier.feeds(scenario, fresh=fresh)
-    old_events = earlier.calendar() if "calendar" not in skipped_stages(scenario) else None
     skipped = skipped_stages(scenario)
+    old_events = earlier.calendar() if "calendar" not in skipped else None
     for stage, why in skipped.items():
         options.say(f"{stage}: skipped ({why})")
     allocation = allocate(scenario, options)
