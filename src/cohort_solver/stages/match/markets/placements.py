@@ -17,24 +17,22 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cohort_solver.domain.markets import (
-    Pair,
     Placement,
     PlacementCandidate,
     PlacementMarket,
     PlacementResult,
-    Reading,
-    ReadingName,
     Unmatched,
     rank_points,
 )
 from cohort_solver.stages.match.markets.book import Book
 from cohort_solver.stages.match.markets.signup import (
     Assignment,
-    _named,
-    _parts,
     blocking_pairs,
+    connected_parts,
     deferred_acceptance,
     max_fit,
+    named,
+    reading,
 )
 
 REQUIREMENTS = "grade band, skills, location and dates"
@@ -87,8 +85,8 @@ def solve_placements(market: PlacementMarket) -> PlacementResult:
     best = max_fit(pairs)
     stable = deferred_acceptance(pairs)
     readings = (
-        _reading("max_fit", pairs, best, placement_hall_reasons(pairs, best)),
-        _reading("stable", pairs, stable, placement_stable_reasons(pairs, stable)),
+        reading("max_fit", pairs, best, placement_hall_reasons(pairs, best)),
+        reading("stable", pairs, stable, placement_stable_reasons(pairs, stable)),
     )
     return PlacementResult(
         market=market.name,
@@ -96,17 +94,6 @@ def solve_placements(market: PlacementMarket) -> PlacementResult:
         blocking_pairs=tuple(blocking_pairs(pairs, best)),
         stability_cost=readings[0].total_fit - readings[1].total_fit,
     )
-
-
-def _reading(
-    name: ReadingName, pairs: Book, assignment: Assignment, unmatched: list[Unmatched]
-) -> Reading:
-    made = tuple(
-        Pair(a, b, pairs.fit[a, b], pairs.rank.get((a, b)), pairs.rank.get((b, a)))
-        for a, b in sorted(assignment.items())
-    )
-    fits = [p.fit for p in made]
-    return Reading(name, made, tuple(unmatched), sum(fits), min(fits, default=None), True)
 
 
 def _nothing_acceptable(person: str) -> str:
@@ -140,7 +127,7 @@ def placement_hall_reasons(pairs: Book, assignment: Assignment) -> list[Unmatche
     for a, b in assignment.items():
         taken[b].append(a)
     lonely = [a for a in pairs.mentees if a not in assignment]
-    part = _parts(options, taken, [a for a in lonely if options[a]])
+    part = connected_parts(options, taken, [a for a in lonely if options[a]])
     groups: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for (side, person), root in part.items():
         groups[root][0 if side == "mentee" else 1].add(person)
@@ -158,12 +145,12 @@ def _hall_words(pairs: Book, people: set[str], places: set[str]) -> str:
     seats = sum(pairs.capacity[b] for b in places)
     if len(places) == 1:
         return (
-            f"these {len(people)} participants ({_named(people)}) can only take 1 placement "
-            f"({_named(places)}), which has {seats} place{'' if seats == 1 else 's'}"
+            f"these {len(people)} participants ({named(people)}) can only take 1 placement "
+            f"({named(places)}), which has {seats} place{'' if seats == 1 else 's'}"
         )
     return (
-        f"these {len(people)} participants ({_named(people)}) can only take {len(places)} "
-        f"placements ({_named(places)}), which have {seats} places between them"
+        f"these {len(people)} participants ({named(people)}) can only take {len(places)} "
+        f"placements ({named(places)}), which have {seats} places between them"
     )
 
 

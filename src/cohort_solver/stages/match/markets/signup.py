@@ -43,9 +43,9 @@ def solve_signup(market: SignUpMarket) -> MarketResult:
     fair = egalitarian(pairs)
     stable = deferred_acceptance(pairs)
     readings = (
-        _reading("max_fit", pairs, best, hall_reasons(pairs, best)),
-        _reading("egalitarian", pairs, fair, hall_reasons(pairs, fair)),
-        _reading("stable", pairs, stable, stable_reasons(pairs, stable)),
+        reading("max_fit", pairs, best, hall_reasons(pairs, best)),
+        reading("egalitarian", pairs, fair, hall_reasons(pairs, fair)),
+        reading("stable", pairs, stable, stable_reasons(pairs, stable)),
     )
     return MarketResult(
         market=market.name,
@@ -55,7 +55,7 @@ def solve_signup(market: SignUpMarket) -> MarketResult:
     )
 
 
-def _reading(
+def reading(
     name: ReadingName, pairs: Book, assignment: Assignment, unmatched: list[Unmatched]
 ) -> Reading:
     made = tuple(
@@ -154,7 +154,7 @@ def blocking_pairs(pairs: Book, assignment: Assignment) -> list[tuple[str, str]]
     return found
 
 
-def _named(ids: Iterable[str]) -> str:
+def named(ids: Iterable[str]) -> str:
     ids = sorted(ids)
     shown = ", ".join(ids[:SHOWN])
     return shown + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
@@ -184,7 +184,7 @@ def hall_reasons(pairs: Book, assignment: Assignment) -> list[Unmatched]:
     for a, b in assignment.items():
         taken[b].append(a)
     lonely = [a for a in pairs.mentees if a not in assignment]
-    part = _parts(options, taken, [a for a in lonely if options[a]])
+    part = connected_parts(options, taken, [a for a in lonely if options[a]])
     groups: dict[tuple[str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for node, root in part.items():
         side, person = node
@@ -203,14 +203,14 @@ def hall_reasons(pairs: Book, assignment: Assignment) -> list[Unmatched]:
         reason = (
             _alone(pairs, b, "mentor")
             if not suitors[b]
-            else f"every mentee who could pair with them ({_named(suitors[b])}) is paired "
+            else f"every mentee who could pair with them ({named(suitors[b])}) is paired "
             "already: no larger matching exists"
         )
         found.append(Unmatched(b, "mentor", reason))
     return found
 
 
-def _parts(
+def connected_parts(
     options: dict[str, list[str]], taken: dict[str, list[str]], starts: list[str]
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """The connected parts of what alternating paths from ``starts`` reach: node -> root."""
@@ -249,8 +249,8 @@ def _hall_words(pairs: Book, mentees: set[str], mentors: set[str]) -> str:
     shared = set.intersection(*(set(pairs.needs.get(a, ())) for a in mentees))
     need = f" all need {', '.join(sorted(shared))} expertise and" if shared else ""
     return (
-        f"these {len(mentees)} mentees ({_named(mentees)}){need} can only be paired with "
-        f"{len(mentors)} mentors ({_named(mentors)}), who have {places} places between them"
+        f"these {len(mentees)} mentees ({named(mentees)}){need} can only be paired with "
+        f"{len(mentors)} mentors ({named(mentors)}), who have {places} places between them"
     )
 
 
