@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,7 @@ def explain_applicant(
     by_id = {c.id: c for c in pool}
     outcome = next(o for o in outcomes if o.applicant_id == applicant_id)
     me = by_id[applicant_id]
-    placement = {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"}
+    chosen = chosen_by_cohort(pool, outcomes)
     lines = [f"{me.applicant.name or applicant_id} ({applicant_id}): {outcome.status}."]
 
     if me.failures:
@@ -51,7 +51,7 @@ def explain_applicant(
 
     eligible = [c for c in pool if c.eligible]
     if not scenario.settings.selection.scored:
-        return "\n".join(lines + _without_panel(scenario, pool, placement, me, outcome))
+        return "\n".join(lines + _without_panel(scenario, pool, chosen, me, outcome))
     better = sum(c.hundredths > me.hundredths for c in eligible)
     lines.append(
         f"Aggregate panel score {me.score}, ranked {better + 1} of {len(eligible)} eligible applicants."
@@ -80,7 +80,7 @@ def explain_applicant(
             )
         return "\n".join(lines)
 
-    lines.append(_why_not(scenario, pool, placement, me, outcome))
+    lines.append(_why_not(scenario, chosen, me, outcome))
     threshold = _score_threshold(me, is_selected, down=False)
     if threshold is not None:
         lines.append(
@@ -99,7 +99,7 @@ def explain_applicant(
 def _without_panel(
     scenario: Scenario,
     pool: Sequence[Candidate],
-    placement: dict[str, str | None],
+    chosen: Chosen,
     me: Candidate,
     outcome: Decision,
 ) -> list[str]:
@@ -123,7 +123,7 @@ def _without_panel(
         lines.append(f"Selected for cohort {outcome.cohort_id}: {rule}.")
         return lines
     # Every applicant "ties on score" without a panel: the lottery words need no score.
-    why = _why_not(scenario, pool, placement, me, outcome)
+    why = _why_not(scenario, chosen, me, outcome)
     lines.append(why.replace("tied on score with a selected applicant; ", ""))
     lines.append(
         "There is no score to change: the ring fences, the spread limits and the lottery "
@@ -256,23 +256,28 @@ def _relaxation(
     return None
 
 
-def _why_not(
-    scenario: Scenario,
-    pool: Sequence[Candidate],
-    placement: dict[str, str | None],
-    me: Candidate,
-    outcome: Decision,
-) -> str:
+Chosen = Mapping[str, Sequence[Candidate]]  # cohort -> its selected, best score first
+
+
+def chosen_by_cohort(pool: Sequence[Candidate], outcomes: Sequence[Decision]) -> Chosen:
+    """Each cohort's selected candidates, best score first (lottery on ties): worked out once,
+    not once per applicant explained."""
     by_id = {c.id: c for c in pool}
+    chosen: dict[str, list[Candidate]] = {}
+    for o in outcomes:
+        if o.status == "selected" and o.cohort_id is not None:
+            chosen.setdefault(o.cohort_id, []).append(by_id[o.applicant_id])
+    for members in chosen.values():
+        members.sort(key=lambda c: (-c.hundredths, c.lottery))
+    return chosen
+
+
+def _why_not(scenario: Scenario, chosen: Chosen, me: Candidate, outcome: Decision) -> str:
     parts = []
     for cohort_id in me.cohorts:
-        chosen = sorted(
-            (by_id[a] for a, k in placement.items() if k == cohort_id),
-            key=lambda c: (-c.hundredths, c.lottery),
-        )
         blocker = outcome.reason.blocker(cohort_id)
         words = (
-            _kept_out(scenario, me, chosen, blocker.code, blocker.ring_fence)
+            _kept_out(scenario, me, chosen.get(cohort_id, ()), blocker.code, blocker.ring_fence)
             if blocker is not None
             else str(outcome.reason)
         )
@@ -318,9 +323,7 @@ def reasons_in_words(scenario: Scenario, outcomes: Sequence[Decision]) -> dict[s
     the failed rules for an ineligible applicant, the rule that kept an unselected one out."""
     pool = candidates(scenario)
     by_id = {c.id: c for c in pool}
-    placement: dict[str, str | None] = {
-        o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"
-    }
+    chosen = chosen_by_cohort(pool, outcomes)
     words = {}
     for outcome in outcomes:
         me = by_id[outcome.applicant_id]
@@ -332,5 +335,5 @@ def reasons_in_words(scenario: Scenario, outcomes: Sequence[Decision]) -> dict[s
         elif outcome.reason.withdrawn:
             words[me.id] = "Withdrew from the programme."
         else:
-            words[me.id] = _why_not(scenario, pool, placement, me, outcome)
+            words[me.id] = _why_not(scenario, chosen, me, outcome)
     return words
