@@ -163,9 +163,11 @@ def workbook_bytes(sheets: Mapping[str, Sheet]) -> bytes:
     book.properties.created = book.properties.modified = fixed
     for title, (columns, rows) in sheets.items():
         sheet = book.create_sheet(title=title)
-        for values in _lines(columns, rows):
-            sheet.append([_cell(v) for v in values])
-            for cell in sheet[sheet.max_row]:
+        for number, values in enumerate(_lines(columns, rows), start=1):
+            line = [_cell(v) for v in values]
+            sheet.append(line)
+            # The row just written, by number: sheet.max_row scans every cell, once per row.
+            for cell in next(sheet.iter_rows(min_row=number, max_row=number, max_col=len(line))):
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # never "f", whatever the text looks like
                 elif isinstance(cell.value, datetime):
