@@ -232,7 +232,7 @@ def export(
     """The iCalendar feeds (file name -> bytes); ``previous`` feeds carry SEQUENCE forward."""
     from cohort_solver.stages.export.ics import build_feeds
 
-    return build_feeds(scenario, events, previous=dict(previous) if previous else None)
+    return build_feeds(scenario, events, previous=previous or None)
 
 
 def publish(

@@ -335,7 +335,22 @@ class _Old:
     sequence: int
     cancelled: bool
     component: icalendar.Component
+    fingerprint: tuple[str, ...]  # _fingerprint(component), worked out once per event read
     start_line: int = 1  # where DTSTART is, for a problem found later
+
+
+class Feeds(dict[str, bytes]):
+    """The feeds ``read_feeds`` checked (file name -> bytes), with what each was read as, so
+    ``build_feeds`` does not parse every feed a second time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: dict[str, tuple[bytes, tuple[dict[str, _Old], str | None]]] = {}
+
+    def parsed(self, name: str) -> tuple[dict[str, _Old], str | None] | None:
+        """What feed ``name`` was read as, while it still holds the bytes that were read."""
+        data, read = self.read.get(name, (None, None))
+        return read if data is not None and self.get(name) is data else None
 
 
 def _fingerprint(component: icalendar.Component) -> tuple[str, ...]:
@@ -467,7 +482,7 @@ def _old_event(
         for name in ("DTSTART", "DTEND"):
             if name in component and not isinstance(component.decoded(name), date):
                 raise ValueError(f"{name} is not a date or time")
-        _fingerprint(component)
+        fingerprint = _fingerprint(component)
         status = str(component.get("STATUS", "")).upper()
         for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
             if name in component and not isinstance(component[name], str):
@@ -479,11 +494,12 @@ def _old_event(
         sequence=sequence,
         cancelled=status == "CANCELLED",
         component=component,
+        fingerprint=fingerprint,
         start_line=block.properties.get("DTSTART", block.line),
     )
 
 
-def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, bytes]:
+def read_feeds(folder: Path, programme_start: int | None = None) -> Feeds:
     """The ``*.ics`` files of a previous ``ics/`` folder (empty if the folder does not exist).
 
     Every feed is checked now, so a damaged one is bad input (``file:row:column``) before any
@@ -492,17 +508,19 @@ def read_feeds(folder: Path, programme_start: int | None = None) -> dict[str, by
     """
     folder = Path(folder)
     if not os.path.lexists(folder):
-        return {}
+        return Feeds()
     if not folder.is_dir():
         raise InputError([Problem(str(folder), 1, 1, "should be the folder of feeds (ics/)")])
-    feeds: dict[str, bytes] = {}
+    feeds = Feeds()
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.ics")):
         if path.is_dir():
             continue
         try:
             feeds[path.name] = path.read_bytes()
-            old, _ = _read_old(str(path), feeds[path.name])
+            read = _read_old(str(path), feeds[path.name])
+            feeds.read[path.name] = (feeds[path.name], read)
+            old, _ = read
             if programme_start is not None:
                 problems.extend(_far_years(str(path), old, programme_start))
         except OSError as exc:
@@ -666,7 +684,8 @@ def build_feeds(
         if name not in feeds and Path(name).name == name and name.endswith(".ics"):
             feeds[name] = _Feed("")
 
-    olds = {name: _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
+    checked = previous.parsed if isinstance(previous, Feeds) else lambda name: None
+    olds = {name: checked(name) or _read_old(f"ics/{name}", previous.get(name)) for name in feeds}
     _check_years(scenario, olds)
     prior = _latest_states(olds)
     namespace = programme_id(scenario, previous)
@@ -746,7 +765,7 @@ def _sequenced(
         before = prior.get(uid)
         if before is None:
             sequence = 0
-        elif before.cancelled or _fingerprint(component) != _fingerprint(before.component):
+        elif before.cancelled or _fingerprint(component) != before.fingerprint:
             sequence = before.sequence + 1
         else:
             sequence = before.sequence
