@@ -533,16 +533,6 @@ def read_feeds(folder: Path, programme_start: int | None = None) -> Feeds:
     return feeds
 
 
-def write_feeds(folder: Path, feeds: Mapping[str, bytes]) -> None:
-    """Write ``build_feeds`` output into ``folder`` (created if needed)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in feeds.items():
-        if Path(name).name != name:  # pragma: no cover - build_feeds never makes such names
-            raise ValueError(f"unsafe feed file name {name!r}")
-        (folder / name).write_bytes(data)
-
-
 # --------------------------------------------------------------------------- building
 
 
