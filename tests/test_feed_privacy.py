@@ -16,8 +16,9 @@ import pytest
 
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError
-from cohort_solver.stages.export.ics import build_feeds, write_feeds
+from cohort_solver.stages.export.ics import build_feeds
 from cohort_solver.stages.load.scenario import load_scenario
+from tests.feeds import write_feeds
 from tests.test_ics import (  # noqa: F401 - icaljs, ical_npm and scenario are fixtures
     STAMP,
     _events,

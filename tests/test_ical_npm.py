@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from cohort_solver.cli import main
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.export.calendar_csv import read_calendar_csv
-from cohort_solver.stages.export.ics import build_feeds, event_uid, read_feeds, write_feeds
+from cohort_solver.stages.export.ics import build_feeds, event_uid, read_feeds
+from tests.feeds import write_feeds
 from tests.test_ics import (  # noqa: F401 - icaljs, ical_npm and scenario are fixtures
     STAMP,
     _events,

@@ -45,6 +45,7 @@ from cohort_solver.stages.export.ics import (
     vtimezone,
 )
 from cohort_solver.stages.load.scenario import load_scenario
+from tests.feeds import write_feeds
 
 LONDON = ZoneInfo("Europe/London")
 ICALJS = Path(__file__).parent / "icaljs"
@@ -401,7 +402,7 @@ def test_icaljs_reads_the_same_times_and_fields(
 ) -> None:
     events = _events()
     feeds = build_feeds(scenario, events, stamp=STAMP)
-    _write_feeds(tmp_path, feeds)
+    write_feeds(tmp_path, feeds)
     parsed = _icaljs_parse(icaljs, tmp_path)
     assert set(parsed) == set(feeds)
     by_uid = {event_uid(scenario, e.event_id): e for e in events}
@@ -432,7 +433,7 @@ def test_icaljs_sees_replan_sequence_and_cancellation(
         update={"start": _at(date(2024, 4, 3), 9, 30), "end": _at(date(2024, 4, 3), 12, 30)}
     )
     new = build_feeds(scenario, [moved, *events[2:]], previous=old, stamp=STAMP + timedelta(days=1))
-    _write_feeds(tmp_path, new)
+    write_feeds(tmp_path, new)
     items = {i["uid"]: i for i in _icaljs_parse(icaljs, tmp_path)["participant-P1.ics"]["events"]}
     assert items[event_uid(scenario, "main-W01")]["dtstart"] == "2024-04-03T08:30:00.000Z"
     assert items[event_uid(scenario, "main-W01")]["sequence"] == 1
@@ -512,7 +513,7 @@ def test_reexport_is_deterministic_apart_from_dtstamp(scenario: Scenario, tmp_pa
     }
     assert first != shuffled  # only DTSTAMP differs
     # Through the folder and back: with previous = itself, same stamp, identical bytes.
-    _write_feeds(tmp_path / "ics", first)
+    write_feeds(tmp_path / "ics", first)
     assert read_feeds(tmp_path / "ics") == first
     assert (
         build_feeds(scenario, events, previous=read_feeds(tmp_path / "ics"), stamp=STAMP) == first
@@ -595,7 +596,7 @@ def test_feed_files_with_awkward_ids_stay_in_the_folder(scenario: Scenario, tmp_
     )
     feeds = build_feeds(odd, [event], stamp=STAMP)
     folder = tmp_path / "ics"
-    _write_feeds(folder, feeds)
+    write_feeds(folder, feeds)
     written = sorted(p.name for p in folder.iterdir())
     assert (
         written == sorted(feeds) and len(written) == 2 + 4 + 1 + 1
@@ -720,10 +721,3 @@ def test_rematch_keeps_sequence_in_step_across_feeds(scenario: Scenario) -> None
     # Blank attendee ids make no feed.
     blank = [e.model_copy(update={"attendee_ids": (*e.attendee_ids, "")}) for e in events]
     assert set(build_feeds(scenario, blank, stamp=STAMP)) == set(_expected_feeds(events))
-
-
-def _write_feeds(folder: Path, feeds: dict[str, bytes]) -> None:
-    """Feeds on disk as an earlier export left them (the tool itself writes through --out)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in feeds.items():
-        (folder / name).write_bytes(data)

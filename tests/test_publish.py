@@ -29,9 +29,10 @@ from cohort_solver.cli import main
 from cohort_solver.domain.results import Event
 from cohort_solver.errors import PublishError
 from cohort_solver.stages.export.calendar_csv import calendar_csv, read_calendar_csv
-from cohort_solver.stages.export.ics import build_feeds, read_feeds, write_feeds
+from cohort_solver.stages.export.ics import build_feeds, read_feeds
 from cohort_solver.stages.export.publish import publish_feeds
 from cohort_solver.stages.load.scenario import load_scenario
+from tests.feeds import write_feeds
 from tests.test_publish_uids import _event, _scenario
 
 USER, PASSWORD = "coordinator", "correct horse battery"

@@ -21,9 +21,10 @@ import pytest
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError
-from cohort_solver.stages.export.ics import build_feeds, event_uid, write_feeds
+from cohort_solver.stages.export.ics import build_feeds, event_uid
 from cohort_solver.stages.load.scenario import load_scenario
 from tests.conftest import OXFORD
+from tests.feeds import write_feeds
 from tests.test_ics import _icaljs_parse, icaljs  # noqa: F401 - icaljs is a fixture
 
 LONDON = ZoneInfo("Europe/London")
