@@ -105,6 +105,7 @@ class _Ways:
         self.chosen = chosen
         self.cohorts = {c.id: c for c in scenario.cohorts}
         self.known: dict[tuple[str, object, str, tuple[str, ...]], _Way] = {}
+        self.best: dict[tuple[tuple[str, ...], object, str, tuple[str, ...]], _Way | None] = {}
 
     def way_in(self, me: Candidate, cohort_id: str) -> _Way:
         applicant = me.applicant
@@ -129,15 +130,20 @@ class _Ways:
 
 
 def best_way(ways: _Ways, me: Candidate) -> _Way | None:
-    """The cheapest lawful swap into a cohort ``me`` can join (the lowest score to beat)."""
-    found = [
-        way
-        for cohort_id in me.cohorts
-        if cohort_id in ways.cohorts
-        for way in [ways.way_in(me, cohort_id)]
-        if way.beat is not None
-    ]
-    return min(found, key=lambda way: way.beat or 0, default=None)
+    """The cheapest lawful swap into a cohort ``me`` can join (the lowest score to beat);
+    the same for everyone with the same cohorts, service area and ring fences."""
+    applicant = me.applicant
+    key = (me.cohorts, applicant.area, applicant.council, me.ring_fences)
+    if key not in ways.best:
+        found = [
+            way
+            for cohort_id in me.cohorts
+            if cohort_id in ways.cohorts
+            for way in [ways.way_in(me, cohort_id)]
+            if way.beat is not None
+        ]
+        ways.best[key] = min(found, key=lambda way: way.beat or 0, default=None)
+    return ways.best[key]
 
 
 def sufficient_score(ways: _Ways, me: Candidate) -> Decimal | None:
@@ -243,12 +249,12 @@ class _Writer:
     def kept_out(self, me: Candidate, cohort_id: str, blocker: Blocker) -> str:
         applicant = me.applicant
         chosen = self.chosen.get(cohort_id, ())
-        same = {
-            KeptOut.MAX_PER_SERVICE_AREA: [c for c in chosen if c.applicant.area == applicant.area],
-            KeptOut.MAX_PER_COUNCIL: [
-                c for c in chosen if c.applicant.council == applicant.council
-            ],
-        }.get(blocker.code, list(chosen))
+        if blocker.code is KeptOut.MAX_PER_SERVICE_AREA:  # only the count the words give
+            count = sum(c.applicant.area == applicant.area for c in chosen)
+        elif blocker.code is KeptOut.MAX_PER_COUNCIL:
+            count = sum(c.applicant.council == applicant.council for c in chosen)
+        else:
+            count = len(chosen)
         if blocker.code is KeptOut.RING_FENCE and blocker.ring_fence in me.ring_fences:
             # Never claim a member is outside their own ring fence, whatever the code says.
             return f"the places in cohort {cohort_id} were filled under the ring-fence rules"
@@ -259,7 +265,7 @@ class _Writer:
             places=self.ways.cohorts[cohort_id].places,
             service_area=applicant.service_area,
             council=applicant.council,
-            count=len(same),
+            count=count,
             min_service_areas=self.scenario.settings.selection.spread.min_service_areas,
             ring_fence=blocker.ring_fence,
             seed=self.scenario.settings.selection.seed,
