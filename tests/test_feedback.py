@@ -143,7 +143,7 @@ def test_the_report_gives_reserves_words_and_counts_the_others(oxford: Path) -> 
     assert "Why applicants were not selected" in html
     assert "ring_fence" not in html and "under-represented" not in html
     assert "<td>competition</td>" not in html  # words, not codes
-    assert "tie-break lottery favoured the other applicant" in html
+    assert "tie-break lottery favoured another applicant" in html
     # 9 not selected, all for one shareable reason: shown; ineligible reasons of 1-2 hidden.
     assert "<td>9</td>" in html
     assert "<td>fewer than 3</td>" in html
@@ -227,3 +227,19 @@ def test_withdraw_rewrites_feedback(tmp_path: Path) -> None:
     assert {r["applicant_id"] for r in rows.values() if r["outcome"] == "selected"} == {
         o.applicant_id for o in decisions if o.status == "selected"
     }
+
+
+@pytest.mark.parametrize("name", ["oxford-university-2024", "east-herts-mdp-2017"])
+def test_open_and_mandatory_selections_get_words_without_a_score(tmp_path: Path, name: str) -> None:
+    folder = OXFORD.parent / name
+    out = tmp_path / "out"
+    invoke("allocate", str(folder), "--out", str(out))
+    scenario = load_scenario(folder)
+    rows = read_feedback(out / "feedback.csv")
+    assert [r["applicant_id"] for r in rows] == [a.applicant_id for a in scenario.applicants]
+    for row in rows:
+        assert OPENING[row["outcome"]] in row["feedback"], row
+        assert "panel score was" not in row["feedback"]  # no panel, no score to quote
+        if row["outcome"] in ("reserve", "not selected"):
+            assert "There was no panel score to change" in row["feedback"], row
+    assert_private(scenario, rows)

@@ -99,7 +99,7 @@ SHAREABLE_WORDS: dict[KeptOut, str] = {
         "taking them would leave {where} with too few service areas represented"
     ),
     KeptOut.PREFERENCE: "tied on score with a participant who ranked {where} higher",  # a cohort
-    KeptOut.LOTTERY: "tied on score; the published tie-break lottery favoured the other applicant",
+    KeptOut.LOTTERY: "the published tie-break lottery favoured another applicant",
     KeptOut.WITHDRAWN: "withdrew",
 }
 COMPETITION_WORDS = (

@@ -79,6 +79,15 @@ KEPT_OUT_FEEDBACK: dict[KeptOut, str] = {
     KeptOut.WITHDRAWN: "you withdrew",
 }
 
+# Without a panel (open and mandatory selections) nobody "ties on score".
+UNSCORED_FEEDBACK: dict[KeptOut, str] = {
+    KeptOut.PREFERENCE: "another applicant ranked cohort {cohort} higher in their preferences",
+    KeptOut.LOTTERY: (
+        "the places in cohort {cohort} went by the programme's published lottery (seed {seed}), "
+        "which favoured other applicants"
+    ),
+}
+
 RULE_WORDS: dict[KeptOut, str] = {
     KeptOut.PLACES: "the number of places",
     KeptOut.MAX_PER_SERVICE_AREA: "the limit per service area",
@@ -260,7 +269,10 @@ class _Writer:
             return f"the places in cohort {cohort_id} were filled under the ring-fence rules"
         if blocker.code is KeptOut.OUTSCORED and not chosen:
             return f"no place in cohort {cohort_id} could be given under the programme's rules"
-        return KEPT_OUT_FEEDBACK[blocker.code].format(
+        words = KEPT_OUT_FEEDBACK[blocker.code]
+        if not self.scenario.settings.selection.scored:
+            words = UNSCORED_FEEDBACK.get(blocker.code, words)
+        return words.format(
             cohort=cohort_id,
             places=self.ways.cohorts[cohort_id].places,
             service_area=applicant.service_area,
