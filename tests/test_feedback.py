@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
 from openpyxl import load_workbook
 
 from cohort_solver.checks.allocation import violations
 from cohort_solver.cli import main
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
+from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.allocate.eligibility import candidates
 from cohort_solver.stages.allocate.feedback import feedback_rows
 from cohort_solver.stages.allocate.solve import allocate
@@ -29,6 +31,7 @@ from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.synthetic.generate import generate_scenario
 
 from .conftest import OXFORD
+from .test_allocation import scenarios
 
 OPENING = {
     "selected": "You have been offered a place on ",
@@ -200,6 +203,22 @@ def test_a_held_ring_fence_leaves_non_members_no_score_that_would_do(tmp_path: P
     for row in outsiders:
         assert NO_SCORE in row.feedback and "ring fence you do not count towards" in row.feedback
     assert check_counterfactuals(scenario, result.outcomes, limit=6) == 6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_every_stated_counterfactual_holds_on_small_scenarios(scenario: Scenario) -> None:
+    """Two ring fences (one held), 1-2 cohorts, every spread rule at random: each stated
+    score selects the applicant when re-solved, each "no score" survives 1000.00, and no
+    paragraph names anyone else or another's ring fence."""
+    try:
+        result = allocate(scenario, time_limit=10, workers=1)
+    except InfeasibleError:
+        return
+    rows = feedback_rows(scenario, result.outcomes)
+    assert [r.applicant_id for r in rows] == [a.applicant_id for a in scenario.applicants]
+    assert_private(scenario, [r.model_dump() for r in rows])
+    check_counterfactuals(scenario, result.outcomes, limit=7)
 
 
 @pytest.mark.slow
