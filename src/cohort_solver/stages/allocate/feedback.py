@@ -155,12 +155,6 @@ def best_way(ways: _Ways, me: Candidate) -> _Way | None:
     return ways.best[key]
 
 
-def sufficient_score(ways: _Ways, me: Candidate) -> Decimal | None:
-    """A score with which ``me`` would have been selected, all else unchanged (module doc)."""
-    way = best_way(ways, me)
-    return None if way is None or way.beat is None else Decimal(way.beat + 1) / 100
-
-
 def feedback_rows(scenario: Scenario, outcomes: Sequence[Decision]) -> list[Feedback]:
     """One paragraph per applicant, in the order of ``outcomes`` (applicants.csv's order)."""
     pool = candidates(scenario)
@@ -292,7 +286,7 @@ class _Writer:
         way = best_way(self.ways, me)
         if way is not None and way.beat is not None:
             text = (
-                f"An aggregate panel score of {Decimal(way.beat + 1) / 100:.2f} or higher would "
+                f"An aggregate panel score of {_above(way.beat)} or higher would "
                 "have secured you a place, with everything else unchanged"
             )
             named = [RULE_WORDS[code] for code in RULE_WORDS if code in way.blocked_by]
@@ -313,6 +307,12 @@ class _Writer:
             "A higher score alone would not have changed this: every place you could take "
             f"was bound by {_listed(named or [RULE_WORDS[KeptOut.PLACES]])}."
         )
+
+
+def _above(hundredths: int) -> str:
+    """The least score above ``hundredths``: beating the weakest swap partner outright, as an
+    equal score would go to the tie-breaks (module doc)."""
+    return f"{Decimal(hundredths + 1) / 100:.2f}"
 
 
 def _listed(items: Sequence[str]) -> str:
