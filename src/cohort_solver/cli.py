@@ -373,7 +373,7 @@ def allocate(ctx: Context) -> None:
     pipeline.write(
         ctx.out,
         scenario,
-        pipeline.allocation_files(allocation),
+        pipeline.allocation_files(scenario, allocation),
         [allocation.report],
         earlier=ctx.earlier,
     )
@@ -457,7 +457,7 @@ def match(ctx: Context, previous: Path | None) -> None:
         ctx.out,
         scenario,
         {
-            **pipeline.allocation_files(allocation),
+            **pipeline.allocation_files(scenario, allocation),
             "matches.csv": matches_csv(result.matches),
             **pipeline.market_files(schemes),
         },
@@ -506,7 +506,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
     old = read_calendar_csv(previous) if previous else None
     result = pipeline.schedule(scenario, allocation, matches, ctx.options, previous=old)
     files = {
-        **pipeline.allocation_files(allocation),
+        **pipeline.allocation_files(scenario, allocation),
         "matches.csv": matches_csv(matches),
         "calendar.csv": calendar_csv(result.events),
     }

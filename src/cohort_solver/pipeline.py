@@ -22,13 +22,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cohort_solver.domain.results import Allocation, Decision, Event, Match, StageReport
+from cohort_solver.domain.results import (
+    Allocation,
+    Decision,
+    Event,
+    Feedback,
+    Match,
+    StageReport,
+)
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.solution import read_reports
 from cohort_solver.stages.export.tables import (
     allocation_csv,
     decision_log_csv,
+    feedback_csv,
     matches_csv,
     read_allocation,
     read_matches,
@@ -293,10 +301,15 @@ def report(
 
 
 def panel_workbook(
-    scenario: Scenario, allocation: Allocation, matches: Sequence[Match], events: Sequence[Event]
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    events: Sequence[Event],
+    rows: Sequence[Feedback] | None = None,
 ) -> bytes:
     """panel.xlsx: Selected, Reserves, Not selected, Ineligible (reasons in words),
-    Representation (suppressed as in the report), Matches and Calendar (names, real dates)."""
+    Representation (suppressed as in the report), Matches and Calendar (names, real dates),
+    Feedback (feedback.csv's paragraphs; ``rows`` when already worked out)."""
     from cohort_solver.stages.allocate.explain import reasons_in_words
     from cohort_solver.stages.export import workbook
 
@@ -307,6 +320,9 @@ def panel_workbook(
             "Representation": workbook.representation_sheet(scenario, allocation),
             "Matches": workbook.matches_sheet(scenario, matches),
             "Calendar": workbook.calendar_sheet(scenario, events),
+            "Feedback": workbook.feedback_sheet(
+                feedback(scenario, allocation) if rows is None else rows
+            ),
         }
     )
 
@@ -370,9 +386,10 @@ def withdrawal_files(
         "feeds": (out / "ics").is_dir(),
         "report": (out / "report.html").is_file() or (out / "panel.xlsx").is_file(),
     }
-    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    rows = feedback(scenario, allocation)
+    files: dict[str, str | bytes] = dict(allocation_files(scenario, allocation, rows))
     reports: list[StageReport] = [allocation.report]
-    notes = ["allocation.csv and decision_log.csv: rewritten"]
+    notes = ["allocation.csv, decision_log.csv and feedback.csv: rewritten"]
     if not any(present.values()):
         notes.append("no matches, calendar, feeds or report in --out: nothing else to update")
         return Withdrawal(files, tuple(reports), tuple(notes), False)
@@ -414,7 +431,7 @@ def withdrawal_files(
         notes.append("report.html: none in --out, not written")
     if (out / "panel.xlsx").is_file():
         files["panel.xlsx"] = panel_workbook(
-            scenario, allocation, matching.matches, calendar.events
+            scenario, allocation, matching.matches, calendar.events, rows
         )
         notes.append("panel.xlsx: rewritten")
     return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"])
@@ -439,12 +456,24 @@ def replacement(scenario: Scenario, allocation: Allocation, applicant_id: str) -
 # --------------------------------------------------------------------------- files
 
 
-def allocation_files(allocation: Allocation) -> dict[str, str | bytes]:
-    """allocation.csv and the decision log, which must never be left stale beside it."""
+def allocation_files(
+    scenario: Scenario, allocation: Allocation, rows: Sequence[Feedback] | None = None
+) -> dict[str, str | bytes]:
+    """allocation.csv, the decision log and feedback.csv (``rows`` when already worked out),
+    which must never be left stale beside it."""
     return {
         "allocation.csv": allocation_csv(allocation.outcomes),
         "decision_log.csv": decision_log_csv(allocation.outcomes),
+        "feedback.csv": feedback_csv(feedback(scenario, allocation) if rows is None else rows),
     }
+
+
+def feedback(scenario: Scenario, allocation: Allocation) -> list[Feedback]:
+    """Every applicant's outcome as a paragraph the panel can send, with what would have
+    changed it for a reserve or an applicant not selected (derived, never re-solved)."""
+    from cohort_solver.stages.allocate.feedback import feedback_rows
+
+    return feedback_rows(scenario, allocation.outcomes)
 
 
 def feed_files(feeds: Mapping[str, bytes]) -> dict[str, str | bytes]:
@@ -741,7 +770,8 @@ def run(
         options.say(f"{stage}: skipped ({why})")
     allocation = allocate(scenario, options)
     reports: list[StageReport] = [allocation.report]
-    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    rows = feedback(scenario, allocation)
+    files: dict[str, str | bytes] = dict(allocation_files(scenario, allocation, rows))
     matches: tuple[Match, ...] = ()
     if "matching" not in skipped:
         matching = match(scenario, allocation, options)
@@ -759,7 +789,7 @@ def run(
         if old_events is not None:
             files.update(replan_files(scenario, old_events, events))
     files["report.html"] = report(scenario, allocation, matches, events, reports)
-    files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events)
+    files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events, rows)
     write(target, scenario, files, reports, fresh_ics=True)
     return Run(scenario, allocation, matches, events, tuple(reports), files)
 
