@@ -1,0 +1,191 @@
+"""report.html's section per ``[[markets]]`` scheme: what was matched, who is unmatched and
+why, what stability costs against the best total fit, the pairs that block the best-fit
+reading, and the swap cycles.
+
+Pairs are listed by id, fit and rank only, as NAME.csv lists them: no protected data reaches
+this section. The unmatched are counted by reason, never listed, and a count of 1 or 2 shows
+as "fewer than 3"; when one count is hidden so is the next smallest and the total, so no
+hidden count can be worked out by subtraction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from html import escape
+
+from cohort_solver.domain.markets import (
+    MarketResult,
+    PlacementResult,
+    Reading,
+    ReadingName,
+    SwapResult,
+)
+from cohort_solver.domain.scenario import Scenario
+from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW
+
+HIDDEN = f"fewer than {SUPPRESS_BELOW}"
+
+# The reason texts of the solvers, grouped into what a coordinator would do about them.
+_REASON_KINDS = (
+    ("these ", "too few places among the only partners they can have (Hall's condition)"),
+    ("no acceptable", "no acceptable partner: nobody they ranked meets the scheme's rules"),
+    ("nobody who ranked it", "nobody who ranked it meets its requirements"),
+    ("every acceptable", "every acceptable partner is full with people they prefer"),
+    ("every mentee who could", "everyone who could pair with them is paired already"),
+    ("everyone who could", "everyone who could take it is placed already"),
+    ("ranked no colleague", "ranked no colleague's role"),
+    ("no role they ranked", "no role they ranked is allowed to them"),
+    ("nobody who may take", "nobody who may take their role ranked it"),
+    ("no swap of up to", "no swap closes"),
+    ("each swap open", "every swap open to them overlaps the chosen swaps"),
+)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f'<th scope="col">{escape(str(h))}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a solver's unmatched reason (its people's names and numbers left out)."""
+    for start, kind in _REASON_KINDS:
+        if reason.startswith(start):
+            return kind
+    return reason.split(" (")[0].split(":")[0]
+
+
+def suppressed_counts(counts: Counter[str]) -> tuple[dict[str, str], str]:
+    """Each count as shown, and the total: 1 and 2 hidden; if anything is hidden, the next
+    smallest count and the total are too, so no hidden count is a difference of shown ones."""
+    shown = {kind: str(n) for kind, n in counts.items()}
+    small = [kind for kind, n in counts.items() if 0 < n < SUPPRESS_BELOW]
+    for kind in small:
+        shown[kind] = HIDDEN
+    total = str(sum(counts.values()))
+    if small:
+        total = "not shown"
+        rest = sorted((n, kind) for kind, n in counts.items() if kind not in small and n)
+        if len(small) == 1 and rest:
+            shown[rest[0][1]] = "not shown"
+    return shown, total
+
+
+def _unmatched_table(unmatched: Sequence[tuple[str, str]]) -> str:
+    """``unmatched``: (who, reason) per person left unmatched, counted by kind of reason."""
+    counts = Counter(f"{who}: {reason_kind(reason)}" for who, reason in unmatched)
+    if not counts:
+        return "<p>Nobody is left unmatched.</p>"
+    shown, total = suppressed_counts(counts)
+    rows = [[escape(kind), figure] for kind, figure in sorted(shown.items())]
+    rows.append(["all left unmatched", total])
+    return _table(["why left unmatched", "people"], rows)
+
+
+def _pairs_table(reading: Reading, placement: bool) -> str:
+    if not reading.pairs:
+        return "<p>No pairs.</p>"
+    headers = (
+        ["participant", "placement", "fit", "participant's rank", "host's rank"]
+        if placement
+        else ["mentee", "mentor", "fit", "mentee's rank", "mentor's rank"]
+    )
+    rows = [
+        [
+            escape(p.mentee),
+            escape(p.mentor),
+            p.fit,
+            "–" if p.mentee_rank is None else p.mentee_rank,
+            "–" if p.mentor_rank is None else p.mentor_rank,
+        ]
+        for p in reading.pairs
+    ]
+    return _table(headers, rows)
+
+
+def _readings_table(result: MarketResult, adopted: ReadingName) -> str:
+    rows = [
+        [
+            escape(r.name) + (" (adopted)" if r.name == adopted else ""),
+            len(r.pairs),
+            r.total_fit,
+            "–" if r.worst_fit is None else r.worst_fit,
+            "proven" if r.optimal else "not proven",
+        ]
+        for r in result.readings
+    ]
+    return _table(["reading", "pairs", "total fit", "worst fit", "best for its reading"], rows)
+
+
+def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
+    placement = isinstance(result, PlacementResult)
+    kind = "placement scheme" if placement else "sign-up scheme"
+    reading = result.reading(adopted)
+    sides = (
+        {"mentee": "participant", "mentor": "placement"}
+        if placement
+        else {"mentee": "mentee", "mentor": "mentor"}
+    )
+    unmatched = [(sides[u.side], u.reason) for u in reading.unmatched]
+    blocking = len(result.blocking_pairs)
+    return (
+        f"<h3>{escape(result.market)} ({kind})</h3>"
+        + _readings_table(result, adopted)
+        + f"<p>Stability costs {result.stability_cost} points of total fit: the best total "
+        f"fit is {result.reading('max_fit').total_fit}, the stable reading "
+        f"{result.reading('stable').total_fit}. "
+        + (
+            f"{blocking} pair{'' if blocking == 1 else 's'} would both rather be together than "
+            "as the best-fit reading pairs them (blocking pairs).</p>"
+            if blocking
+            else "No pair blocks the best-fit reading: it is stable too.</p>"
+        )
+        + f"<h4>{escape(result.market)}: the {escape(adopted)} reading</h4>"
+        + _pairs_table(reading, placement)
+        + _unmatched_table(unmatched)
+    )
+
+
+def _swap_section(result: SwapResult) -> str:
+    sizes = Counter(len(s.members) for s in result.swaps)
+    proof = (
+        "proven the most people any set of swaps can move"
+        if result.status == "optimal"
+        else f"not proven best: at most {result.bound} people could move"
+    )
+    rows = [
+        [number, escape(" → ".join((*s.members, s.members[0]))), len(s.members), s.fit]
+        for number, s in enumerate(result.swaps, start=1)
+    ]
+    cycles = ", ".join(
+        f"{n} {'two' if size == 2 else f'{size}'}-way" for size, n in sorted(sizes.items())
+    )
+    return (
+        f"<h3>{escape(result.market)} (job swaps)</h3>"
+        f"<p>{len(result.swaps)} swaps ({cycles or 'none'}) move {result.swapped} people, "
+        f"total fit {result.total_fit}: {proof}.</p>"
+        + (
+            _table(["swap", "who takes whose role", "people", "fit"], rows)
+            if rows
+            else "<p>No swaps.</p>"
+        )
+        + _unmatched_table([("keeps their role", u.reason) for u in result.unpaired])
+    )
+
+
+def market_sections(scenario: Scenario, results: Sequence[MarketResult | SwapResult]) -> list[str]:
+    """One section per scheme, in toml order (none without [[markets]])."""
+    if not results:
+        return []
+    adopted: dict[str, ReadingName] = {m.name: m.adopt for m in scenario.settings.markets}
+    parts = [
+        _swap_section(r) if isinstance(r, SwapResult) else _pairing_section(r, adopted[r.market])
+        for r in results
+    ]
+    note = (
+        "<p>Pairs are shown by id, fit and rank, as in each scheme's CSV file. The people left "
+        f"unmatched are counted by reason; a count under {SUPPRESS_BELOW} is not shown, nor "
+        "any figure it could be worked out from.</p>"
+    )
+    return ["<h2>Schemes: mentoring, coaching, swaps and placements</h2>" + note, *parts]
