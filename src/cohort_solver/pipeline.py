@@ -231,7 +231,7 @@ def _market_levels(result: MarketResult | SwapResult) -> tuple[Level, ...]:
         for r in result.readings
         for level in (
             Level(name=f"{r.name}_pairs", sense="max", value=len(r.pairs), bound=len(r.pairs)),
-            Level(name=f"{r.name}_fit", sense="max", value=r.total_fit, bound=r.total_fit),
+            Level(name=f"{r.name}_total_fit", sense="max", value=r.total_fit, bound=r.total_fit),
         )
     )
 

@@ -31,7 +31,8 @@ _REASON_KINDS = (
     ("these ", "too few places among the only partners they can have (Hall's condition)"),
     ("no acceptable", "no acceptable partner: nobody they ranked meets the scheme's rules"),
     ("nobody who ranked it", "nobody who ranked it meets its requirements"),
-    ("every acceptable", "every acceptable partner is full with people they prefer"),
+    ("every acceptable mentee", "every acceptable partner prefers the one they have"),
+    ("every acceptable", "every acceptable partner is full with people ranked higher"),
     ("every mentee who could", "everyone who could pair with them is paired already"),
     ("everyone who could", "everyone who could take it is placed already"),
     ("ranked no colleague", "ranked no colleague's role"),
@@ -132,7 +133,7 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
     return (
         f"<h3>{escape(result.market)} ({kind})</h3>"
         + _readings_table(result, adopted)
-        + f"<p>Stability costs {result.stability_cost} points of total fit: the best total "
+        + f"<p>Stability costs {_points(result.stability_cost)} of total fit: the best total "
         f"fit is {result.reading('max_fit').total_fit}, the stable reading "
         f"{result.reading('stable').total_fit}. "
         + (
@@ -147,6 +148,13 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
     )
 
 
+_WAYS = {2: "two", 3: "three"}
+
+
+def _points(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
 def _swap_section(result: SwapResult) -> str:
     sizes = Counter(len(s.members) for s in result.swaps)
     proof = (
@@ -158,9 +166,7 @@ def _swap_section(result: SwapResult) -> str:
         [number, escape(" → ".join((*s.members, s.members[0]))), len(s.members), s.fit]
         for number, s in enumerate(result.swaps, start=1)
     ]
-    cycles = ", ".join(
-        f"{n} {'two' if size == 2 else f'{size}'}-way" for size, n in sorted(sizes.items())
-    )
+    cycles = ", ".join(f"{n} {_WAYS.get(size, size)}-way" for size, n in sorted(sizes.items()))
     return (
         f"<h3>{escape(result.market)} (job swaps)</h3>"
         f"<p>{len(result.swaps)} swaps ({cycles or 'none'}) move {result.swapped} people, "
