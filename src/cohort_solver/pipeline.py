@@ -756,7 +756,9 @@ def explain(
         if events is not None and any(e.event_id == subject for e in events):
             from cohort_solver.stages.schedule import explain_event
 
-            return [explain_event(scenario, events, subject)]
+            # The calendar was planned around full-time placements: explain it so too.
+            busy = with_placements(scenario, _away(scenario, options, None))
+            return [explain_event(busy, events, subject)]
         raise InputError(
             [
                 Problem(

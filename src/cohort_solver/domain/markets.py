@@ -253,7 +253,7 @@ def placement_days(market: PlacementMarket, result: PlacementResult) -> list[Pla
             and market.sessions_during_placements == "blocked"
         )
         where = f" ({place.host})" if place.host else ""
-        title = f"Placement: {place.name or place.placement_id}{where}"
+        title = (place.name or f"Placement {place.placement_id}") + where
         found.append(
             PlacementDays(pair.mentee, place.placement_id, title, place.start, place.end, blocks)
         )
