@@ -9,11 +9,14 @@ import csv
 import json
 import shutil
 from collections import Counter
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import icalendar
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cohort_solver import pipeline
 from cohort_solver.checks.allocation import violations as allocation_violations
@@ -244,3 +247,71 @@ def test_small_unmatched_counts_are_hidden_and_not_recoverable() -> None:
     assert shown == {"a": "4", "b": "5"} and total == "9"
     shown, total = suppressed_counts(Counter({"a": 2, "b": 1, "c": 6}))
     assert shown == {"a": HIDDEN, "b": HIDDEN, "c": "6"} and total == "not shown"
+
+
+@st.composite
+def diaries(draw: st.DrawFn) -> tuple[PlacementMarket, Reading, list[Event]]:
+    """A few placements (full time or not, released or not) held by two participants, and
+    sessions scattered over March 2025, some running late into the evening."""
+    from cohort_solver.domain.markets import Placement, PlacementCandidate
+
+    people = ("N1", "N2")
+    places, pairs = [], []
+    for number in range(draw(st.integers(0, 3))):
+        first = draw(st.integers(1, 28))
+        place = Placement(
+            placement_id=f"H{number}",
+            start=date(2025, 3, first),
+            end=date(2025, 3, draw(st.integers(first, 31))),
+            full_time=draw(st.booleans()),
+            released_for_programme=draw(st.booleans()),
+        )
+        places.append(place)
+        pairs.append(Pair(draw(st.sampled_from(people)), place.placement_id, 1, 1, None))
+    market = PlacementMarket(
+        name="p",
+        people=tuple(PlacementCandidate(person_id=p, grade_band="8a") for p in people),
+        placements=tuple(places),
+        sessions_during_placements=draw(st.sampled_from(["blocked", "allowed"])),
+    )
+    events = []
+    for number in range(draw(st.integers(1, 6))):
+        start = datetime(2025, 3, draw(st.integers(1, 31)), draw(st.integers(0, 22)), tzinfo=UTC)
+        events.append(
+            Event(
+                event_id=f"main/E{number}",
+                session_key="E",
+                title="Session",
+                kind="group",
+                cohort_id="main",
+                start=start,
+                end=start + timedelta(minutes=draw(st.sampled_from([30, 90, 180]))),
+                venue_id=None,
+                attendee_ids=tuple(draw(st.sets(st.sampled_from(people), min_size=1))),
+            )
+        )
+    reading = Reading("max_fit", tuple(pairs), (), len(pairs), None, True)
+    return market, reading, events
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(diaries())
+def test_the_calendar_sees_exactly_the_days_the_checker_refuses(
+    case: tuple[PlacementMarket, Reading, list[Event]],
+) -> None:
+    """What the pipeline feeds the calendar (placements as unavailability) and what the
+    independent checker refuses are the same sessions, whatever the placements and times."""
+    from cohort_solver.checks.calendar import check_availability
+    from cohort_solver.domain.markets import PlacementResult, placement_days
+
+    market, reading, events = case
+    scenario = load_scenario(ROOT / "scenarios" / "oxford-2024")
+    scenario = scenario.model_copy(update={"unavailability": ()})
+    result = PlacementResult("p", (reading, replace(reading, name="stable")), (), 0)
+    busy = pipeline.with_placements(scenario, placement_days(market, result))
+    zone = scenario.settings.programme.timezone
+    seen = {p.split(":")[0] for p in check_availability(busy, events)}
+    refused = {
+        p.split(":")[0] for p in check_sessions_outside_placements(market, reading, events, zone)
+    }
+    assert seen == refused

@@ -546,8 +546,9 @@ def withdrawal_files(
     else:
         notes.append("ics/: none in --out, not written (run 'export')")
     if present["report"]:
+        schemes = markets(scenario, options) if scenario.settings.markets else []
         files["report.html"] = report(
-            scenario, allocation, matching.matches, calendar.events, reports
+            scenario, allocation, matching.matches, calendar.events, reports, markets=schemes
         )
         notes.append("report.html: rewritten")
     else:
@@ -941,6 +942,10 @@ def stage_lines(scenario: Scenario) -> list[str]:
             "coaches" if scenario.coaches else "no coaching (no coaches.csv)",
         ]
         lines.append(f"  stage matching: {', '.join(sides)}")
+    lines += [
+        f"  scheme {m.name}: {m.kind} ({m.signups}.csv), writes {m.name}.csv"
+        for m in scenario.settings.markets
+    ]
     if "calendar" in skipped:
         lines.append(f"  stage calendar: skipped ({skipped['calendar']})")
     else:
