@@ -315,3 +315,30 @@ def test_the_calendar_sees_exactly_the_days_the_checker_refuses(
         p.split(":")[0] for p in check_sessions_outside_placements(market, reading, events, zone)
     }
     assert seen == refused
+
+
+def test_a_placement_that_leaves_a_session_no_time_is_exit_1_naming_who(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(STAFFORDSHIRE, folder)
+    hosts = folder / "placement_hosts.csv"
+    hosts.write_text(hosts.read_text().replace("2019-07-01,2019-07-12", "2019-07-01,2019-07-31"))
+    code, output = invoke("run", str(folder), "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert "INCL 'Inclusive leadership': no possible time" in output
+    assert "unavailable: HP01, HP03" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_says_when_a_placement_holder_is_not_an_applicant(oxford: Path, tmp_path: Path) -> None:
+    from .test_markets_placements import with_placements
+
+    with_placements(oxford)  # N1..N3 are not in oxford-2024's applicants.csv
+    said: list[str] = []
+    result = pipeline.run(oxford, tmp_path / "out", pipeline.Options(workers=2, say=said.append))
+    assert "placements.csv" in result.files
+    assert (
+        "placements: N1, N3 not in applicants.csv: their placements stay out of the calendar "
+        "and the feeds"
+    ) in said
+    feeds = [data for name, data in result.files.items() if name.startswith("ics/")]
+    assert feeds and not any(b"UID:placement-" in data for data in feeds if isinstance(data, bytes))

@@ -260,6 +260,18 @@ def _away(
     return placements_away(solved_markets(scenario, options, only="placement"))
 
 
+def _say_outsiders(scenario: Scenario, away: Sequence[PlacementDays], options: Options) -> None:
+    """A placement of someone who is not in applicants.csv reaches no calendar: say so, as a
+    mistyped id would otherwise drop it without a word."""
+    known = {a.applicant_id for a in scenario.applicants}
+    outsiders = sorted({d.person_id for d in away} - known)
+    if outsiders:
+        options.say(
+            f"placements: {', '.join(outsiders)} not in applicants.csv: their placements stay "
+            "out of the calendar and the feeds"
+        )
+
+
 def with_placements(scenario: Scenario, away: Sequence[PlacementDays]) -> Scenario:
     """The scenario with each blocking placement as whole days of unavailability (start to
     end inclusive) for its participant, as if unavailability.csv said so."""
@@ -897,6 +909,7 @@ def run(
         files["matches.csv"] = matches_csv(matches)
     files.update(market_files(results))
     away = placements_away(solved)  # a full-time placement keeps its participant's days free
+    _say_outsiders(scenario, away, options)
     events: tuple[Event, ...] = ()
     if "calendar" not in skipped:
         replan = None if fresh else old_events
