@@ -342,3 +342,17 @@ def test_run_says_when_a_placement_holder_is_not_an_applicant(oxford: Path, tmp_
     ) in said
     feeds = [data for name, data in result.files.items() if name.startswith("ics/")]
     assert feeds and not any(b"UID:placement-" in data for data in feeds if isinstance(data, bytes))
+
+
+def test_the_placement_section_counts_people_and_lists_empty_placements(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    checked_run(STAFFORDSHIRE, out)
+    html = (out / "report.html").read_text()
+    assert "<h3>placements (placement scheme)</h3>" in html
+    assert "stable (adopted)" in html and "Stability costs 1 point of total fit" in html
+    # HP06, HP11 and HP12 are unplaced by the stable reading: 3 people, so shown.
+    assert (
+        "<tr><td>participant: every acceptable partner is full with people ranked higher</td>"
+        "<td>3</td></tr>"
+    ) in html
+    assert "Placements nobody takes: P-NHSE-WRES." in html

@@ -34,7 +34,8 @@ _REASON_KINDS = (
     ("every acceptable mentee", "every acceptable partner prefers the one they have"),
     ("every acceptable", "every acceptable partner is full with people ranked higher"),
     ("every mentee who could", "everyone who could pair with them is paired already"),
-    ("everyone who could", "everyone who could take it is placed already"),
+    ("everyone who could take it is placed", "everyone who could take it is placed already"),
+    ("everyone who could take it holds", "everyone who could take it prefers their own"),
     ("ranked no colleague", "ranked no colleague's role"),
     ("no role they ranked", "no role they ranked is allowed to them"),
     ("nobody who may take", "nobody who may take their role ranked it"),
@@ -128,7 +129,11 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
         if placement
         else {"mentee": "mentee", "mentor": "mentor"}
     )
-    unmatched = [(sides[u.side], u.reason) for u in reading.unmatched]
+    # People are counted (and small counts hidden); an empty placement is not a person.
+    unmatched = [
+        (sides[u.side], u.reason) for u in reading.unmatched if not placement or u.side == "mentee"
+    ]
+    empty = sorted(u.person_id for u in reading.unmatched if placement and u.side == "mentor")
     blocking = len(result.blocking_pairs)
     return (
         f"<h3>{escape(result.market)} ({kind})</h3>"
@@ -145,6 +150,7 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
         + f"<h4>{escape(result.market)}: the {escape(adopted)} reading</h4>"
         + _pairs_table(reading, placement)
         + _unmatched_table(unmatched)
+        + (f"<p>Placements nobody takes: {escape(', '.join(empty))}.</p>" if empty else "")
     )
 
 
