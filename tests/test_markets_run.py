@@ -43,6 +43,7 @@ from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.report.markets import HIDDEN, suppressed_counts
+from tests.test_ics import ical_npm, icaljs  # noqa: F401 - fixtures
 
 from .conftest import ROOT
 
@@ -356,3 +357,22 @@ def test_the_placement_section_counts_people_and_lists_empty_placements(tmp_path
         "<td>3</td></tr>"
     ) in html
     assert "Placements nobody takes: P-NHSE-WRES." in html
+
+
+def test_both_javascript_parsers_read_a_placement_as_whole_days(
+    icaljs: Path,  # noqa: F811
+    ical_npm: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.test_ics import _ical_parse, _icaljs_parse
+
+    out = tmp_path / "out"
+    checked_run(STAFFORDSHIRE, out)
+    for parsed in (_icaljs_parse(icaljs, out / "ics"), _ical_parse(ical_npm, out / "ics")):
+        (finance,) = [
+            e for e in parsed["participant-HP04.ics"]["events"] if e["uid"].startswith("placement-")
+        ]
+        assert finance["dtstart"].startswith("2020-01-06T00:00:00")
+        assert finance["dtend"].startswith("2020-02-01T00:00:00")
+        assert finance["tzid"] in ("floating", None)  # a date, in no time zone
+        assert finance["sequence"] == 0 and finance["status"] == "CONFIRMED"
