@@ -376,3 +376,21 @@ def test_both_javascript_parsers_read_a_placement_as_whole_days(
         assert finance["dtend"].startswith("2020-02-01T00:00:00")
         assert finance["tzid"] in ("floating", None)  # a date, in no time zone
         assert finance["sequence"] == 0 and finance["status"] == "CONFIRMED"
+
+
+def test_a_placement_that_goes_is_cancelled_in_the_feed(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(STAFFORDSHIRE, folder)
+    out = tmp_path / "out"
+    code, output = invoke("run", str(folder), "--out", str(out))
+    assert code == 0, output
+    rankings = folder / "placement_rankings.csv"
+    rankings.write_text(rankings.read_text().replace("HP04,P-UHNM-FIN,1\n", ""))
+    code, output = invoke("run", str(folder), "--out", str(out))
+    assert code == 0, output
+    feed = icalendar.Calendar.from_ical((out / "ics" / "participant-HP04.ics").read_bytes())
+    (gone,) = [c for c in feed.walk("VEVENT") if str(c["UID"]).startswith("placement-")]
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) == 1
+    assert gone.decoded("DTSTART") == date(2020, 1, 6)
+    html = (out / "report.html").read_text()
+    assert "The stable reading has 1 point more total fit (38) than max_fit (37)" in html

@@ -120,6 +120,21 @@ def _readings_table(result: MarketResult, adopted: ReadingName) -> str:
     return _table(["reading", "pairs", "total fit", "worst fit", "best for its reading"], rows)
 
 
+def _stability_cost(result: MarketResult) -> str:
+    """What stability costs in total fit. It can be negative: max_fit pairs the most people
+    first, and a stable reading that pairs fewer may have more fit between them."""
+    best, stable = result.reading("max_fit").total_fit, result.reading("stable").total_fit
+    if result.stability_cost >= 0:
+        return (
+            f"Stability costs {_points(result.stability_cost)} of total fit: the best total "
+            f"fit is {best}, the stable reading {stable}."
+        )
+    return (
+        f"The stable reading has {_points(-result.stability_cost)} more total fit ({stable}) "
+        f"than max_fit ({best}), which pairs more people first."
+    )
+
+
 def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
     placement = isinstance(result, PlacementResult)
     kind = "placement scheme" if placement else "sign-up scheme"
@@ -138,9 +153,7 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
     return (
         f"<h3>{escape(result.market)} ({kind})</h3>"
         + _readings_table(result, adopted)
-        + f"<p>Stability costs {_points(result.stability_cost)} of total fit: the best total "
-        f"fit is {result.reading('max_fit').total_fit}, the stable reading "
-        f"{result.reading('stable').total_fit}. "
+        + f"<p>{_stability_cost(result)} "
         + (
             f"{blocking} pair{'' if blocking == 1 else 's'} would both rather be together than "
             "as the best-fit reading pairs them (blocking pairs).</p>"
