@@ -394,3 +394,22 @@ def test_a_placement_that_goes_is_cancelled_in_the_feed(tmp_path: Path) -> None:
     assert gone.decoded("DTSTART") == date(2020, 1, 6)
     html = (out / "report.html").read_text()
     assert "The stable reading has 1 point more total fit (38) than max_fit (37)" in html
+
+
+def test_a_participant_who_leaves_gets_their_placement_cancelled(tmp_path: Path) -> None:
+    """Their feed is re-issued with everything cancelled, the placement too (it is still in
+    the scheme, but no longer in anyone's feed)."""
+    from cohort_solver.stages.export.ics import read_feeds
+
+    out = tmp_path / "out"
+    checked_run(STAFFORDSHIRE, out)
+    scenario = load_scenario(STAFFORDSHIRE)
+    events = [
+        e.model_copy(update={"attendee_ids": tuple(a for a in e.attendee_ids if a != "HP04")})
+        for e in read_calendar_csv(out / "calendar.csv")
+    ]
+    feeds = pipeline.export(scenario, events, read_feeds(out / "ics", 2019))
+    feed = icalendar.Calendar.from_ical(feeds["participant-HP04.ics"])
+    (gone,) = [c for c in feed.walk("VEVENT") if str(c["UID"]).startswith("placement-")]
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) == 1
+    assert all(str(c["STATUS"]) == "CANCELLED" for c in feed.walk("VEVENT"))

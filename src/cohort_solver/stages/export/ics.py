@@ -701,7 +701,9 @@ def build_feeds(
     prior = _latest_states(olds)
     namespace = programme_id(scenario, previous)
     uids = {event.event_id: _uid(namespace, event.event_id) for event in events}
-    uids.update({placement_key(d): _uid(namespace, placement_key(d)) for d in placements})
+    # Only placements shown in a feed are live: a withdrawn participant's is cancelled.
+    shown = [d for feed in feeds.values() for d in feed.placements]
+    uids.update({placement_key(d): _uid(namespace, placement_key(d)) for d in shown})
     live = set(uids.values())
     first_year, last_year = _years(scenario, _moments(events, olds), zone)
     tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
