@@ -795,8 +795,10 @@ def _sequenced(
 
 def placement_key(days: PlacementDays) -> str:
     """The id behind a placement's UID: one per participant and placement, so it is stable
-    across runs and in the programme's namespace like every event."""
-    return f"placement-{days.placement_id}-{days.person_id}"
+    across runs and in the programme's namespace like every event. Written like an event id
+    (``cohort/session``): the slashes make the UID carry a hash of the whole key, so ids
+    with hyphens in them (P-1 for X, P for 1-X) never share a UID."""
+    return f"placement/{days.placement_id}/{days.person_id}"
 
 
 def _placement_vevent(days: PlacementDays, uid: str, stamp: datetime) -> icalendar.Event:
