@@ -357,6 +357,8 @@ def test_the_placement_section_counts_people_and_lists_empty_placements(tmp_path
         "<td>3</td></tr>"
     ) in html
     assert "Placements nobody takes: P-NHSE-WRES." in html
+    assert "<td>01 Jul 2019 to 12 Jul 2019: no sessions booked</td>" in html  # HP01, HP03
+    assert "<td>02 Sep 2019 to 29 Nov 2019: sessions may be booked</td>" in html  # released
 
 
 def test_both_javascript_parsers_read_a_placement_as_whole_days(

@@ -437,11 +437,15 @@ def report(
     reports: Sequence[StageReport],
     *,
     markets: Sequence[MarketResult | SwapResult] = (),
+    away: Sequence[PlacementDays] = (),
 ) -> str:
-    """The panel's report.html, with a section per ``[[markets]]`` scheme."""
+    """The panel's report.html, with a section per ``[[markets]]`` scheme (``away``: the
+    adopted placements' dates)."""
     from cohort_solver.stages.report.panel_report import report_html
 
-    return report_html(scenario, allocation, matches, events, list(reports), markets=markets)
+    return report_html(
+        scenario, allocation, matches, events, list(reports), markets=markets, away=away
+    )
 
 
 def panel_workbook(
@@ -558,9 +562,15 @@ def withdrawal_files(
     else:
         notes.append("ics/: none in --out, not written (run 'export')")
     if present["report"]:
-        schemes = markets(scenario, options) if scenario.settings.markets else []
+        solved = solved_markets(scenario, options) if scenario.settings.markets else []
         files["report.html"] = report(
-            scenario, allocation, matching.matches, calendar.events, reports, markets=schemes
+            scenario,
+            allocation,
+            matching.matches,
+            calendar.events,
+            reports,
+            markets=[s.result for s in solved],
+            away=placements_away(solved),
         )
         notes.append("report.html: rewritten")
     else:
@@ -920,7 +930,9 @@ def run(
         files.update(feed_files(export(scenario, events, old_feeds, away=away)))
         if old_events is not None:
             files.update(replan_files(scenario, old_events, events))
-    files["report.html"] = report(scenario, allocation, matches, events, reports, markets=results)
+    files["report.html"] = report(
+        scenario, allocation, matches, events, reports, markets=results, away=away
+    )
     files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events)
     reports += market_reports(scenario, solved)
     write(target, scenario, files, reports, fresh_ics=True)

@@ -16,6 +16,7 @@ from html import escape
 
 from cohort_solver.domain.markets import (
     MarketResult,
+    PlacementDays,
     PlacementResult,
     Reading,
     ReadingName,
@@ -85,14 +86,15 @@ def _unmatched_table(unmatched: Sequence[tuple[str, str]]) -> str:
     return _table(["why left unmatched", "people"], rows)
 
 
-def _pairs_table(reading: Reading, placement: bool) -> str:
+def _pairs_table(reading: Reading, placement: bool, away: Sequence[PlacementDays] = ()) -> str:
     if not reading.pairs:
         return "<p>No pairs.</p>"
     headers = (
-        ["participant", "placement", "fit", "participant's rank", "host's rank"]
+        ["participant", "placement", "fit", "participant's rank", "host's rank", "in the calendar"]
         if placement
         else ["mentee", "mentor", "fit", "mentee's rank", "mentor's rank"]
     )
+    days = {(d.person_id, d.placement_id): d for d in away}
     rows = [
         [
             escape(p.mentee),
@@ -100,10 +102,19 @@ def _pairs_table(reading: Reading, placement: bool) -> str:
             p.fit,
             "–" if p.mentee_rank is None else p.mentee_rank,
             "–" if p.mentor_rank is None else p.mentor_rank,
+            *([_in_calendar(days.get((p.mentee, p.mentor)))] if placement else []),
         ]
         for p in reading.pairs
     ]
     return _table(headers, rows)
+
+
+def _in_calendar(days: PlacementDays | None) -> str:
+    """How a placement shows in its participant's calendar."""
+    if days is None:
+        return "no dates"
+    effect = "no sessions booked" if days.blocks else "sessions may be booked"
+    return f"{days.start:%d %b %Y} to {days.end:%d %b %Y}: {effect}"
 
 
 def _readings_table(result: MarketResult, adopted: ReadingName) -> str:
@@ -135,7 +146,9 @@ def _stability_cost(result: MarketResult) -> str:
     )
 
 
-def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
+def _pairing_section(
+    result: MarketResult, adopted: ReadingName, away: Sequence[PlacementDays]
+) -> str:
     placement = isinstance(result, PlacementResult)
     kind = "placement scheme" if placement else "sign-up scheme"
     reading = result.reading(adopted)
@@ -161,7 +174,7 @@ def _pairing_section(result: MarketResult, adopted: ReadingName) -> str:
             else "No pair blocks the best-fit reading: it is stable too.</p>"
         )
         + f"<h4>{escape(result.market)}: the {escape(adopted)} reading</h4>"
-        + _pairs_table(reading, placement)
+        + _pairs_table(reading, placement, away if placement else ())
         + _unmatched_table(unmatched)
         + (f"<p>Placements nobody takes: {escape(', '.join(empty))}.</p>" if empty else "")
     )
@@ -199,13 +212,20 @@ def _swap_section(result: SwapResult) -> str:
     )
 
 
-def market_sections(scenario: Scenario, results: Sequence[MarketResult | SwapResult]) -> list[str]:
-    """One section per scheme, in toml order (none without [[markets]])."""
+def market_sections(
+    scenario: Scenario,
+    results: Sequence[MarketResult | SwapResult],
+    away: Sequence[PlacementDays] = (),
+) -> list[str]:
+    """One section per scheme, in toml order (none without [[markets]]); ``away``: the
+    adopted placements' dates, each shown with its effect on the calendar."""
     if not results:
         return []
     adopted: dict[str, ReadingName] = {m.name: m.adopt for m in scenario.settings.markets}
     parts = [
-        _swap_section(r) if isinstance(r, SwapResult) else _pairing_section(r, adopted[r.market])
+        _swap_section(r)
+        if isinstance(r, SwapResult)
+        else _pairing_section(r, adopted[r.market], away)
         for r in results
     ]
     note = (

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
-from cohort_solver.domain.markets import MarketResult, SwapResult
+from cohort_solver.domain.markets import MarketResult, PlacementDays, SwapResult
 from cohort_solver.domain.programme_time import month_first_day
 from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario, Settings
@@ -377,6 +377,7 @@ def report_html(
     reports: Sequence[StageReport],
     *,
     markets: Sequence[MarketResult | SwapResult] = (),
+    away: Sequence[PlacementDays] = (),
 ) -> str:
     settings = scenario.settings
     people = {a.applicant_id: a for a in scenario.applicants}
@@ -482,7 +483,7 @@ def report_html(
         ),
         "<h2>Calendar overview</h2>" + _calendar_grid(scenario, events),
         _impact_section(scenario, allocation),
-        *market_sections(scenario, markets),
+        *market_sections(scenario, markets, away),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
         "the same scenario is run.</p>"
