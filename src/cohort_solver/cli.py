@@ -665,7 +665,8 @@ def serve(
     "fewest moves (changes.csv still compares the two).",
 )
 def run(ctx: Context, fresh: bool) -> None:
-    """Every stage: allocation, matching, calendar, feeds, report.html and solution.json.
+    """Every stage: allocation, matching, each [[markets]] scheme (NAME.csv), calendar,
+    feeds, report.html and solution.json.
 
     Over an earlier run's --out, the calendar is re-planned moving as few events as possible
     and changes.csv and notices.csv say what moved for whom (unless --fresh).
@@ -682,6 +683,8 @@ def run(ctx: Context, fresh: bool) -> None:
         click.echo(f"calendar {ran['calendar'].status}: {len(result.events)} events")
     else:
         click.echo(f"calendar skipped: {skipped['calendar']}")
+    for scheme in result.markets:
+        click.echo(_scheme_line(scheme))
     click.echo(f"written to {ctx.out}")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
+from cohort_solver.domain.markets import MarketResult, PlacementDays, SwapResult
 from cohort_solver.domain.programme_time import month_first_day
 from cohort_solver.domain.reasons import shareable_words
 from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
@@ -20,6 +21,7 @@ from cohort_solver.domain.scenario import Scenario, Settings
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
 from cohort_solver.stages.report.impact import impact
+from cohort_solver.stages.report.markets import market_sections
 from cohort_solver.stages.report.page import page
 
 __all__ = ["SUPPRESS_BELOW", "report_html", "representation", "shown_cells"]
@@ -402,6 +404,9 @@ def report_html(
     matches: Sequence[Match],
     events: Sequence[Event],
     reports: Sequence[StageReport],
+    *,
+    markets: Sequence[MarketResult | SwapResult] = (),
+    away: Sequence[PlacementDays] = (),
 ) -> str:
     settings = scenario.settings
     people = {a.applicant_id: a for a in scenario.applicants}
@@ -513,6 +518,7 @@ def report_html(
         ),
         "<h2>Calendar overview</h2>" + _calendar_grid(scenario, events),
         _impact_section(scenario, allocation),
+        *market_sections(scenario, markets, away),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
         "the same scenario is run.</p>"
