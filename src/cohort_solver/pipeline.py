@@ -532,9 +532,8 @@ def withdrawal_files(
     the calendar is re-planned moving as few events as possible (the leaver's own sessions
     go, the newcomer joins the group sessions and gets their own); the feeds carry SEQUENCE
     on and cancel what went; report.html is rewritten. A stage not in ``--out`` is neither
-    solved nor written (unless a later one present needs it), and the notes say so."""
-    from cohort_solver.stages.export.calendar_csv import calendar_csv
-
+    solved nor written (unless a later one present needs it), a stage the programme does not
+    have (no mentors or coaches, no programme.csv) is skipped, and the notes say so."""
     options = options or Options()
     out = earlier.out
     present = {
@@ -550,41 +549,24 @@ def withdrawal_files(
     if not any(present.values()):
         notes.append("no matches, calendar, feeds or report in --out: nothing else to update")
         return Withdrawal(files, tuple(reports), tuple(notes), False)
-    chosen = {o.applicant_id for o in allocation.selected()}
-    old_matches = read_matches(out / "matches.csv") if present["matches"] else None
-    kept = [m for m in old_matches or () if m.participant_id in chosen]
-    matching = match(scenario, allocation, options, previous=kept if old_matches else None)
-    reports.append(matching.report)
-    files["matches.csv"] = matches_csv(matching.matches)
-    same = len(_paired(matching.matches, kept))
-    notes.append(
-        f"matches.csv: {same} pairs kept, {len(matching.matches) - same} new or changed"
-        if old_matches is not None
-        else "matches.csv: none in --out, matched afresh (the calendar or report needs it)"
-    )
+    skipped = skipped_stages(scenario)
+    matches = _rematch(scenario, allocation, earlier, present, skipped, options)
+    files.update(matches.files)
+    reports += matches.reports
+    notes += matches.notes
     if not (present["calendar"] or present["feeds"] or present["report"]):
         notes.append("calendar.csv, ics/, report.html: none in --out, not written")
         return Withdrawal(files, tuple(reports), tuple(notes), False)
-    old_events = earlier.calendar() if present["calendar"] else None
-    calendar = schedule(scenario, allocation, matching.matches, options, previous=old_events)
-    reports.append(calendar.report)
-    files["calendar.csv"] = calendar_csv(calendar.events)
-    if old_events is not None:
-        files["changes.csv"] = changes(scenario, old_events, calendar.events)
-        notes.append("calendar.csv: re-planned moving as few events as possible (changes.csv)")
-    else:
-        notes.append("calendar.csv: none in --out, planned afresh (the feeds or report need it)")
-    if present["feeds"]:
-        files.update(feed_files(export(scenario, calendar.events, earlier.feeds(scenario))))
-        notes.append("ics/: updated (SEQUENCE on changed events, cancellations for removed ones)")
-    else:
-        notes.append("ics/: none in --out, not written (run 'export')")
+    calendar = _replan(scenario, allocation, matches.matches, earlier, present, skipped, options)
+    files.update(calendar.files)
+    reports += calendar.reports
+    notes += calendar.notes
     if present["report"]:
         solved = solved_markets(scenario, options) if scenario.settings.markets else []
         files["report.html"] = report(
             scenario,
             allocation,
-            matching.matches,
+            matches.matches,
             calendar.events,
             reports,
             markets=[s.result for s in solved],
@@ -595,10 +577,91 @@ def withdrawal_files(
         notes.append("report.html: none in --out, not written")
     if (out / "panel.xlsx").is_file():
         files["panel.xlsx"] = panel_workbook(
-            scenario, allocation, matching.matches, calendar.events, rows
+            scenario, allocation, matches.matches, calendar.events, rows
         )
         notes.append("panel.xlsx: rewritten")
-    return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"])
+    return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"] and calendar.ran)
+
+
+@dataclass
+class _Updated:
+    """What one later stage of a withdrawal wrote, and the notes that say so."""
+
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    reports: list[StageReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    matches: tuple[Match, ...] = ()
+    events: tuple[Event, ...] = ()
+    ran: bool = False
+
+
+def _rematch(
+    scenario: Scenario,
+    allocation: Allocation,
+    earlier: Earlier,
+    present: Mapping[str, bool],
+    skipped: Mapping[str, str],
+    options: Options,
+) -> _Updated:
+    """The newcomer gets a mentor and a coach; every pair still lawful is kept."""
+    if "matching" in skipped:
+        return _Updated(notes=[f"matches.csv: skipped ({skipped['matching']})"])
+    chosen = {o.applicant_id for o in allocation.selected()}
+    old = read_matches(earlier.out / "matches.csv") if present["matches"] else None
+    kept = [m for m in old or () if m.participant_id in chosen]
+    matching = match(scenario, allocation, options, previous=kept if old else None)
+    same = len(_paired(matching.matches, kept))
+    note = (
+        f"matches.csv: {same} pairs kept, {len(matching.matches) - same} new or changed"
+        if old is not None
+        else "matches.csv: none in --out, matched afresh (the calendar or report needs it)"
+    )
+    return _Updated(
+        files={"matches.csv": matches_csv(matching.matches)},
+        reports=[matching.report],
+        notes=[note],
+        matches=matching.matches,
+        ran=True,
+    )
+
+
+def _replan(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    earlier: Earlier,
+    present: Mapping[str, bool],
+    skipped: Mapping[str, str],
+    options: Options,
+) -> _Updated:
+    """The calendar re-planned with the fewest moves, and the feeds that follow it."""
+    from cohort_solver.stages.export.calendar_csv import calendar_csv
+
+    if "calendar" in skipped:
+        return _Updated(notes=[f"calendar.csv, ics/: skipped ({skipped['calendar']})"])
+    old_events = earlier.calendar() if present["calendar"] else None
+    calendar = schedule(scenario, allocation, matches, options, previous=old_events)
+    done = _Updated(
+        files={"calendar.csv": calendar_csv(calendar.events)},
+        reports=[calendar.report],
+        events=calendar.events,
+        ran=True,
+    )
+    if old_events is not None:
+        done.files["changes.csv"] = changes(scenario, old_events, calendar.events)
+        done.notes.append("calendar.csv: re-planned moving as few events as possible (changes.csv)")
+    else:
+        done.notes.append(
+            "calendar.csv: none in --out, planned afresh (the feeds or report need it)"
+        )
+    if present["feeds"]:
+        done.files.update(feed_files(export(scenario, calendar.events, earlier.feeds(scenario))))
+        done.notes.append(
+            "ics/: updated (SEQUENCE on changed events, cancellations for removed ones)"
+        )
+    else:
+        done.notes.append("ics/: none in --out, not written (run 'export')")
+    return done
 
 
 def _paired(new: Sequence[Match], old: Sequence[Match]) -> set[str]:
