@@ -21,7 +21,7 @@ from cohort_solver.domain.programme_time import (
     working_minutes,
 )
 from cohort_solver.domain.results import Decision, Event, Match
-from cohort_solver.domain.scenario import Scenario, Session
+from cohort_solver.domain.scenario import Scenario, Session, cohorts_in
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 
 # Kept under this name for callers that report the soft goals (benchmarks, tests).
@@ -47,18 +47,20 @@ def expected_attendees(
     - group session, cohort event: the cohort's participants, the facilitator, and per `with`
       entry the participants' line managers, their heads of service, or the named person ids;
     - coaching: the participant and their matched coach, plus any `with` people;
-    - review: the participant and their line manager, plus any `with` people.
+    - review: the participant and their line manager, plus any `with` people;
+    - mentoring: the participant and their matched mentor, plus any `with` people;
+    - a joint session (cohorts = all, or cohort ids): one event `joint/<key>` with the
+      participants of every cohort it names that has any (all: every cohort), the facilitator
+      and the `with` people of each of them.
 
     An applicant's head of service is the people.csv row with role head_of_service and the
     same council and service area (the lowest person_id if there are several).
     """
     applicants = {a.applicant_id: a for a in scenario.applicants}
     coach = {m.participant_id: m.coach_id for m in matches}
+    mentor = {m.participant_id: m.mentor_id for m in matches}
     heads = _heads_of_service(scenario)
-    members: dict[str, list[str]] = defaultdict(list)
-    for o in selected:
-        if o.cohort_id:
-            members[o.cohort_id].append(o.applicant_id)
+    members = _members(selected)
 
     def named(session: Session, pid: str) -> set[str]:
         applicant = applicants[pid]
@@ -70,22 +72,52 @@ def expected_attendees(
 
     def one_to_one(session: Session, pid: str) -> set[str]:
         people = {pid} | named(session, pid)
-        own = {"coaching": coach.get(pid), "review": applicants[pid].line_manager_id}
+        own = {
+            "coaching": coach.get(pid),
+            "review": applicants[pid].line_manager_id,
+            "mentoring": mentor.get(pid),
+        }
         partner = own.get(session.kind)  # the coach at coaching, the line manager at a review
         return people | {partner} if partner else people
 
+    def together(session: Session, pids: list[str]) -> set[str]:
+        people = set(pids) | ({session.facilitator} if session.facilitator else set())
+        for pid in pids:
+            people |= named(session, pid)
+        return people
+
     expected: dict[str, set[str]] = {}
     for session in scenario.programme:
+        if session.cohorts:
+            joined = _joined(session, members)
+            if joined:
+                expected[f"joint/{session.session_key}"] = together(session, joined)
+            continue
         for cohort_id, pids in members.items():
             if session.per_participant:
                 for pid in pids:
                     expected[f"{cohort_id}/{session.session_key}/{pid}"] = one_to_one(session, pid)
                 continue
-            people = set(pids) | ({session.facilitator} if session.facilitator else set())
-            for pid in pids:
-                people |= named(session, pid)
-            expected[f"{cohort_id}/{session.session_key}"] = people
+            expected[f"{cohort_id}/{session.session_key}"] = together(session, pids)
     return expected
+
+
+def _members(selected: Sequence[Decision]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for o in selected:
+        if o.cohort_id:
+            members[o.cohort_id].append(o.applicant_id)
+    return members
+
+
+def _joined(session: Session, members: dict[str, list[str]]) -> list[str]:
+    """The participants of the cohorts a joint session names (all: every cohort)."""
+    return [
+        p
+        for c, pids in members.items()
+        if c in session.cohorts or "all" in session.cohorts
+        for p in pids
+    ]
 
 
 def _heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
@@ -280,7 +312,9 @@ def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
             out.append(
                 f"{e.event_id}: {venue.venue_id} seats {venue.capacity}, {len(e.attendee_ids)} attend"
             )
-        allowed = councils.get(e.cohort_id)
+        # A joint session (cohort_id joint:c01;c02) may use a venue of any of its cohorts.
+        mine = [councils.get(c) for c in cohorts_in(e.cohort_id)]
+        allowed = None if None in mine else {x for c in mine for x in c or ()}
         if venue.council and allowed is not None and venue.council not in allowed:
             out.append(f"{e.event_id}: {venue.venue_id} belongs to {venue.council}")
     return out
@@ -302,6 +336,34 @@ def check_after_order(scenario: Scenario, events: Sequence[Event]) -> list[str]:
         for b in by_key.get((e.cohort_id, before), []):
             if set(b.attendee_ids) & mine and b.end > e.start:
                 out.append(f"{e.event_id}: starts before {b.event_id} has ended")
+    return out
+
+
+def check_recurring_series(scenario: Scenario) -> list[str]:
+    """A recurring row (repeat, until) stands for one session per month of its series: keys
+    `<row key>-1`, `-2`, ... in the months month, month + every, ..., up to until, all alike
+    but for key and month. (That each is placed once, in its month, with its attendees, is
+    checked with every other session.)"""
+    series: dict[str, list[Session]] = defaultdict(list)
+    for s in scenario.programme:
+        if s.series is not None:
+            series[s.series].append(s)
+    out = []
+    for name, mine in sorted(series.items()):
+        first = min(s.month for s in mine)
+        every, until = mine[0].every_months or 0, mine[0].until or 0
+        want = {f"{name}-{n}": m for n, m in enumerate(range(first, until + 1, every or 1), 1)}
+        have = {s.session_key: s.month for s in mine}
+        if have != want:
+            out.append(
+                f"series {name}: occurrences {sorted(have.items())}, expected {sorted(want.items())}"
+            )
+        shapes = {
+            (s.title, s.kind, s.duration_minutes, s.facilitator, s.with_, s.cohorts, s.mode)
+            for s in mine
+        }
+        if len(shapes) > 1 or {(s.every_months, s.until) for s in mine} != {(every, until)}:
+            out.append(f"series {name}: occurrences differ from their row")
     return out
 
 
@@ -342,6 +404,7 @@ def violations(
         *check_venues(scenario, events),
         *check_after_order(scenario, events),
         *check_group_gap(scenario, events),
+        *check_recurring_series(scenario),
     ]
 
 
