@@ -302,7 +302,7 @@ def test_explain_names_the_series_the_joint_cohorts_and_the_mentor(planned) -> N
     for event_id, words in [
         (
             "joint/FORUM-2",
-            ["one of the series FORUM, every 3 month(s)", "Joint session of cohorts c01, c02, c03"],
+            ["one of the series FORUM, every 3 months", "Joint session of cohorts c01, c02, c03"],
         ),
         (next(e.event_id for e in planned[5] if e.kind == "mentoring"), ["Mentor meeting with M"]),
     ]:

@@ -370,9 +370,9 @@ def _series_and_partners(ctx: Context, d: Demand) -> list[str]:
     s, out = d.session, []
     if s.series and s.every_months and s.until:
         out.append(
-            f"Recurring: {d.key} is one of the series {s.series}, every {s.every_months} "
-            f"month(s) until month {s.until}; each occurrence is placed in its own month under "
-            "every rule."
+            f"Recurring: {d.key} is one of the series {s.series}, every "
+            f"{'month' if s.every_months == 1 else f'{s.every_months} months'} until month "
+            f"{s.until}; each occurrence is placed in its own month under every rule."
         )
     if s.joint:
         out.append(
