@@ -6,6 +6,7 @@ when broken; a property compares the stage with the exact model on generated pro
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cohort_solver.checks.calendar import check_recurring_series, expected_attendees
+from cohort_solver.checks.calendar import (
+    check_learning_sets,
+    check_recurring_series,
+    expected_attendees,
+    learning_sets_of,
+    soft_objective,
+)
 from cohort_solver.checks.calendar import violations as check_calendar
 from cohort_solver.cli import main
 from cohort_solver.domain.results import Match
@@ -98,10 +105,16 @@ def planned(tmp_path_factory: pytest.TempPathFactory):
     return folder, out, scenario, selected, matches, events
 
 
+def _stage_soft_total(out: Path) -> int:
+    levels = json.loads((out / "solution.json").read_text())["stages"]["calendar"]["objectives"]
+    return next(level["value"] for level in levels if level["name"] == "soft_total")
+
+
 def test_the_features_run_and_the_checker_accepts_the_calendar(planned) -> None:
-    _, _, scenario, selected, matches, events = planned
+    _, out, scenario, selected, matches, events = planned
     assert check_calendar(scenario, selected, matches, events) == []
     assert check_recurring_series(scenario) == []
+    assert _stage_soft_total(out) == soft_objective(scenario, events)
 
 
 # --------------------------------------------------------------------------- recurring
@@ -145,7 +158,16 @@ def test_repeat_spellings(cell: str, every: int) -> None:
         (["X", "x", "group", "4", "60", "", "", "", "monthly", "2", ""], "until", "before"),
         (["FORUM-2", "x", "group", "1", "60", "", "", "", "", "", ""], "session_key", "rename one"),
         (["X", "x", "group", "1", "60", "", "", "", "", "", "c09"], "cohorts", "not a cohort"),
-        (["X", "x", "coaching", "1", "60", "", "", "", "", "", "all"], "cohorts", "one to one"),
+        (
+            ["X", "x", "coaching", "1", "60", "", "", "", "", "", "all"],
+            "cohorts",
+            "not one for whole cohorts",
+        ),
+        (
+            ["X", "x", "action_learning", "1", "60", "", "", "", "", "", "all"],
+            "cohorts",
+            "not one for whole cohorts",
+        ),
         (["X", "x", "group", "2", "60", "", "", "W01", "", "", "all"], "after", "same cohorts"),
     ],
 )
@@ -398,3 +420,262 @@ def test_the_stage_agrees_with_the_exact_model_on_the_features(case) -> None:
 @given(programmes_with_features())
 def test_the_stage_agrees_with_the_exact_model_on_many_more_programmes(case) -> None:
     _agrees(case)
+
+
+# --------------------------------------------------------------------------- action learning
+
+ALS_ROW = [
+    "ALS",
+    "Action learning set",
+    "action_learning",
+    "2",
+    "120",
+    "FAC2",
+    "",
+    "",
+    "monthly",
+    "4",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def sets_planned(tmp_path_factory: pytest.TempPathFactory):
+    """Three cohorts of ten, each split into two sets of five meeting monthly (months 2-4)."""
+    tmp = tmp_path_factory.mktemp("sets")
+    folder = generate_scenario(
+        tmp / "s", councils=3, applicants=150, cohorts=3, places=10, months=4, seed=5
+    )
+    programme = folder / "programme.csv"
+    with programme.open(newline="") as f:
+        table = list(csv.reader(f))
+    table = [table[0] + EXTRA] + [r + [""] * len(EXTRA) for r in table[1:]] + [ALS_ROW]
+    with programme.open("w", newline="") as f:
+        csv.writer(f).writerows(table)
+    out = tmp / "out"
+    code, output = _run(folder, out)
+    assert code == 0, output
+    scenario = load_scenario(folder)
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    matches = read_matches(out / "matches.csv", mentoring=True, coaching=True)
+    events = read_calendar_csv(out / "calendar.csv")
+    return folder, out, scenario, selected, matches, events
+
+
+def test_action_learning_sets_split_each_cohort_and_meet_monthly(sets_planned) -> None:
+    folder, out, scenario, selected, matches, events = sets_planned
+    assert check_calendar(scenario, selected, matches, events) == []
+    assert _stage_soft_total(out) == soft_objective(scenario, events)
+    sets = learning_sets_of(scenario, events)
+    assert sorted(sets) == ["c01", "c02", "c03"]
+    for cohort, labelled in sets.items():
+        pids = sorted(o.applicant_id for o in selected if o.cohort_id == cohort)
+        assert sorted(labelled) == ["set-1", "set-2"]
+        assert sorted(p for g in labelled.values() for p in g) == pids
+        assert [len(g) for g in labelled.values()] == [5, 5]
+        for key in ("ALS-1", "ALS-2", "ALS-3"):
+            mine = [e for e in events if e.session_key == key and e.cohort_id == cohort]
+            assert sorted(e.event_id for e in mine) == [
+                f"{cohort}/{key}/set-1",
+                f"{cohort}/{key}/set-2",
+            ]
+            assert all(e.venue_id for e in mine)  # in person: a room each
+    someone = sets["c01"]["set-1"][0]
+    feed = (out / "ics" / f"participant-{someone}.ics").read_text()
+    assert feed.count("SUMMARY:Action learning set") == 3  # their own set only
+    result = CliRunner().invoke(
+        main, ["explain", str(folder), "c01/ALS-2/set-1", "--out", str(out)]
+    )
+    assert result.exit_code == 0 and "Action learning set-1 of cohort c01" in result.output
+
+
+def _with_sets(events, scenario, cohort: str, change) -> list:
+    """The calendar with every action learning event of ``cohort`` given new participants."""
+    applicants = {a.applicant_id for a in scenario.applicants}
+    out = []
+    for e in events:
+        if e.kind == "action_learning" and e.cohort_id == cohort:
+            label = e.event_id.rsplit("/", 1)[-1]
+            staff = [a for a in e.attendee_ids if a not in applicants]
+            e = e.model_copy(update={"attendee_ids": tuple(sorted([*change[label], *staff]))})
+        out.append(e)
+    return out
+
+
+def test_the_checker_refuses_sets_that_break_the_rules(sets_planned) -> None:
+    _, _, scenario, selected, matches, events = sets_planned
+    sets = learning_sets_of(scenario, events)["c01"]
+    one, two = list(sets["set-1"]), list(sets["set-2"])
+    # A participant in no set; sets of 3 and 7; a set changed at one session only.
+    problems = check_calendar(
+        scenario,
+        selected,
+        matches,
+        _with_sets(events, scenario, "c01", {"set-1": one[:-1], "set-2": two}),
+    )
+    assert any("action learning sets hold" in p for p in problems)
+    uneven = {"set-1": one[:-2], "set-2": [*two, *one[-2:]]}
+    problems = check_calendar(
+        scenario, selected, matches, _with_sets(events, scenario, "c01", uneven)
+    )
+    assert any("sets of sizes [3, 7], not 2 of 4 to 6" in p for p in problems)
+    moved = [
+        e.model_copy(
+            update={"attendee_ids": tuple(sorted({*e.attendee_ids} - {one[0]} | {two[0]}))}
+        )
+        if e.event_id == "c01/ALS-2/set-1"
+        else e
+        for e in events
+    ]
+    problems = check_calendar(scenario, selected, matches, moved)
+    assert any("ALS-2 does not meet in the cohort's sets" in p for p in problems)
+
+
+def test_the_checker_refuses_a_worse_spread_and_a_conflict_in_a_set(sets_planned) -> None:
+    from cohort_solver.domain.scenario import Conflict
+
+    _, _, scenario, selected, matches, events = sets_planned
+    sets = learning_sets_of(scenario, events)["c01"]
+    one, two = list(sets["set-1"]), list(sets["set-2"])
+    area = {a.applicant_id: a.service_area for a in scenario.applicants}
+    # Swap so that one set gets two of one service area where the best split has none.
+    pair = next(
+        (
+            (p, q)
+            for p in one
+            for q in two
+            if area[p] != area[q] and area[q] in {area[x] for x in one}
+        ),
+        None,
+    )
+    assert pair is not None
+    p, q = pair
+    worse = {
+        "set-1": sorted([x for x in one if x != p] + [q]),
+        "set-2": sorted([x for x in two if x != q] + [p]),
+    }
+    worse = dict(zip(("set-1", "set-2"), sorted(worse.values()), strict=True))
+    problems = check_calendar(
+        scenario, selected, matches, _with_sets(events, scenario, "c01", worse)
+    )
+    assert any("spreads it better" in x for x in problems), problems
+    apart = scenario.model_copy(
+        update={"conflicts": (*scenario.conflicts, Conflict(person_a=one[0], person_b=one[1]))}
+    )
+    problems = check_learning_sets(apart, selected, events)
+    assert f"cohort c01: {one[0]} and {one[1]} (a conflict of interest) share a set" in problems
+
+
+def test_a_cohort_that_cannot_form_sets_is_infeasible_and_says_why(tmp_path: Path) -> None:
+    folder = generate_scenario(
+        tmp_path / "s", councils=1, applicants=60, cohorts=1, places=7, months=3, seed=2
+    )
+    with (folder / "programme.csv").open("a") as f:
+        f.write("ALS,Action learning set,action_learning,2,120,FAC2,,\n")
+    code, output = _run(folder, tmp_path / "out")
+    assert code == 1, output
+    assert "7 participants cannot be split into action learning sets of 4 to 6" in output
+
+
+@st.composite
+def cohorts_to_split(draw):
+    """A cohort of 4-10 (not 7), from 1-3 service areas of 1-2 councils, and a few conflicts."""
+    from cohort_solver.domain.scenario import Applicant, Conflict
+
+    n = draw(st.sampled_from([4, 5, 6, 8, 9, 10]))
+    people = [
+        Applicant(
+            applicant_id=f"A{i:02d}",
+            council=draw(st.sampled_from(["C1", "C2"])),
+            service_area=draw(st.sampled_from(["Housing", "Finance", "ICT"])),
+            grade=6,
+            probation_passed=True,
+            line_manager_approved=True,
+            performance_eligible=True,
+        )
+        for i in range(n)
+    ]
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=4))
+    conflicts = [Conflict(person_a=f"A{i:02d}", person_b=f"A{j:02d}") for i, j in pairs if i != j]
+    return people, conflicts
+
+
+def _brute_force(scenario, pids: list[str], k: int) -> int | None:
+    """The least spread over every split of ``pids`` into k sets of 4-6 (None: no split)."""
+    from itertools import combinations
+
+    from cohort_solver.checks.calendar import learning_set_spread
+
+    apart = {frozenset((c.person_a, c.person_b)) for c in scenario.conflicts}
+
+    def ok(group) -> bool:
+        return 4 <= len(group) <= 6 and not any(
+            frozenset(p) in apart for p in combinations(group, 2)
+        )
+
+    best = None
+    if k == 1:
+        return learning_set_spread(scenario, [pids]) if ok(pids) else None
+    first, rest = pids[0], pids[1:]
+    for size in range(3, 6):  # the set of the first participant: 4-6 with them
+        for mates in combinations(rest, size):
+            a = [first, *mates]
+            b = [p for p in rest if p not in mates]
+            if ok(a) and ok(b):
+                value = learning_set_spread(scenario, [a, b])
+                best = value if best is None else min(best, value)
+    return best
+
+
+@settings(max_examples=60, **_SETTINGS)
+@given(cohorts_to_split())
+def test_the_sets_are_the_best_spread_a_brute_force_finds(case) -> None:
+    from datetime import UTC, datetime
+
+    from cohort_solver.domain.results import Decision, Event
+    from cohort_solver.stages.schedule.learning_sets import form_learning_sets, set_count
+    from cohort_solver.stages.schedule.search import Search
+
+    people, conflicts = case
+    base = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "oxford-2024")
+    row = Session.model_validate(
+        {
+            "session_key": "ALS",
+            "title": "ALS",
+            "kind": "action_learning",
+            "month": 1,
+            "duration_minutes": 60,
+        }
+    )
+    scenario = base.model_copy(
+        update={"applicants": tuple(people), "conflicts": tuple(conflicts), "programme": (row,)}
+    )
+    pids = [a.applicant_id for a in people]
+    formed = form_learning_sets(scenario, {"main": pids}, Search(60, 1))
+    k = set_count(len(pids))
+    assert k is not None
+    best = _brute_force(scenario, pids, k)
+    if best is None:
+        assert formed.causes and "conflicts.csv" in formed.causes[0]
+        return
+    groups = formed.sets["main"]
+    from cohort_solver.checks.calendar import learning_set_spread
+
+    assert learning_set_spread(scenario, groups) == best
+    # And the checker accepts them as a calendar would hold them (times do not matter here).
+    moment = datetime(2024, 4, 4, 9, tzinfo=UTC)
+    events = [
+        Event(
+            event_id=f"main/ALS/set-{n}",
+            session_key="ALS",
+            title="ALS",
+            kind="action_learning",
+            cohort_id="main",
+            start=moment,
+            end=moment,
+            attendee_ids=g,
+        )
+        for n, g in enumerate(groups, start=1)
+    ]
+    selected = [Decision(applicant_id=p, status="selected", cohort_id="main") for p in pids]
+    assert check_learning_sets(scenario, selected, events) == []

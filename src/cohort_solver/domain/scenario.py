@@ -657,7 +657,12 @@ class Coach(Record):
         return not self.councils or council in self.councils
 
 
-SessionKind = Literal["group", "coaching", "review", "cohort_event", "mentoring"]
+SessionKind = Literal["group", "coaching", "review", "cohort_event", "mentoring", "action_learning"]
+
+
+# An action learning set: each cohort is split into sets of this many participants (the least
+# number of sets), and every action learning session of the cohort meets in those sets.
+LEARNING_SET_SIZES = (4, 6)
 
 
 SessionMode = Literal["in_person", "online"]
@@ -737,10 +742,10 @@ class Session(Record):
     @classmethod
     def _joint_sessions_are_whole_cohort(cls, cohorts: Names, info: ValidationInfo) -> Names:
         kind = info.data.get("kind")
-        if cohorts and kind in ("coaching", "review", "mentoring"):
+        if cohorts and kind in ("coaching", "review", "mentoring", "action_learning"):
             raise ValueError(
-                f"a {kind} session is one to one; cohorts is only for group sessions and "
-                "cohort events"
+                f"a {kind} session is not one for whole cohorts; cohorts is only for group "
+                "sessions and cohort events"
             )
         if ALL_COHORTS in cohorts and len(cohorts) > 1:
             raise ValueError(f"cohorts {';'.join(cohorts)!r}: write all, or list cohort ids")

@@ -49,6 +49,7 @@ _KIND_PHRASE = {
     "review": "progress review",
     "cohort_event": "cohort event",
     "mentoring": "one-to-one mentoring meeting (online)",
+    "action_learning": "action learning set (a small group of the cohort)",
 }
 _ROLE_LABEL = {
     "facilitator": "Facilitator",

@@ -8,7 +8,9 @@ once per participant, online. Who attends follows the contract:
 - coaching: the participant and their matched coach, plus any `with` people;
 - review: the participant and their line manager, plus any `with` people (``with = P1;P2``
   adds those people, who are then never double-booked either);
-- mentoring: the participant and their matched mentor, plus any `with` people.
+- mentoring: the participant and their matched mentor, plus any `with` people;
+- action learning: one event per set of the cohort (``<cohort>/<key>/set-<n>``, see
+  ``learning_sets.py``) with the set's participants, the facilitator and their `with` people.
 
 A joint session (the cohorts column: ``all`` or cohort ids) is one event, ``joint/<key>``, for
 the participants of every cohort it joins, in a venue of any of them that seats everyone; its
@@ -64,8 +66,9 @@ class Demand:
 
     @property
     def whole_cohort(self) -> bool:
-        """Group sessions and cohort events: the whole cohort meets, in a venue."""
-        return not self.session.per_participant
+        """Group sessions and cohort events: the whole cohort meets, in a venue. (An action
+        learning set is part of a cohort: it is placed with the one-to-one events.)"""
+        return not self.session.per_participant and self.session.kind != "action_learning"
 
 
 def heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
@@ -77,17 +80,35 @@ def heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
     return heads
 
 
-def build_demands(
-    scenario: Scenario, grid: Grid, selected: Sequence[Decision], matches: Sequence[Match]
-) -> tuple[list[Demand], list[str]]:
-    """Every event the programme needs, in canonical order, and what makes any impossible
-    (a participant without a coach or mentor, a head of service that does not exist)."""
+def cohort_members(selected: Sequence[Decision]) -> dict[str, list[str]]:
+    """cohort -> its participants, in allocation order."""
     members: dict[str, list[str]] = defaultdict(list)
     for o in selected:
         if o.cohort_id:
             members[o.cohort_id].append(o.applicant_id)
+    return members
+
+
+def build_demands(
+    scenario: Scenario,
+    grid: Grid,
+    selected: Sequence[Decision],
+    matches: Sequence[Match],
+    sets: Mapping[str, Sequence[Sequence[str]]] | None = None,
+) -> tuple[list[Demand], list[str]]:
+    """Every event the programme needs, in canonical order, and what makes any impossible
+    (a participant without a coach or mentor, a head of service that does not exist).
+    ``sets``: each cohort's action learning sets, one event per set and session."""
+    members = cohort_members(selected)
+    sets = sets or {}
     build = _Builder(scenario, grid, matches, members)
     for session in sorted(scenario.programme, key=lambda s: (s.month, s.session_key)):
+        if session.kind == "action_learning":
+            for cohort_id, groups in sorted(sets.items()):
+                for n, group in enumerate(groups, start=1):
+                    event_id = f"{cohort_id}/{session.session_key}/set-{n}"
+                    build.whole(session, [cohort_id], event_id, cohort_id, group)
+            continue
         if session.joint:
             joined = joint_cohorts(session, members)
             if joined:
@@ -129,10 +150,18 @@ class _Builder:
         return _named(session, self.applicants[pid], self.heads, self.causes)
 
     def whole(
-        self, session: Session, cohort_ids: Sequence[str], event_id: str, cohort_id: str
+        self,
+        session: Session,
+        cohort_ids: Sequence[str],
+        event_id: str,
+        cohort_id: str,
+        only: Sequence[str] | None = None,
     ) -> None:
-        """One group session or cohort event for these cohorts' participants together."""
-        cohort = sorted(pid for c in cohort_ids for pid in self.members[c])
+        """One group session or cohort event for these cohorts' participants together (or an
+        action learning set: ``only`` those participants of the cohort)."""
+        cohort = sorted(
+            only if only is not None else (p for c in cohort_ids for p in self.members[c])
+        )
         people = set(cohort) | ({session.facilitator} if session.facilitator else set())
         for pid in cohort:
             people.update(self.named(session, pid))

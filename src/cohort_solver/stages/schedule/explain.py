@@ -379,6 +379,15 @@ def _series_and_partners(ctx: Context, d: Demand) -> list[str]:
             f"Joint session of cohorts {', '.join(cohorts_in(d.cohort_id))}: {len(d.members)} "
             "participants in one event, in a venue that seats all of them."
         )
+    if d.kind == "action_learning":
+        areas = {a.applicant_id: a.service_area for a in ctx.scenario.applicants}
+        spread = len({areas[p] for p in d.members})
+        out.append(
+            f"Action learning {d.event_id.rsplit('/', 1)[-1]} of cohort {d.cohort_id}: "
+            f"{', '.join(d.members)}, from {spread} service area(s). The cohort's sets are "
+            "formed once, spread across service areas and councils, and meet in the same "
+            "sets at every action learning session."
+        )
     if d.kind == "mentoring":
         mentors = {m.mentor_id for m in ctx.scenario.mentors}
         mentor = [a for a in d.attendees if a in mentors and a not in d.members]
