@@ -679,3 +679,54 @@ def test_the_sets_are_the_best_spread_a_brute_force_finds(case) -> None:
     ]
     selected = [Decision(applicant_id=p, status="selected", cohort_id="main") for p in pids]
     assert check_learning_sets(scenario, selected, events) == []
+
+
+@settings(max_examples=40, **_SETTINGS)
+@given(cohorts_to_split(), st.randoms(use_true_random=False))
+def test_polishing_a_split_leaves_no_better_move_or_swap(case, rnd) -> None:
+    # The stage polishes a split CP-SAT could not prove optimal within its effort; whatever
+    # split it starts from, the checker then finds no move or swap that spreads it better.
+    from datetime import UTC, datetime
+
+    from cohort_solver.domain.results import Decision, Event
+    from cohort_solver.stages.schedule.learning_sets import _polish, set_count
+
+    people, conflicts = case
+    pids = [a.applicant_id for a in people]
+    k = set_count(len(pids))
+    assert k is not None
+    rnd.shuffle(pids)
+    groups = [pids[i::k] for i in range(k)]  # sizes within 4-6 by set_count
+    apart = {frozenset((c.person_a, c.person_b)) for c in conflicts}
+    if any(frozenset((p, q)) in apart for g in groups for p in g for q in g):
+        return  # the start must be lawful; CP-SAT's always is
+    base = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "oxford-2024")
+    row = Session.model_validate(
+        {
+            "session_key": "ALS",
+            "title": "ALS",
+            "kind": "action_learning",
+            "month": 1,
+            "duration_minutes": 60,
+        }
+    )
+    scenario = base.model_copy(
+        update={"applicants": tuple(people), "conflicts": tuple(conflicts), "programme": (row,)}
+    )
+    _polish(people, groups, apart)
+    moment = datetime(2024, 4, 4, 9, tzinfo=UTC)
+    events = [
+        Event(
+            event_id=f"main/ALS/set-{n}",
+            session_key="ALS",
+            title="ALS",
+            kind="action_learning",
+            cohort_id="main",
+            start=moment,
+            end=moment,
+            attendee_ids=tuple(sorted(g)),
+        )
+        for n, g in enumerate(sorted(sorted(g) for g in groups), start=1)
+    ]
+    selected = [Decision(applicant_id=p, status="selected", cohort_id="main") for p in pids]
+    assert check_learning_sets(scenario, selected, events) == []

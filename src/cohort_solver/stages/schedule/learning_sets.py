@@ -100,16 +100,67 @@ def _solve(
     if not solved.found:
         return None
     groups = [
-        tuple(
-            sorted(
-                p.applicant_id
-                for i, p in enumerate(people)
-                if s < len(x[i]) and solved.solver.value(x[i][s])
-            )
-        )
+        [
+            p.applicant_id
+            for i, p in enumerate(people)
+            if s < len(x[i]) and solved.solver.value(x[i][s])
+        ]
         for s in range(k)
     ]
-    return tuple(sorted(groups))
+    if not solved.optimal:  # stopped at its effort: no single move or swap is left to gain
+        _polish(people, groups, conflicts)
+    return tuple(sorted(tuple(sorted(g)) for g in groups))
+
+
+def spread_penalty(people: Sequence[Applicant], groups: Sequence[Sequence[str]]) -> int:
+    """The model's objective, evaluated on a split."""
+    by_id = {a.applicant_id: a for a in people}
+    total = 0
+    for weight, key in ((AREA_WEIGHT, _area), (COUNCIL_WEIGHT, _council)):
+        share = {v: -(-n // len(groups)) for v, n in Counter(key(a) for a in people).items()}
+        for group in groups:
+            for v, n in Counter(key(by_id[p]) for p in group).items():
+                total += weight * max(0, n - share[v])
+    return total
+
+
+def _polish(
+    people: Sequence[Applicant], groups: list[list[str]], conflicts: set[frozenset[str]]
+) -> None:
+    """Apply improving moves of one participant, or swaps of two, between sets (in a fixed
+    order, within the sizes, conflicts kept apart) until none is left."""
+    now = spread_penalty(people, groups)
+    improved = True
+    while improved:
+        improved = False
+        for a, b, p, q in _changes(groups):
+            trial = [list(g) for g in groups]
+            trial[a].remove(p)
+            trial[b].append(p)
+            if q is not None:
+                trial[b].remove(q)
+                trial[a].append(q)
+            if not all(SET_MIN <= len(g) <= SET_MAX and _apart(g, conflicts) for g in trial):
+                continue
+            value = spread_penalty(people, trial)
+            if value < now:
+                groups[:], now, improved = trial, value, True
+                break
+
+
+def _changes(groups: list[list[str]]) -> list[tuple[int, int, str, str | None]]:
+    """Every move (p from set a to set b) and swap (p and q) between two sets."""
+    out: list[tuple[int, int, str, str | None]] = []
+    for a, mine in enumerate(groups):
+        for b, theirs in enumerate(groups):
+            if a != b:
+                out += [(a, b, p, None) for p in mine]
+                out += [(a, b, p, q) for p in mine for q in theirs if a < b]
+    return out
+
+
+def _apart(group: Sequence[str], conflicts: set[frozenset[str]]) -> bool:
+    return not any(frozenset((p, q)) in conflicts for p in group for q in group if p < q)
 
 
 def _spread_terms(
