@@ -31,7 +31,11 @@ from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.synthetic.generate import generate_scenario
 
-from .test_calendar_property import programmes, stage_agrees_with_the_exact_model
+from .test_calendar_property import (
+    fixed_and_mode,
+    programmes,
+    stage_agrees_with_the_exact_model,
+)
 
 EXTRA = ["repeat", "until", "cohorts"]
 FEATURE_ROWS = [
@@ -340,7 +344,8 @@ def test_explain_names_the_series_the_joint_cohorts_and_the_mentor(planned) -> N
 @st.composite
 def programmes_with_features(draw):
     """The property's small programmes, plus sometimes a monthly series, a joint session of
-    every cohort and monthly mentor meetings (one mentor for everyone, so they are tight)."""
+    every cohort (monthly, or once, perhaps online or on a fixed date and time) and monthly
+    mentor meetings (one or two mentors for everyone, so they are tight)."""
     scenario, selected, matches = draw(programmes())
     months = max(s.month for s in scenario.programme)
     extra = []
@@ -369,7 +374,8 @@ def programmes_with_features(draw):
             )
         )
         if extra[-1]["repeat"] is None or extra[-1]["until"] is None:
-            extra[-1].update(repeat=None, until=None)
+            # One joint event: sometimes online, on a fixed date or time (an alumni event).
+            extra[-1].update(repeat=None, until=None, **fixed_and_mode(draw, extra[-1]["month"]))
     if draw(st.booleans()):
         extra.append(
             dict(
@@ -409,7 +415,7 @@ _SETTINGS = dict(
 )
 
 
-@settings(max_examples=40, **_SETTINGS)
+@settings(max_examples=100, **_SETTINGS)
 @given(programmes_with_features())
 def test_the_stage_agrees_with_the_exact_model_on_the_features(case) -> None:
     _agrees(case)
