@@ -70,7 +70,9 @@ FEATURE_ROWS = [
 ]
 
 
-def _scenario(tmp_path: Path, rows: list[list[str]] = FEATURE_ROWS) -> Path:
+def _scenario(
+    tmp_path: Path, rows: list[list[str]] = FEATURE_ROWS, extra: list[str] = EXTRA
+) -> Path:
     """A generated three-cohort programme of six months, with the feature rows appended and a
     hall that seats every cohort together."""
     folder = generate_scenario(
@@ -80,12 +82,17 @@ def _scenario(tmp_path: Path, rows: list[list[str]] = FEATURE_ROWS) -> Path:
     with programme.open(newline="") as f:
         table = list(csv.reader(f))
     assert len(table[0]) == 8  # session_key .. after; the feature rows add three columns
-    table = [table[0] + EXTRA] + [r + [""] * len(EXTRA) for r in table[1:]] + rows
+    table = [table[0] + extra] + [r + [""] * len(extra) for r in table[1:]] + rows
     with programme.open("w", newline="") as f:
         csv.writer(f).writerows(table)
     with (folder / "venues.csv").open("a") as f:
         f.write("V-HALL,Regional Hall,80,\n")
     return folder
+
+
+def _unfolded(feed: Path) -> str:
+    """A feed's text with folded lines joined and commas unescaped."""
+    return feed.read_bytes().decode().replace("\r\n ", "").replace("\\,", ",")
 
 
 def _run(folder: Path, out: Path) -> tuple[int, str]:
@@ -275,6 +282,30 @@ def test_no_venue_for_everyone_together_is_infeasible_and_says_so(tmp_path: Path
     assert "FORUM-1" in output and "venue" in output
 
 
+def test_an_alumni_event_is_a_joint_session_on_its_fixed_date_with_an_invite_note(
+    tmp_path: Path,
+) -> None:
+    # Seed 002: "the first ... Stepping Up Alumni event is being held on Thursday 13 June".
+    note = "Stepping Up alumni of earlier cohorts"
+    row = ["ALUMNI", "BAME Conference and Stepping Up Alumni event", "cohort_event", "3", "300"]
+    row += ["FAC1", "", "", "", "", "all", "2024-06-13", note]
+    folder = _scenario(tmp_path, [row], [*EXTRA, "date", "invite"])
+    out = tmp_path / "out"
+    code, output = _run(folder, out)
+    assert code == 0, output
+    scenario = load_scenario(folder)
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    matches = read_matches(out / "matches.csv", mentoring=True, coaching=True)
+    events = read_calendar_csv(out / "calendar.csv")
+    assert check_calendar(scenario, selected, matches, events) == []
+    (alumni,) = [e for e in events if e.session_key == "ALUMNI"]
+    assert alumni.event_id == "joint/ALUMNI" and alumni.start.date().isoformat() == "2024-06-13"
+    assert {o.applicant_id for o in selected} <= set(alumni.attendee_ids)
+    feed = _unfolded(out / "ics" / "cohort-c02.ics")
+    assert f"Also invited: {note}." in feed
+    assert "cohorts c01, c02, c03 together" in feed
+
+
 # --------------------------------------------------------------------------- mentor meetings
 
 
@@ -294,7 +325,7 @@ def test_mentor_meetings_have_the_mentor_who_is_never_double_booked(planned) -> 
     assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False))
     feed = (out / "ics" / f"person-{busiest}.ics").read_text()
     assert feed.count("SUMMARY:Mentor meeting") == 3 * list(mentor_of.values()).count(busiest)
-    assert "mentoring meeting (online)" in feed.replace("\r\n ", "")
+    assert "mentoring meeting (online)" in _unfolded(out / "ics" / f"person-{busiest}.ics")
 
 
 def test_the_checker_refuses_a_mentor_in_two_meetings_at_once(planned) -> None:

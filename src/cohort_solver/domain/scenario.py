@@ -724,6 +724,9 @@ class Session(Record):
     series: str | None = None  # an occurrence: the session_key of its programme.csv row
     # The cohorts column: () is once per cohort; ("all",) or cohort ids is one joint event.
     cohorts: Names = ()
+    # The invite column: who else is invited, in the coordinator's words ("Stepping Up alumni
+    # of earlier cohorts"); a note in the feeds, not attendees the calendar books.
+    invite: str = ""
 
     @field_validator("mode")
     @classmethod

@@ -242,6 +242,9 @@ def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> s
         f"{event.title}",
         f"{programme.name}, {_cohort_words(event)}: {phrase} (session {event.session_key}).",
     ]
+    invite = next((s.invite for s in scenario.programme if s.session_key == event.session_key), "")
+    if invite:
+        lines.append(f"Also invited: {invite.rstrip('.')}.")
     attendees = _attendees(scenario, event)
     rank = {role: i for i, role in enumerate(_ROLE_ORDER)}
     ordered = sorted(

@@ -111,6 +111,7 @@ SESSION_COLUMNS = _columns(
     Column("repeat", parse_repeat),  # monthly | bimonthly | quarterly | every N months
     Column("until", parse_int),  # the last month of a recurring session
     Column("cohorts", parse_list),  # blank: once per cohort; all, or cohort ids: one joint event
+    Column("invite", free_text=True),  # a note for the feeds: who else is invited
 )
 
 

@@ -379,6 +379,8 @@ def _series_and_partners(ctx: Context, d: Demand) -> list[str]:
             f"Joint session of cohorts {', '.join(cohorts_in(d.cohort_id))}: {len(d.members)} "
             "participants in one event, in a venue that seats all of them."
         )
+    if s.invite:
+        out.append(f"Also invited (a note in the feeds, not booked here): {s.invite.rstrip('.')}.")
     if d.kind == "action_learning":
         areas = {a.applicant_id: a.service_area for a in ctx.scenario.applicants}
         spread = len({areas[p] for p in d.members})
