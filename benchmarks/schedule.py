@@ -3,6 +3,7 @@
     uv run python -m benchmarks schedule generated [--runs 2]   # 10 and 50 cohorts (issue #12)
     uv run python -m benchmarks schedule old [--runs 2]         # the old benchmark instance
     uv run python -m benchmarks schedule national [--runs 1]    # 300 cohorts, ~40,000 events
+    uv run python -m benchmarks schedule features [--runs 2]    # 10 cohorts + issue 16 features
     uv run python -m benchmarks schedule old --size 2 --runs 1  # a quick look (2 cohorts)
 
 The scenario is generated once into ``benchmarks/.cache/`` (or, for ``old``, built in Python by
@@ -39,6 +40,16 @@ GENERATED = {
         councils=10, applicants=2000, cohorts=10, seed=3, venues=3, group_weekdays=("Wed",)
     ),
 }
+# The 10-cohort programme with the calendar features of issue 16 added to its programme.csv:
+# a quarterly forum of all cohorts, a talent board of two, mentor meetings every two months
+# and monthly action learning sets (two of six per cohort), and a hall for everyone together.
+FEATURES = {"10-cohorts-features": GENERATED["10-cohorts"]}
+FEATURE_ROWS = (
+    "FORUM,Regional forum,group,2,120,FAC1,,,quarterly,17,all",
+    "BOARD,Regional talent board,cohort_event,9,60,FAC2,,,,,c01;c02",
+    "MEET,Mentor meeting,mentoring,2,60,,,,every 2 months,18,",
+    "ALS,Action learning set,action_learning,3,120,FAC2,,,monthly,14,",
+)
 NATIONAL = {
     "national": dict(
         councils=300,
@@ -62,8 +73,25 @@ def prepared(name: str) -> Path:
 
     folder = CACHE / f"schedule-{name}"
     if not (folder / "scenario.toml").exists():
-        generate_scenario(folder, **{**GENERATED, **NATIONAL}[name])
+        generate_scenario(folder, **{**GENERATED, **FEATURES, **NATIONAL}[name])
+        if name in FEATURES:
+            _add_features(folder)
     return folder
+
+
+def _add_features(folder: Path) -> None:
+    """Append FEATURE_ROWS to programme.csv (three columns more on every row) and a hall."""
+    import csv
+
+    programme = folder / "programme.csv"
+    with programme.open(newline="") as f:
+        table = list(csv.reader(f))
+    table = [table[0] + ["repeat", "until", "cohorts"]] + [r + ["", "", ""] for r in table[1:]]
+    table += [row.split(",") for row in FEATURE_ROWS]
+    with programme.open("w", newline="") as f:
+        csv.writer(f).writerows(table)
+    with (folder / "venues.csv").open("a") as f:
+        f.write("V-HALL,Regional Hall,200,\n")
 
 
 def inputs(
@@ -165,13 +193,18 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("suite", choices=["generated", "old", "national"])
+    parser.add_argument("suite", choices=["generated", "old", "national", "features"])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--size", type=int, default=50, help="cohorts of the old instance")
     parser.add_argument("--time-limit", type=float, default=1800)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     options = cohort_solver.Options(time_limit=args.time_limit, workers=args.workers)
-    names = {"generated": list(GENERATED), "old": ["old-regional"], "national": list(NATIONAL)}
+    names = {
+        "generated": list(GENERATED),
+        "old": ["old-regional"],
+        "national": list(NATIONAL),
+        "features": list(FEATURES),
+    }
     suite(args.suite, names[args.suite], args.runs, args.size, options)
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from cohort_solver.domain.programme_time import (
     working_minutes,
 )
 from cohort_solver.domain.results import Decision, Event, Match
-from cohort_solver.domain.scenario import Scenario, Session
+from cohort_solver.domain.scenario import LEARNING_SET_SIZES, Scenario, Session, cohorts_in
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 
 # Kept under this name for callers that report the soft goals (benchmarks, tests).
@@ -40,25 +40,34 @@ def _sessions(scenario: Scenario) -> dict[str, Session]:
 
 
 def expected_attendees(
-    scenario: Scenario, selected: Sequence[Decision], matches: Sequence[Match]
+    scenario: Scenario,
+    selected: Sequence[Decision],
+    matches: Sequence[Match],
+    sets: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> dict[str, set[str]]:
     """Every event the programme needs (by event_id) and exactly who must attend it.
 
     - group session, cohort event: the cohort's participants, the facilitator, and per `with`
       entry the participants' line managers, their heads of service, or the named person ids;
     - coaching: the participant and their matched coach, plus any `with` people;
-    - review: the participant and their line manager, plus any `with` people.
+    - review: the participant and their line manager, plus any `with` people;
+    - mentoring: the participant and their matched mentor, plus any `with` people;
+    - a joint session (cohorts = all, or cohort ids): one event `joint/<key>` with the
+      participants of every cohort it names that has any (all: every cohort), the facilitator
+      and the `with` people of each of them;
+    - action learning: per set of the cohort (``sets``: cohort -> label -> participants, as
+      ``learning_sets_of`` reads them from the calendar and ``check_learning_sets`` verifies
+      them), one event `<cohort>/<key>/<label>` with the set, the facilitator and their `with`
+      people.
 
     An applicant's head of service is the people.csv row with role head_of_service and the
     same council and service area (the lowest person_id if there are several).
     """
     applicants = {a.applicant_id: a for a in scenario.applicants}
     coach = {m.participant_id: m.coach_id for m in matches}
+    mentor = {m.participant_id: m.mentor_id for m in matches}
     heads = _heads_of_service(scenario)
-    members: dict[str, list[str]] = defaultdict(list)
-    for o in selected:
-        if o.cohort_id:
-            members[o.cohort_id].append(o.applicant_id)
+    members = _members(selected)
 
     def named(session: Session, pid: str) -> set[str]:
         applicant = applicants[pid]
@@ -70,22 +79,68 @@ def expected_attendees(
 
     def one_to_one(session: Session, pid: str) -> set[str]:
         people = {pid} | named(session, pid)
-        own = {"coaching": coach.get(pid), "review": applicants[pid].line_manager_id}
+        own = {
+            "coaching": coach.get(pid),
+            "review": applicants[pid].line_manager_id,
+            "mentoring": mentor.get(pid),
+        }
         partner = own.get(session.kind)  # the coach at coaching, the line manager at a review
         return people | {partner} if partner else people
 
+    def together(session: Session, pids: list[str]) -> set[str]:
+        people = set(pids) | ({session.facilitator} if session.facilitator else set())
+        for pid in pids:
+            people |= named(session, pid)
+        return people
+
     expected: dict[str, set[str]] = {}
     for session in scenario.programme:
+        if session.cohorts or session.kind == "action_learning":
+            for event_id, pids in _groups_of(session, members, sets or {}).items():
+                expected[event_id] = together(session, pids)
+            continue
         for cohort_id, pids in members.items():
             if session.per_participant:
                 for pid in pids:
                     expected[f"{cohort_id}/{session.session_key}/{pid}"] = one_to_one(session, pid)
                 continue
-            people = set(pids) | ({session.facilitator} if session.facilitator else set())
-            for pid in pids:
-                people |= named(session, pid)
-            expected[f"{cohort_id}/{session.session_key}"] = people
+            expected[f"{cohort_id}/{session.session_key}"] = together(session, pids)
     return expected
+
+
+def _groups_of(
+    session: Session,
+    members: dict[str, list[str]],
+    sets: Mapping[str, Mapping[str, Sequence[str]]],
+) -> dict[str, list[str]]:
+    """event_id -> participants of the events a session holds for groups of people: one joint
+    event, or one per action learning set."""
+    if session.cohorts:
+        joined = _joined(session, members)
+        return {f"joint/{session.session_key}": joined} if joined else {}
+    return {
+        f"{cohort_id}/{session.session_key}/{label}": list(group)
+        for cohort_id, labelled in sets.items()
+        for label, group in labelled.items()
+    }
+
+
+def _members(selected: Sequence[Decision]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = defaultdict(list)
+    for o in selected:
+        if o.cohort_id:
+            members[o.cohort_id].append(o.applicant_id)
+    return members
+
+
+def _joined(session: Session, members: dict[str, list[str]]) -> list[str]:
+    """The participants of the cohorts a joint session names (all: every cohort)."""
+    return [
+        p
+        for c, pids in members.items()
+        if c in session.cohorts or "all" in session.cohorts
+        for p in pids
+    ]
 
 
 def _heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
@@ -109,7 +164,7 @@ def check_every_session_placed(
 ) -> list[str]:
     """Every session once per cohort (group, cohort_event) or per participant (coaching,
     review), attended by exactly the people it needs (see ``expected_attendees``)."""
-    expected = expected_attendees(scenario, selected, matches)
+    expected = expected_attendees(scenario, selected, matches, learning_sets_of(scenario, events))
     by_id: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         by_id[e.event_id].append(e)
@@ -257,14 +312,14 @@ def check_availability(scenario: Scenario, events: Sequence[Event]) -> list[str]
 
 
 def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
-    """Group sessions and cohort events in person have a venue of the cohort seating every
-    attendee; coaching, reviews and sessions marked online have none."""
+    """Group sessions, cohort events and action learning sets in person have a venue of the
+    cohort seating every attendee; one-to-one sessions and sessions marked online have none."""
     venues = {v.venue_id: v for v in scenario.venues}
     councils = {c.id: c.councils for c in scenario.cohorts}
     online = {s.session_key for s in scenario.programme if s.mode == "online"}
     out = []
     for e in events:
-        if e.kind not in ("group", "cohort_event"):
+        if e.kind not in ("group", "cohort_event", "action_learning"):
             if e.venue_id:
                 out.append(f"{e.event_id}: a {e.kind} session with a venue")
             continue
@@ -280,7 +335,9 @@ def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
             out.append(
                 f"{e.event_id}: {venue.venue_id} seats {venue.capacity}, {len(e.attendee_ids)} attend"
             )
-        allowed = councils.get(e.cohort_id)
+        # A joint session (cohort_id joint:c01;c02) may use a venue of any of its cohorts.
+        mine = [councils.get(c) for c in cohorts_in(e.cohort_id)]
+        allowed = None if None in mine else {x for c in mine for x in c or ()}
         if venue.council and allowed is not None and venue.council not in allowed:
             out.append(f"{e.event_id}: {venue.venue_id} belongs to {venue.council}")
     return out
@@ -303,6 +360,163 @@ def check_after_order(scenario: Scenario, events: Sequence[Event]) -> list[str]:
             if set(b.attendee_ids) & mine and b.end > e.start:
                 out.append(f"{e.event_id}: starts before {b.event_id} has ended")
     return out
+
+
+def check_recurring_series(scenario: Scenario) -> list[str]:
+    """A recurring row (repeat, until) stands for one session per month of its series: keys
+    `<row key>-1`, `-2`, ... in the months month, month + every, ..., up to until, all alike
+    but for key and month. (That each is placed once, in its month, with its attendees, is
+    checked with every other session.)"""
+    series: dict[str, list[Session]] = defaultdict(list)
+    for s in scenario.programme:
+        if s.series is not None:
+            series[s.series].append(s)
+    out = []
+    for name, mine in sorted(series.items()):
+        first = min(s.month for s in mine)
+        every, until = mine[0].every_months or 0, mine[0].until or 0
+        want = {f"{name}-{n}": m for n, m in enumerate(range(first, until + 1, every or 1), 1)}
+        have = {s.session_key: s.month for s in mine}
+        if have != want:
+            out.append(
+                f"series {name}: occurrences {sorted(have.items())}, expected {sorted(want.items())}"
+            )
+        shapes = {
+            (s.title, s.kind, s.duration_minutes, s.facilitator, s.with_, s.cohorts, s.mode)
+            for s in mine
+        }
+        if len(shapes) > 1 or {(s.every_months, s.until) for s in mine} != {(every, until)}:
+            out.append(f"series {name}: occurrences differ from their row")
+    return out
+
+
+def learning_sets_of(
+    scenario: Scenario, events: Sequence[Event]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """cohort -> set label -> its participants, as the calendar's events of the cohort's first
+    action learning session (in programme order) have them."""
+    first = next((s.session_key for s in scenario.programme if s.kind == "action_learning"), None)
+    applicants = {a.applicant_id for a in scenario.applicants}
+    sets: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for e in events:
+        if e.session_key == first and e.kind == "action_learning":
+            label = e.event_id.rsplit("/", 1)[-1]
+            sets[e.cohort_id][label] = tuple(sorted(set(e.attendee_ids) & applicants))
+    return dict(sets)
+
+
+def check_learning_sets(
+    scenario: Scenario, selected: Sequence[Decision], events: Sequence[Event]
+) -> list[str]:
+    """Each cohort's action learning sets: every participant in exactly one, of
+    LEARNING_SET_SIZES, as few sets as those sizes allow, labelled set-1, set-2, ... in the
+    order of their first participant id, nobody with a conflict of interest (conflicts.csv)
+    together, the same sets at every action learning session, and no move of one participant
+    or swap of two between sets that spreads service areas and councils better."""
+    if not any(s.kind == "action_learning" for s in scenario.programme):
+        return []
+    low, high = LEARNING_SET_SIZES
+    sets = learning_sets_of(scenario, events)
+    out = []
+    for cohort, pids in sorted(_members(selected).items()):
+        labelled = sets.get(cohort, {})
+        groups = list(labelled.values())
+        placed = sorted(p for g in groups for p in g)
+        if placed != sorted(pids):
+            out.append(f"cohort {cohort}: action learning sets hold {placed}, not its participants")
+            continue
+        want_k = -(-len(pids) // high)
+        if len(groups) != want_k or any(not low <= len(g) <= high for g in groups):
+            out.append(
+                f"cohort {cohort}: sets of sizes {sorted(map(len, groups))}, not {want_k} of "
+                f"{low} to {high}"
+            )
+        canonical = {f"set-{n}": g for n, g in enumerate(sorted(groups), start=1)}
+        if labelled != canonical:
+            out.append(f"cohort {cohort}: set labels are not in order of first participant")
+        out += _conflicts_in_sets(scenario, cohort, groups)
+        out += _same_sets_every_session(scenario, cohort, labelled, events)
+        out += _no_better_spread(scenario, cohort, groups)
+    return out
+
+
+def _conflicts_in_sets(scenario: Scenario, cohort: str, groups: list[tuple[str, ...]]) -> list[str]:
+    return [
+        f"cohort {cohort}: {c.person_a} and {c.person_b} (a conflict of interest) share a set"
+        for c in scenario.conflicts
+        for g in groups
+        if c.person_a in g and c.person_b in g
+    ]
+
+
+def _same_sets_every_session(
+    scenario: Scenario,
+    cohort: str,
+    labelled: Mapping[str, tuple[str, ...]],
+    events: Sequence[Event],
+) -> list[str]:
+    applicants = {a.applicant_id for a in scenario.applicants}
+    out = []
+    for s in scenario.programme:
+        if s.kind != "action_learning":
+            continue
+        mine = {
+            e.event_id.rsplit("/", 1)[-1]: tuple(sorted(set(e.attendee_ids) & applicants))
+            for e in events
+            if e.session_key == s.session_key and e.cohort_id == cohort
+        }
+        if mine != labelled:
+            out.append(f"cohort {cohort}: {s.session_key} does not meet in the cohort's sets")
+    return out
+
+
+def learning_set_spread(scenario: Scenario, groups: Sequence[Sequence[str]]) -> int:
+    """Per set, the participants of a service area (weight 10) or council (weight 1) beyond
+    the even share: the area's (council's) size in the cohort over the number of sets,
+    rounded up."""
+    by_id = {a.applicant_id: a for a in scenario.applicants}
+    k = len(groups)
+    total = 0
+    for weight, of in ((10, {p: by_id[p].area for g in groups for p in g}), (1, None)):
+        key = of or {p: (by_id[p].council, "") for g in groups for p in g}
+        sizes: dict[tuple[str, str], int] = defaultdict(int)
+        for g in groups:
+            for p in g:
+                sizes[key[p]] += 1
+        for g in groups:
+            here: dict[tuple[str, str], int] = defaultdict(int)
+            for p in g:
+                here[key[p]] += 1
+            total += weight * sum(max(0, n - math.ceil(sizes[v] / k)) for v, n in here.items())
+    return total
+
+
+def _no_better_spread(scenario: Scenario, cohort: str, groups: list[tuple[str, ...]]) -> list[str]:
+    """No single move or swap (within the set sizes, keeping conflicts apart) lowers the spread."""
+    low, high = LEARNING_SET_SIZES
+    apart = {frozenset((c.person_a, c.person_b)) for c in scenario.conflicts}
+    now = learning_set_spread(scenario, groups)
+    for i, a in enumerate(groups):
+        for j, b in enumerate(groups):
+            if i == j:
+                continue
+            for p in a:
+                options = [(p, None)] + [(p, q) for q in b if i < j]
+                for p_out, q in options:
+                    new_a = [x for x in a if x != p_out] + ([q] if q else [])
+                    new_b = [x for x in b if x != q] + [p_out]
+                    if not (low <= len(new_a) <= high and low <= len(new_b) <= high):
+                        continue
+                    if any(
+                        frozenset((x, y)) in apart for g in (new_a, new_b) for x in g for y in g
+                    ):
+                        continue
+                    trial = [
+                        new_a if k == i else new_b if k == j else g for k, g in enumerate(groups)
+                    ]
+                    if learning_set_spread(scenario, trial) < now:
+                        return [f"cohort {cohort}: moving {p_out} to another set spreads it better"]
+    return []
 
 
 def check_group_gap(scenario: Scenario, events: Sequence[Event]) -> list[str]:
@@ -342,6 +556,8 @@ def violations(
         *check_venues(scenario, events),
         *check_after_order(scenario, events),
         *check_group_gap(scenario, events),
+        *check_recurring_series(scenario),
+        *check_learning_sets(scenario, selected, events),
     ]
 
 
@@ -389,7 +605,7 @@ def soft_penalties(scenario: Scenario, events: Sequence[Event]) -> dict[str, int
                 month[g.event_id] == month[e.event_id] and local_end[g.event_id] > when
                 for g in groups.get(e.cohort_id, [])
             )
-        if e.venue_id:
+        if e.venue_id and e.kind != "action_learning":  # whole-cohort sessions' rooms
             venue_load[e.venue_id, month[e.event_id], week] += 1
     for (_, m), weeks in coach_load.items():
         share = math.ceil(sum(weeks.values()) / len(weeks_of_month(scenario, m)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -676,10 +677,50 @@ class Coach(Record):
         return not self.councils or council in self.councils
 
 
-SessionKind = Literal["group", "coaching", "review", "cohort_event"]
+SessionKind = Literal["group", "coaching", "review", "cohort_event", "mentoring", "action_learning"]
+
+
+# An action learning set: each cohort is split into sets of this many participants (the least
+# number of sets), and every action learning session of the cohort meets in those sets.
+LEARNING_SET_SIZES = (4, 6)
 
 
 SessionMode = Literal["in_person", "online"]
+
+
+ALL_COHORTS = "all"  # the cohorts column: a session joining every cohort
+
+
+JOINT = "joint:"  # the cohort_id of a joint session's event: "joint:c01;c02"
+
+
+def joint_cohort_id(cohort_ids: Sequence[str]) -> str:
+    """The cohort_id of a joint session's event: never one cohort's own id, so a joint session
+    is no part of any one cohort's rhythm or group gap, even when it joins one cohort only."""
+    return JOINT + ";".join(cohort_ids)
+
+
+def cohorts_in(cohort_id: str) -> list[str]:
+    """The cohorts an event's cohort_id stands for: itself, or those a joint event joins."""
+    return cohort_id.removeprefix(JOINT).split(";") if cohort_id.startswith(JOINT) else [cohort_id]
+
+
+_REPEAT_WORDS = {"monthly": 1, "bimonthly": 2, "bi-monthly": 2, "quarterly": 3}
+_EVERY_MONTHS = re.compile(r"every\s+(\d{1,3})\s+months?")
+REPEAT_HELP = 'use monthly, bimonthly, quarterly or "every N months"'
+
+
+def parse_repeat(cell: str) -> int:
+    """The repeat column: months between a recurring session's occurrences. Weeks are not a
+    programme unit (each occurrence is placed in a programme month), so "every 6 weeks" is
+    refused with the nearest spellings that work."""
+    text = " ".join(cell.strip().lower().split())
+    if text in _REPEAT_WORDS:
+        return _REPEAT_WORDS[text]
+    found = _EVERY_MONTHS.fullmatch(text)
+    if found and 1 <= int(found.group(1)) <= MAX_MONTH:
+        return int(found.group(1))
+    raise ValueError(f"repeat {cell.strip()!r} is not a repeat: {REPEAT_HELP}")
 
 
 class Session(Record):
@@ -696,6 +737,16 @@ class Session(Record):
     mode: SessionMode | None = None  # None: group sessions and cohort events in person
     fixed_date: date | None = None  # the date column: held on this day, whatever the rhythm
     fixed_time: time | None = None  # the start_time column: starts at this time of day
+    # The repeat column: held every this many months from `month` to `until` (one occurrence
+    # per month of the series, each its own session keyed `<session_key>-<n>`).
+    every_months: int | None = Field(default=None, alias="repeat", ge=1, le=MAX_MONTH)
+    until: int | None = Field(default=None, ge=1, le=MAX_MONTH)
+    series: str | None = None  # an occurrence: the session_key of its programme.csv row
+    # The cohorts column: () is once per cohort; ("all",) or cohort ids is one joint event.
+    cohorts: Names = ()
+    # The invite column: who else is invited, in the coordinator's words ("Stepping Up alumni
+    # of earlier cohorts"); a note in the feeds, not attendees the calendar books.
+    invite: str = ""
 
     @field_validator("mode")
     @classmethod
@@ -710,9 +761,65 @@ class Session(Record):
             )
         return mode
 
+    @field_validator("cohorts")
+    @classmethod
+    def _joint_sessions_are_whole_cohort(cls, cohorts: Names, info: ValidationInfo) -> Names:
+        kind = info.data.get("kind")
+        if cohorts and kind in ("coaching", "review", "mentoring", "action_learning"):
+            raise ValueError(
+                f"a {kind} session is not one for whole cohorts; cohorts is only for group "
+                "sessions and cohort events"
+            )
+        if ALL_COHORTS in cohorts and len(cohorts) > 1:
+            raise ValueError(f"cohorts {';'.join(cohorts)!r}: write all, or list cohort ids")
+        return cohorts
+
+    @field_validator("until")
+    @classmethod
+    def _series_ends_after_it_starts(cls, until: int | None, info: ValidationInfo) -> int | None:
+        month, every = info.data.get("month"), info.data.get("every_months")
+        if until is not None and every is None:
+            raise ValueError("until is the last month of a recurring session: set repeat too")
+        if until is not None and month is not None and until < month:
+            raise ValueError(f"until {until} is before the session's month {month}")
+        return until
+
+    @model_validator(mode="after")
+    def _series_has_an_end(self) -> Session:
+        if self.every_months is not None and self.series is None:
+            if self.until is None:
+                raise ValueError("a recurring session (repeat) needs until, its last month")
+            if self.fixed_date is not None:
+                raise ValueError(
+                    "a recurring session cannot have one fixed date: give each date its own row"
+                )
+        return self
+
     @property
     def per_participant(self) -> bool:
-        return self.kind in ("coaching", "review")
+        return self.kind in ("coaching", "review", "mentoring")
+
+    @property
+    def joint(self) -> bool:
+        """One event for several cohorts (or all of them), not one per cohort."""
+        return bool(self.cohorts)
+
+    def occurrences(self) -> tuple[Session, ...]:
+        """A programme.csv row as the sessions it stands for: itself, or (repeat) one
+        session per month of the series, keyed `<session_key>-1`, `-2`, ... in month order."""
+        if self.every_months is None or self.until is None or self.series is not None:
+            return (self,)
+        months = range(self.month, self.until + 1, self.every_months)
+        return tuple(
+            self.model_copy(
+                update={
+                    "session_key": f"{self.session_key}-{n}",
+                    "month": m,
+                    "series": self.session_key,
+                }
+            )
+            for n, m in enumerate(months, start=1)
+        )
 
     @property
     def online(self) -> bool:

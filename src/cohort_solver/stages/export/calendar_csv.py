@@ -27,7 +27,7 @@ CALENDAR_COLUMNS = (
     "venue_id",
     "attendee_ids",
 )
-KINDS = ("group", "coaching", "review", "cohort_event")
+KINDS = ("group", "coaching", "review", "cohort_event", "mentoring", "action_learning")
 
 
 def calendar_csv(events: Sequence[Event]) -> str:

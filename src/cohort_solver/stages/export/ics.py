@@ -32,7 +32,7 @@ import icalendar
 
 from cohort_solver.domain.markets import PlacementDays
 from cohort_solver.domain.results import Event
-from cohort_solver.domain.scenario import Scenario
+from cohort_solver.domain.scenario import Scenario, cohorts_in
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.files import csv_text, not_utf8
 
@@ -49,6 +49,8 @@ _KIND_PHRASE = {
     "coaching": "one-to-one coaching session (online)",
     "review": "progress review",
     "cohort_event": "cohort event",
+    "mentoring": "one-to-one mentoring meeting (online)",
+    "action_learning": "action learning set (a small group of the cohort)",
 }
 _ROLE_LABEL = {
     "facilitator": "Facilitator",
@@ -240,8 +242,11 @@ def _description(scenario: Scenario, event: Event, who: Mapping[str, _Who]) -> s
     phrase = _KIND_PHRASE.get(event.kind, event.kind)
     lines = [
         f"{event.title}",
-        f"{programme.name}, cohort {event.cohort_id}: {phrase} (session {event.session_key}).",
+        f"{programme.name}, {_cohort_words(event)}: {phrase} (session {event.session_key}).",
     ]
+    invite = next((s.invite for s in scenario.programme if s.session_key == event.session_key), "")
+    if invite:
+        lines.append(f"Also invited: {invite.rstrip('.')}.")
     attendees = _attendees(scenario, event)
     rank = {role: i for i, role in enumerate(_ROLE_ORDER)}
     ordered = sorted(
@@ -274,13 +279,21 @@ def _attending(scenario: Scenario, ordered: Sequence[str], who: Mapping[str, _Wh
     return lines
 
 
+def _cohort_words(event: Event) -> str:
+    """'cohort c1', or for a joint session 'cohorts c1, c2 together'."""
+    cohorts = cohorts_in(event.cohort_id)
+    if cohorts == [event.cohort_id]:
+        return f"cohort {event.cohort_id}"
+    return f"cohorts {', '.join(cohorts)} together"
+
+
 def _location(scenario: Scenario, event: Event) -> str | None:
     if event.venue_id:
         for venue in scenario.venues:
             if venue.venue_id == event.venue_id:
                 return venue.name or venue.venue_id
         return event.venue_id
-    if event.kind == "coaching" or any(
+    if event.kind in ("coaching", "mentoring") or any(
         s.session_key == event.session_key and s.mode == "online" for s in scenario.programme
     ):
         return "Online"
@@ -305,7 +318,8 @@ def _feeds(
     for cohort in scenario.cohorts:
         by_kind["cohort"].setdefault(cohort.id, [])
     for event in events:
-        by_kind["cohort"].setdefault(event.cohort_id, []).append(event)
+        for cohort_id in cohorts_in(event.cohort_id):  # a joint session: each cohort's feed
+            by_kind["cohort"].setdefault(cohort_id, []).append(event)
         if event.venue_id:
             by_kind["venue"].setdefault(event.venue_id, []).append(event)
         for attendee in _attendees(scenario, event):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from cohort_solver.domain.scenario import GradeSettings
+from cohort_solver.domain.scenario import GradeSettings, parse_repeat
 from cohort_solver.stages.load.cells import (
     _optional,
     _text,
@@ -108,6 +108,10 @@ SESSION_COLUMNS = _columns(
     Column("mode", lambda c: "_".join(c.strip().lower().replace("-", " ").split())),
     Column("date", parse_date, field="fixed_date", dates=True),
     Column("start_time", parse_clock, field="fixed_time"),
+    Column("repeat", parse_repeat),  # monthly | bimonthly | quarterly | every N months
+    Column("until", parse_int),  # the last month of a recurring session
+    Column("cohorts", parse_list),  # blank: once per cohort; all, or cohort ids: one joint event
+    Column("invite", free_text=True),  # a note for the feeds: who else is invited
 )
 
 

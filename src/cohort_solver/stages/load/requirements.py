@@ -7,7 +7,7 @@ placeholder result later (a competitive selection without scores would select no
 from __future__ import annotations
 
 from cohort_solver.domain.programme_time import month_first_day, month_last_day
-from cohort_solver.domain.scenario import Session, Settings
+from cohort_solver.domain.scenario import ALL_COHORTS, Session, Settings
 from cohort_solver.stages.load.tables import TOML, Collector, Table
 
 OPEN_INSTEAD = (
@@ -22,7 +22,8 @@ def check_stage_inputs(
     sessions: list[tuple[int, Session]],
     out: Collector,
 ) -> None:
-    """A competitive selection needs scores; a coaching session needs coaches.csv."""
+    """A competitive selection needs scores; a coaching session needs coaches.csv, a mentoring
+    session mentors.csv."""
     where = tables["scores"]
     no_rows = where is None or (not where.numbers and not where.broken)
     if settings is not None and settings.selection.mode == "competitive" and no_rows:
@@ -34,16 +35,63 @@ def check_stage_inputs(
             f"(applicant_id, panelist, score) {OPEN_INSTEAD} in {TOML}",
         )
     programme = tables["programme"]
-    if programme is None or tables["coaches"] is not None:
+    if programme is None:
         return
     for row, session in sessions:
-        if session.kind == "coaching":
+        needs = {"coaching": "coaches", "mentoring": "mentors"}.get(session.kind)
+        if needs and tables[needs] is None:
             out.add(
                 programme.file,
                 row,
                 programme.column("kind"),
-                f"session {session.session_key!r} is coaching, but the programme has no "
-                "coaches.csv: add coaches.csv, or remove the session if there is no coaching",
+                f"session {session.session_key!r} is {session.kind}, but the programme has no "
+                f"{needs}.csv: add {needs}.csv, or remove the session if there is no "
+                f"{session.kind}",
+            )
+
+
+def check_series_and_joint(
+    settings: Settings | None,
+    table: Table | None,
+    sessions: list[tuple[int, Session]],
+    out: Collector,
+) -> None:
+    """A recurring session's occurrences (`forum-1`, ...) are names no other row uses; a joint
+    session names cohorts of the scenario; `after` links sessions of the same cohorts."""
+    if settings is None or table is None:
+        return
+    rows: dict[str, set[int]] = {}
+    for row, s in sessions:
+        rows.setdefault(s.session_key, set()).add(row)
+    recurring = {s.session_key for _, s in sessions if s.series is not None}
+    for key, where in sorted(rows.items()):
+        # (Two plain rows with one key are the key column's own problem, reported there.)
+        if len(where) > 1 and key in recurring:
+            out.add(
+                table.file,
+                max(where),
+                table.column("session_key"),
+                f"session {key!r} is also an occurrence of a recurring session (rows "
+                f"{', '.join(map(str, sorted(where)))}): rename one of them",
+            )
+    known = {c.id for c in settings.cohort_list()}
+    cohorts_of = {s.session_key: s.cohorts for _, s in sessions}
+    for row, s in sessions:
+        for cohort in sorted(set(s.cohorts) - known - {ALL_COHORTS}):
+            out.add(
+                table.file,
+                row,
+                table.column("cohorts"),
+                f"cohorts: {cohort!r} is not a cohort of {TOML} (cohorts: "
+                f"{', '.join(sorted(known))}, or all)",
+            )
+        if s.after in cohorts_of and cohorts_of[s.after] != s.cohorts:
+            out.add(
+                table.file,
+                row,
+                table.column("after"),
+                f"after {s.after!r}: a session can only follow one held for the same cohorts "
+                "(both per cohort, or both joint with the same cohorts column)",
             )
 
 

@@ -50,7 +50,11 @@ from cohort_solver.stages.load.references import (
     check_references,
     check_session_attendees,
 )
-from cohort_solver.stages.load.requirements import check_fixed_times, check_stage_inputs
+from cohort_solver.stages.load.requirements import (
+    check_fixed_times,
+    check_series_and_joint,
+    check_stage_inputs,
+)
 from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
 from cohort_solver.stages.load.tables import TOML, Collector, Table, read_table
 
@@ -131,7 +135,12 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     scores = rows("scores", Score, SCORE_COLUMNS)
     mentors = rows("mentors", Mentor, MENTOR_COLUMNS | grades)
     coaches = rows("coaches", Coach, COACH_COLUMNS)
-    sessions = rows("programme", Session, SESSION_COLUMNS)
+    # A recurring row stands for one session per month of its series (its own row number).
+    sessions = [
+        (row, s)
+        for row, row_session in rows("programme", Session, SESSION_COLUMNS)
+        for s in row_session.occurrences()
+    ]
     people = rows("people", Person, PERSON_COLUMNS)
     venues = rows("venues", Venue, VENUE_COLUMNS)
     unavailability = rows("unavailability", Unavailability, unavailability_columns(zone))
@@ -169,6 +178,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     check_outcomes(settings, tables, outcomes, unread, out)
     check_stage_inputs(settings, tables, sessions, out)
     check_fixed_times(settings, tables["programme"], sessions, out)
+    check_series_and_joint(settings, tables["programme"], sessions, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 

@@ -22,10 +22,11 @@ from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import bounds, explain
 from cohort_solver.stages.schedule.context import Context, Plan
-from cohort_solver.stages.schedule.events import build_demands
+from cohort_solver.stages.schedule.events import build_demands, cohort_members
 from cohort_solver.stages.schedule.explain import explain_event
 from cohort_solver.stages.schedule.goals import evaluate, weighted
 from cohort_solver.stages.schedule.grid import Grid
+from cohort_solver.stages.schedule.learning_sets import form_learning_sets
 from cohort_solver.stages.schedule.replan import lawful_pins, replan
 from cohort_solver.stages.schedule.search import Search
 from cohort_solver.stages.schedule.slots import (
@@ -108,7 +109,9 @@ def prepare(
     """The events, their candidate times and the order rules' pruning; a proof of
     infeasibility for any event left with no time at all."""
     grid = Grid(scenario)
-    demands, causes = build_demands(scenario, grid, selected, matches)
+    formed = form_learning_sets(scenario, cohort_members(selected), search)
+    demands, causes = build_demands(scenario, grid, selected, matches, formed.sets)
+    causes = [*formed.causes, *causes]
     if causes:
         raise InfeasibleError("calendar", causes)
     blocked, works = unavailable_slots(scenario, grid), working_days(scenario)

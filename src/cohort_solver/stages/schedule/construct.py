@@ -17,7 +17,14 @@ from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.order import gap_kept_by, order_window
 from cohort_solver.stages.schedule.slots import Options
 
-KIND_ORDER = {"cohort_event": 0, "group": 0, "review": 1, "coaching": 2}
+KIND_ORDER = {
+    "cohort_event": 0,
+    "group": 0,
+    "review": 1,
+    "coaching": 2,
+    "mentoring": 2,
+    "action_learning": 1,
+}
 
 
 def greedy(

@@ -7,7 +7,15 @@ once per participant, online. Who attends follows the contract:
   entry the participants' line managers, their heads of service, or the named person ids;
 - coaching: the participant and their matched coach, plus any `with` people;
 - review: the participant and their line manager, plus any `with` people (``with = P1;P2``
-  adds those people, who are then never double-booked either).
+  adds those people, who are then never double-booked either);
+- mentoring: the participant and their matched mentor, plus any `with` people;
+- action learning: one event per set of the cohort (``<cohort>/<key>/set-<n>``, see
+  ``learning_sets.py``) with the set's participants, the facilitator and their `with` people.
+
+A joint session (the cohorts column: ``all`` or cohort ids) is one event, ``joint/<key>``, for
+the participants of every cohort it joins, in a venue of any of them that seats everyone; its
+cohort_id is ``joint:`` and those cohorts' ids joined by ``;`` (its own rhythm and group gap,
+never one cohort's).
 """
 
 from __future__ import annotations
@@ -17,7 +25,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cohort_solver.domain.results import Decision, Match
-from cohort_solver.domain.scenario import Applicant, Scenario, Session
+from cohort_solver.domain.scenario import (
+    ALL_COHORTS,
+    Applicant,
+    Scenario,
+    Session,
+    joint_cohort_id,
+)
 from cohort_solver.stages.schedule.grid import Grid
 
 
@@ -52,8 +66,9 @@ class Demand:
 
     @property
     def whole_cohort(self) -> bool:
-        """Group sessions and cohort events: the whole cohort meets, in a venue."""
-        return not self.session.per_participant
+        """Group sessions and cohort events: the whole cohort meets, in a venue. (An action
+        learning set is part of a cohort: it is placed with the one-to-one events.)"""
+        return not self.session.per_participant and self.session.kind != "action_learning"
 
 
 def heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
@@ -65,86 +80,152 @@ def heads_of_service(scenario: Scenario) -> dict[tuple[str, str], str]:
     return heads
 
 
-def build_demands(
-    scenario: Scenario, grid: Grid, selected: Sequence[Decision], matches: Sequence[Match]
-) -> tuple[list[Demand], list[str]]:
-    """Every event the programme needs, in canonical order, and what makes any impossible
-    (a participant without a coach, a head of service that does not exist)."""
-    applicants = {a.applicant_id: a for a in scenario.applicants}
-    coach = {m.participant_id: m.coach_id for m in matches}
-    heads = heads_of_service(scenario)
+def cohort_members(selected: Sequence[Decision]) -> dict[str, list[str]]:
+    """cohort -> its participants, in allocation order."""
     members: dict[str, list[str]] = defaultdict(list)
     for o in selected:
         if o.cohort_id:
             members[o.cohort_id].append(o.applicant_id)
-    causes: list[str] = []
+    return members
 
-    def named(session: Session, pid: str) -> list[str]:
-        return _named(session, applicants[pid], heads, causes)
 
-    venues_of = _venues_of(scenario)
-    demands: list[Demand] = []
+def build_demands(
+    scenario: Scenario,
+    grid: Grid,
+    selected: Sequence[Decision],
+    matches: Sequence[Match],
+    sets: Mapping[str, Sequence[Sequence[str]]] | None = None,
+) -> tuple[list[Demand], list[str]]:
+    """Every event the programme needs, in canonical order, and what makes any impossible
+    (a participant without a coach or mentor, a head of service that does not exist).
+    ``sets``: each cohort's action learning sets, one event per set and session."""
+    members = cohort_members(selected)
+    sets = sets or {}
+    build = _Builder(scenario, grid, matches, members)
     for session in sorted(scenario.programme, key=lambda s: (s.month, s.session_key)):
-        length = grid.slots(session.duration_minutes)
+        if session.kind == "action_learning":
+            for cohort_id, groups in sorted(sets.items()):
+                for n, group in enumerate(groups, start=1):
+                    event_id = f"{cohort_id}/{session.session_key}/set-{n}"
+                    build.whole(session, [cohort_id], event_id, cohort_id, group)
+            continue
+        if session.joint:
+            joined = joint_cohorts(session, members)
+            if joined:
+                build.whole(
+                    session, joined, f"joint/{session.session_key}", joint_cohort_id(joined)
+                )
+            continue
         for cohort_id in sorted(members):
-            cohort = sorted(members[cohort_id])
             if not session.per_participant:
-                people = set(cohort) | ({session.facilitator} if session.facilitator else set())
-                for pid in cohort:
-                    people.update(named(session, pid))
-                attendees = tuple(sorted(people))
-                venues = (
-                    ()  # online: no room to book
-                    if session.online
-                    else tuple(v for v, seats in venues_of(cohort_id) if seats >= len(attendees))
-                )
-                demands.append(
-                    Demand(
-                        len(demands),
-                        f"{cohort_id}/{session.session_key}",
-                        session,
-                        cohort_id,
-                        None,
-                        attendees,
-                        tuple(cohort),
-                        None,
-                        venues,
-                        not session.online,
-                        len(attendees),
-                        length,
-                    )
-                )
+                build.whole(session, [cohort_id], f"{cohort_id}/{session.session_key}", cohort_id)
                 continue
-            for pid in cohort:
-                people = {pid, *named(session, pid)}
-                manager = applicants[pid].line_manager_id
-                if session.kind == "review" and manager:
-                    people.add(manager)
-                # A blank coach_id is a programme without coaching: no coach to invite.
-                coach_id = (coach.get(pid) or None) if session.kind == "coaching" else None
-                if session.kind == "coaching":
-                    if coach_id is None:
-                        causes.append(f"{pid}: no coach matched for {session.session_key}")
-                        continue
-                    people.add(coach_id)
-                attendees = tuple(sorted(people))
-                demands.append(
-                    Demand(
-                        len(demands),
-                        f"{cohort_id}/{session.session_key}/{pid}",
-                        session,
-                        cohort_id,
-                        pid,
-                        attendees,
-                        (pid,),
-                        coach_id,
-                        (),
-                        False,
-                        len(attendees),
-                        length,
-                    )
-                )
-    return demands, sorted(set(causes))
+            for pid in sorted(members[cohort_id]):
+                build.one_to_one(session, cohort_id, pid)
+    return build.demands, sorted(set(build.causes))
+
+
+class _Builder:
+    """The demands so far, and the causes that make any impossible."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        grid: Grid,
+        matches: Sequence[Match],
+        members: Mapping[str, Sequence[str]],
+    ):
+        self.grid, self.members = grid, members
+        self.applicants = {a.applicant_id: a for a in scenario.applicants}
+        self.partners = {
+            "coaching": {m.participant_id: m.coach_id for m in matches},
+            "mentoring": {m.participant_id: m.mentor_id for m in matches},
+        }
+        self.heads = heads_of_service(scenario)
+        self.venues_of = _venues_of(scenario)
+        self.demands: list[Demand] = []
+        self.causes: list[str] = []
+
+    def named(self, session: Session, pid: str) -> list[str]:
+        return _named(session, self.applicants[pid], self.heads, self.causes)
+
+    def whole(
+        self,
+        session: Session,
+        cohort_ids: Sequence[str],
+        event_id: str,
+        cohort_id: str,
+        only: Sequence[str] | None = None,
+    ) -> None:
+        """One group session or cohort event for these cohorts' participants together (or an
+        action learning set: ``only`` those participants of the cohort)."""
+        cohort = sorted(
+            only if only is not None else (p for c in cohort_ids for p in self.members[c])
+        )
+        people = set(cohort) | ({session.facilitator} if session.facilitator else set())
+        for pid in cohort:
+            people.update(self.named(session, pid))
+        attendees = tuple(sorted(people))
+        seats = {v: n for c in cohort_ids for v, n in self.venues_of(c)}  # any cohort's venue
+        venues = (
+            ()  # online: no room to book
+            if session.online
+            else tuple(v for v in sorted(seats) if seats[v] >= len(attendees))
+        )
+        self.demands.append(
+            Demand(
+                len(self.demands),
+                event_id,
+                session,
+                cohort_id,
+                None,
+                attendees,
+                tuple(cohort),
+                None,
+                venues,
+                not session.online,
+                len(attendees),
+                self.grid.slots(session.duration_minutes),
+            )
+        )
+
+    def one_to_one(self, session: Session, cohort_id: str, pid: str) -> None:
+        people = {pid, *self.named(session, pid)}
+        manager = self.applicants[pid].line_manager_id
+        if session.kind == "review" and manager:
+            people.add(manager)
+        # A blank coach_id (mentor_id) is a programme without coaching (mentoring).
+        partner = self.partners.get(session.kind, {}).get(pid) or None
+        if session.kind in self.partners:
+            if partner is None:
+                role = "coach" if session.kind == "coaching" else "mentor"
+                self.causes.append(f"{pid}: no {role} matched for {session.session_key}")
+                return
+            people.add(partner)
+        attendees = tuple(sorted(people))
+        self.demands.append(
+            Demand(
+                len(self.demands),
+                f"{cohort_id}/{session.session_key}/{pid}",
+                session,
+                cohort_id,
+                pid,
+                attendees,
+                (pid,),
+                partner if session.kind == "coaching" else None,
+                (),
+                False,
+                len(attendees),
+                self.grid.slots(session.duration_minutes),
+            )
+        )
+
+
+def joint_cohorts(session: Session, members: Mapping[str, Sequence[str]]) -> list[str]:
+    """The cohorts a joint session joins: every cohort with participants (``all``), or those
+    it names that have any."""
+    named = set(members) if ALL_COHORTS in session.cohorts else set(session.cohorts)
+    return sorted(c for c in named if members.get(c))
 
 
 def _named(

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from cohort_solver.domain.programme_time import minutes_of_day, month_bounds
 from cohort_solver.domain.results import Event
-from cohort_solver.domain.scenario import Scenario
+from cohort_solver.domain.scenario import Scenario, cohorts_in
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
@@ -348,6 +348,56 @@ def _goals_here(ctx: Context, plan: Mapping[str, Placement], d: Demand) -> list[
             "Coaching avoids workshop weeks: "
             + (f"this week also has {', '.join(clash)}." if clash else "no workshop that week.")
         )
+    return out + _series_and_partners(ctx, d)
+
+
+def _councils_of(
+    councils: Mapping[str, tuple[str, ...] | None], cohort_id: str
+) -> tuple[str, ...] | None:
+    """The councils whose venues a cohort may use; a joint session (joint:c01;c02) may use
+    the venues of any of its cohorts (None: every venue)."""
+    allowed: set[str] = set()
+    for cohort in cohorts_in(cohort_id):
+        mine = councils.get(cohort)
+        if mine is None:
+            return None
+        allowed.update(mine)
+    return tuple(sorted(allowed))
+
+
+def _series_and_partners(ctx: Context, d: Demand) -> list[str]:
+    """What a recurring, joint or mentoring session adds to the explanation."""
+    s, out = d.session, []
+    if s.series and s.every_months and s.until:
+        out.append(
+            f"Recurring: {d.key} is one of the series {s.series}, every "
+            f"{'month' if s.every_months == 1 else f'{s.every_months} months'} until month "
+            f"{s.until}; each occurrence is placed in its own month under every rule."
+        )
+    if s.joint:
+        out.append(
+            f"Joint session of cohorts {', '.join(cohorts_in(d.cohort_id))}: {len(d.members)} "
+            "participants in one event, in a venue that seats all of them."
+        )
+    if s.invite:
+        out.append(f"Also invited (a note in the feeds, not booked here): {s.invite.rstrip('.')}.")
+    if d.kind == "action_learning":
+        areas = {a.applicant_id: a.service_area for a in ctx.scenario.applicants}
+        spread = len({areas[p] for p in d.members})
+        out.append(
+            f"Action learning {d.event_id.rsplit('/', 1)[-1]} of cohort {d.cohort_id}: "
+            f"{', '.join(d.members)}, from {spread} service area(s). The cohort's sets are "
+            "formed once, spread across service areas and councils, and meet in the same "
+            "sets at every action learning session."
+        )
+    if d.kind == "mentoring":
+        mentors = {m.mentor_id for m in ctx.scenario.mentors}
+        mentor = [a for a in d.attendees if a in mentors and a not in d.members]
+        busy = sum(len(ctx.events_of[m]) - 1 for m in mentor)
+        out.append(
+            f"Mentor meeting with {', '.join(mentor) or 'no mentor'}, who attends "
+            f"{busy} other event(s) of the programme, none at the same time."
+        )
     return out
 
 
@@ -364,7 +414,7 @@ def context_of_calendar(scenario: Scenario, events: Sequence[Event]) -> Context:
     demands = []
     for i, e in enumerate(sorted(events, key=lambda e: e.event_id)):
         session = sessions[e.session_key]
-        allowed = venues.get(e.cohort_id)
+        allowed = _councils_of(venues, e.cohort_id)
         rooms = tuple(
             sorted(
                 v.venue_id

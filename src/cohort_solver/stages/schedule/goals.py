@@ -180,9 +180,12 @@ def coach_week_overload(m: CalendarModel) -> Terms:
 
 
 def venue_week_overload(m: CalendarModel) -> Terms:
-    """A venue's bookings in a week beyond one (per programme month)."""
+    """A venue's bookings in a week beyond one (per programme month), by whole-cohort sessions
+    (an action learning set's room is not counted: a cohort's sets may share a week)."""
     here: dict[tuple[str, int, tuple[int, int]], list[IntVar]] = defaultdict(list)
     for d in m.free:
+        if not d.whole_cohort:
+            continue
         for v, x in m.venue.get(d.event_id, {}).items():
             for week in sorted(m.weeks(d.event_id)):
                 z = m.model.new_bool_var(f"venue_week[{d.event_id},{v},{week}]")
@@ -191,7 +194,7 @@ def venue_week_overload(m: CalendarModel) -> Terms:
     fixed: dict[tuple[str, int, tuple[int, int]], int] = defaultdict(int)
     for d in m.around:
         p = m.fixed[d.event_id]
-        if p.venue:
+        if p.venue and d.whole_cohort:
             fixed[p.venue, d.month, m.grid.week(p.day)] += 1
     terms: Terms = []
     for key, zs in sorted(here.items()):
