@@ -91,6 +91,12 @@ def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
         event("2", "north", "coaching", "2024-05-14"),
         event("3", "north", "review", "2024-05-20"),
         event("4", "south", "group", "2024-06-05"),
+        # A joint session shows in each of its cohorts' columns, in date order, marked joint;
+        # mentor and learning set meetings are counted by what they are.
+        event("5", "joint:north;south", "cohort_event", "2024-07-02"),
+        event("6", "north", "group", "2024-07-30"),
+        event("7", "north", "mentoring", "2024-07-10"),
+        event("8", "south", "action_learning", "2024-07-11"),
     ]
     html = report_html(scenario, allocation, [], events, [allocation.report])
     grid = html.split("<h2>Calendar overview</h2>", 1)[1].split("<h2>", 1)[0]
@@ -99,6 +105,10 @@ def test_calendar_overview_is_a_month_grid_per_cohort() -> None:
     assert "<th>month</th><th>north</th><th>south</th>" in grid
     assert "<tr><td>May 2024</td><td>Wed 08<br>+2 1:1/review</td><td>no sessions</td></tr>" in grid
     assert "<tr><td>Jun 2024</td><td>no sessions</td><td>Wed 05</td></tr>" in grid
+    assert (
+        "<tr><td>Jul 2024</td><td>Tue 02 (joint)<br>Tue 30<br>+1 mentor meetings</td>"
+        "<td>Tue 02 (joint)<br>+1 learning set meetings</td></tr>"
+    ) in grid
     last = max(s.month for s in scenario.programme)
     assert grid.count("<tr><td>") == last
 

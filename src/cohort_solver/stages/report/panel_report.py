@@ -331,37 +331,63 @@ def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
 
 def _calendar_grid(scenario: Scenario, events: Sequence[Event]) -> str:
     """Every month of the programme as a row (an empty month says so, rather than vanish),
-    each cohort a column: the group sessions' dates, and how many 1:1s and reviews. Months
-    down the page keep the grid narrow enough for a 1280 px screen however long the programme."""
+    each cohort a column: the group sessions' dates (a session joining several cohorts in
+    each of their columns, marked joint), and how many 1:1s, reviews, mentor meetings and
+    learning set meetings. Months down the page keep the grid narrow enough for a 1280 px
+    screen however long the programme."""
     start = scenario.settings.programme.start
     last = max((s.month for s in scenario.programme), default=1)
     months = {month_first_day(start, m).strftime("%Y-%m") for m in range(1, last + 1)}
     months |= {e.start.strftime("%Y-%m") for e in events}  # one outside the template still shows
     cells: dict[tuple[str, str], list[Event]] = {}
     for e in events:
-        cells.setdefault((e.cohort_id, e.start.strftime("%Y-%m")), []).append(e)
-
-    def cell(found: list[Event]) -> str:
-        group = sorted(
-            e.start.strftime("%a %d") for e in found if e.kind in ("group", "cohort_event")
-        )
-        others = sum(e.kind not in ("group", "cohort_event") for e in found)
-        return (
-            "<br>".join([escape(d) for d in group] + ([f"+{others} 1:1/review"] if others else []))
-            or "no sessions"
-        )
-
-    cohorts = sorted({e.cohort_id for e in events})
+        for cohort in _columns_of(e.cohort_id):
+            cells.setdefault((cohort, e.start.strftime("%Y-%m")), []).append(e)
+    cohorts = sorted({c for e in events for c in _columns_of(e.cohort_id)})
     rows = [
         [
             escape(date.fromisoformat(f"{key}-01").strftime("%b %Y")),
-            *(cell(cells.get((k, key), [])) for k in cohorts),
+            *(_grid_cell(cells.get((k, key), [])) for k in cohorts),
         ]
         for key in sorted(months)
     ]
     return "<p>Group sessions by date; 1:1 coaching and reviews as a count.</p>" + _table(
         ["month", *cohorts], rows
     )
+
+
+JOINT = "joint:"
+# Sessions counted rather than dated in the grid, and how a count of them reads.
+COUNTED = {
+    "coaching": "1:1/review",
+    "review": "1:1/review",
+    "mentoring": "mentor meetings",
+    "action_learning": "learning set meetings",
+}
+
+
+def _columns_of(cohort_id: str) -> list[str]:
+    """The grid columns an event shows in: its cohort's, or each of a joint session's."""
+    if cohort_id.startswith(JOINT):
+        return cohort_id.removeprefix(JOINT).split(";")
+    return [cohort_id]
+
+
+def _grid_cell(found: list[Event]) -> str:
+    group = [
+        (e.start.strftime("%a %d"), " (joint)" if e.cohort_id.startswith(JOINT) else "")
+        for e in sorted(found, key=lambda e: (e.start, e.event_id))
+        if e.kind in ("group", "cohort_event")
+    ]
+    counts: dict[str, int] = {}
+    for e in found:
+        if e.kind in COUNTED:
+            counts[COUNTED[e.kind]] = counts.get(COUNTED[e.kind], 0) + 1
+    lines = [escape(day + joint) for day, joint in group]
+    lines += [
+        f"+{counts[what]} {what}" for what in dict.fromkeys(COUNTED.values()) if what in counts
+    ]
+    return "<br>".join(lines) or "no sessions"
 
 
 # (subject, "are"/"is", "follow"/"follows") for each stage, so the sentence reads right.
