@@ -443,8 +443,7 @@ class ImpactTarget(_Settings):
     """One ``[[impact.target]]``: how many participants should reach an outcome in a window.
 
     The window is counted in programme months ``relative_to`` the programme's ``start`` (month
-    1 = the
-    month it starts: "within months 9-12 of the start date") or from its ``end`` (month 1 =
+    1 = the month it starts: "within months 9-12 of the start date") or its ``end`` (month 1 =
     the first month after the programme: "within 12 months following the programme").
     ``since_start`` opens the window on the programme's first day instead, so an earlier
     outcome counts too (the seed's targets are cumulative).
@@ -464,6 +463,11 @@ class ImpactTarget(_Settings):
     def _one_aim_and_a_window(self) -> ImpactTarget:
         if (self.count is None) == (self.share is None):
             raise ValueError("an impact target needs exactly one of count or share")
+        if self.counts == "completed" and (self.months or self.since_start):
+            raise ValueError(
+                "a completion target has no window (it closes with the programme): leave out "
+                "months and since_start"
+            )
         if self.counts != "completed" and not self.months:
             raise ValueError(
                 "an impact target needs its window: months = [first, last] (or [last])"

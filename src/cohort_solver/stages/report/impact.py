@@ -25,7 +25,7 @@ from typing import Literal
 from cohort_solver.domain.programme_time import month_first_day, month_last_day
 from cohort_solver.domain.results import Allocation
 from cohort_solver.domain.scenario import CareerOutcome, ImpactTarget, Scenario
-from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
+from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable, small
 
 SEED_PLACES = 12
 SEED_TARGETS = {
@@ -35,6 +35,9 @@ SEED_TARGETS = {
     "within_18_months_after": 8,
 }
 ALL = "all cohorts"
+# The exact disclosure audit grows with the participants and 3 to the power of the cohorts:
+# past this (e.g. 44 participants in 3 cohorts, 400 in one) the sufficient rule decides.
+EXACT_BUDGET = 1200
 
 Status = Literal["met", "not met", "open"]
 
@@ -305,19 +308,63 @@ def shown_counts(result: Impact, cohort_of: dict[str, str]) -> dict[str, int | N
     cumulative target minus an earlier one). ``disclosure`` decides which can show together.
     """
     sets = _named_sets(result)
-    columns = dict(sets)
-    for (a, x), (b, y) in _pairs(sets):
-        if x < y:  # nested: |y| - |x| is the number of people in y but not x
-            columns[f"{b} without {a}"] = y - x
     populations = {ALL: frozenset(cohort_of)} | {
         c: frozenset(p for p, cohort in cohort_of.items() if cohort == c) for c in result.cohorts
     }
-    wanted = [Cell(_population(name), name) for name in sets]
-    safe = disclosable(columns, populations, wanted)
-    return {
-        name: len(people) if Cell(_population(name), name) in safe else None
-        for name, people in sets.items()
+    if len(cohort_of) * 3 ** len(result.cohorts) > EXACT_BUDGET:
+        return _nested_rule(result, sets, populations)
+    # One column per distinct set of people (two names for one set are one count), and for
+    # each set inside another the people in the larger only.
+    canonical: dict[frozenset[str], str] = {}
+    for name, people in sets.items():
+        canonical.setdefault(people, name)
+    columns = {name: people for people, name in canonical.items()}
+    for x, y in _nested(list(canonical)):
+        canonical.setdefault(y - x, f"{canonical[y]} without {canonical[x]}")
+        columns.setdefault(canonical[y - x], y - x)
+    cell = {name: Cell(_population(name), canonical[people]) for name, people in sets.items()}
+    safe = disclosable(columns, populations, list(dict.fromkeys(cell.values())))
+    return {name: len(people) if cell[name] in safe else None for name, people in sets.items()}
+
+
+def _nested_rule(
+    result: Impact, sets: dict[str, frozenset[str]], populations: dict[str, frozenset[str]]
+) -> dict[str, int | None]:
+    """The counts a sufficient rule lets show, for programmes too large for the exact audit.
+
+    A count shows only if it, its population minus it, and its difference from every count
+    already shown that it contains or lies inside are each 0 or at least 3; and a cohort's
+    career tracking only where every cohort's count in that period (and the rest of its
+    cohort) is 0 or at least 3, so no sum or difference of them is 1 or 2.
+    """
+    periods_safe = {
+        p.label: all(
+            not small(len(sets[f"track {c}|{p.label}"]))
+            and not small(len(populations[c] - sets[f"track {c}|{p.label}"]))
+            for c in result.cohorts
+            if f"track {c}|{p.label}" in sets
+        )
+        for p in result.periods
     }
+    shown: dict[str, frozenset[str]] = {}
+    for name, people in sets.items():
+        population = populations[_population(name)]
+        if _population(name) != ALL and not periods_safe[name.split("|")[1]]:
+            continue
+        differences = [
+            len(people ^ other) for other in shown.values() if people <= other or other <= people
+        ]
+        if not any(small(n) for n in [len(people), len(population - people), *differences]):
+            shown[name] = people
+    return {name: len(people) if name in shown else None for name, people in sets.items()}
+
+
+def _nested(sets: list[frozenset[str]]) -> Iterable[tuple[frozenset[str], frozenset[str]]]:
+    """Every pair (x, y) of non-empty sets with x strictly inside y: |y| - |x| is a count."""
+    for x in sets:
+        for y in sets:
+            if x and x < y:
+                yield x, y
 
 
 def _named_sets(result: Impact) -> dict[str, frozenset[str]]:
@@ -332,16 +379,6 @@ def _population(name: str) -> str:
     if name.startswith("track "):
         return name.removeprefix("track ").split("|")[0]
     return ALL
-
-
-def _pairs(
-    sets: dict[str, frozenset[str]],
-) -> Iterable[tuple[tuple[str, frozenset[str]], tuple[str, frozenset[str]]]]:
-    items = list(sets.items())
-    for a in items:
-        for b in items:
-            if a[0] != b[0]:
-                yield a, b
 
 
 # ---------------------------------------------------------------------- the report's section
