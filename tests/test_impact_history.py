@@ -353,7 +353,7 @@ def _attack(
     # minus an earlier one, all cohorts minus one cohort, a target minus a tracked period.
     meaning = _meanings(result, targets)
     for (a, x), (b, y) in combinations(published.items(), 2):
-        if _inside(meaning[a], meaning[b]) or _inside(meaning[b], meaning[a]):
+        if _inside(a, b, meaning) or _inside(b, a, meaning):
             assert abs(len(y) - len(x)) not in (1, 2), (a, b)
     # All cohorts minus every cohort but one, per period.
     for period in result.periods:
@@ -365,20 +365,16 @@ def _attack(
                 assert len(truth[hidden[0]]) not in (1, 2)
 
 
-Meaning = tuple[str, frozenset[str], date, date] | tuple[str]
+Dated = tuple[str, frozenset[str], date, date]  # cohort, outcome words, first and last day
 
 
-def _meanings(result: Impact, targets: list[dict[str, Any]]) -> dict[str, Meaning]:
-    """What each count is, as a reader of the page knows it: (cohort, words, first, last)
-    for dated counts; the others are known only to lie inside "recorded"."""
+def _meanings(result: Impact, targets: list[dict[str, Any]]) -> dict[str, Dated]:
+    """What each dated count is, as a reader of the page knows it (not who is in it)."""
     positive = frozenset(NHS["positive"])
-    meaning: dict[str, Meaning] = {"recorded": ("recorded",), "undated": ("undated",)}
-    meaning |= {f"kind {k}": (f"kind {k}",) for k in result.kinds}
+    meaning: dict[str, Dated] = {}
     for i, (spec, t) in enumerate(zip(targets, result.targets, strict=True)):
         counts = spec.get("counts", "positive")
-        if counts == "completed" or t.opens is None:
-            meaning[f"target {i}"] = ("completed",)
-        else:
+        if counts != "completed" and t.opens is not None:
             words = positive if counts == "positive" else frozenset(counts)
             meaning[f"target {i}"] = (ALL, words, t.opens, t.deadline)
     for cohort, label in result.tracking:
@@ -387,13 +383,22 @@ def _meanings(result: Impact, targets: list[dict[str, Any]]) -> dict[str, Meanin
     return meaning
 
 
-def _inside(a: Meaning, b: Meaning) -> bool:
-    if b == ("recorded",):
+def _inside(a: str, b: str, meaning: dict[str, Dated]) -> bool:
+    """Count ``a`` lies inside count ``b`` by what they mean: every count lies inside
+    "recorded"; a dated one inside another of its cohort (or all), words and dates."""
+    if b == "recorded":
         return a != b
-    if len(a) != 4 or len(b) != 4:
+    if a not in meaning or b not in meaning:
         return False
+    (cohort_a, words_a, first_a, last_a), (cohort_b, words_b, first_b, last_b) = (
+        meaning[a],
+        meaning[b],
+    )
     return (
-        b[0] in (a[0], ALL) and a[1] <= b[1] and b[2] <= a[2] and a[3] <= b[3]  # type: ignore[misc]
+        cohort_b in (cohort_a, ALL)
+        and words_a <= words_b
+        and first_b <= first_a
+        and last_a <= last_b
     )
 
 
