@@ -465,7 +465,8 @@ def _notes(scenario: Scenario, result: Impact, figure: _Figures) -> list[str]:
         )
     notes.append(
         "Each participant counts once per target (their first qualifying outcome in the "
-        "window); percentages are of the participants."
+        "window); percentages are of the participants, and stated is the share the programme "
+        "states (a count as a share of the places)."
     )
     if not scenario.settings.impact.target:
         notes.append("Counts are cumulative from the programme start.")
