@@ -349,6 +349,11 @@ def _attack(
         population = sizes[name.split("|")[0].removeprefix("track ")] if "|" in name else sizes[ALL]
         assert len(people) not in (1, 2), name  # read directly
         assert len(population - people) not in (1, 2), name  # the population minus it
+    # Every cohort's count for a period adds up to all cohorts' count.
+    for period in result.periods:
+        parts = [f"track {c}|{period.label}" for c in result.cohorts]
+        if len(parts) > 1 and all(p in published for p in parts):
+            published[f"track {ALL}|{period.label}"] = truth[f"track {ALL}|{period.label}"]
     # One published count minus another that must lie inside it: a later cumulative target
     # minus an earlier one, all cohorts minus one cohort, a target minus a tracked period.
     meaning = _meanings(result, targets)
@@ -528,3 +533,34 @@ def test_a_later_target_minus_an_earlier_one_does_not_give_away_one_person() -> 
     assert [t.achieved for t in result.targets] == [4, 5]
     shown = shown_counts(result, {f"P{i}": "main" for i in range(1, 11)})
     assert shown["target 0"] is None or shown["target 1"] is None
+
+
+def test_the_page_tracks_each_cohort_when_there_are_several() -> None:
+    rows = _rows(
+        *((f"N{i}", None, "secondment", "2024-09-01") for i in range(1, 4)),
+        *((f"S{i}", None, "job_move", "2025-06-01") for i in range(1, 4)),
+        *((f"S{i}", None, "stretch_assignment", "2026-06-01") for i in range(4, 7)),
+    )
+    cohort_of = {f"N{i}": "north" for i in range(1, 7)} | {f"S{i}": "south" for i in range(1, 10)}
+    html = impact_html(_scenario(NHS, rows), _allocation(cohort_of))
+    tracking = html[html.index("<h3>Career tracking") :]
+    assert "<th>year 2 after (2026-04-01 to 2027-03-31)</th>" in tracking
+    assert "<td>all cohorts</td><td>3</td><td>3</td><td>3</td>" in tracking
+    assert "<td>north</td><td>3</td><td>0</td><td>0</td>" in tracking
+    assert "<td>south</td><td>0</td><td>3</td><td>3</td>" in tracking
+
+
+def test_a_cohort_row_does_not_give_away_the_all_cohorts_count() -> None:
+    # North's 0 and south's 3 in year 1 add up to all cohorts' 3, which beside the 7 by 18
+    # months and the 3 during the programme would leave S4 alone in year 2.
+    rows = _rows(
+        *((f"N{i}", None, "secondment", "2024-09-01") for i in range(1, 4)),
+        *((f"S{i}", None, "job_move", "2025-06-01") for i in range(1, 4)),
+        ("S4", None, "stretch_assignment", "2026-06-01"),
+    )
+    cohort_of = {f"N{i}": "north" for i in range(1, 7)} | {f"S{i}": "south" for i in range(1, 7)}
+    result = impact(_scenario(NHS, rows), _allocation(cohort_of))
+    shown = shown_counts(result, cohort_of)
+    year_1 = [shown[f"track {c}|year 1 after"] for c in ("north", "south")]
+    assert shown["target 3"] == 7 and shown[f"track {ALL}|during the programme"] == 3
+    assert None in year_1

@@ -313,29 +313,39 @@ def shown_counts(result: Impact, cohort_of: dict[str, str]) -> dict[str, int | N
     }
     if len(cohort_of) * 3 ** len(result.cohorts) > EXACT_BUDGET:
         return _nested_rule(result, sets, populations)
-    # One column per distinct set of people (two names for one set are one count), and for
-    # each set inside another the people in the larger only.
+    # A column is what a count counts, among all participants: a cohort's tracked period is
+    # the all-cohorts period counted in that cohort. One column per distinct set of people
+    # (two names for one set are one count), and for each set inside another the people in
+    # the larger only.
+    of = {name: sets[_all_cohorts(name)] for name in sets}
     canonical: dict[frozenset[str], str] = {}
-    for name, people in sets.items():
+    for name, people in of.items():
         canonical.setdefault(people, name)
     columns = {name: people for people, name in canonical.items()}
     for x, y in _nested(list(canonical)):
         canonical.setdefault(y - x, f"{canonical[y]} without {canonical[x]}")
         columns.setdefault(canonical[y - x], y - x)
-    cell = {name: Cell(_population(name), canonical[people]) for name, people in sets.items()}
+    cell = {name: Cell(_population(name), canonical[people]) for name, people in of.items()}
     safe = disclosable(columns, populations, list(dict.fromkeys(cell.values())))
-    return {name: len(people) if cell[name] in safe else None for name, people in sets.items()}
+    # The audit works out counts of one column over whole cohorts; one count minus another
+    # that lies inside it from a single cohort (everyone recorded minus one cohort's tracked
+    # period) mixes the two, so the nested rule is applied to what the audit lets show.
+    return _nested_rule(result, sets, populations, {n for n in sets if cell[n] in safe})
 
 
 def _nested_rule(
-    result: Impact, sets: dict[str, frozenset[str]], populations: dict[str, frozenset[str]]
+    result: Impact,
+    sets: dict[str, frozenset[str]],
+    populations: dict[str, frozenset[str]],
+    allowed: set[str] | None = None,
 ) -> dict[str, int | None]:
-    """The counts a sufficient rule lets show, for programmes too large for the exact audit.
+    """The counts a sufficient rule lets show (of ``allowed``, after the exact audit).
 
     A count shows only if it, its population minus it, and its difference from every count
-    already shown that it contains or lies inside are each 0 or at least 3; and a cohort's
-    career tracking only where every cohort's count in that period (and the rest of its
-    cohort) is 0 or at least 3, so no sum or difference of them is 1 or 2.
+    already shown that it contains or lies inside are each 0 or at least 3. Without the audit
+    (a programme too large for it) a cohort's career tracking also shows only where every
+    cohort's count in that period (and the rest of its cohort) is 0 or at least 3, so no sum
+    or difference of them is 1 or 2.
     """
     periods_safe = {
         p.label: all(
@@ -349,7 +359,9 @@ def _nested_rule(
     shown: dict[str, frozenset[str]] = {}
     for name, people in sets.items():
         population = populations[_population(name)]
-        if _population(name) != ALL and not periods_safe[name.split("|")[1]]:
+        if allowed is not None and name not in allowed:
+            continue
+        if allowed is None and _population(name) != ALL and not periods_safe[name.split("|")[1]]:
             continue
         differences = [
             len(people ^ other) for other in shown.values() if people <= other or other <= people
@@ -373,6 +385,13 @@ def _named_sets(result: Impact) -> dict[str, frozenset[str]]:
     sets |= {f"kind {k}": people for k, people in result.kinds.items()}
     sets |= {f"track {c}|{p}": people for (c, p), people in result.tracking.items()}
     return sets
+
+
+def _all_cohorts(name: str) -> str:
+    """The all-cohorts count a cohort's tracked period is part of (else the name itself)."""
+    if name.startswith("track "):
+        return f"track {ALL}|{name.split('|')[1]}"
+    return name
 
 
 def _population(name: str) -> str:
