@@ -115,7 +115,7 @@ def impact(scenario: Scenario, allocation: Allocation) -> Impact:
     cohorts = tuple(sorted(set(cohort_of.values())))
     return Impact(
         participants=len(cohort_of),
-        recorded=frozenset(o.participant_id for o in ours),
+        recorded=frozenset(o.participant_id for o in known),
         targets=tuple(_targets(scenario, known, len(cohort_of), day)),
         kinds=_people_by(positive, lambda o: o.outcome),
         undated=frozenset(o.participant_id for o in positive if o.outcome_date is None),
@@ -151,7 +151,7 @@ def _targets(
         opens, closes = _window(scenario, spec)
         achievers = _achievers(scenario, outcomes, spec.counts, opens, closes)
         yield Target(
-            spec.label or _wording(spec, settings.programme_months),
+            spec.label or _wording(spec),
             aim,
             stated,
             achievers,
@@ -231,7 +231,7 @@ def _status(achieved: int, aim: int, closes: date, day: date) -> Status:
     return "met" if achieved >= aim else "not met"
 
 
-def _wording(spec: ImpactTarget, programme_months: int) -> str:
+def _wording(spec: ImpactTarget) -> str:
     what = (
         "completed the programme"
         if spec.counts == "completed"
