@@ -24,6 +24,9 @@ from tests.browser import find_chromium, launch
 pytestmark = pytest.mark.slow  # a real Chromium and three solves
 
 OXFORD = Path(__file__).resolve().parents[1] / "scenarios" / "oxford-2024"
+# Their reports have a section per [[markets]] scheme (sign-up schemes, job swaps, placements).
+SCHEMES = Path(__file__).resolve().parents[1] / "scenarios" / "oxford-university-2024"
+PLACEMENTS = Path(__file__).resolve().parents[1] / "scenarios" / "staffordshire-hps-2019"
 AXE = Path(__file__).parent / "axe"
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 IN_CI = bool(os.environ.get("CI"))
@@ -61,11 +64,27 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for command in commands:
         result = CliRunner().invoke(main, [*command, "--out", str(out), "--quiet"])
         assert result.exit_code == 0, result.output
-    return {name: out / name for name in ("report.html", "compare.html", "robustness.html")}
+    found = {name: out / name for name in ("report.html", "compare.html", "robustness.html")}
+    for name, folder in (("schemes", SCHEMES), ("placements", PLACEMENTS)):
+        result = CliRunner().invoke(
+            main, ["run", str(folder), "--out", str(out.parent / name), "--quiet"]
+        )
+        assert result.exit_code == 0, result.output
+        found[f"{name}/report.html"] = out.parent / name / "report.html"
+    return found
 
 
 @pytest.mark.parametrize("width", [1280, 320])
-@pytest.mark.parametrize("name", ["report.html", "compare.html", "robustness.html"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.html",
+        "compare.html",
+        "robustness.html",
+        "schemes/report.html",
+        "placements/report.html",
+    ],
+)
 def test_every_page_has_no_wcag_22_aa_violations(
     name: str, width: int, pages: dict[str, Path], axe_script: Path
 ) -> None:

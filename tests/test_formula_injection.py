@@ -178,6 +178,7 @@ def test_every_csv_written_neutralises_every_cell(hostile: tuple[Path, Path]) ->
     assert {p.name for p in written} == {
         "allocation.csv",
         "decision_log.csv",
+        "feedback.csv",
         "matches.csv",
         "calendar.csv",
         "changes.csv",

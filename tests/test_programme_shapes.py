@@ -105,6 +105,7 @@ def test_a_scenario_with_only_applicants_allocates_and_says_what_it_skipped(
     assert {p.name for p in out.iterdir()} == {
         "allocation.csv",
         "decision_log.csv",
+        "feedback.csv",  # a paragraph per applicant, too
         "panel.xlsx",  # the panel's workbook comes with every allocation
         "report.html",
         "solution.json",

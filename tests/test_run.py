@@ -40,6 +40,7 @@ def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, P
     assert {p.name for p in out.iterdir()} == {
         "allocation.csv",
         "decision_log.csv",
+        "feedback.csv",
         "matches.csv",
         "calendar.csv",
         "ics",

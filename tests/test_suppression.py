@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_solver.cli import main
+from cohort_solver.domain.reasons import COMPETITION_WORDS, SHAREABLE_WORDS
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
 from cohort_solver.stages.report.disclosure import Cell, disclosable
@@ -212,10 +213,16 @@ def test_the_report_lists_no_one_with_a_ring_fence(access: Path) -> None:
     text = "".join(page.text)
     assert "access" not in text  # the ring fence's name appears nowhere on the page
     assert "ring_fence:" not in text  # nor a reserve's reason naming it
+    # Reasons in words (issue 15, item 4), but only the decision log's shareable ones: a
+    # ring-fence reason reads as competition, whoever it is about.
     reserve_reasons = {row[4] for row in page.tables["Reserve list"][1:]}
-    assert reserve_reasons <= {"competition", "places", "preference", "lottery"} | {
-        r for r in reserve_reasons if r.startswith("spread:")
+    assert reserve_reasons
+    shareable = {
+        w.format(where=where)
+        for w in [*SHAREABLE_WORDS.values(), COMPETITION_WORDS]
+        for where in ("the programme", "every cohort open to them")
     }
+    assert all(set(r.split("; ")) <= shareable for r in reserve_reasons), reserve_reasons
 
 
 # --------------------------------------------------------------------------- subtraction

@@ -102,3 +102,27 @@ def test_withdraw_says_what_it_did_not_update(oxford: Path, tmp_path: Path) -> N
     assert "matches.csv: 11 pairs kept" in said
     assert "calendar.csv, ics/, report.html: none in --out, not written" in said
     assert not (out / "calendar.csv").exists() and not (out / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_withdraw_skips_the_stages_the_programme_does_not_have(tmp_path: Path) -> None:
+    # Staffordshire has no mentors or coaches: the withdrawal re-plans the calendar and does
+    # not try to match (which would be bad input: "the programme has no matching stage").
+    scenario = tmp_path / "staffordshire"
+    shutil.copytree(
+        Path("scenarios/staffordshire-hps-2019"), scenario, ignore=shutil.ignore_patterns("out")
+    )
+    out = scenario / "out"
+    cli("run", str(scenario), "--quiet")
+    leaver = next(o for o in read_allocation(out / "allocation.csv") if o.status == "selected")
+    old_events = read_calendar_csv(out / "calendar.csv")
+    said = cli("withdraw", str(scenario), leaver.applicant_id, "--quiet")
+    assert "matches.csv: skipped (no mentors.csv or coaches.csv" in said
+    assert "calendar.csv: re-planned" in said
+    assert not (out / "matches.csv").exists()
+    loaded = load_scenario(scenario)
+    events = read_calendar_csv(out / "calendar.csv")
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    assert calendar_violations(loaded, selected, [], events) == []
+    assert len(events) == len(old_events)
+    assert all(leaver.applicant_id not in e.attendee_ids for e in events)

@@ -29,6 +29,7 @@ SHEETS = [
     "Representation",
     "Matches",
     "Calendar",
+    "Feedback",
 ]
 
 

@@ -373,7 +373,7 @@ def allocate(ctx: Context) -> None:
     pipeline.write(
         ctx.out,
         scenario,
-        pipeline.allocation_files(allocation),
+        pipeline.allocation_files(scenario, allocation),
         [allocation.report],
         earlier=ctx.earlier,
     )
@@ -457,7 +457,7 @@ def match(ctx: Context, previous: Path | None) -> None:
         ctx.out,
         scenario,
         {
-            **pipeline.allocation_files(allocation),
+            **pipeline.allocation_files(scenario, allocation),
             "matches.csv": matches_csv(result.matches),
             **pipeline.market_files(schemes),
         },
@@ -506,7 +506,7 @@ def schedule(ctx: Context, previous: Path | None) -> None:
     old = read_calendar_csv(previous) if previous else None
     result = pipeline.schedule(scenario, allocation, matches, ctx.options, previous=old)
     files = {
-        **pipeline.allocation_files(allocation),
+        **pipeline.allocation_files(scenario, allocation),
         "matches.csv": matches_csv(matches),
         "calendar.csv": calendar_csv(result.events),
     }
@@ -665,7 +665,8 @@ def serve(
     "fewest moves (changes.csv still compares the two).",
 )
 def run(ctx: Context, fresh: bool) -> None:
-    """Every stage: allocation, matching, calendar, feeds, report.html and solution.json.
+    """Every stage: allocation, matching, each [[markets]] scheme (NAME.csv), calendar,
+    feeds, report.html and solution.json.
 
     Over an earlier run's --out, the calendar is re-planned moving as few events as possible
     and changes.csv and notices.csv say what moved for whom (unless --fresh).
@@ -682,6 +683,8 @@ def run(ctx: Context, fresh: bool) -> None:
         click.echo(f"calendar {ran['calendar'].status}: {len(result.events)} events")
     else:
         click.echo(f"calendar skipped: {skipped['calendar']}")
+    for scheme in result.markets:
+        click.echo(_scheme_line(scheme))
     click.echo(f"written to {ctx.out}")
 
 

@@ -1,4 +1,5 @@
-"""The one place that knows the stage order: load → allocate → match → schedule → export → report.
+"""The one place that knows the stage order: load → markets → allocate → match → schedule →
+export → report (markets before the calendar: full-time placements are days a participant is away).
 
 Each stage is a function that takes the scenario, the results of the stages before it and one
 ``Options``, and returns a plain result; nothing here writes a file except ``write``. What an
@@ -20,15 +21,24 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from cohort_solver.domain.results import Allocation, Decision, Event, Match, StageReport
+from cohort_solver.domain.results import (
+    Allocation,
+    Decision,
+    Event,
+    Feedback,
+    Level,
+    Match,
+    StageReport,
+)
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.solution import read_reports
 from cohort_solver.stages.export.tables import (
     allocation_csv,
     decision_log_csv,
+    feedback_csv,
     matches_csv,
     read_allocation,
     read_matches,
@@ -37,9 +47,10 @@ from cohort_solver.stages.export.write import write_outputs
 from cohort_solver.stages.load.scenario import load_scenario
 
 if TYPE_CHECKING:  # the solver stages import OR-Tools: only when a stage runs
-    from cohort_solver.domain.markets import MarketResult, SwapResult
+    from cohort_solver.domain.markets import MarketResult, PlacementDays, SwapResult
     from cohort_solver.stages.export.publish import Published
     from cohort_solver.stages.export.serve import Token
+    from cohort_solver.stages.load.markets import Market
     from cohort_solver.stages.match.solve import MatchResult
     from cohort_solver.stages.schedule import CalendarResult
 
@@ -131,26 +142,164 @@ def markets(scenario: Scenario, options: Options | None = None) -> list[MarketRe
     """Each ``[[markets]]`` scheme of the toml: a sign-up scheme read three ways (max fit,
     egalitarian, stable), job swaps packed exactly, or placements (max fit, stable). Bad
     tables raise InputError (exit 2) before anything is solved."""
-    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
+    return [s.result for s in solved_markets(scenario, options)]
+
+
+@dataclass(frozen=True)
+class Solved:
+    """One ``[[markets]]`` scheme, its result and how long the solve took."""
+
+    market: Market
+    result: MarketResult | SwapResult
+    seconds: float
+
+
+def solved_markets(
+    scenario: Scenario, options: Options | None = None, *, only: str | None = None
+) -> list[Solved]:
+    """Each scheme (``only``: of that kind, e.g. "placement") with its result, in toml order."""
+    import time
+
     from cohort_solver.stages.load.markets import load_markets
+
+    options = options or Options()
+    solved = []
+    for market in load_markets(scenario):
+        if only is None or market_kind(market) == only:
+            options.say(f"{market.name}: solving {len(market.people)} sign-ups")
+            began = time.monotonic()
+            result = _solve_market(market, options)
+            solved.append(Solved(market, result, time.monotonic() - began))
+    return solved
+
+
+def market_kind(market: Market) -> str:
+    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
+
+    if isinstance(market, SignUpMarket):
+        return "signup"
+    return "placement" if isinstance(market, PlacementMarket) else "swap"
+
+
+def _solve_market(market: Market, options: Options) -> MarketResult | SwapResult:
+    from cohort_solver.domain.markets import PlacementMarket, SignUpMarket
     from cohort_solver.stages.match.markets.placements import solve_placements
     from cohort_solver.stages.match.markets.signup import solve_signup
     from cohort_solver.stages.match.markets.swaps import solve_swaps
 
-    options = options or Options()
-    found = load_markets(scenario)
-    results: list[MarketResult | SwapResult] = []
-    for market in found:
-        options.say(f"{market.name}: solving {len(market.people)} sign-ups")
-        if isinstance(market, SignUpMarket):
-            results.append(solve_signup(market))
-        elif isinstance(market, PlacementMarket):
-            results.append(solve_placements(market))
-        else:
-            results.append(
-                solve_swaps(market, time_limit=options.time_limit, workers=options.workers or 0)
-            )
-    return results
+    if isinstance(market, SignUpMarket):
+        return solve_signup(market)
+    if isinstance(market, PlacementMarket):
+        return solve_placements(market)
+    return solve_swaps(market, time_limit=options.time_limit, workers=options.workers)
+
+
+def market_reports(scenario: Scenario, solved: Sequence[Solved]) -> list[StageReport]:
+    """One solution.json stage per scheme, ``market:NAME``: status, objectives and bounds."""
+    adopted = {m.name: m.adopt for m in scenario.settings.markets}
+    return [
+        StageReport(
+            stage=f"market:{s.market.name}",
+            status=_market_status(s.result),
+            levels=_market_levels(s.result),
+            seconds=round(s.seconds, 3),
+            solver="CP-SAT" if _is_swap(s.result) else "min-cost flow; deferred acceptance",
+            notes=() if _is_swap(s.result) else (f"adopted reading: {adopted[s.market.name]}",),
+            inputs=scenario.checksum,
+        )
+        for s in solved
+    ]
+
+
+def _is_swap(result: MarketResult | SwapResult) -> bool:
+    from cohort_solver.domain.markets import SwapResult
+
+    return isinstance(result, SwapResult)
+
+
+def _market_status(result: MarketResult | SwapResult) -> Literal["optimal", "feasible"]:
+    from cohort_solver.domain.markets import SwapResult
+
+    if isinstance(result, SwapResult):
+        return "optimal" if result.status == "optimal" else "feasible"
+    return "optimal" if all(r.optimal for r in result.readings) else "feasible"
+
+
+def _market_levels(result: MarketResult | SwapResult) -> tuple[Level, ...]:
+    """Swaps: people moved, then fit, each with CP-SAT's bound. Sign-up and placement
+    readings are exact (a min-cost flow, or deferred acceptance): each value is its bound."""
+    from cohort_solver.domain.markets import SwapResult
+
+    if isinstance(result, SwapResult):
+        return (
+            Level(name="people_moved", sense="max", value=result.swapped, bound=result.bound),
+            Level(name="total_fit", sense="max", value=result.total_fit, bound=result.fit_bound),
+        )
+    return tuple(
+        level
+        for r in result.readings
+        for level in (
+            Level(name=f"{r.name}_pairs", sense="max", value=len(r.pairs), bound=len(r.pairs)),
+            Level(name=f"{r.name}_total_fit", sense="max", value=r.total_fit, bound=r.total_fit),
+        )
+    )
+
+
+def placements_away(solved: Sequence[Solved]) -> list[PlacementDays]:
+    """The dated placements of every placement scheme's adopted reading."""
+    from cohort_solver.domain.markets import PlacementMarket, PlacementResult, placement_days
+
+    return [
+        days
+        for s in solved
+        if isinstance(s.market, PlacementMarket) and isinstance(s.result, PlacementResult)
+        for days in placement_days(s.market, s.result)
+    ]
+
+
+def _away(
+    scenario: Scenario, options: Options, away: Sequence[PlacementDays] | None
+) -> list[PlacementDays]:
+    """``away`` as given, or (None) worked out from the scenario's placement schemes, so
+    ``schedule``, ``export`` and ``withdraw`` see the placements ``run`` sees."""
+    if away is not None:
+        return list(away)
+    if not any(m.kind == "placement" for m in scenario.settings.markets):
+        return []
+    return placements_away(solved_markets(scenario, options, only="placement"))
+
+
+def _say_outsiders(scenario: Scenario, away: Sequence[PlacementDays], options: Options) -> None:
+    """A placement of someone who is not in applicants.csv reaches no calendar: say so, as a
+    mistyped id would otherwise drop it without a word."""
+    known = {a.applicant_id for a in scenario.applicants}
+    outsiders = sorted({d.person_id for d in away} - known)
+    if outsiders:
+        options.say(
+            f"placements: {', '.join(outsiders)} not in applicants.csv: their placements stay "
+            "out of the calendar and the feeds"
+        )
+
+
+def with_placements(scenario: Scenario, away: Sequence[PlacementDays]) -> Scenario:
+    """The scenario with each blocking placement as whole days of unavailability (start to
+    end inclusive) for its participant, as if unavailability.csv said so."""
+    from datetime import datetime, time, timedelta
+
+    from cohort_solver.domain.scenario import Unavailability
+
+    extra = tuple(
+        Unavailability(
+            id=d.person_id,
+            start=datetime.combine(d.start, time()),
+            end=datetime.combine(d.end + timedelta(days=1), time()),
+        )
+        for d in away
+        if d.blocks
+    )
+    if not extra:
+        return scenario
+    return scenario.model_copy(update={"unavailability": (*scenario.unavailability, *extra)})
 
 
 def explain_market(
@@ -195,15 +344,19 @@ def schedule(
     options: Options | None = None,
     *,
     previous: Sequence[Event] | None = None,
+    away: Sequence[PlacementDays] | None = None,
 ) -> CalendarResult:
-    """The programme calendar (``previous``: re-plan moving as few events as possible)."""
+    """The programme calendar (``previous``: re-plan moving as few events as possible).
+    No session is booked for a participant on the days of a blocking placement (``away``;
+    None: the placements of the scenario's placement schemes)."""
     from cohort_solver.stages.schedule import schedule as solve_calendar
 
     _has_stage(scenario, "calendar", "programme.csv")
     options = options or Options()
+    busy = with_placements(scenario, _away(scenario, options, away))
     options.say("calendar: solving")
     result = solve_calendar(
-        scenario,
+        busy,
         allocation.selected(),
         matches,
         time_limit=options.time_limit,
@@ -227,12 +380,18 @@ def _stamped(report: StageReport, scenario: Scenario) -> StageReport:
 
 
 def export(
-    scenario: Scenario, events: Sequence[Event], previous: Mapping[str, bytes] | None = None
+    scenario: Scenario,
+    events: Sequence[Event],
+    previous: Mapping[str, bytes] | None = None,
+    away: Sequence[PlacementDays] | None = None,
 ) -> dict[str, bytes]:
-    """The iCalendar feeds (file name -> bytes); ``previous`` feeds carry SEQUENCE forward."""
+    """The iCalendar feeds (file name -> bytes); ``previous`` feeds carry SEQUENCE forward.
+    Each participant's feed shows their placements (``away``; None: the scenario's) as
+    all-day date ranges."""
     from cohort_solver.stages.export.ics import build_feeds
 
-    return build_feeds(scenario, events, previous=previous or None)
+    placements = _away(scenario, Options(), away)
+    return build_feeds(scenario, events, previous=previous or None, placements=placements)
 
 
 def publish(
@@ -285,18 +444,29 @@ def report(
     matches: Sequence[Match],
     events: Sequence[Event],
     reports: Sequence[StageReport],
+    *,
+    markets: Sequence[MarketResult | SwapResult] = (),
+    away: Sequence[PlacementDays] = (),
 ) -> str:
-    """The panel's report.html."""
+    """The panel's report.html, with a section per ``[[markets]]`` scheme (``away``: the
+    adopted placements' dates)."""
     from cohort_solver.stages.report.panel_report import report_html
 
-    return report_html(scenario, allocation, matches, events, list(reports))
+    return report_html(
+        scenario, allocation, matches, events, list(reports), markets=markets, away=away
+    )
 
 
 def panel_workbook(
-    scenario: Scenario, allocation: Allocation, matches: Sequence[Match], events: Sequence[Event]
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    events: Sequence[Event],
+    rows: Sequence[Feedback] | None = None,
 ) -> bytes:
     """panel.xlsx: Selected, Reserves, Not selected, Ineligible (reasons in words),
-    Representation (suppressed as in the report), Matches and Calendar (names, real dates)."""
+    Representation (suppressed as in the report), Matches and Calendar (names, real dates),
+    Feedback (feedback.csv's paragraphs; ``rows`` when already worked out)."""
     from cohort_solver.stages.allocate.explain import reasons_in_words
     from cohort_solver.stages.export import workbook
 
@@ -307,6 +477,9 @@ def panel_workbook(
             "Representation": workbook.representation_sheet(scenario, allocation),
             "Matches": workbook.matches_sheet(scenario, matches),
             "Calendar": workbook.calendar_sheet(scenario, events),
+            "Feedback": workbook.feedback_sheet(
+                feedback(scenario, allocation) if rows is None else rows
+            ),
         }
     )
 
@@ -359,9 +532,8 @@ def withdrawal_files(
     the calendar is re-planned moving as few events as possible (the leaver's own sessions
     go, the newcomer joins the group sessions and gets their own); the feeds carry SEQUENCE
     on and cancel what went; report.html is rewritten. A stage not in ``--out`` is neither
-    solved nor written (unless a later one present needs it), and the notes say so."""
-    from cohort_solver.stages.export.calendar_csv import calendar_csv
-
+    solved nor written (unless a later one present needs it), a stage the programme does not
+    have (no mentors or coaches, no programme.csv) is skipped, and the notes say so."""
     options = options or Options()
     out = earlier.out
     present = {
@@ -370,54 +542,126 @@ def withdrawal_files(
         "feeds": (out / "ics").is_dir(),
         "report": (out / "report.html").is_file() or (out / "panel.xlsx").is_file(),
     }
-    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    rows = feedback(scenario, allocation)
+    files: dict[str, str | bytes] = dict(allocation_files(scenario, allocation, rows))
     reports: list[StageReport] = [allocation.report]
-    notes = ["allocation.csv and decision_log.csv: rewritten"]
+    notes = ["allocation.csv, decision_log.csv and feedback.csv: rewritten"]
     if not any(present.values()):
         notes.append("no matches, calendar, feeds or report in --out: nothing else to update")
         return Withdrawal(files, tuple(reports), tuple(notes), False)
-    chosen = {o.applicant_id for o in allocation.selected()}
-    old_matches = read_matches(out / "matches.csv") if present["matches"] else None
-    kept = [m for m in old_matches or () if m.participant_id in chosen]
-    matching = match(scenario, allocation, options, previous=kept if old_matches else None)
-    reports.append(matching.report)
-    files["matches.csv"] = matches_csv(matching.matches)
-    same = len(_paired(matching.matches, kept))
-    notes.append(
-        f"matches.csv: {same} pairs kept, {len(matching.matches) - same} new or changed"
-        if old_matches is not None
-        else "matches.csv: none in --out, matched afresh (the calendar or report needs it)"
-    )
+    skipped = skipped_stages(scenario)
+    matches = _rematch(scenario, allocation, earlier, present, skipped, options)
+    files.update(matches.files)
+    reports += matches.reports
+    notes += matches.notes
     if not (present["calendar"] or present["feeds"] or present["report"]):
         notes.append("calendar.csv, ics/, report.html: none in --out, not written")
         return Withdrawal(files, tuple(reports), tuple(notes), False)
-    old_events = earlier.calendar() if present["calendar"] else None
-    calendar = schedule(scenario, allocation, matching.matches, options, previous=old_events)
-    reports.append(calendar.report)
-    files["calendar.csv"] = calendar_csv(calendar.events)
-    if old_events is not None:
-        files["changes.csv"] = changes(scenario, old_events, calendar.events)
-        notes.append("calendar.csv: re-planned moving as few events as possible (changes.csv)")
-    else:
-        notes.append("calendar.csv: none in --out, planned afresh (the feeds or report need it)")
-    if present["feeds"]:
-        files.update(feed_files(export(scenario, calendar.events, earlier.feeds(scenario))))
-        notes.append("ics/: updated (SEQUENCE on changed events, cancellations for removed ones)")
-    else:
-        notes.append("ics/: none in --out, not written (run 'export')")
+    calendar = _replan(scenario, allocation, matches.matches, earlier, present, skipped, options)
+    files.update(calendar.files)
+    reports += calendar.reports
+    notes += calendar.notes
     if present["report"]:
+        solved = solved_markets(scenario, options) if scenario.settings.markets else []
         files["report.html"] = report(
-            scenario, allocation, matching.matches, calendar.events, reports
+            scenario,
+            allocation,
+            matches.matches,
+            calendar.events,
+            reports,
+            markets=[s.result for s in solved],
+            away=placements_away(solved),
         )
         notes.append("report.html: rewritten")
     else:
         notes.append("report.html: none in --out, not written")
     if (out / "panel.xlsx").is_file():
         files["panel.xlsx"] = panel_workbook(
-            scenario, allocation, matching.matches, calendar.events
+            scenario, allocation, matches.matches, calendar.events, rows
         )
         notes.append("panel.xlsx: rewritten")
-    return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"])
+    return Withdrawal(files, tuple(reports), tuple(notes), present["feeds"] and calendar.ran)
+
+
+@dataclass
+class _Updated:
+    """What one later stage of a withdrawal wrote, and the notes that say so."""
+
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    reports: list[StageReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    matches: tuple[Match, ...] = ()
+    events: tuple[Event, ...] = ()
+    ran: bool = False
+
+
+def _rematch(
+    scenario: Scenario,
+    allocation: Allocation,
+    earlier: Earlier,
+    present: Mapping[str, bool],
+    skipped: Mapping[str, str],
+    options: Options,
+) -> _Updated:
+    """The newcomer gets a mentor and a coach; every pair still lawful is kept."""
+    if "matching" in skipped:
+        return _Updated(notes=[f"matches.csv: skipped ({skipped['matching']})"])
+    chosen = {o.applicant_id for o in allocation.selected()}
+    old = read_matches(earlier.out / "matches.csv") if present["matches"] else None
+    kept = [m for m in old or () if m.participant_id in chosen]
+    matching = match(scenario, allocation, options, previous=kept if old else None)
+    same = len(_paired(matching.matches, kept))
+    note = (
+        f"matches.csv: {same} pairs kept, {len(matching.matches) - same} new or changed"
+        if old is not None
+        else "matches.csv: none in --out, matched afresh (the calendar or report needs it)"
+    )
+    return _Updated(
+        files={"matches.csv": matches_csv(matching.matches)},
+        reports=[matching.report],
+        notes=[note],
+        matches=matching.matches,
+        ran=True,
+    )
+
+
+def _replan(
+    scenario: Scenario,
+    allocation: Allocation,
+    matches: Sequence[Match],
+    earlier: Earlier,
+    present: Mapping[str, bool],
+    skipped: Mapping[str, str],
+    options: Options,
+) -> _Updated:
+    """The calendar re-planned with the fewest moves, and the feeds that follow it."""
+    from cohort_solver.stages.export.calendar_csv import calendar_csv
+
+    if "calendar" in skipped:
+        return _Updated(notes=[f"calendar.csv, ics/: skipped ({skipped['calendar']})"])
+    old_events = earlier.calendar() if present["calendar"] else None
+    calendar = schedule(scenario, allocation, matches, options, previous=old_events)
+    done = _Updated(
+        files={"calendar.csv": calendar_csv(calendar.events)},
+        reports=[calendar.report],
+        events=calendar.events,
+        ran=True,
+    )
+    if old_events is not None:
+        done.files["changes.csv"] = changes(scenario, old_events, calendar.events)
+        done.notes.append("calendar.csv: re-planned moving as few events as possible (changes.csv)")
+    else:
+        done.notes.append(
+            "calendar.csv: none in --out, planned afresh (the feeds or report need it)"
+        )
+    if present["feeds"]:
+        done.files.update(feed_files(export(scenario, calendar.events, earlier.feeds(scenario))))
+        done.notes.append(
+            "ics/: updated (SEQUENCE on changed events, cancellations for removed ones)"
+        )
+    else:
+        done.notes.append("ics/: none in --out, not written (run 'export')")
+    return done
 
 
 def _paired(new: Sequence[Match], old: Sequence[Match]) -> set[str]:
@@ -439,12 +683,24 @@ def replacement(scenario: Scenario, allocation: Allocation, applicant_id: str) -
 # --------------------------------------------------------------------------- files
 
 
-def allocation_files(allocation: Allocation) -> dict[str, str | bytes]:
-    """allocation.csv and the decision log, which must never be left stale beside it."""
+def allocation_files(
+    scenario: Scenario, allocation: Allocation, rows: Sequence[Feedback] | None = None
+) -> dict[str, str | bytes]:
+    """allocation.csv, the decision log and feedback.csv (``rows`` when already worked out),
+    which must never be left stale beside it."""
     return {
         "allocation.csv": allocation_csv(allocation.outcomes),
         "decision_log.csv": decision_log_csv(allocation.outcomes),
+        "feedback.csv": feedback_csv(feedback(scenario, allocation) if rows is None else rows),
     }
+
+
+def feedback(scenario: Scenario, allocation: Allocation) -> list[Feedback]:
+    """Every applicant's outcome as a paragraph the panel can send, with what would have
+    changed it for a reserve or an applicant not selected (derived, never re-solved)."""
+    from cohort_solver.stages.allocate.feedback import feedback_rows
+
+    return feedback_rows(scenario, allocation.outcomes)
 
 
 def feed_files(feeds: Mapping[str, bytes]) -> dict[str, str | bytes]:
@@ -616,7 +872,9 @@ def explain(
         if events is not None and any(e.event_id == subject for e in events):
             from cohort_solver.stages.schedule import explain_event
 
-            return [explain_event(scenario, events, subject)]
+            # The calendar was planned around full-time placements: explain it so too.
+            busy = with_placements(scenario, _away(scenario, options, None))
+            return [explain_event(busy, events, subject)]
         raise InputError(
             [
                 Problem(
@@ -706,6 +964,7 @@ class Run:
     events: tuple[Event, ...]
     reports: tuple[StageReport, ...]
     files: Mapping[str, str | bytes]
+    markets: tuple[MarketResult | SwapResult, ...] = ()  # each [[markets]] scheme's result
 
     def selected(self) -> list[Decision]:
         return self.allocation.selected()
@@ -739,29 +998,39 @@ def run(
     old_events = earlier.calendar() if "calendar" not in skipped else None
     for stage, why in skipped.items():
         options.say(f"{stage}: skipped ({why})")
+    # The schemes need no allocation, and a bad scheme table stops the run before any solve.
+    solved = solved_markets(scenario, options)
+    results = [s.result for s in solved]
     allocation = allocate(scenario, options)
     reports: list[StageReport] = [allocation.report]
-    files: dict[str, str | bytes] = dict(allocation_files(allocation))
+    rows = feedback(scenario, allocation)
+    files: dict[str, str | bytes] = dict(allocation_files(scenario, allocation, rows))
     matches: tuple[Match, ...] = ()
     if "matching" not in skipped:
         matching = match(scenario, allocation, options)
         matches = matching.matches
         reports.append(matching.report)
         files["matches.csv"] = matches_csv(matches)
+    files.update(market_files(results))
+    away = placements_away(solved)  # a full-time placement keeps its participant's days free
+    _say_outsiders(scenario, away, options)
     events: tuple[Event, ...] = ()
     if "calendar" not in skipped:
         replan = None if fresh else old_events
-        calendar = schedule(scenario, allocation, matches, options, previous=replan)
+        calendar = schedule(scenario, allocation, matches, options, previous=replan, away=away)
         events = calendar.events
         reports.append(calendar.report)
         files["calendar.csv"] = calendar_csv(events)
-        files.update(feed_files(export(scenario, events, old_feeds)))
+        files.update(feed_files(export(scenario, events, old_feeds, away=away)))
         if old_events is not None:
             files.update(replan_files(scenario, old_events, events))
-    files["report.html"] = report(scenario, allocation, matches, events, reports)
-    files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events)
+    files["report.html"] = report(
+        scenario, allocation, matches, events, reports, markets=results, away=away
+    )
+    files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events, rows)
+    reports += market_reports(scenario, solved)
     write(target, scenario, files, reports, fresh_ics=True)
-    return Run(scenario, allocation, matches, events, tuple(reports), files)
+    return Run(scenario, allocation, matches, events, tuple(reports), files, tuple(results))
 
 
 def skipped_stages(scenario: Scenario) -> dict[str, str]:
@@ -792,6 +1061,10 @@ def stage_lines(scenario: Scenario) -> list[str]:
             "coaches" if scenario.coaches else "no coaching (no coaches.csv)",
         ]
         lines.append(f"  stage matching: {', '.join(sides)}")
+    lines += [
+        f"  scheme {m.name}: {m.kind} ({m.signups}.csv), writes {m.name}.csv"
+        for m in scenario.settings.markets
+    ]
     if "calendar" in skipped:
         lines.append(f"  stage calendar: skipped ({skipped['calendar']})")
     else:

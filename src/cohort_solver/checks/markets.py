@@ -5,6 +5,9 @@ re-reads the rules from the scheme rather than trusting the solver's pair book."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from cohort_solver.domain.markets import (
     MarketResult,
@@ -17,6 +20,7 @@ from cohort_solver.domain.markets import (
     SwapResult,
     rank_points,
 )
+from cohort_solver.domain.results import Event
 
 
 class _Rules:
@@ -349,4 +353,35 @@ def check_placements(market: PlacementMarket, result: PlacementResult) -> list[s
         problems.append("the blocking pairs of max_fit are not exactly those enumerated")
     if result.stability_cost != best.total_fit - stable.total_fit:
         problems.append("the cost of stability does not add up")
+    return problems
+
+
+def check_sessions_outside_placements(
+    market: PlacementMarket, reading: Reading, events: Sequence[Event], timezone: str
+) -> list[str]:
+    """No session of a participant falls on a day of their full-time placement in
+    ``reading`` (the adopted one), unless the placement is released for the programme or the
+    scheme allows sessions during placements. Days are the programme's local dates; a
+    session that runs past midnight covers each day it touches."""
+    if market.sessions_during_placements == "allowed":
+        return []
+    places = {p.placement_id: p for p in market.placements}
+    away: dict[str, list[tuple[date, date, str]]] = {}
+    for pair in reading.pairs:
+        place = places.get(pair.mentor)
+        blocking = place and place.full_time and not place.released_for_programme
+        if place and blocking and place.start and place.end:
+            away.setdefault(pair.mentee, []).append((place.start, place.end, pair.mentor))
+    zone = ZoneInfo(timezone)
+    problems = []
+    for event in events:
+        first = event.start.astimezone(zone).date()
+        last = (event.end.astimezone(zone) - timedelta(microseconds=1)).date()
+        for person in event.attendee_ids:
+            for start, end, place_id in away.get(person, []):
+                if first <= end and start <= last:
+                    problems.append(
+                        f"{event.event_id}: {person} is on full-time placement {place_id} "
+                        f"({start}..{end})"
+                    )
     return problems

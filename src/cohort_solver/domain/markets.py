@@ -200,6 +200,8 @@ class Placement(Record):
     location: str = ""
     start: date | None = None
     end: date | None = None
+    full_time: bool = False  # the participant is away from their diary from start to end
+    released_for_programme: bool = False  # ... but the host lets them attend programme sessions
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,8 @@ class PlacementMarket:
     placements: tuple[Placement, ...]
     rankings: tuple[Ranking, ...] = ()
     ranks: int = DEFAULT_RANKS  # the fit scale: see rank_points
+    adopt: ReadingName = "max_fit"  # the reading whose placements go into the calendar
+    sessions_during_placements: Literal["blocked", "allowed"] = "blocked"
 
 
 @dataclass(frozen=True)
@@ -219,3 +223,38 @@ class PlacementResult(MarketResult):
     """Two readings: max_fit (the most people placed, then the best total fit) and stable
     (participant-proposing deferred acceptance). In each Pair, ``mentee`` is the participant
     and ``mentor`` the placement; ``blocking_pairs`` block the max_fit reading."""
+
+
+@dataclass(frozen=True)
+class PlacementDays:
+    """One adopted placement as days in a participant's diary (``start`` to ``end``, both
+    inclusive). ``blocks``: no programme session may be booked for them on those days."""
+
+    person_id: str
+    placement_id: str
+    title: str
+    start: date
+    end: date
+    blocks: bool
+
+
+def placement_days(market: PlacementMarket, result: PlacementResult) -> list[PlacementDays]:
+    """The dated placements of the adopted reading, each marked blocking when it is full time,
+    not released for the programme, and the scheme keeps sessions out of placements."""
+    places = {p.placement_id: p for p in market.placements}
+    found = []
+    for pair in result.reading(market.adopt).pairs:
+        place = places[pair.mentor]
+        if place.start is None or place.end is None:
+            continue  # undated: nothing to put in a diary
+        blocks = (
+            place.full_time
+            and not place.released_for_programme
+            and market.sessions_during_placements == "blocked"
+        )
+        where = f" ({place.host})" if place.host else ""
+        title = (place.name or f"Placement {place.placement_id}") + where
+        found.append(
+            PlacementDays(pair.mentee, place.placement_id, title, place.start, place.end, blocks)
+        )
+    return sorted(found, key=lambda d: (d.person_id, d.start, d.placement_id))

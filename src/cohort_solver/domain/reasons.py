@@ -87,6 +87,37 @@ KEPT_OUT_WORDS: dict[KeptOut, str] = {
 }
 
 
+# The same reasons for a page that lists people (report.html): a ring-fence reason, and
+# "outscored" with it (as in the decision log), become one reason that reveals no membership.
+SHAREABLE_WORDS: dict[KeptOut, str] = {
+    KeptOut.PLACES: "all places in {where} were filled",
+    KeptOut.MAX_PER_SERVICE_AREA: (
+        "{where} already has the most participants one service area may have"
+    ),
+    KeptOut.MAX_PER_COUNCIL: "{where} already has the most participants one council may have",
+    KeptOut.MIN_SERVICE_AREAS: (
+        "taking them would leave {where} with too few service areas represented"
+    ),
+    KeptOut.PREFERENCE: "tied on score with a participant who ranked {where} higher",  # a cohort
+    KeptOut.LOTTERY: "the published tie-break lottery favoured another applicant",
+    KeptOut.WITHDRAWN: "withdrew",
+}
+COMPETITION_WORDS = (
+    "other applicants took the places in {where} under the scores and the ring fences"
+)
+
+# An eligibility rule, for counts of ineligible applicants (no facts of anyone's case).
+INELIGIBLE_SHAREABLE: dict[Ineligible, str] = {
+    Ineligible.GRADE: "not an eligible grade",
+    Ineligible.PROBATION: "probation not yet passed",
+    Ineligible.LINE_MANAGER_APPROVAL: "no line manager approval",
+    Ineligible.PERFORMANCE: "not performance-eligible",
+    Ineligible.NOT_SCORED: "not scored by the panel",
+    Ineligible.BELOW_MIN_SCORE: "score below the minimum",
+    Ineligible.NO_COHORT: "no cohort open to them",
+}
+
+
 @dataclass(frozen=True)
 class Blocker:
     """Why an applicant is not in one cohort: a code, and the ring fence it names if any."""
@@ -187,3 +218,18 @@ def _parse_blocker(part: str) -> tuple[str | None, Blocker] | None:
     if code in KeptOut.__members__.values() and code != KeptOut.RING_FENCE:
         return (cohort if equals else None), Blocker(KeptOut(code))
     return None
+
+
+def shareable_words(reason: Reason, everywhere: str = "every cohort open to them") -> str:
+    """Why an applicant was not selected (or not eligible), in words that reveal no ring-fence
+    membership, for pages that list people: a ring-fence or "outscored" reason reads as
+    competition, as in the decision log. ``everywhere`` names the cohorts of a reason that is
+    the same in each (a one-cohort programme: "the programme")."""
+    if reason.failures:
+        return "not eligible: " + "; ".join(INELIGIBLE_SHAREABLE[r] for r in reason.failures)
+    parts = []
+    for cohort, blocker in reason.kept_out:
+        where = f"cohort {cohort}" if cohort is not None else everywhere
+        parts.append(SHAREABLE_WORDS.get(blocker.code, COMPETITION_WORDS).format(where=where))
+    fallback = COMPETITION_WORDS.format(where=everywhere)
+    return "; ".join(dict.fromkeys(parts)) or fallback

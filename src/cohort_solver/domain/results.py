@@ -28,6 +28,17 @@ class Decision(Record):
     replaced_by: str | None = None  # a selected participant's: who takes the place if they leave
 
 
+class Feedback(Record):
+    """One row of feedback.csv: an applicant's outcome and a paragraph the panel can send."""
+
+    applicant_id: str
+    name: str
+    email: str
+    outcome: str  # selected, reserve, not selected, not eligible
+    cohort: str
+    feedback: str
+
+
 class Level(Record):
     """One lexicographic objective level: its optimum (or best found) and proven bound."""
 

@@ -585,7 +585,19 @@ class MatchingSettings(_Settings):
 
 # Output names a market may not take: the files every run writes (contract section 3).
 TAKEN_NAMES = frozenset(
-    {"allocation", "decision_log", "matches", "calendar", "changes", "outcomes", "robustness"}
+    {
+        "allocation",
+        "decision_log",
+        "matches",
+        "calendar",
+        "changes",
+        "outcomes",
+        "robustness",
+        # run writes these beside the markets' files: a market of that name would clobber one
+        "notices",
+        "tokens",
+        "links",
+    }
 )
 STEM = r"^[a-z][a-z0-9_-]{0,40}$"
 
@@ -604,11 +616,19 @@ class MarketSettings(_Settings):
     cycle_length: int = Field(default=2, ge=2, le=3)  # swap: 3 allows A->B->C->A
     same_department: bool = False  # swap: only within one department
     placements: str | None = Field(default=None, pattern=STEM)  # placement: the hosts' table
+    # The reading the programme acts on: the report shows it first, and a placement scheme's
+    # placements of that reading go into the calendar.
+    adopt: Literal["max_fit", "egalitarian", "stable"] = "max_fit"
+    # placement: "blocked" keeps a participant's full-time placement days free of programme
+    # sessions (unless the placement is released_for_programme); "allowed" books them anyway.
+    sessions_during_placements: Literal["blocked", "allowed"] = "blocked"
 
     @model_validator(mode="after")
     def _placements_table(self) -> MarketSettings:
         if (self.kind == "placement") != (self.placements is not None):
             raise ValueError("placements = TABLE is required for, and only for, kind = placement")
+        if self.kind == "placement" and self.adopt == "egalitarian":
+            raise ValueError("a placement scheme has max_fit and stable readings only")
         return self
 
     @field_validator("name")

@@ -242,6 +242,7 @@ PRIVATE_FILES = frozenset(
         "tokens.csv",  # the secret of every subscription URL (serve)
         "links.csv",  # names, e-mail addresses and those URLs
         "notices.csv",  # names and e-mail addresses of the people a re-plan moved
+        "feedback.csv",  # each applicant's outcome in words: ring fences and scores by implication
     }
 )
 SHARED_FILES = frozenset({"matches.csv", "calendar.csv", "changes.csv"})

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from cohort_solver.domain.markets import PlacementDays
 from cohort_solver.domain.results import Event
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
@@ -202,6 +203,7 @@ class _Who:
 class _Feed:
     title: str
     events: list[Event] = field(default_factory=list)
+    placements: list[PlacementDays] = field(default_factory=list)  # all-day date ranges
 
 
 def _directory(scenario: Scenario) -> dict[str, _Who]:
@@ -286,9 +288,12 @@ def _location(scenario: Scenario, event: Event) -> str | None:
 
 
 def _feeds(
-    scenario: Scenario, events: Sequence[Event], who: Mapping[str, _Who]
+    scenario: Scenario,
+    events: Sequence[Event],
+    who: Mapping[str, _Who],
+    placements: Sequence[PlacementDays] = (),
 ) -> dict[str, _Feed]:
-    """File name -> feed title and its events."""
+    """File name -> feed title, its events and (a participant's) placements."""
     programme = scenario.settings.programme.name
     by_kind: dict[str, dict[str, list[Event]]] = {
         "cohort": {},
@@ -311,6 +316,7 @@ def _feeds(
             by_kind[kind].setdefault(attendee, []).append(event)
 
     feeds: dict[str, _Feed] = {}
+    away = _placements_by_feed(by_kind["participant"], placements)
     for kind, owners in by_kind.items():
         names = safe_names(owners)
         for owner, owned in owners.items():
@@ -323,8 +329,22 @@ def _feeds(
                 whose = f"{who[owner].name} ({_role_label(who[owner].role).lower()})"
             else:
                 whose = owner
-            feeds[f"{kind}-{names[owner]}.ics"] = _Feed(f"{programme} - {whose}", owned)
+            name = f"{kind}-{names[owner]}.ics"
+            feeds[name] = _Feed(f"{programme} - {whose}", owned, away.get(name, []))
     return dict(sorted(feeds.items()))
+
+
+def _placements_by_feed(
+    participants: Iterable[str], placements: Sequence[PlacementDays]
+) -> dict[str, list[PlacementDays]]:
+    """Participant feed name -> their placements; only a participant with sessions has a
+    feed, so a placement of someone not on the programme shows nowhere."""
+    names = safe_names(participants)
+    away: dict[str, list[PlacementDays]] = {}
+    for days in placements:
+        if days.person_id in names:
+            away.setdefault(f"participant-{names[days.person_id]}.ics", []).append(days)
+    return away
 
 
 # --------------------------------------------------------------------------- previous feeds
@@ -644,6 +664,7 @@ def build_feeds(
     *,
     previous: Mapping[str, bytes] | None = None,
     stamp: datetime | None = None,
+    placements: Sequence[PlacementDays] = (),
 ) -> dict[str, bytes]:
     """Every feed of the plan: file name (relative to ``ics/``) -> feed bytes.
 
@@ -669,7 +690,7 @@ def build_feeds(
     stamp = stamp.astimezone(UTC).replace(microsecond=0)
     zone = ZoneInfo(scenario.settings.programme.timezone)
     who = _directory(scenario)
-    feeds = _feeds(scenario, events, who)
+    feeds = _feeds(scenario, events, who, placements)
     for name in previous:
         if name not in feeds and Path(name).name == name and name.endswith(".ics"):
             feeds[name] = _Feed("")
@@ -680,6 +701,9 @@ def build_feeds(
     prior = _latest_states(olds)
     namespace = programme_id(scenario, previous)
     uids = {event.event_id: _uid(namespace, event.event_id) for event in events}
+    # Only placements shown in a feed are live: a withdrawn participant's is cancelled.
+    shown = [d for feed in feeds.values() for d in feed.placements]
+    uids.update({placement_key(d): _uid(namespace, placement_key(d)) for d in shown})
     live = set(uids.values())
     first_year, last_year = _years(scenario, _moments(events, olds), zone)
     tz = vtimezone(scenario.settings.programme.timezone, first_year, last_year)
@@ -752,18 +776,14 @@ def _sequenced(
         uid = at.uids[event.event_id]
         component = _vevent(scenario, event, uid, at)
         current.add(uid)
-        before = prior.get(uid)
-        if before is None:
-            sequence = 0
-        elif before.cancelled or _fingerprint(component) != before.fingerprint:
-            sequence = before.sequence + 1
-        else:
-            sequence = before.sequence
-            # Assigning keeps DTSTAMP where it was among the properties.
-            component["DTSTAMP"] = icalendar.vDDDTypes(_old_stamp(before))
-        component.add("sequence", sequence)
-        component.add("status", "CONFIRMED")
+        _sequence(component, prior.get(uid))
         keyed.append((event.start.astimezone(UTC), event.event_id, component))
+    for days in feed.placements:
+        key = placement_key(days)
+        component = _placement_vevent(days, at.uids[key], at.stamp)
+        current.add(at.uids[key])
+        _sequence(component, prior.get(at.uids[key]))
+        keyed.append((_as_utc(days.start, at.zone), key, component))
     for uid, state in old.items():
         if uid in current or uid in at.live:
             continue
@@ -771,6 +791,48 @@ def _sequenced(
         start = best.component.decoded("DTSTART") if "DTSTART" in best.component else None
         keyed.append((_as_utc(start, at.zone), uid, _cancelled(best, at.stamp)))
     return keyed
+
+
+def placement_key(days: PlacementDays) -> str:
+    """The id behind a placement's UID: one per participant and placement, so it is stable
+    across runs and in the programme's namespace like every event. Written like an event id
+    (``cohort/session``): the slashes make the UID carry a hash of the whole key, so ids
+    with hyphens in them (P-1 for X, P for 1-X) never share a UID."""
+    return f"placement/{days.placement_id}/{days.person_id}"
+
+
+def _placement_vevent(days: PlacementDays, uid: str, stamp: datetime) -> icalendar.Event:
+    """An all-day event over the placement's days (DTEND is the day after the last, RFC 5545
+    3.6.1). A blocking one is OPAQUE (busy); a released or part-time one TRANSPARENT."""
+    component = icalendar.Event()
+    component.add("uid", uid)
+    component.add("dtstamp", stamp)
+    component.add("dtstart", days.start)
+    component.add("dtend", days.end + timedelta(days=1))
+    component.add("summary", days.title)
+    component.add(
+        "description",
+        "Full-time placement: no programme sessions are booked for you on these days."
+        if days.blocks
+        else "Placement: programme sessions may still be booked on these days.",
+    )
+    component.add("transp", "OPAQUE" if days.blocks else "TRANSPARENT")
+    return component
+
+
+def _sequence(component: icalendar.Event, before: _Old | None) -> None:
+    """SEQUENCE and STATUS against the best-known previous state: unchanged keeps both (and
+    DTSTAMP), changed or revived goes up by one."""
+    if before is None:
+        sequence = 0
+    elif before.cancelled or _fingerprint(component) != before.fingerprint:
+        sequence = before.sequence + 1
+    else:
+        sequence = before.sequence
+        # Assigning keeps DTSTAMP where it was among the properties.
+        component["DTSTAMP"] = icalendar.vDDDTypes(_old_stamp(before))
+    component.add("sequence", sequence)
+    component.add("status", "CONFIRMED")
 
 
 def _as_utc(moment: object, zone: ZoneInfo) -> datetime:

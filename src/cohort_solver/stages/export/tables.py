@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cohort_solver.domain.reasons import COMPETITION, SELECTED, Reason
-from cohort_solver.domain.results import Decision, Event, Match
+from cohort_solver.domain.results import Decision, Event, Feedback, Match
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.errors import InputError, Problem
 from cohort_solver.stages.export.files import csv_text, read_own_csv
@@ -47,6 +47,13 @@ def allocation_csv(outcomes: Iterable[Decision]) -> str:
 
 
 STATUSES = ("selected", "reserve", "not_selected", "ineligible")
+
+FEEDBACK_COLUMNS = ("applicant_id", "name", "email", "outcome", "cohort", "feedback")
+
+
+def feedback_csv(rows: Iterable[Feedback]) -> str:
+    """feedback.csv: a paragraph per applicant for the panel to send (a panel file, 0600)."""
+    return csv_text(FEEDBACK_COLUMNS, ((getattr(r, c) for c in FEEDBACK_COLUMNS) for r in rows))
 
 
 def read_allocation(path: Path) -> list[Decision]:

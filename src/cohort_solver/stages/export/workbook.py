@@ -18,9 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cohort_solver.domain.results import Allocation, Event, Match
+from cohort_solver.domain.results import Allocation, Event, Feedback, Match
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.export.files import neutralise
+from cohort_solver.stages.export.tables import FEEDBACK_COLUMNS
 from cohort_solver.stages.report.panel_report import (
     STAGES,
     SUPPRESSED,
@@ -142,6 +143,11 @@ def calendar_sheet(scenario: Scenario, events: Sequence[Event]) -> Sheet:
         for e in sorted(events, key=lambda e: (e.start, e.event_id))
     ]
     return (["start", "end", "cohort", "title", "kind", "venue", "attending", "event_id"], rows)
+
+
+def feedback_sheet(rows: Sequence[Feedback]) -> Sheet:
+    """feedback.csv's rows: the paragraph each applicant can be sent."""
+    return (FEEDBACK_COLUMNS, [[getattr(r, c) for c in FEEDBACK_COLUMNS] for r in rows])
 
 
 def _cell(value: Any) -> Any:

@@ -17,7 +17,7 @@ from cohort_solver.domain.markets import (
     SwapMarket,
 )
 from cohort_solver.domain.scenario import MarketSettings, Scenario
-from cohort_solver.stages.load.cells import parse_date, parse_int, parse_list
+from cohort_solver.stages.load.cells import parse_date, parse_int, parse_list, parse_yes_no
 from cohort_solver.stages.load.columns import Column, _columns
 from cohort_solver.stages.load.records import records
 from cohort_solver.stages.load.tables import Collector, Table, read_table
@@ -62,6 +62,8 @@ PLACEMENT_COLUMNS = _columns(
     Column("location"),
     Column("start", parse_date),
     Column("end", parse_date),
+    Column("full_time", parse_yes_no),
+    Column("released_for_programme", parse_yes_no),
 )
 
 RANKING_COLUMNS = _columns(
@@ -199,6 +201,8 @@ def _placement_market(
         placements=tuple(placements),
         rankings=tuple(r for _, r in rankings),
         ranks=market.ranks,
+        adopt=market.adopt,
+        sessions_during_placements=market.sessions_during_placements,
     )
 
 
@@ -215,6 +219,14 @@ def _placement_problems(
         )
     if placement.start and placement.end:
         _in_order(hosts, row, "end", placement.start, placement.end, out)
+    elif placement.full_time:
+        out.add(
+            hosts.file,
+            row,
+            hosts.column("full_time"),
+            "full_time: a full-time placement needs its start and end dates, so the calendar "
+            "can keep those days free",
+        )
 
 
 def _in_order(table: Table, row: int, column: str, first: date, last: date, out: Collector) -> None:

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
+from cohort_solver.domain.markets import MarketResult, PlacementDays, SwapResult
 from cohort_solver.domain.programme_time import month_first_day
+from cohort_solver.domain.reasons import shareable_words
 from cohort_solver.domain.results import Allocation, Event, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario, Settings
-from cohort_solver.stages.export.tables import reason_codes
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
 from cohort_solver.stages.report.impact import impact_html
+from cohort_solver.stages.report.markets import market_sections
 from cohort_solver.stages.report.page import page
 
 __all__ = ["SUPPRESS_BELOW", "report_html", "representation", "shown_cells"]
@@ -38,6 +40,35 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+FEW = f"fewer than {SUPPRESS_BELOW}"
+
+
+def _everywhere(scenario: Scenario) -> str:
+    """The words for "every cohort they could join"."""
+    return "the programme" if len(scenario.cohorts) == 1 else "every cohort open to them"
+
+
+def _reason_counts(scenario: Scenario, allocation: Allocation, status: str, heading: str) -> str:
+    """How many applicants of ``status`` had each reason, in words that name no ring fence.
+    The counts add up to the Outcome table's total, so one hidden count alone would come back
+    by subtraction: then the next smallest is hidden too."""
+    counts = Counter(
+        shareable_words(o.reason, _everywhere(scenario)).removeprefix("not eligible: ")
+        for o in allocation.outcomes
+        if o.status == status
+    )
+    if not counts:
+        return ""
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    hidden = {words for words, n in rows if n < SUPPRESS_BELOW}
+    if len(hidden) == 1 and len(rows) > 1:
+        hidden.add(min((n, words) for words, n in rows if words not in hidden)[1])
+    return _table(
+        [heading, "applicants"],
+        [[escape(words), FEW if words in hidden else n] for words, n in rows],
+    )
 
 
 def evidence_html(settings: Settings) -> str:
@@ -329,6 +360,9 @@ def report_html(
     matches: Sequence[Match],
     events: Sequence[Event],
     reports: Sequence[StageReport],
+    *,
+    markets: Sequence[MarketResult | SwapResult] = (),
+    away: Sequence[PlacementDays] = (),
 ) -> str:
     settings = scenario.settings
     people = {a.applicant_id: a for a in scenario.applicants}
@@ -385,11 +419,17 @@ def report_html(
                     o.reserve_rank,
                     escape(o.applicant_id),
                     o.score,
-                    escape(reason_codes(o)),
+                    escape(shareable_words(o.reason, _everywhere(scenario))),
                 ]
                 for o in reserves
             ],
         ),
+        "<h2>Why applicants were not selected</h2>"
+        + _reason_counts(scenario, allocation, "not_selected", "why not selected")
+        + _reason_counts(scenario, allocation, "ineligible", "why not eligible")
+        + f"<p>Counts of fewer than {SUPPRESS_BELOW} show as “{FEW}”, and so does the next "
+        "smallest when only one would be hidden (it could be worked out from the total). Each "
+        "applicant's own reasons, with what would have changed them, are in feedback.csv.</p>",
         "<h2>Representation</h2>"
         + evidence_html(settings)
         + _chart(scenario, rows, shown)
@@ -434,6 +474,7 @@ def report_html(
         ),
         "<h2>Calendar overview</h2>" + _calendar_grid(scenario, events),
         impact_html(scenario, allocation),
+        *market_sections(scenario, markets, away),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
         "the same scenario is run.</p>"
