@@ -534,13 +534,13 @@ class ImpactSettings(_Settings):
         both = set(self.positive) & set(self.other)
         if both:
             raise ValueError(f"{', '.join(sorted(both))}: both positive and other")
-        for target in self.target:
+        for number, target in enumerate(self.target, start=1):
             named = target.counts if isinstance(target.counts, list) else []
             unknown = [w for w in named if w not in self.words()]
             if unknown:
                 raise ValueError(
-                    f"impact target counts {', '.join(unknown)}: not an outcome word "
-                    f"({', '.join(self.words())})"
+                    f"[[impact.target]] {number} counts {', '.join(unknown)}: not an outcome "
+                    f"word ({', '.join(self.words())}; set them in [impact] positive or other)"
                 )
         return self
 
