@@ -232,13 +232,13 @@ CASES: dict[str, Case | tuple[Any, ...]] = {
         add_file("outcomes.csv", OUTCOMES, [("A1", "yes", "promotion", "2023-05-01")]),
         "outcomes.csv:2:4: outcome_date 2023-05-01 is before the programme started (2024-04-01)",
     ),
-    "participant with two outcome rows": (
+    "participant whose outcome rows disagree on completion": (
         add_file(
             "outcomes.csv",
             OUTCOMES,
-            [("A1", "yes", "none", ""), ("A1", "yes", "promotion", "2025-01-01")],
+            [("A1", "yes", "none", ""), ("A1", "no", "promotion", "2025-01-01")],
         ),
-        "outcomes.csv:3:1: duplicate participant_id 'A1' (first on row 2)",
+        "outcomes.csv:3:2: completed: 'A1' has completed = yes on row 2",
     ),
     "eligible applicant without a head of service": (
         both(

@@ -390,6 +390,8 @@ SETTING_PATHS = [
     "matching.weights.needs",
     "cohorts.0.places",
     "impact.programme_months",
+    "impact.as_of",
+    "impact.positive",
     "positive_action.profile.woman.workforce",
     "",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -421,11 +421,83 @@ class PositiveAction(_Settings):
     profile: dict[str, GroupProfile] = {}
 
 
-class ImpactSettings(_Settings):
-    """The programme's impact targets; a target left out scales the seed's figure to the places.
+# The outcome words of outcomes.csv when [impact] names none: every one but "none" is positive.
+DEFAULT_POSITIVE_OUTCOMES: tuple[str, ...] = (
+    "promotion",
+    "grade_increase",
+    "acting_up",
+    "secondment",
+    "new_role",
+    "sideways_move",
+    "additional_responsibilities",
+    "project_lead",
+)
+NO_OUTCOME = "none"  # always a word of the vocabulary; a blank outcome cell reads as it
 
-    The seed programme (12 places) aims for 10 to complete and for positive outcomes for 3 by
-    the end of the programme, 4 within 12 months after it and 8 within 18 months after it.
+
+def outcome_word(text: str) -> str:
+    """An outcome as outcomes.csv and [impact] spell it: case, spaces and hyphens forgiven."""
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+class ImpactTarget(_Settings):
+    """One ``[[impact.target]]``: how many participants should reach an outcome in a window.
+
+    The window is counted in programme months ``relative_to`` the programme's ``start`` (month
+    1 = the month it starts: "within months 9-12 of the start date") or its ``end`` (month 1 =
+    the first month after the programme: "within 12 months following the programme").
+    ``since_start`` opens the window on the programme's first day instead, so an earlier
+    outcome counts too (the seed's targets are cumulative).
+    """
+
+    display = frozenset({"label"})
+
+    label: str = ""  # blank: worded from the window
+    count: Count | None = None
+    share: float | None = Field(default=None, ge=0, le=1)  # of the participants
+    counts: Literal["positive", "completed"] | list[str] = "positive"
+    relative_to: Literal["start", "end"] = "start"
+    months: list[Annotated[int, Field(ge=1, le=MAX_MONTH)]] = Field(default=[], max_length=2)
+    since_start: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_aim_and_a_window(self) -> ImpactTarget:
+        if (self.count is None) == (self.share is None):
+            raise ValueError("an impact target needs exactly one of count or share")
+        if self.counts == "completed" and (self.months or self.since_start):
+            raise ValueError(
+                "a completion target has no window (it closes with the programme): leave out "
+                "months and since_start"
+            )
+        if self.counts != "completed" and not self.months:
+            raise ValueError(
+                "an impact target needs its window: months = [first, last] (or [last])"
+            )
+        if len(self.months) == 2 and self.months[0] > self.months[1]:
+            raise ValueError(f"months {self.months}: the first month is after the last")
+        return self
+
+    @field_validator("counts")
+    @classmethod
+    def _outcome_words(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("counts: name at least one outcome")
+            return [outcome_word(v) for v in value]
+        return value
+
+    def window_months(self) -> tuple[int, int]:
+        """First and last month of the window as written (``[12]`` means months 1 to 12)."""
+        first, last = (1, self.months[0]) if len(self.months) == 1 else tuple(self.months)
+        return first, last
+
+
+class ImpactSettings(_Settings):
+    """The programme's impact targets and the outcome words of outcomes.csv.
+
+    Without ``[[impact.target]]`` the targets are the seed's four: 10 of 12 complete, and
+    positive outcomes for 3 by the end of the programme, 4 within 12 months after it and 8
+    within 18 months after it; a figure not set below scales the seed's to the places.
     """
 
     programme_months: int = Field(default=12, ge=1, le=MAX_MONTH)  # ends with this month
@@ -433,6 +505,64 @@ class ImpactSettings(_Settings):
     by_programme_end: Count | None = None
     within_12_months_after: Count | None = None
     within_18_months_after: Count | None = None
+    target: list[ImpactTarget] = []
+    # The day the outcomes are known up to; a window closing after it is "open". Blank: the
+    # latest outcome_date in outcomes.csv (never today's date, so a re-run gives the same page).
+    as_of: date | None = None
+    positive: list[str] = list(DEFAULT_POSITIVE_OUTCOMES)  # outcome words that count
+    other: list[str] = []  # outcome words recorded but not counted (besides "none")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_spelling(cls, value: Any) -> Any:
+        return None if value is None else check_date(_toml_date(value))
+
+    @field_validator("positive", "other")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        words = [outcome_word(v) for v in value]
+        for word in words:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,60}", word):
+                raise ValueError(f"{word!r} is not an outcome word (letters, digits, _)")
+        if len(set(words)) != len(words):
+            raise ValueError("an outcome word is named twice")
+        return words
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> ImpactSettings:
+        if NO_OUTCOME in self.positive:
+            raise ValueError("'none' is never a positive outcome")
+        both = set(self.positive) & set(self.other)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))}: both positive and other")
+        for number, target in enumerate(self.target, start=1):
+            named = target.counts if isinstance(target.counts, list) else []
+            unknown = [w for w in named if w not in self.words()]
+            if unknown:
+                raise ValueError(
+                    f"[[impact.target]] {number} counts {', '.join(unknown)}: not an outcome "
+                    f"word ({', '.join(self.words())}; set them in [impact] positive or other)"
+                )
+        return self
+
+    def words(self) -> tuple[str, ...]:
+        """Every word outcomes.csv may use: the positive ones, the others, then ``none``."""
+        return (*self.positive, *self.other, NO_OUTCOME)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Nothing new set: the settings dump (solution.json, compare) reads as it did before.
+        dumped: dict[str, Any] = handler(self)
+        defaults = {
+            "target": [],
+            "as_of": None,
+            "positive": list(DEFAULT_POSITIVE_OUTCOMES),
+            "other": [],
+        }
+        for key, default in defaults.items():
+            if dumped.get(key) == default:
+                dumped.pop(key, None)
+        return dumped
 
 
 class CohortSettings(_Settings):
@@ -854,34 +984,17 @@ class Conflict(Record):
     person_b: str = Field(min_length=1)
 
 
-CareerMove = Literal[
-    "promotion",
-    "grade_increase",
-    "acting_up",
-    "secondment",
-    "new_role",
-    "sideways_move",
-    "additional_responsibilities",
-    "project_lead",
-    "none",
-]
-
-
-CAREER_MOVES: tuple[str, ...] = get_args(CareerMove)
-
-
 class CareerOutcome(Record):
-    """One row of outcomes.csv: how a participant's career moved on (impact tracking)."""
+    """One row of outcomes.csv: a participant's completion, or a step in their career.
+
+    A participant may have several rows over time (a history); ``outcome`` is a word of the
+    scenario's vocabulary (``[impact] positive`` and ``other``, checked by the loader).
+    """
 
     participant_id: str = Field(min_length=1)
-    completed: bool | None = None  # None = not known yet (still on the programme)
-    outcome: CareerMove = "none"
+    completed: bool | None = None  # None = not stated on this row (or not known yet)
+    outcome: str = NO_OUTCOME
     outcome_date: date | None = None
-
-    @property
-    def positive(self) -> bool:
-        """Every recorded outcome except ``none`` counts towards the impact targets."""
-        return self.outcome != "none"
 
 
 class Scenario(BaseModel):

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from cohort_solver.domain.scenario import (
-    CAREER_MOVES,
     CLOCK_SPELLING,
     DATE_HELP,
     WEEKDAYS,
+    outcome_word,
     parse_moment_parts,
 )
 
@@ -127,10 +127,9 @@ def parse_date(cell: str) -> date:
 
 
 def parse_outcome(cell: str) -> str:
-    word = re.sub(r"[\s\-]+", "_", cell.strip().lower())
-    if word not in CAREER_MOVES:
-        raise ValueError(f"{cell!r} is not one of {', '.join(CAREER_MOVES)}")
-    return word
+    # The words allowed are the scenario's ([impact] positive and other): checked with the
+    # settings in references.check_outcomes.
+    return outcome_word(cell)
 
 
 def _text(cell: str) -> str:

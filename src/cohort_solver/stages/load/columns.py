@@ -161,7 +161,7 @@ CONFLICT_COLUMNS = _columns(
 
 
 OUTCOME_COLUMNS = _columns(
-    Column("participant_id", required=True, blank_ok=False, key=True),
+    Column("participant_id", required=True, blank_ok=False),  # a row per step: a history
     Column("completed", parse_yes_no),  # blank: not known yet
     Column("outcome", parse_outcome),  # blank: none
     Column("outcome_date", parse_date, dates=True),

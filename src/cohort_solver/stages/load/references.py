@@ -31,7 +31,8 @@ def check_outcomes(
     unread: set[str],
     out: Collector,
 ) -> None:
-    """outcomes.csv names applicants, and no outcome predates the programme."""
+    """outcomes.csv names applicants in the scenario's outcome words, no outcome predates the
+    programme, and a participant's rows agree on whether they completed it."""
     table, applicants = tables["outcomes"], tables["applicants"]
     if table is None:
         return
@@ -43,6 +44,8 @@ def check_outcomes(
         else set()
     )
     start = settings.programme.start if settings else None
+    words = settings.impact.words() if settings else None
+    completed: dict[str, tuple[int, bool]] = {}
     for row, outcome in outcomes:
         if outcome.participant_id not in known:
             out.add(
@@ -51,6 +54,14 @@ def check_outcomes(
                 table.column("participant_id"),
                 f"participant_id: {outcome.participant_id!r} is not an applicant in applicants.csv",
             )
+        if words is not None and outcome.outcome not in words:
+            out.add(
+                table.file,
+                row,
+                table.column("outcome"),
+                f"outcome: {outcome.outcome!r} is not one of {', '.join(words)}"
+                " (the outcome words are set in [impact] positive and other)",
+            )
         if start and outcome.outcome_date and outcome.outcome_date < start:
             out.add(
                 table.file,
@@ -58,6 +69,28 @@ def check_outcomes(
                 table.column("outcome_date"),
                 f"outcome_date {outcome.outcome_date} is before the programme started ({start})",
             )
+        _check_completed_agrees(table, row, outcome, completed, out)
+
+
+def _check_completed_agrees(
+    table: Table,
+    row: int,
+    outcome: CareerOutcome,
+    seen: dict[str, tuple[int, bool]],
+    out: Collector,
+) -> None:
+    """A participant completed the programme or did not: two rows may not say both."""
+    if outcome.completed is None:
+        return
+    first = seen.setdefault(outcome.participant_id, (row, outcome.completed))
+    if first[1] != outcome.completed:
+        said = "yes" if first[1] else "no"
+        out.add(
+            table.file,
+            row,
+            table.column("completed"),
+            f"completed: {outcome.participant_id!r} has completed = {said} on row {first[0]}",
+        )
 
 
 def check_session_attendees(

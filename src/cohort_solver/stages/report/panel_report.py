@@ -20,7 +20,7 @@ from cohort_solver.domain.results import Allocation, Event, Level, Match, StageR
 from cohort_solver.domain.scenario import Scenario, Settings
 from cohort_solver.stages.report.consistency import OVERALL, PanelConsistency, consistency, reading
 from cohort_solver.stages.report.disclosure import SUPPRESS_BELOW, Cell, disclosable
-from cohort_solver.stages.report.impact import impact
+from cohort_solver.stages.report.impact import impact_html
 from cohort_solver.stages.report.markets import market_sections
 from cohort_solver.stages.report.page import page
 
@@ -285,50 +285,6 @@ def _panel_sections(scenario: Scenario) -> list[str]:
     ]
 
 
-def _impact_section(scenario: Scenario, allocation: Allocation) -> str:
-    heading = "<h2>Impact against the programme's targets</h2>"
-    if not scenario.outcomes:
-        return (
-            heading + "<p>No outcomes recorded yet (add outcomes.csv to the scenario folder).</p>"
-        )
-    result = impact(scenario, allocation)
-    notes = [f"{result.recorded} of {result.participants} participants have an outcome recorded."]
-    if result.undated:
-        notes.append(
-            f"{result.undated} positive outcomes have no date and count in no time window."
-        )
-    if result.elsewhere:
-        notes.append(
-            f"{result.elsewhere} rows of outcomes.csv name people not selected in this "
-            "allocation and are left out."
-        )
-    return (
-        heading
-        + f"<p>{' '.join(notes)} Counts are cumulative from the programme start.</p>"
-        + _table(
-            ["target", "aim", "recorded", "by", "status"],
-            [
-                [
-                    escape(t.label),
-                    t.aim,
-                    t.achieved,
-                    t.deadline.isoformat() if t.deadline else "–",
-                    "met" if t.met else "not yet met",
-                ]
-                for t in result.targets
-            ],
-        )
-        + (
-            _table(
-                ["positive outcome", "participants"],
-                [[escape(kind.replace("_", " ")), n] for kind, n in result.kinds.items()],
-            )
-            if result.kinds
-            else "<p>No positive outcomes recorded yet.</p>"
-        )
-    )
-
-
 def _calendar_grid(scenario: Scenario, events: Sequence[Event]) -> str:
     """Every month of the programme as a row (an empty month says so, rather than vanish),
     each cohort a column: the group sessions' dates (a session joining several cohorts in
@@ -543,7 +499,7 @@ def report_html(
             ],
         ),
         "<h2>Calendar overview</h2>" + _calendar_grid(scenario, events),
-        _impact_section(scenario, allocation),
+        impact_html(scenario, allocation),
         *market_sections(scenario, markets, away),
         # Timings live in solution.json: the report stays byte-identical from run to run.
         "<h2>Solver</h2><p>Solve times are in solution.json, so this page is the same every time "
