@@ -17,12 +17,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cohort_solver.domain.scenario import CONTROL_CHARACTERS, id_key
+from cohort_solver.stages.load.build import ABSENT, constructed
 from cohort_solver.stages.load.cells import EMAILS, _optional, _text, parse_email
 from cohort_solver.stages.load.columns import Column
 from cohort_solver.stages.load.tables import Collector, Special, Table, cell_problem, friendly
-
-# A blank cell in a column where blank is allowed: the field keeps its default.
-ABSENT: Any = object()
 
 # What the extra check of a file gets: the parsed values by field (one per row read, ABSENT
 # where blank), and how to report a problem at (position in those lists, column name).
@@ -72,10 +70,19 @@ def records(
         _check_duplicates(table, key, live, problem)
     if missing:
         return []  # a missing column is reported once, above, not on every row
-    keep = [position for position, index in enumerate(live) if index not in refused]
-    rows = [table.numbers[live[position]] for position in keep]
+    if refused:
+        keep = [position for position, index in enumerate(live) if index not in refused]
+        rows = [table.numbers[live[position]] for position in keep]
+        values = {name: [column[p] for p in keep] for name, column in values.items()}
+    else:
+        rows = (
+            table.numbers if len(live) == len(table.numbers) else [table.numbers[i] for i in live]
+        )
+    made = constructed(model, values, len(rows))
+    if made is not None:
+        return list(zip(rows, made, strict=True))
     found = []
-    for row, record in zip(rows, _validated(model, _row_values(values, keep)), strict=True):
+    for row, record in zip(rows, _validated(model, _row_values(values)), strict=True):
         if isinstance(record, ValidationError):
             _report(table, columns, row, record, out)
         else:
@@ -83,13 +90,10 @@ def records(
     return found
 
 
-def _row_values(values: dict[str, list[Any]], keep: list[int]) -> list[dict[str, Any]]:
-    """The values of each kept row by field, without the blank ones (they keep defaults)."""
+def _row_values(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The values of each row by field, without the blank ones (they keep defaults)."""
     names = list(values)
-    columns = [
-        column if len(column) == len(keep) else [column[p] for p in keep]
-        for column in values.values()
-    ]
+    columns = list(values.values())
     # map, not a comprehension: the loop over 100,000 rows stays in C.
     rows = list(map(dict, map(zip, itertools.repeat(names), zip(*columns, strict=True))))
     blank = {

@@ -28,6 +28,7 @@ from cohort_solver.domain.scenario import (
     Venue,
 )
 from cohort_solver.errors import InputError, Problem
+from cohort_solver.stages.load.build import ABSENT
 from cohort_solver.stages.load.columns import (
     APPLICANT_COLUMNS,
     COACH_COLUMNS,
@@ -43,7 +44,7 @@ from cohort_solver.stages.load.columns import (
     group_columns,
     unavailability_columns,
 )
-from cohort_solver.stages.load.records import ABSENT, ReportAt, records
+from cohort_solver.stages.load.records import ReportAt, records
 from cohort_solver.stages.load.references import (
     check_id_namespaces,
     check_outcomes,
