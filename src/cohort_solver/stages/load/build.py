@@ -79,13 +79,14 @@ def _plain(model: type[BaseModel]) -> bool:
 def _accepted(model: type[BaseModel], name: str, column: list[Any], blank: bool) -> bool:
     """Whether pydantic takes every value of this column as it stands (blanks aside)."""
     present = [value for value in column if value is not ABSENT] if blank else column
-    text = set(map(type, present)) == {str}
+    kinds = set(map(type, present))
+    text = kinds == {str}
     shortest = _plain_text(model, name) if text else None
     if shortest is not None:
-        return min(map(len, present), default=shortest) >= shortest
+        return _long_enough(present, shortest)
     # Any other column of text is checked as it stands (quicker than finding 100,000 distinct
     # ids); other columns hold few distinct values, each checked once.
-    distinct = present if text else _distinct(present)
+    distinct = present if text else _distinct(present, kinds)
     try:
         checked = _adapter(model, name).validate_python(distinct)
     except ValidationError:
@@ -108,13 +109,21 @@ def _plain_text(model: type[BaseModel], name: str) -> int | None:
     return max((int(rule.min_length) for rule in rules), default=0)
 
 
-def _distinct(present: list[Any]) -> list[Any]:
+def _long_enough(texts: list[str], shortest: int) -> bool:
+    if shortest == 0:
+        return True
+    if shortest == 1:
+        return "" not in texts  # quicker than measuring every text
+    return min(map(len, texts), default=shortest) >= shortest
+
+
+def _distinct(present: list[Any], kinds: set[type]) -> list[Any]:
     """The values once each; a dict once per distinct content."""
     try:
         return list(set(present))
     except TypeError:  # unhashable values: a dict per row, of hashable values (groups)
         pass
-    if all(type(value) is dict for value in present):
+    if kinds == {dict}:
         try:
             return list(map(dict, set(map(tuple, map(dict.items, present)))))
         except TypeError:

@@ -51,7 +51,11 @@ def records(
     unknown = set(table.positions) - set(columns)
     for name in sorted(unknown, key=table.column):
         out.warnings.append(f"{table.file}:1:{table.column(name)}: unknown column {name!r} ignored")
-    live = [i for i, n in enumerate(table.numbers) if n not in table.broken]
+    live = (
+        [i for i, n in enumerate(table.numbers) if n not in table.broken]
+        if table.broken
+        else list(range(len(table.numbers)))
+    )
     refused: set[int] = set()  # row indexes with a problem in a cell: no record is made
 
     def problem(index: int, column_name: str, message: str) -> None:
