@@ -14,8 +14,11 @@ from __future__ import annotations
 import operator
 from collections import deque
 from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import cache
-from itertools import repeat
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -86,7 +89,8 @@ def _accepted(model: type[BaseModel], name: str, column: list[Any], blank: bool)
         return _long_enough(present, shortest)
     # Any other column of text is checked as it stands (quicker than finding 100,000 distinct
     # ids); other columns hold few distinct values, each checked once.
-    distinct = present if text else _distinct(present, kinds)
+    rules = model.model_fields[name].metadata
+    distinct = present if text else _distinct(present, kinds, rules)
     try:
         checked = _adapter(model, name).validate_python(distinct)
     except ValidationError:
@@ -117,18 +121,44 @@ def _long_enough(texts: list[str], shortest: int) -> bool:
     return min(map(len, texts), default=shortest) >= shortest
 
 
-def _distinct(present: list[Any], kinds: set[type]) -> list[Any]:
-    """The values once each; a dict once per distinct content."""
+def _distinct(present: list[Any], kinds: set[type], rules: list[Any]) -> list[Any]:
+    """The values to check: each distinct value once where equal values are alike to the
+    last detail, so pydantic's verdict on one is its verdict on all; else every value.
+
+    A set would take 1 for True, or Decimal("1.0") for Decimal("1"), so only a column of
+    one type is folded, a Decimal only under comparisons (ge, le: not max_digits), and a
+    tuple or dict only of text (and, in a dict, of one type of value).
+    """
+    if len(kinds) != 1:
+        return present
     try:
+        return _folded(present, next(iter(kinds)), rules)
+    except TypeError:  # a value that cannot be hashed (a signalling NaN, a list in a dict)
+        return present
+
+
+def _folded(present: list[Any], kind: type, rules: list[Any]) -> list[Any]:
+    if kind in _ALIKE_WHEN_EQUAL:
         return list(set(present))
-    except TypeError:  # unhashable values: a dict per row, of hashable values (groups)
-        pass
-    if kinds == {dict}:
-        try:
-            return list(map(dict, set(map(tuple, map(dict.items, present)))))
-        except TypeError:
-            pass
+    if kind is Decimal and all(type(rule).__name__ in _COMPARISONS for rule in rules):
+        return list(set(present))
+    if kind is tuple and set(map(type, chain.from_iterable(present))) <= {str}:
+        return list(set(present))
+    if kind is dict:
+        items = set(map(tuple, map(dict.items, present)))
+        pairs = list(chain.from_iterable(items))
+        keys, values = map(itemgetter(0), pairs), map(itemgetter(1), pairs)
+        if set(map(type, keys)) <= {str} and len(set(map(type, values))) <= 1:
+            return list(map(dict, items))
     return present
+
+
+# Types whose equal values are the same value (no 1.0 beside 1, no True beside 1).
+_ALIKE_WHEN_EQUAL = (bool, int, str, date, datetime, time)
+
+
+# Constraints (annotated_types, as pydantic gives them) that only compare a number.
+_COMPARISONS = ("Ge", "Gt", "Le", "Lt")
 
 
 def _same(made: Any, given: Any) -> bool:
