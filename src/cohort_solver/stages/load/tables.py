@@ -247,15 +247,19 @@ def _quote_free_rows(text: str) -> list[list[str]] | None:
 
 
 def _even_columns(text: str) -> tuple[list[list[str]], bool] | None:
-    """The columns of a file with no quotes, carriage returns or NULs whose every line has
+    """The columns of a file with no quotes, NULs or lone carriage returns whose every line has
     the header's number of commas (the usual file); None for any other file.
 
     Every line has the same width, so the cells of the whole file, split at commas and line
     ends alike, fall into columns by position: a slice each, in C. Also whether every cell
     is ASCII with no whitespace around it, so none needs cleaning.
     """
-    if '"' in text or "\r" in text or "\0" in text or not text:
+    if '"' in text or "\0" in text or not text:
         return None
+    if "\r" in text:  # Excel ends its lines with \r\n; a lone \r is read by the csv module
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
     body = text.removesuffix("\n")  # the line end after the last row
     lines = body.split("\n")
     commas = lines[0].count(",")
