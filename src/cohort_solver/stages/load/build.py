@@ -180,16 +180,20 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[list[Any]]:
 
 
 def _fields_set(columns: dict[str, list[Any]], blank: list[str], count: int) -> Iterable[set[str]]:
-    """Each record's fields given a value: every column read, less the ones blank in its row."""
+    """Each record's fields given a value: every column read, less the ones blank in its row.
+
+    Records with the same blank cells share one set, as model_construct(_fields_set=...)
+    allows: the records are frozen, and pydantic copies the set before it changes one
+    (model_copy). A set per record took 155 MiB of the 100,000-applicant benchmark.
+    """
     read = set(columns)
     if not blank:
-        return map(set, repeat(read, count))
+        return repeat(read, count)
     flags = zip(*(map(operator.is_, columns[name], repeat(ABSENT)) for name in blank), strict=True)
-    patterns = _Patterns(read, blank)
-    return map(set, map(patterns.__getitem__, flags))
+    return map(_Patterns(read, blank).__getitem__, flags)
 
 
-class _Patterns(dict[tuple[bool, ...], frozenset[str]]):
+class _Patterns(dict[tuple[bool, ...], set[str]]):
     """The fields given a value for each pattern of blank columns, worked out once."""
 
     def __init__(self, read: set[str], blank: list[str]):
@@ -197,8 +201,8 @@ class _Patterns(dict[tuple[bool, ...], frozenset[str]]):
         self.read = read
         self.blank = blank
 
-    def __missing__(self, flags: tuple[bool, ...]) -> frozenset[str]:
-        given = frozenset(self.read - {n for n, b in zip(self.blank, flags, strict=True) if b})
+    def __missing__(self, flags: tuple[bool, ...]) -> set[str]:
+        given = self.read - {n for n, b in zip(self.blank, flags, strict=True) if b}
         self[flags] = given
         return given
 
