@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from itertools import repeat
 from operator import attrgetter, itemgetter
 
 from cohort_solver.domain.scenario import (
@@ -176,8 +177,9 @@ def _defined(
     if "".join(ids).isascii():  # then id_key changes nothing: sets, not a loop per id
         here = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))
         here.pop("", None)
-        clashes = sorted((here[key], first[key]) for key in here.keys() & first.keys())
-        first.update((key, (stem, index)) for key, index in here.items() if key not in first)
+        clashes = sorted((here.pop(key), first[key]) for key in here.keys() & first.keys())
+        where = zip(repeat(stem, len(here)), here.values(), strict=True)
+        first.update(zip(here, where, strict=True))
         return clashes
     found = []
     mine: set[str] = set()
