@@ -28,16 +28,25 @@ ABSENT: Any = object()
 
 
 def constructed(
-    model: type[BaseModel], values: dict[str, list[Any]], count: int
+    model: type[BaseModel],
+    values: dict[str, list[Any]],
+    count: int,
+    texts: frozenset[str] = frozenset(),
 ) -> list[Any] | None:
     """``count`` records of ``model`` from the values by field (ABSENT where blank), equal
-    to what ``model_validate`` makes of each row; None when that cannot be vouched for."""
+    to what ``model_validate`` makes of each row; None when that cannot be vouched for.
+
+    ``texts`` names the fields whose values are known to be non-blank text (cells as
+    written), so their columns need no second look."""
     fields = model.model_fields
     columns = {name: column for name, column in values.items() if name in fields}
     blank = [name for name, column in columns.items() if _has_blank(column)]
     if any(info.is_required() and (n not in columns or n in blank) for n, info in fields.items()):
         return None  # pydantic reports it: "is required"
-    if not _plain(model) or not all(_accepted(model, n, c, n in blank) for n, c in columns.items()):
+    if not _plain(model) or not all(
+        _known_text(model, n) if n in texts else _accepted(model, n, c, n in blank)
+        for n, c in columns.items()
+    ):
         return None
     given = _fields_set(columns, blank, count)
     filled = [
@@ -96,6 +105,12 @@ def _accepted(model: type[BaseModel], name: str, column: list[Any], blank: bool)
     except ValidationError:
         return False
     return all(map(operator.is_, checked, distinct)) or all(map(_same, checked, distinct))
+
+
+def _known_text(model: type[BaseModel], name: str) -> bool:
+    """Whether a field takes any non-blank text as it stands."""
+    shortest = _plain_text(model, name)
+    return shortest is not None and shortest <= 1
 
 
 def _plain_text(model: type[BaseModel], name: str) -> int | None:

@@ -23,7 +23,8 @@ from cohort_solver.stages.load.columns import Column
 from cohort_solver.stages.load.tables import Collector, Special, Table, cell_problem, friendly
 
 # What the extra check of a file gets: the parsed values by field (one per row read, ABSENT
-# where blank), and how to report a problem at (position in those lists, column name).
+# where blank), and how to report a problem at (position in those lists, column name). It
+# may add fields, not change the text columns.
 ReportAt = Callable[[int, str, str], None]
 Extra = Callable[[dict[str, list[Any]], ReportAt], None]
 
@@ -82,7 +83,12 @@ def records(
         rows = (
             table.numbers if len(live) == len(table.numbers) else [table.numbers[i] for i in live]
         )
-    made = constructed(model, values, len(rows))
+    texts = frozenset(
+        column.target
+        for name, column in columns.items()
+        if name in table.positions and column.parse in _AS_WRITTEN
+    )
+    made = constructed(model, values, len(rows), texts)
     if made is not None:
         return list(zip(rows, made, strict=True))
     found = []
@@ -164,10 +170,14 @@ def _column_values(table: Table, column: Column, live: list[int], problem: Repor
     return values
 
 
+# Parsers whose value is the cell itself: a column of them holds non-blank text (or ABSENT).
+_AS_WRITTEN = (_text, _optional, parse_email)
+
+
 def _as_read(column: Column, texts: list[str]) -> bool:
     """Whether every cell is its own value: plain one-line ASCII text in a text column, or
     in an email column where every address looks like one."""
-    if column.parse not in (_text, _optional, parse_email):
+    if column.parse not in _AS_WRITTEN:
         return False
     if not column.blank_ok and "" in texts:
         return False
