@@ -90,8 +90,8 @@ class Grid:
     rows: list[list[str]]
     special: dict[tuple[int, int], Special] = field(default_factory=dict)  # (row, column)
     aligned: bool = False  # cells sit in fixed columns (xlsx), so rows cannot be short or long
-    # A CSV whose rows all have the header's width, read by column (header cell first), so
-    # 100,000 rows are never made one list at a time; rows is then empty until needed.
+    # A CSV whose rows all have the header's width, read by column (the rows after the
+    # header), so 100,000 rows are never made one list at a time; rows then holds the header.
     columns: list[list[str]] | None = None
     trimmed: bool = False  # no cell of columns starts or ends with a space: none needs stripping
 
@@ -202,7 +202,8 @@ def _csv_grid(file: str, data: bytes, out: Collector) -> Grid | None:
     undecodable = not text.isascii() and _UNDECODABLE.search(text)
     even = None if undecodable else _even_columns(text)
     if even is not None:
-        return Grid([], columns=even[0], trimmed=even[1])
+        header, columns, trimmed = even
+        return Grid([header], columns=columns, trimmed=trimmed)
     try:
         rows = _quote_free_rows(text) or list(
             csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -246,9 +247,9 @@ def _quote_free_rows(text: str) -> list[list[str]] | None:
     return [line.split(",") for line in lines]
 
 
-def _even_columns(text: str) -> tuple[list[list[str]], bool] | None:
-    """The columns of a file with no quotes, NULs or lone carriage returns whose every line has
-    the header's number of commas (the usual file); None for any other file.
+def _even_columns(text: str) -> tuple[list[str], list[list[str]], bool] | None:
+    """The header and the columns of a file with no quotes, NULs or lone carriage returns
+    whose every line has the header's number of commas (the usual file); None for any other.
 
     Every line has the same width, so the cells of the whole file, split at commas and line
     ends alike, fall into columns by position: a slice each, in C. Also whether every cell
@@ -270,7 +271,8 @@ def _even_columns(text: str) -> tuple[list[list[str]], bool] | None:
     flat = body.replace("\n", ",")
     cells = flat.split(",")
     width = commas + 1
-    return [cells[position::width] for position in range(width)], _trimmed(flat)
+    columns = [cells[width + position :: width] for position in range(width)]
+    return cells[:width], columns, _trimmed(flat)
 
 
 def _rows_before_fault(text: str) -> tuple[int, int]:
@@ -480,7 +482,7 @@ def _table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | None:
         table = _even_table(file, grid, raw, out)
         if table is not None:
             return table
-        grid.rows = [list(row) for row in zip(*grid.columns, strict=True)]
+        grid.rows = [grid.rows[0], *map(list, zip(*grid.columns, strict=True))]
     special_rows = {r for r, _ in grid.special}
     if not any(any(c.strip() for c in row) for row in grid.rows) and not special_rows:
         out.add(file, 1, 1, "the file is empty: it needs a header row")
@@ -519,7 +521,7 @@ def _even_table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | No
     blank, and none holds text only under no heading). None sends the file to that reading,
     which reports what is wrong; nothing is reported here then."""
     columns = grid.columns or []
-    header = [column[0] for column in columns]
+    header = grid.rows[0]
     trial = Collector()
     if _bad_header(file, header, trial):
         return None
@@ -528,17 +530,17 @@ def _even_table(file: str, grid: Grid, raw: bytes, out: Collector) -> Table | No
         return None
     plain = raw.isascii()  # then no cell needs Unicode normalising
     cells = {
-        name: columns[i - 1][1:] if grid.trimmed else _cleaned(columns[i - 1][1:], plain)
+        name: columns[i - 1] if grid.trimmed else _cleaned(columns[i - 1], plain)
         for name, i in positions.items()
     }
     if not any("" not in column for column in cells.values()):
         return None
     for index, heading in enumerate(header, start=1):
-        if not heading.strip() and any(map(str.strip, columns[index - 1][1:])):
+        if not heading.strip() and any(map(str.strip, columns[index - 1])):
             out.warnings.append(
                 f"{file}:1:{index}: column {index} has values but no heading: they were ignored"
             )
-    rows = len(columns[0]) - 1
+    rows = len(columns[0])
     return Table(file, positions, list(range(2, rows + 2)), cells, raw)
 
 
