@@ -1,9 +1,11 @@
 """Turning a table's columns into domain records, a column at a time.
 
 Each distinct cell text of a column is checked and parsed once (a grade column of 100,000
-rows holds a dozen texts). The rows are then validated together by the model's own pydantic
-rules in one call, so the messages are the ones a row-by-row ``model_validate`` gives. A
-problem is still reported at its cell, and every one at once.
+rows holds a dozen texts). When every column passes the model's own pydantic rules as it
+stands, build.py makes the records straight from the columns; otherwise the rows are
+validated by pydantic (together in one call, then row by row where one fails), so the
+messages are the ones a row-by-row ``model_validate`` gives. A problem is still reported at
+its cell, and every one at once.
 """
 
 from __future__ import annotations
