@@ -244,6 +244,11 @@ class _Settings(BaseModel):
         return value
 
 
+# Regions the holidays package has (a test asks it about each), so that loading a scenario in
+# one of them need not import the package: its import is most of a small scenario's load.
+UK_HOLIDAY_REGIONS = frozenset({"GB", "GB-ENG", "GB-NIR", "GB-SCT", "GB-WLS"})
+
+
 class Record(BaseModel):
     # Cells are checked for control characters by the loader, where the cell can be named.
     model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
@@ -300,6 +305,8 @@ class ProgrammeSettings(_Settings):
     @field_validator("holidays")
     @classmethod
     def _known_holiday_region(cls, value: str) -> str:
+        if value in UK_HOLIDAY_REGIONS:
+            return value  # known without importing the holidays package (0.3-0.4 s)
         import holidays
 
         country, _, subdivision = value.partition("-")

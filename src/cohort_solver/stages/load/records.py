@@ -1,9 +1,11 @@
 """Turning a table's columns into domain records, a column at a time.
 
 Each distinct cell text of a column is checked and parsed once (a grade column of 100,000
-rows holds a dozen texts). The rows are then validated together by the model's own pydantic
-rules in one call, so the messages are the ones a row-by-row ``model_validate`` gives. A
-problem is still reported at its cell, and every one at once.
+rows holds a dozen texts). When every column passes the model's own pydantic rules as it
+stands, build.py makes the records straight from the columns; otherwise the rows are
+validated by pydantic (together in one call, then row by row where one fails), so the
+messages are the ones a row-by-row ``model_validate`` gives. A problem is still reported at
+its cell, and every one at once.
 """
 
 from __future__ import annotations
@@ -17,15 +19,14 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cohort_solver.domain.scenario import CONTROL_CHARACTERS, id_key
+from cohort_solver.stages.load.build import ABSENT, constructed
 from cohort_solver.stages.load.cells import EMAILS, _optional, _text, parse_email
 from cohort_solver.stages.load.columns import Column
 from cohort_solver.stages.load.tables import Collector, Special, Table, cell_problem, friendly
 
-# A blank cell in a column where blank is allowed: the field keeps its default.
-ABSENT: Any = object()
-
 # What the extra check of a file gets: the parsed values by field (one per row read, ABSENT
-# where blank), and how to report a problem at (position in those lists, column name).
+# where blank), and how to report a problem at (position in those lists, column name). It
+# may add fields, not change the text columns.
 ReportAt = Callable[[int, str, str], None]
 Extra = Callable[[dict[str, list[Any]], ReportAt], None]
 
@@ -53,7 +54,11 @@ def records(
     unknown = set(table.positions) - set(columns)
     for name in sorted(unknown, key=table.column):
         out.warnings.append(f"{table.file}:1:{table.column(name)}: unknown column {name!r} ignored")
-    live = [i for i, n in enumerate(table.numbers) if n not in table.broken]
+    live = (
+        [i for i, n in enumerate(table.numbers) if n not in table.broken]
+        if table.broken
+        else list(range(len(table.numbers)))
+    )
     refused: set[int] = set()  # row indexes with a problem in a cell: no record is made
 
     def problem(index: int, column_name: str, message: str) -> None:
@@ -72,10 +77,24 @@ def records(
         _check_duplicates(table, key, live, problem)
     if missing:
         return []  # a missing column is reported once, above, not on every row
-    keep = [position for position, index in enumerate(live) if index not in refused]
-    rows = [table.numbers[live[position]] for position in keep]
+    if refused:
+        keep = [position for position, index in enumerate(live) if index not in refused]
+        rows = [table.numbers[live[position]] for position in keep]
+        values = {name: [column[p] for p in keep] for name, column in values.items()}
+    else:
+        rows = (
+            table.numbers if len(live) == len(table.numbers) else [table.numbers[i] for i in live]
+        )
+    texts = frozenset(
+        column.target
+        for name, column in columns.items()
+        if name in table.positions and column.parse in _AS_WRITTEN
+    )
+    made = constructed(model, values, len(rows), texts)
+    if made is not None:
+        return list(zip(rows, made, strict=True))
     found = []
-    for row, record in zip(rows, _validated(model, _row_values(values, keep)), strict=True):
+    for row, record in zip(rows, _validated(model, _row_values(values)), strict=True):
         if isinstance(record, ValidationError):
             _report(table, columns, row, record, out)
         else:
@@ -83,13 +102,10 @@ def records(
     return found
 
 
-def _row_values(values: dict[str, list[Any]], keep: list[int]) -> list[dict[str, Any]]:
-    """The values of each kept row by field, without the blank ones (they keep defaults)."""
+def _row_values(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The values of each row by field, without the blank ones (they keep defaults)."""
     names = list(values)
-    columns = [
-        column if len(column) == len(keep) else [column[p] for p in keep]
-        for column in values.values()
-    ]
+    columns = list(values.values())
     # map, not a comprehension: the loop over 100,000 rows stays in C.
     rows = list(map(dict, map(zip, itertools.repeat(names), zip(*columns, strict=True))))
     blank = {
@@ -156,10 +172,14 @@ def _column_values(table: Table, column: Column, live: list[int], problem: Repor
     return values
 
 
+# Parsers whose value is the cell itself: a column of them holds non-blank text (or ABSENT).
+_AS_WRITTEN = (_text, _optional, parse_email)
+
+
 def _as_read(column: Column, texts: list[str]) -> bool:
     """Whether every cell is its own value: plain one-line ASCII text in a text column, or
     in an email column where every address looks like one."""
-    if column.parse not in (_text, _optional, parse_email):
+    if column.parse not in _AS_WRITTEN:
         return False
     if not column.blank_ok and "" in texts:
         return False

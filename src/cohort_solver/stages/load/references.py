@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from itertools import repeat
+from operator import attrgetter, itemgetter
 
 from cohort_solver.domain.scenario import (
     Applicant,
@@ -112,10 +114,14 @@ def check_session_attendees(
     ]
     with_head = [s.session_key for s in scenario.programme if "head_of_service" in s.with_]
     heads = {(p.council, p.service_area) for p in scenario.people if p.role == "head_of_service"}
-    no_head = [a for a in scenario.applicants if with_head and a.area not in heads]
-    no_manager = [a for a in scenario.applicants if with_manager and not a.line_manager_id]
-    if not no_head and not no_manager:
-        return  # skip the eligibility work below in the usual case
+    people = scenario.applicants
+    # The usual case, found without a loop in Python per applicant: skip the work below.
+    if (not with_head or heads.issuperset(map(attrgetter("council", "service_area"), people))) and (
+        not with_manager or all(map(attrgetter("line_manager_id"), people))
+    ):
+        return
+    no_head = [a for a in people if with_head and a.area not in heads]
+    no_manager = [a for a in people if with_manager and not a.line_manager_id]
     from cohort_solver.stages.allocate.eligibility import candidates
 
     eligible = {c.id for c in candidates(scenario) if c.eligible}
@@ -189,17 +195,36 @@ def check_id_namespaces(tables: dict[str, Table | None], out: Collector) -> None
         table = tables[stem]
         if table is None:
             continue
-        mine: set[str] = set()
-        for index, ident in enumerate(table.values(column)):
-            key = id_key(ident)
-            if not ident or key in mine:
-                continue  # blank, or a duplicate inside the file (reported with the file)
-            mine.add(key)
-            earlier = first.setdefault(key, (stem, index))
-            if earlier[0] != stem:
-                message = _collision(tables, stem, column, index, *earlier)
-                if message:
-                    out.add(table.file, table.numbers[index], table.column(column), message)
+        for index, earlier in _defined(first, stem, table.values(column)):
+            message = _collision(tables, stem, column, index, *earlier)
+            if message:
+                out.add(table.file, table.numbers[index], table.column(column), message)
+
+
+def _defined(
+    first: dict[str, tuple[str, int]], stem: str, ids: list[str]
+) -> list[tuple[int, tuple[str, int]]]:
+    """Adds the ids of one file to ``first`` (folded id -> where it is first defined), and
+    gives each id some other file defined first, as (row index here, (that file, row index)).
+    Only the first row of an id counts: a duplicate inside the file is reported with it."""
+    if "".join(ids).isascii():  # then id_key changes nothing: sets, not a loop per id
+        here = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))
+        here.pop("", None)
+        clashes = sorted((here.pop(key), first[key]) for key in here.keys() & first.keys())
+        where = zip(repeat(stem, len(here)), here.values(), strict=True)
+        first.update(zip(here, where, strict=True))
+        return clashes
+    found = []
+    mine: set[str] = set()
+    for index, ident in enumerate(ids):
+        key = id_key(ident)
+        if not ident or key in mine:
+            continue  # blank, or a duplicate inside the file
+        mine.add(key)
+        earlier = first.setdefault(key, (stem, index))
+        if earlier[0] != stem:
+            found.append((index, earlier))
+    return found
 
 
 def _collision(
@@ -274,21 +299,14 @@ def check_references(
         table = tables[stem]
         if stem in unread:
             return _Ids(None)
-        return _Ids({ident for ident in table.values(column) if ident} if table else set())
+        return _Ids(set(table.values(column)) - {""} if table else set())
 
     applicant_ids = ids("applicants", "applicant_id")
     person_ids = ids("people", "person_id")
     everyone = applicant_ids | person_ids | ids("mentors", "mentor_id") | ids("coaches", "coach_id")
     venue_ids = ids("venues", "venue_id")
     _check_scores(scores, applicant_ids, at)
-    table = tables["applicants"]
-    for row, applicant in applicants:
-        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
-            assert table is not None
-            out.warnings.append(
-                f"{table.file}:{row}:{table.column('line_manager_id')}: "
-                f"line manager {applicant.line_manager_id!r} is not in people.csv"
-            )
+    _check_line_managers(tables["applicants"], applicants, everyone, out)
     _check_sessions(settings, sessions, person_ids, at)
     _check_unavailability(unavailability, everyone | venue_ids, at)
     for row, conflict in conflicts:
@@ -299,6 +317,22 @@ def check_references(
 
 
 At = Callable[[str, int, str, str], None]
+
+
+def _check_line_managers(
+    table: Table | None, applicants: list[tuple[int, Applicant]], everyone: _Ids, out: Collector
+) -> None:
+    """A warning for each line manager whose id no file of people defines."""
+    managers = map(attrgetter("line_manager_id"), map(itemgetter(1), applicants))
+    if everyone.ids is None or everyone.ids.issuperset(filter(None, managers)):
+        return  # the usual file: found without a loop in Python per row
+    for row, applicant in applicants:
+        if applicant.line_manager_id and applicant.line_manager_id not in everyone:
+            assert table is not None
+            out.warnings.append(
+                f"{table.file}:{row}:{table.column('line_manager_id')}: "
+                f"line manager {applicant.line_manager_id!r} is not in people.csv"
+            )
 
 
 def _check_unavailability(
@@ -316,12 +350,14 @@ def _check_unavailability(
 def _check_scores(scores: list[tuple[int, Score]], applicant_ids: _Ids, at: At) -> None:
     """A score is for a known applicant, by a panelist who is not one, given once."""
     known = applicant_ids.ids  # None: every id counts as known (see _Ids)
-    keys = [(s.applicant_id, s.panelist, s.criterion) for _, s in scores]
+    keys = list(
+        map(attrgetter("applicant_id", "panelist", "criterion"), map(itemgetter(1), scores))
+    )
     if len(set(keys)) == len(keys) and (
         known is None
         or (
-            known.issuperset([applicant for applicant, _, _ in keys])
-            and known.isdisjoint([panelist for _, panelist, _ in keys])
+            known.issuperset(map(itemgetter(0), keys))
+            and known.isdisjoint(map(itemgetter(1), keys))
         )
     ):
         return  # the usual file: nothing to report, found without a loop in Python per row
