@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from cohort_solver.domain.scenario import (
-    CAREER_MOVES,
+    DEFAULT_POSITIVE_OUTCOMES,
     MAX_COUNT,
     MAX_GRADE,
     UK_HOLIDAY_REGIONS,
@@ -273,7 +273,7 @@ ANY_VALUE = st.one_of(
     st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
     st.dictionaries(st.sampled_from(["woman", "disabled"]), st.booleans() | st.integers(0, 2)),
-    st.sampled_from(CAREER_MOVES),
+    st.sampled_from((*DEFAULT_POSITIVE_OUTCOMES, "none")),
 )
 
 MODELS = [Applicant, Score, Mentor, Coach, Person, Venue, Unavailability, Conflict, CareerOutcome]
