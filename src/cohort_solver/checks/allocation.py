@@ -8,6 +8,7 @@ Each ``check_*`` returns the violations it finds (empty = the rule holds).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -221,10 +222,12 @@ def check_spread(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
 
 
 def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """`hold` under a minimum guarantee: at most places - minimum non-members. Over and above:
+    everyone selected fits in an open place or a held place open to them (check_seating)."""
     problems = []
     places = {c.id: c.places for c in scenario.cohorts}
     for rf in scenario.settings.selection.ring_fence:
-        if rf.unfilled != "hold":
+        if rf.unfilled != "hold" or rf.reading == "over_and_above":
             continue
         for cohort_id, ids in _selected(scenario, outcomes).items():
             outsiders = sum(not members(scenario, i, rf.name) for i in ids)
@@ -234,6 +237,127 @@ def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
                     f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})"
                 )
     return problems
+
+
+# ---------------------------------------------------------------- the over-and-above reading
+#
+# A cohort of P places has, for each over-and-above ring fence in toml order, a block of held
+# places (its minimum of what the earlier blocks left) and P - (the blocks) open places. The
+# first pass fills the open places on merit from everyone, the second the held places: a
+# member of the ring fence, or under `release` anyone once no member is left.
+
+
+def blocks(scenario: Scenario, places: int) -> list[tuple[str, int, bool]]:
+    """(ring fence, held places, members only) per over-and-above ring fence."""
+    left = places
+    result = []
+    for rf in scenario.settings.selection.ring_fence:
+        if rf.reading == "over_and_above":
+            size = min(left, minimum(scenario, rf.name, places))
+            left -= size
+            result.append((rf.name, size, rf.unfilled == "hold"))
+    return result
+
+
+def over_and_above(scenario: Scenario) -> bool:
+    return any(rf.reading == "over_and_above" for rf in scenario.settings.selection.ring_fence)
+
+
+def best_seating(
+    scenario: Scenario, ids: Sequence[str], seats: Sequence[tuple[str, int, bool]]
+) -> int | None:
+    """Every one of ``ids`` in a seat open to them: the most seats taken by members of their
+    own ring fence, by trying every assignment (None: they do not all fit)."""
+    best: int | None = None
+    for choice in itertools.product(range(len(seats)), repeat=len(ids)):
+        taken = Counter(choice)
+        if any(taken[i] > seats[i][1] for i in taken):
+            continue
+        fits = all(
+            not seats[k][2] or members(scenario, a, seats[k][0])
+            for a, k in zip(ids, choice, strict=True)
+        )
+        if fits:
+            gain = sum(
+                bool(seats[k][0]) and members(scenario, a, seats[k][0])
+                for a, k in zip(ids, choice, strict=True)
+            )
+            best = gain if best is None else max(best, gain)
+    return best
+
+
+def open_places_taken(scenario: Scenario, cohort_id: str, ids: Sequence[str]) -> list[str]:
+    """Who of a cohort's selected ``ids`` hold its open places: of every way to leave the rest
+    in held places open to them, the best on (open places filled, score, preference, lottery)."""
+    places = next(c.places for c in scenario.cohorts if c.id == cohort_id)
+    held = blocks(scenario, places)
+    free = places - sum(size for _, size, _ in held)
+    scores, ranks = expected_scores(scenario), lottery(scenario)
+    for size in range(min(free, len(ids)), -1, -1):
+        best: tuple[tuple[Decimal, int, int], tuple[str, ...]] | None = None
+        for picked in itertools.combinations(ids, size):
+            rest = [a for a in ids if a not in picked]
+            if best_seating(scenario, rest, held) is None:
+                continue
+            key = (
+                sum((scores.get(a, Decimal(0)) for a in picked), Decimal(0)),
+                -sum(acceptable(scenario, a).index(cohort_id) for a in picked),
+                -sum(ranks[a] for a in picked),
+            )
+            if best is None or key > best[0]:
+                best = (key, picked)
+        if best is not None:
+            return list(best[1])
+    return []
+
+
+def check_seating(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """Over and above: each cohort's selected fit in its open and held places. By Hall's
+    theorem they fit exactly when, for every set T of members-only blocks, those who belong to
+    none of T's ring fences are no more than the places outside T."""
+    if not over_and_above(scenario):
+        return []
+    problems = []
+    for cohort in scenario.cohorts:
+        ids = _selected(scenario, outcomes)[cohort.id]
+        hold = [(name, size) for name, size, only in blocks(scenario, cohort.places) if only]
+        for n in range(len(hold) + 1):
+            for fences in itertools.combinations(hold, n):
+                outside = [
+                    a for a in ids if not any(members(scenario, a, name) for name, _ in fences)
+                ]
+                if len(outside) > cohort.places - sum(size for _, size in fences):
+                    problems.append(
+                        f"cohort {cohort.id}: {len(outside)} selected outside ring fence(s) "
+                        f"{', '.join(repr(name) for name, _ in fences) or '(none)'}, but only "
+                        f"{cohort.places - sum(size for _, size in fences)} places are not held "
+                        "for them (over and above, hold)"
+                    )
+    return problems
+
+
+def reading_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...]:
+    """Both passes' levels, bigger is better: the first pass (the minimum guarantees, then the
+    open places on merit), then the six levels of the whole allocation."""
+    scores, ranks = expected_scores(scenario), lottery(scenario)
+    position = {c.id: i for i, c in enumerate(scenario.cohorts)}
+    guaranteed = 0
+    first = [0, 0, 0, 0, 0]
+    for cohort in scenario.cohorts:
+        ids = [a for a, k in placement.items() if k == cohort.id]
+        for rf in scenario.settings.selection.ring_fence:
+            if rf.reading == "minimum_guarantee":
+                guaranteed += min(
+                    sum(members(scenario, i, rf.name) for i in ids),
+                    minimum(scenario, rf.name, cohort.places),
+                )
+        picked = open_places_taken(scenario, cohort.id, ids)
+        first[0] += len(picked)
+        first[1] += sum(int(scores.get(a, Decimal(0)) * 100) for a in picked)
+        first[2] -= sum(acceptable(scenario, a).index(cohort.id) for a in picked)
+        first[3] -= sum(ranks[a] for a in picked)
+        first[4] -= sum(ranks[a] * position[cohort.id] for a in picked)
+    return (guaranteed, *first, *lexicographic_key(objective(scenario, placement)))
 
 
 def check_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
@@ -249,8 +373,18 @@ def _lawful(scenario: Scenario, placement: dict[str, str]) -> bool:
     """Every hard cohort rule (places, spread limits, held ring fences) holds."""
     rows = [Decision(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()]
     return not (
-        check_places(scenario, rows) or check_spread(scenario, rows) or check_hold(scenario, rows)
+        check_places(scenario, rows)
+        or check_spread(scenario, rows)
+        or check_hold(scenario, rows)
+        or check_seating(scenario, rows)
     )
+
+
+def allocation_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...]:
+    """What the allocation maximises: the six levels, or over and above both passes'."""
+    if over_and_above(scenario):
+        return reading_key(scenario, placement)
+    return lexicographic_key(objective(scenario, placement))
 
 
 def _waiting(outcomes: Sequence[Decision]) -> list[str]:
@@ -270,13 +404,13 @@ def best_replacement(
     rest = {a: k for a, k in placement_of(outcomes).items() if a != leaver}
     best: tuple[tuple[int, ...], tuple[str, str] | None] | None = None
     if _lawful(scenario, rest):
-        best = (lexicographic_key(objective(scenario, rest)), None)
+        best = (allocation_key(scenario, rest), None)
     for applicant_id in _waiting(outcomes):
         for cohort_id in acceptable(scenario, applicant_id):
             trial = {**rest, applicant_id: cohort_id}
             if not _lawful(scenario, trial):
                 continue
-            key = lexicographic_key(objective(scenario, trial))
+            key = allocation_key(scenario, trial)
             if best is None or key > best[0]:
                 best = (key, (applicant_id, cohort_id))
     return best[1] if best else None
@@ -432,6 +566,7 @@ RULES = (
     check_places,
     check_spread,
     check_hold,
+    check_seating,
     check_ring_fences_listed,
     check_reserves,
     check_replaced_by,
@@ -446,14 +581,21 @@ def violations(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
 
 
 def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, int, int, int, int]:
-    """The six levels of the contract for a placement (applicant -> cohort)."""
+    """The six levels of the contract for a placement (applicant -> cohort). Over and above,
+    level 1 counts an over-and-above ring fence's held places that go to members."""
     scores = expected_scores(scenario)
     ranks = lottery(scenario)
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
     fill = 0
     for cohort in scenario.cohorts:
         ids = [a for a, k in placement.items() if k == cohort.id]
+        if over_and_above(scenario):
+            picked = open_places_taken(scenario, cohort.id, ids)
+            rest = [a for a in ids if a not in picked]
+            fill += best_seating(scenario, rest, blocks(scenario, cohort.places)) or 0
         for rf in scenario.settings.selection.ring_fence:
+            if rf.reading == "over_and_above":
+                continue
             fill += min(
                 sum(members(scenario, i, rf.name) for i in ids),
                 minimum(scenario, rf.name, cohort.places),

@@ -17,6 +17,7 @@ from cohort_solver.domain.reasons import Blocker, KeptOut
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.readings import open_key, over_and_above
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, ring_fence_lost, spread_breach
 
 
@@ -70,6 +71,8 @@ def replacement(
     """The lexicographically best lawful newcomer for ``leaver``'s place (None: none is
     lawful). ``ranked`` is ``ranked_for(cohort.id, waiting)``; the scan stops at the first
     lawful candidate who brings the ring-fence fill to the most any newcomer could."""
+    if over_and_above(scenario):
+        return _replacement_by_key(scenario, cohort, selected, leaver, ranked)
     rest = [s for s in selected if s is not leaver]
     ceiling = ring_fence_fill(scenario, cohort, rest) + sum(
         1
@@ -95,6 +98,56 @@ def replacement(
         ranked[best[1]],
         tuple(c for c in ahead if c not in lawful),
         tuple(lawful),
+    )
+
+
+def reading_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> tuple[int, ...]:
+    """Over and above, the two passes' levels for one cohort's selection (bigger is better):
+    the minimum guarantees, the open places on merit, then level 1 with the held places and
+    levels 2-5 of the whole (the cohort tie-break is the same for every newcomer)."""
+    guaranteed = sum(
+        min(sum(rf.name in c.ring_fences for c in chosen), rf.minimum(cohort.places))
+        for rf in scenario.settings.selection.ring_fence
+        if rf.reading == "minimum_guarantee"
+    )
+    return (
+        guaranteed,
+        *open_key(scenario, cohort, chosen),
+        ring_fence_fill(scenario, cohort, chosen),
+        len(chosen),
+        sum(c.hundredths for c in chosen),
+        -sum(c.cohorts.index(cohort.id) for c in chosen),
+        -sum(c.lottery for c in chosen),
+    )
+
+
+def _replacement_by_key(
+    scenario: Scenario,
+    cohort: Cohort,
+    selected: Sequence[Candidate],
+    leaver: Candidate,
+    ranked: Sequence[Candidate],
+) -> Replacement:
+    """Over and above: the lawful newcomer whose allocation is best on both passes."""
+    rest = [s for s in selected if s is not leaver]
+    best: tuple[tuple[int, ...], int] | None = None
+    lawful: list[int] = []
+    for index, candidate in enumerate(ranked):
+        if not may_take_place(scenario, cohort, selected, leaver, candidate):
+            continue
+        lawful.append(index)
+        key = reading_key(scenario, cohort, [*rest, candidate])
+        if best is None or key > best[0]:
+            best = (key, index)
+    if best is None:
+        return Replacement(leaver.id, cohort.id, None, tuple(ranked), ())
+    ahead = range(best[1])
+    return Replacement(
+        leaver.id,
+        cohort.id,
+        ranked[best[1]],
+        tuple(ranked[i] for i in ahead if i not in lawful),
+        tuple(ranked[i] for i in ahead if i in lawful),
     )
 
 
@@ -174,6 +227,13 @@ def _minimum(scenario: Scenario, cohort: Cohort, name: str) -> int:
     return rf.minimum(cohort.places)
 
 
+def _lowering_words(scenario: Scenario, name: str, held: int) -> str:
+    fence = next((r for r in scenario.settings.selection.ring_fence if r.name == name), None)
+    if fence is not None and fence.reading == "over_and_above":
+        return f"leave one of the {held} places held over and above for '{name}' without a member"
+    return f"leave ring fence '{name}' short of its {held} places"
+
+
 def _names(people: Sequence[Candidate]) -> str:
     ids = [c.id for c in people]
     return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " and " + ids[-1]
@@ -218,5 +278,5 @@ def _passed_over(
     for c in rep.lowering:
         name = ring_fence_lost(scenario, cohort, [*rest, *filter(None, [rep.newcomer])], [*rest, c])
         held = _minimum(scenario, cohort, name) if name != "?" else 0
-        groups.setdefault(f"leave ring fence '{name}' short of its {held} places", []).append(c)
+        groups.setdefault(_lowering_words(scenario, name, held), []).append(c)
     return "; ".join(f"{_names(people)} would {words}" for words, people in groups.items())

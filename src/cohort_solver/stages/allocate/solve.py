@@ -31,16 +31,55 @@ class GroupResult:
     optimal: bool
 
 
+Pairs = dict[tuple[str, str], cp_model.IntVar]
+
+
+@dataclass
+class Pass:
+    values: list[int]
+    bounds: list[int]
+    optimal: bool
+    hint: dict[int, int]
+
+
 def solve_group(
     scenario: Scenario, group: CohortGroup, *, workers: int, deadline: float
 ) -> GroupResult:
-    """Lexicographic solve: optimise each level, then fix it and go on to the next."""
+    """Lexicographic solve: optimise each level, then fix it and go on to the next.
+
+    Over and above, a first pass fills the open places (open_objectives) and fixes who holds
+    them; the second pass then fills the held places with the six levels of the whole."""
     model = AllocationModel(scenario, group)
-    objectives = model.objectives()
+    hint: dict[int, int] | None = None
+    optimal = True
+    if model.open:
+        first = _lexicographic(
+            scenario, group, model, model.open_objectives(), hint, workers, deadline
+        )
+        chosen = _canonical(model, model.open, first.hint, workers=workers, deadline=deadline)
+        for var in model.open.values():
+            model.model.add(var == chosen[var.index])
+        hint = {**first.hint, **chosen}
+        optimal = first.optimal
+    result = _lexicographic(scenario, group, model, model.objectives(), hint, workers, deadline)
+    chosen = _canonical(model, model.x, result.hint, workers=workers, deadline=deadline)
+    placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
+    return GroupResult(placement, result.values, result.bounds, optimal and result.optimal)
+
+
+def _lexicographic(
+    scenario: Scenario,
+    group: CohortGroup,
+    model: AllocationModel,
+    objectives: Sequence[cp_model.LinearExprT],
+    hint: dict[int, int] | None,
+    workers: int,
+    deadline: float,
+) -> Pass:
     values: list[int] = []
     bounds: list[int] = []
     optimal = True
-    hint: dict[int, int] | None = None
+    decisions = model.decisions()
     # Levels that the earlier ones already decide need no solve: with only first choices in
     # play the preference total is 0, and in a one-cohort group the cohort tie-break is a
     # fixed multiple of the lottery total.
@@ -61,7 +100,7 @@ def solve_group(
             model.model.minimize(objective)
         if hint:
             model.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
-            for var in model.x.values():
+            for var in decisions:
                 model.model.add_hint(var, hint[var.index])
         # Free search is faster; the result is still the same every run, because the optimum of
         # each level is unique and _canonical settles the ties left after level 6.
@@ -80,7 +119,7 @@ def solve_group(
         optimal = optimal and status == cp_model.OPTIMAL
         values.append(value)
         bounds.append(bound)
-        hint = {var.index: solver.value(var) for var in model.x.values()}
+        hint = {var.index: solver.value(var) for var in decisions}
         # Fix the level at what was reached; when proven, this is exactly the optimum.
         if status == cp_model.OPTIMAL:
             model.model.add(objective == value)
@@ -89,13 +128,11 @@ def solve_group(
         else:
             model.model.add(objective <= value)
     assert hint is not None
-    chosen = _canonical(model, hint, workers=workers, deadline=deadline)
-    placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
-    return GroupResult(placement, values, bounds, optimal)
+    return Pass(values, bounds, optimal, hint)
 
 
 def _canonical(
-    model: AllocationModel, hint: dict[int, int], *, workers: int, deadline: float
+    model: AllocationModel, pairs: Pairs, hint: dict[int, int], *, workers: int, deadline: float
 ) -> dict[int, int]:
     """Settle any tie left after level 6 the same way every run: among all optimal
     allocations, take the one that places earlier (lottery rank, cohort order) pairs first.
@@ -105,11 +142,11 @@ def _canonical(
     """
     position = {c.id: i for i, c in enumerate(model.scenario.cohorts)}
     order = sorted(
-        model.x.items(),
+        pairs.items(),
         key=lambda item: (model.by_id[item[0][0]].lottery, position[item[0][1]]),
     )
     fixed: dict[int, int] = {}
-    current = dict(hint)
+    current = {var.index: hint[var.index] for var in pairs.values()}
 
     def solve_with(extra: Callable[[cp_model.CpModel], None]) -> dict[int, int] | None:
         trial = model.model.clone()
@@ -123,7 +160,7 @@ def _canonical(
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return {
                 var.index: solver.value(trial.get_bool_var_from_proto_index(var.index))
-                for var in model.x.values()
+                for var in pairs.values()
             }
         return None
 

@@ -1,0 +1,117 @@
+"""The over-and-above reading of a ring fence, in plain Python, for one cohort's selection.
+
+Under over-and-above the places of a cohort are seats of two kinds: the open places, filled on
+merit from everyone first, and each over-and-above ring fence's held places, filled afterwards
+from its members not yet chosen (anyone, under `release`, once no member is left). Reserves,
+replacements and reasons need three facts about a selection S of one cohort: can S be seated
+at all (a hard rule under `hold`), which of S hold the open places (the merit-first pick), and
+how many held places go to members. The CP-SAT model (model.py) decides the same with seat
+variables; these functions let the plain-Python steps agree with it exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cohort_solver.domain.scenario import Cohort, Scenario
+from cohort_solver.stages.allocate.eligibility import Candidate
+
+
+@dataclass(frozen=True)
+class Block:
+    """The held places of one over-and-above ring fence in one cohort."""
+
+    name: str  # the ring fence ("" for the open places)
+    size: int
+    members_only: bool  # `hold`: an unfilled place stays empty rather than go to a non-member
+
+    def admits(self, candidate: Candidate) -> bool:
+        return not self.members_only or self.name in candidate.ring_fences
+
+
+def over_and_above(scenario: Scenario) -> bool:
+    """Does any ring fence use the over-and-above reading?"""
+    return any(rf.reading == "over_and_above" for rf in scenario.settings.selection.ring_fence)
+
+
+def held_blocks(scenario: Scenario, places: int) -> list[Block]:
+    """The over-and-above ring fences' held places, in toml order: each holds its minimum of
+    what the earlier ones left (so together they never hold more than the cohort's places)."""
+    left = places
+    blocks = []
+    for rf in scenario.settings.selection.ring_fence:
+        if rf.reading == "over_and_above":
+            size = min(rf.minimum(places), left)
+            left -= size
+            blocks.append(Block(rf.name, size, rf.unfilled == "hold"))
+    return blocks
+
+
+def open_places(scenario: Scenario, places: int) -> int:
+    return places - sum(b.size for b in held_blocks(scenario, places))
+
+
+def seated(people: Sequence[Candidate], blocks: Sequence[Block]) -> int | None:
+    """Seat every one of ``people`` in ``blocks``: the most held places that can go to members
+    of their own ring fence, or None when they cannot all be seated. A dynamic programme over
+    the blocks' free places (few blocks, few places), so it is exact."""
+    states: dict[tuple[int, ...], int] = {tuple(b.size for b in blocks): 0}
+    for person in people:
+        after: dict[tuple[int, ...], int] = {}
+        for free, members in states.items():
+            for i, block in enumerate(blocks):
+                if free[i] and block.admits(person):
+                    key = free[:i] + (free[i] - 1,) + free[i + 1 :]
+                    gain = members + (block.name in person.ring_fences)
+                    after[key] = max(after.get(key, -1), gain)
+        states = after
+        if not states:
+            return None
+    return max(states.values())
+
+
+def _merit(candidate: Candidate, cohort_id: str) -> tuple[int, int, int]:
+    return (candidate.hundredths, -candidate.cohorts.index(cohort_id), -candidate.lottery)
+
+
+def can_seat(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> bool:
+    """The hard rule of over-and-above `hold`: everyone fits in an open place or a held place
+    that admits them."""
+    open_block = Block("", open_places(scenario, cohort.places), members_only=False)
+    return seated(chosen, [open_block, *held_blocks(scenario, cohort.places)]) is not None
+
+
+def open_pick(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> list[Candidate]:
+    """Who of ``chosen`` hold the open places: the best on merit (score, preference position,
+    lottery) such that the rest still fit in the held places. The sets that can be left for the
+    held places form a matroid (a transversal one), so taking the weakest first for the held
+    places, whenever they still fit, is exact."""
+    blocks = held_blocks(scenario, cohort.places)
+    weakest_first = sorted(chosen, key=lambda c: _merit(c, cohort.id))
+    need = max(0, len(chosen) - open_places(scenario, cohort.places))
+    held: list[Candidate] = []
+    for candidate in weakest_first:
+        if len(held) == need:
+            break
+        if seated([*held, candidate], blocks) is not None:
+            held.append(candidate)
+    return [c for c in chosen if c not in held]
+
+
+def held_fill(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> int:
+    """Held places of over-and-above ring fences that go to members (level 1's part for them)."""
+    picked = open_pick(scenario, cohort, chosen)
+    rest = [c for c in chosen if c not in picked]
+    return seated(rest, held_blocks(scenario, cohort.places)) or 0
+
+
+def open_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> tuple[int, ...]:
+    """The first pass's levels 2-5 for the open places (bigger is better)."""
+    picked = open_pick(scenario, cohort, chosen)
+    return (
+        len(picked),
+        sum(c.hundredths for c in picked),
+        -sum(c.cohorts.index(cohort.id) for c in picked),
+        -sum(c.lottery for c in picked),
+    )
