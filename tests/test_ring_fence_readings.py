@@ -28,11 +28,14 @@ from cohort_solver.checks.allocation import (
 )
 from cohort_solver.domain.scenario import Applicant, Scenario, Score, Settings
 from cohort_solver.errors import InfeasibleError
+from cohort_solver.stages.allocate.explain import reasons_in_words
+from cohort_solver.stages.allocate.reference import allocate_with_highs
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
 
 from .conftest import OXFORD
 from .test_allocation import scenarios
+from .test_cli import invoke
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -184,3 +187,84 @@ def test_the_two_readings_select_different_people_on_oxford() -> None:
         picks[reading] = {o.applicant_id for o in result.selected()}
     assert picks["minimum_guarantee"] - picks["over_and_above"] == {"A017", "A032"}
     assert picks["over_and_above"] - picks["minimum_guarantee"] == {"A013", "A031"}
+
+
+@FAST
+@given(over_and_above_scenarios())
+def test_highs_reference_reaches_the_same_levels_over_and_above(scenario: Scenario) -> None:
+    try:
+        result = allocate(scenario, time_limit=10)
+    except InfeasibleError:
+        return
+    if all(o.status == "ineligible" for o in result.outcomes):
+        return  # HiGHS reports an empty model as an error, not as an empty allocation
+    highs = allocate_with_highs(scenario, time_limit=30, workers=1)
+    assert [lv.value for lv in result.report.levels] == list(highs.levels)
+    assert allocation_key(scenario, highs.placement) == allocation_key(
+        scenario, placement_of(result.outcomes)
+    )
+
+
+def test_generated_multi_cohort_scenario_over_and_above(tmp_path: Path) -> None:
+    """Several cohorts, spread limits and a share-based ring fence: CP-SAT, HiGHS and the
+    checker agree, and withdraw keeps it lawful."""
+    assert (
+        invoke(
+            "generate",
+            str(tmp_path / "g"),
+            "--councils",
+            "4",
+            "--applicants",
+            "120",
+            "--cohorts",
+            "2",
+        )[0]
+        == 0
+    )
+    scenario = load_scenario(tmp_path / "g", ["selection.ring_fence.0.reading=over_and_above"])
+    assert scenario.settings.selection.ring_fence[0].reading == "over_and_above"
+    result = allocate(scenario, time_limit=60)
+    assert violations(scenario, result.outcomes) == []
+    highs = allocate_with_highs(scenario, time_limit=60)
+    assert [lv.value for lv in result.report.levels] == list(highs.levels)
+    leaver = result.selected()[0].applicant_id
+    after = pipeline.withdraw(scenario, result, leaver)
+    assert check_withdrawal(scenario, result.outcomes, after.outcomes, leaver) == []
+
+
+def test_set_and_compare_show_both_readings_and_who_changes(oxford: Path, tmp_path: Path) -> None:
+    flip = "selection.ring_fence.0.reading=over_and_above"
+    code, output = invoke(
+        "compare", str(oxford), "--out", str(tmp_path / "c"), "--variant", "over-and-above",
+        "--set", flip,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "over-and-above: selects A013, A031; no longer selects A017, A032" in output
+    page = (tmp_path / "c" / "compare.html").read_text()
+    assert "Who changes against the baseline" in page and flip in page
+    code, shortcut = invoke("compare", str(oxford), "--readings", "--out", str(tmp_path / "r"))
+    assert code == 0, shortcut
+    assert "under-represented over-and-above: selects A013, A031" in shortcut
+
+
+def test_explain_and_feedback_words_name_the_kind_of_place(oxford: Path, tmp_path: Path) -> None:
+    flip = ["--set", "selection.ring_fence.0.reading=over_and_above"]
+    out = ["--out", str(tmp_path / "o")]
+    assert invoke("allocate", str(oxford), *out, *flip)[0] == 0
+    code, text = invoke("explain", str(oxford), "A002", *out, *flip)
+    assert code == 0 and "Selected on merit for an open place" in text, text
+    code, text = invoke("explain", str(oxford), "A031", *out, *flip)
+    assert "Selected for a place held over and above for ring fence 'under-represented'" in text
+    scenario = load_scenario(oxford, [flip[1]])
+    outcomes = allocate(scenario).outcomes
+    words = reasons_in_words(scenario, outcomes)
+    assert words["A002"].startswith("Selected for cohort main: selected on merit for an open place")
+
+
+def test_bad_reading_is_bad_input(oxford: Path, tmp_path: Path) -> None:
+    code, output = invoke(
+        "allocate", str(oxford), "--out", str(tmp_path / "o"),
+        "--set", "selection.ring_fence.0.reading=over-and-above",
+    )  # fmt: skip
+    assert code == 2, output
+    assert "reading" in output

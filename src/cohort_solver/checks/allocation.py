@@ -12,6 +12,7 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -263,25 +264,54 @@ def over_and_above(scenario: Scenario) -> bool:
     return any(rf.reading == "over_and_above" for rf in scenario.settings.selection.ring_fence)
 
 
+@dataclass
+class _Facts:
+    """What the over-and-above checks look up again and again, worked out once per scenario."""
+
+    scores: dict[str, Decimal]
+    ranks: dict[str, int]
+    member: set[tuple[str, str]]  # (applicant, ring fence)
+    preference: dict[tuple[str, str], int]  # (applicant, cohort) -> position in their list
+    picks: dict[tuple[str, frozenset[str]], tuple[tuple[str, ...], int]] = field(
+        default_factory=dict
+    )
+
+
+_FACTS: list[tuple[Scenario, _Facts]] = []
+
+
+def _facts(scenario: Scenario) -> _Facts:
+    if not _FACTS or _FACTS[0][0] is not scenario:
+        names = [rf.name for rf in scenario.settings.selection.ring_fence]
+        ids = [a.applicant_id for a in scenario.applicants]
+        facts = _Facts(
+            expected_scores(scenario),
+            lottery(scenario),
+            {(a, n) for a in ids for n in names if members(scenario, a, n)},
+            {(a, k): i for a in ids for i, k in enumerate(acceptable(scenario, a))},
+        )
+        _FACTS[:] = [(scenario, facts)]
+    return _FACTS[0][1]
+
+
 def best_seating(
     scenario: Scenario, ids: Sequence[str], seats: Sequence[tuple[str, int, bool]]
 ) -> int | None:
     """Every one of ``ids`` in a seat open to them: the most seats taken by members of their
     own ring fence, by trying every assignment (None: they do not all fit)."""
+    member = _facts(scenario).member
+    if len(seats) == 1:  # one block: everyone in it, if they fit
+        name, size, members_only = seats[0]
+        inside = sum((a, name) in member for a in ids)
+        return inside if len(ids) <= size and (inside == len(ids) or not members_only) else None
     best: int | None = None
     for choice in itertools.product(range(len(seats)), repeat=len(ids)):
         taken = Counter(choice)
         if any(taken[i] > seats[i][1] for i in taken):
             continue
-        fits = all(
-            not seats[k][2] or members(scenario, a, seats[k][0])
-            for a, k in zip(ids, choice, strict=True)
-        )
-        if fits:
-            gain = sum(
-                bool(seats[k][0]) and members(scenario, a, seats[k][0])
-                for a, k in zip(ids, choice, strict=True)
-            )
+        pairs = list(zip(ids, choice, strict=True))
+        if all(not seats[k][2] or (a, seats[k][0]) in member for a, k in pairs):
+            gain = sum((a, seats[k][0]) in member for a, k in pairs)
             best = gain if best is None else max(best, gain)
     return best
 
@@ -289,26 +319,39 @@ def best_seating(
 def open_places_taken(scenario: Scenario, cohort_id: str, ids: Sequence[str]) -> list[str]:
     """Who of a cohort's selected ``ids`` hold its open places: of every way to leave the rest
     in held places open to them, the best on (open places filled, score, preference, lottery)."""
+    return list(_open_and_held(scenario, cohort_id, ids)[0])
+
+
+def _open_and_held(
+    scenario: Scenario, cohort_id: str, ids: Sequence[str]
+) -> tuple[tuple[str, ...], int]:
+    """The open places' holders, and the held places that then go to members."""
+    facts = _facts(scenario)
+    memo = (cohort_id, frozenset(ids))
+    if memo in facts.picks:
+        return facts.picks[memo]
     places = next(c.places for c in scenario.cohorts if c.id == cohort_id)
     held = blocks(scenario, places)
     free = places - sum(size for _, size, _ in held)
-    scores, ranks = expected_scores(scenario), lottery(scenario)
+    result: tuple[tuple[str, ...], int] = ((), 0)
     for size in range(min(free, len(ids)), -1, -1):
-        best: tuple[tuple[Decimal, int, int], tuple[str, ...]] | None = None
-        for picked in itertools.combinations(ids, size):
-            rest = [a for a in ids if a not in picked]
-            if best_seating(scenario, rest, held) is None:
+        best: tuple[tuple[Decimal, int, int], tuple[str, ...], int] | None = None
+        for picked in itertools.combinations(sorted(ids), size):
+            seated = best_seating(scenario, [a for a in ids if a not in picked], held)
+            if seated is None:
                 continue
             key = (
-                sum((scores.get(a, Decimal(0)) for a in picked), Decimal(0)),
-                -sum(acceptable(scenario, a).index(cohort_id) for a in picked),
-                -sum(ranks[a] for a in picked),
+                sum((facts.scores.get(a, Decimal(0)) for a in picked), Decimal(0)),
+                -sum(facts.preference[a, cohort_id] for a in picked),
+                -sum(facts.ranks[a] for a in picked),
             )
             if best is None or key > best[0]:
-                best = (key, picked)
+                best = (key, picked, seated)
         if best is not None:
-            return list(best[1])
-    return []
+            result = (best[1], best[2])
+            break
+    facts.picks[memo] = result
+    return result
 
 
 def check_seating(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
@@ -339,7 +382,7 @@ def check_seating(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]
 def reading_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...]:
     """Both passes' levels, bigger is better: the first pass (the minimum guarantees, then the
     open places on merit), then the six levels of the whole allocation."""
-    scores, ranks = expected_scores(scenario), lottery(scenario)
+    scores, ranks = _facts(scenario).scores, _facts(scenario).ranks
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
     guaranteed = 0
     first = [0, 0, 0, 0, 0]
@@ -583,16 +626,13 @@ def violations(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
 def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, int, int, int, int]:
     """The six levels of the contract for a placement (applicant -> cohort). Over and above,
     level 1 counts an over-and-above ring fence's held places that go to members."""
-    scores = expected_scores(scenario)
-    ranks = lottery(scenario)
+    scores, ranks = _facts(scenario).scores, _facts(scenario).ranks
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
     fill = 0
     for cohort in scenario.cohorts:
         ids = [a for a, k in placement.items() if k == cohort.id]
         if over_and_above(scenario):
-            picked = open_places_taken(scenario, cohort.id, ids)
-            rest = [a for a in ids if a not in picked]
-            fill += best_seating(scenario, rest, blocks(scenario, cohort.places)) or 0
+            fill += _open_and_held(scenario, cohort.id, ids)[1]
         for rf in scenario.settings.selection.ring_fence:
             if rf.reading == "over_and_above":
                 continue

@@ -32,6 +32,7 @@ class CohortGroup:
     cohorts: list[Cohort]
     pool: list[Candidate]  # sorted by lottery rank, so the model never depends on row order
     fixed: dict[str, str] = field(default_factory=dict)  # applicant -> cohort, kept as is
+    one_newcomer: bool = False  # a withdrawal: at most one applicant joins
 
 
 class AllocationModel:
@@ -210,6 +211,11 @@ class AllocationModel:
                 self._enforce(self.model.add(flag == 1), guard)
             else:
                 self._enforce(self.model.add(var == 1), guard)
+        if self.group.one_newcomer:
+            # One withdrawal, one newcomer: over and above, the vacancy can also free a held
+            # place a spread limit kept empty, which the next full run would fill, not this one.
+            newcomers = [v for (a, _), v in self.x.items() if a not in self.group.fixed]
+            self.model.add(sum(newcomers) <= 1)
 
     def add_everyone_placed(self) -> None:
         """Mandatory selection: every eligible person takes a place in a cohort open to them."""

@@ -115,3 +115,19 @@ def open_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) ->
         -sum(c.cohorts.index(cohort.id) for c in picked),
         -sum(c.lottery for c in picked),
     )
+
+
+def place_words(
+    scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate], me: Candidate
+) -> str | None:
+    """Over and above, which kind of place ``me`` (selected in ``cohort``) holds, in words;
+    None under minimum guarantees only (every place is then filled the same way)."""
+    if not over_and_above(scenario):
+        return None
+    if me in open_pick(scenario, cohort, chosen):
+        return "selected on merit for an open place (filled from everyone before the held places)"
+    fences = [b.name for b in held_blocks(scenario, cohort.places) if b.name in me.ring_fences]
+    if fences:
+        names = " or ".join(f"'{name}'" for name in fences)
+        return f"selected for a place held over and above for ring fence {names}"
+    return "selected for a held place that no member could take (released)"

@@ -128,26 +128,40 @@ def _replacement_by_key(
     leaver: Candidate,
     ranked: Sequence[Candidate],
 ) -> Replacement:
-    """Over and above: the lawful newcomer whose allocation is best on both passes."""
+    """Over and above: the lawful newcomer whose allocation is best on both passes.
+
+    Newcomers alike for every rule (ring fences, service area, council) are lawful alike, and
+    of those the best on merit makes the better allocation, so only the first of each kind in
+    ``ranked`` is weighed."""
     rest = [s for s in selected if s is not leaver]
     best: tuple[tuple[int, ...], int] | None = None
-    lawful: list[int] = []
+    # Leaving the place empty can be best: a newcomer who could only take an open place
+    # would push a better one of the rest out of it (a held place under `hold` stays empty).
+    if spread_breach(scenario, cohort, rest) is None:
+        best = (reading_key(scenario, cohort, rest), len(ranked))
+    lawful: dict[tuple[object, ...], bool] = {}
     for index, candidate in enumerate(ranked):
-        if not may_take_place(scenario, cohort, selected, leaver, candidate):
+        kind = (candidate.ring_fences, candidate.applicant.area, candidate.applicant.council)
+        if kind in lawful:
             continue
-        lawful.append(index)
-        key = reading_key(scenario, cohort, [*rest, candidate])
-        if best is None or key > best[0]:
-            best = (key, index)
+        lawful[kind] = may_take_place(scenario, cohort, selected, leaver, candidate)
+        if lawful[kind]:
+            key = reading_key(scenario, cohort, [*rest, candidate])
+            if best is None or key > best[0]:
+                best = (key, index)
     if best is None:
         return Replacement(leaver.id, cohort.id, None, tuple(ranked), ())
-    ahead = range(best[1])
+
+    def is_lawful(c: Candidate) -> bool:
+        return lawful[(c.ring_fences, c.applicant.area, c.applicant.council)]
+
+    ahead = ranked[: best[1]]
     return Replacement(
         leaver.id,
         cohort.id,
-        ranked[best[1]],
-        tuple(ranked[i] for i in ahead if i not in lawful),
-        tuple(ranked[i] for i in ahead if i in lawful),
+        ranked[best[1]] if best[1] < len(ranked) else None,
+        tuple(c for c in ahead if not is_lawful(c)),
+        tuple(c for c in ahead if is_lawful(c)),
     )
 
 
@@ -245,6 +259,9 @@ def replacement_words(scenario: Scenario, outcomes: Sequence[Decision], leaver_i
     rep = replacement_for(scenario, outcomes, leaver_id)
     statuses = {o.applicant_id: o for o in outcomes}
     cohort = next(c for c in scenario.cohorts if c.id == rep.cohort_id)
+    if rep.newcomer is None and rep.lowering:  # over and above: lawful, but worse than empty
+        why = _passed_over(scenario, cohort, rep, outcomes)
+        return f"if {leaver_id} withdraws, the place stays empty; {why}"
     if rep.newcomer is None:
         return f"if {leaver_id} withdraws, no one can lawfully take the place: it stays empty"
     row = statuses[rep.newcomer.id]

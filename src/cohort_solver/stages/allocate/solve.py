@@ -274,7 +274,8 @@ def allocate(
     pool: Sequence[Candidate] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Allocation:
-    """Select participants. ``keep`` (applicant -> cohort) pins places, e.g. after a withdrawal;
+    """Select participants. ``keep`` (applicant -> cohort) pins places after a withdrawal, and
+    then at most one applicant joins;
     ``pool`` replaces the candidates (``explain`` uses it to try other scores)."""
     started = time.monotonic()
     deadline = started + time_limit
@@ -285,6 +286,8 @@ def allocate(
     if scenario.settings.selection.mode != "mandatory":
         eligible = prune_dominated(scenario, eligible, keep or {})
     groups = split_groups(scenario, eligible, keep or {})
+    for group in groups:
+        group.one_newcomer = keep is not None
     # Many small groups: one worker each, run side by side. One big group: all workers on it.
     per_group = workers if len(groups) < workers else 1
     results: list[GroupResult] = []
