@@ -268,3 +268,49 @@ def test_bad_reading_is_bad_input(oxford: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 2, output
     assert "reading" in output
+
+
+def test_with_a_spread_limit_over_and_above_can_select_fewer_members() -> None:
+    """What does not hold: with max_per_service_area = 1, the open place goes on merit to N
+    (Housing), and the one member, M, is also from Housing, so the held place is released
+    to O. The minimum guarantee takes M, and O for the other place."""
+    people = [("N", "Housing", False, 9), ("M", "Housing", True, 8), ("O", "Finance", False, 7)]
+    chosen = {}
+    for reading in ("minimum_guarantee", "over_and_above"):
+        settings_ = Settings.model_validate(
+            {
+                "programme": {"name": "Counterexample", "start": "2024-04-01"},
+                "selection": {
+                    "places": 2,
+                    "eligible_grades": [6],
+                    "ring_fence": [
+                        {"name": "rf", "groups": ["woman"], "min_places": 1, "reading": reading}
+                    ],
+                    "spread": {"max_per_service_area": 1},
+                },
+            }
+        )
+        scenario = Scenario(
+            folder=Path("generated"),
+            settings=settings_,
+            applicants=tuple(
+                Applicant(
+                    applicant_id=i,
+                    council="C1",
+                    service_area=area,
+                    grade=6,
+                    probation_passed=True,
+                    line_manager_approved=True,
+                    performance_eligible=True,
+                    groups={"woman": member},
+                )
+                for i, area, member, _ in people
+            ),
+            scores=tuple(
+                Score(applicant_id=i, panelist="P1", score=Decimal(s)) for i, _, _, s in people
+            ),
+        )
+        result = allocate(scenario)
+        assert violations(scenario, result.outcomes) == []
+        chosen[reading] = sorted(o.applicant_id for o in result.selected())
+    assert chosen == {"minimum_guarantee": ["M", "O"], "over_and_above": ["N", "O"]}
