@@ -734,7 +734,8 @@ DASK_HELP = (
 @click.option(
     "--readings",
     is_flag=True,
-    help="Add a variant per ring fence read the other way (minimum_guarantee <-> over_and_above).",
+    help="Add a variant per ring fence read the other way (minimum_guarantee <-> "
+    "over_and_above), e.g. compare scenarios/oxford-2024 --readings.",
 )
 @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.pass_context
