@@ -11,6 +11,7 @@ variables; these functions let the plain-Python steps agree with it exactly.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,10 @@ def seated(people: Sequence[Candidate], blocks: Sequence[Block]) -> int | None:
     """Seat every one of ``people`` in ``blocks``: the most held places that can go to members
     of their own ring fence, or None when they cannot all be seated. A dynamic programme over
     the blocks' free places (few blocks, few places), so it is exact."""
+    if len(blocks) == 1:  # one block: everyone in it, if they fit
+        inside = sum(blocks[0].name in p.ring_fences for p in people)
+        fits = len(people) <= blocks[0].size and all(blocks[0].admits(p) for p in people)
+        return inside if fits else None
     states: dict[tuple[int, ...], int] = {tuple(b.size for b in blocks): 0}
     for person in people:
         after: dict[tuple[int, ...], int] = {}
@@ -77,9 +82,15 @@ def _merit(candidate: Candidate, cohort_id: str) -> tuple[int, int, int]:
 
 def can_seat(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> bool:
     """The hard rule of over-and-above `hold`: everyone fits in an open place or a held place
-    that admits them."""
-    open_block = Block("", open_places(scenario, cohort.places), members_only=False)
-    return seated(chosen, [open_block, *held_blocks(scenario, cohort.places)]) is not None
+    that admits them. By Hall's theorem, exactly when for every set T of members-only blocks,
+    those in none of T's ring fences fit in the places outside T."""
+    hold = [b for b in held_blocks(scenario, cohort.places) if b.members_only]
+    for n in range(len(hold) + 1):
+        for fences in itertools.combinations(hold, n):
+            outside = sum(not any(b.name in c.ring_fences for b in fences) for c in chosen)
+            if outside > cohort.places - sum(b.size for b in fences):
+                return False
+    return True
 
 
 def open_pick(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> list[Candidate]:
@@ -96,19 +107,27 @@ def open_pick(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -
             break
         if seated([*held, candidate], blocks) is not None:
             held.append(candidate)
-    return [c for c in chosen if c not in held]
+    ids = {id(c) for c in held}  # identity: Candidate equality compares every field
+    return [c for c in chosen if id(c) not in ids]
+
+
+def passes(
+    scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]
+) -> tuple[list[Candidate], int]:
+    """Who hold the open places, and how many held places then go to members."""
+    picked = open_pick(scenario, cohort, chosen)
+    ids = {id(c) for c in picked}
+    rest = [c for c in chosen if id(c) not in ids]
+    return picked, seated(rest, held_blocks(scenario, cohort.places)) or 0
 
 
 def held_fill(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> int:
     """Held places of over-and-above ring fences that go to members (level 1's part for them)."""
-    picked = open_pick(scenario, cohort, chosen)
-    rest = [c for c in chosen if c not in picked]
-    return seated(rest, held_blocks(scenario, cohort.places)) or 0
+    return passes(scenario, cohort, chosen)[1]
 
 
-def open_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> tuple[int, ...]:
+def open_key(picked: Sequence[Candidate], cohort: Cohort) -> tuple[int, ...]:
     """The first pass's levels 2-5 for the open places (bigger is better)."""
-    picked = open_pick(scenario, cohort, chosen)
     return (
         len(picked),
         sum(c.hundredths for c in picked),

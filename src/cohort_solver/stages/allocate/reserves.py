@@ -17,7 +17,7 @@ from cohort_solver.domain.reasons import Blocker, KeptOut
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
-from cohort_solver.stages.allocate.readings import open_key, over_and_above
+from cohort_solver.stages.allocate.readings import open_key, over_and_above, passes
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, ring_fence_lost, spread_breach
 
 
@@ -110,10 +110,11 @@ def reading_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate])
         for rf in scenario.settings.selection.ring_fence
         if rf.reading == "minimum_guarantee"
     )
+    picked, held = passes(scenario, cohort, chosen)
     return (
         guaranteed,
-        *open_key(scenario, cohort, chosen),
-        ring_fence_fill(scenario, cohort, chosen),
+        *open_key(picked, cohort),
+        guaranteed + held,
         len(chosen),
         sum(c.hundredths for c in chosen),
         -sum(c.cohorts.index(cohort.id) for c in chosen),
