@@ -27,6 +27,7 @@ NAMES = (
     "load",
     "markets",
     "serve",
+    "readings",
 )
 
 
