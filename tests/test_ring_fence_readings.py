@@ -32,6 +32,7 @@ from cohort_solver.stages.allocate.explain import reasons_in_words
 from cohort_solver.stages.allocate.reference import allocate_with_highs
 from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.sweeps.compare import reading_variants
 
 from .conftest import OXFORD
 from .test_allocation import scenarios
@@ -314,3 +315,40 @@ def test_with_a_spread_limit_over_and_above_can_select_fewer_members() -> None:
         assert violations(scenario, result.outcomes) == []
         chosen[reading] = sorted(o.applicant_id for o in result.selected())
     assert chosen == {"minimum_guarantee": ["M", "O"], "over_and_above": ["N", "O"]}
+
+
+def test_default_reading_is_left_out_of_the_settings_echo() -> None:
+    """solution.json echoes the settings: the default reading is not written, so an unchanged
+    scenario gives the same bytes as before readings existed; the other reading is."""
+    scenario = load_scenario(OXFORD)
+    fence = scenario.settings.model_dump(mode="json")["selection"]["ring_fence"][0]
+    assert "reading" not in fence
+    flipped = read_as(scenario, "over_and_above").settings.model_dump(mode="json")
+    assert flipped["selection"]["ring_fence"][0]["reading"] == "over_and_above"
+
+
+def test_readings_shortcut_with_two_ring_fences(oxford: Path, tmp_path: Path) -> None:
+    """One variant per ring fence read the other way, and one with both."""
+    toml = oxford / "scenario.toml"
+    text = toml.read_text()
+    extra = (
+        '\n[[selection.ring_fence]]\nname = "disabled"\ngroups = ["disabled"]\n'
+        'min_places = 2\nunfilled = "release"\nreading = "over_and_above"\n'
+    )
+    toml.write_text(text.replace("\n[selection.spread]", extra + "\n[selection.spread]", 1))
+    variants = reading_variants(oxford, [("baseline", [])])
+    assert variants == [
+        ("baseline", []),
+        ("under-represented over-and-above", ["selection.ring_fence.0.reading=over_and_above"]),
+        ("disabled minimum-guarantee", ["selection.ring_fence.1.reading=minimum_guarantee"]),
+        (
+            "every ring fence read the other way",
+            [
+                "selection.ring_fence.0.reading=over_and_above",
+                "selection.ring_fence.1.reading=minimum_guarantee",
+            ],
+        ),
+    ]
+    code, output = invoke("compare", str(oxford), "--readings", "--out", str(tmp_path / "c"))
+    assert code == 0, output
+    assert output.count("(against the baseline)") == 3
