@@ -325,7 +325,8 @@ def open_places_taken(scenario: Scenario, cohort_id: str, ids: Sequence[str]) ->
 def _open_and_held(
     scenario: Scenario, cohort_id: str, ids: Sequence[str]
 ) -> tuple[tuple[str, ...], int]:
-    """The open places' holders, and the held places that then go to members."""
+    """The open places' holders, and the held places that then go to members (of several
+    best picks, the one leaving the most held places to members: the second pass decides)."""
     facts = _facts(scenario)
     memo = (cohort_id, frozenset(ids))
     if memo in facts.picks:
@@ -335,7 +336,7 @@ def _open_and_held(
     free = places - sum(size for _, size, _ in held)
     result: tuple[tuple[str, ...], int] = ((), 0)
     for size in range(min(free, len(ids)), -1, -1):
-        best: tuple[tuple[Decimal, int, int], tuple[str, ...], int] | None = None
+        best: tuple[tuple[Decimal, int, int, int], tuple[str, ...], int] | None = None
         for picked in itertools.combinations(sorted(ids), size):
             seated = best_seating(scenario, [a for a in ids if a not in picked], held)
             if seated is None:
@@ -344,6 +345,7 @@ def _open_and_held(
                 sum((facts.scores.get(a, Decimal(0)) for a in picked), Decimal(0)),
                 -sum(facts.preference[a, cohort_id] for a in picked),
                 -sum(facts.ranks[a] for a in picked),
+                seated,
             )
             if best is None or key > best[0]:
                 best = (key, picked, seated)

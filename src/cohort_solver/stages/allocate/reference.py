@@ -59,11 +59,9 @@ def allocate_with_highs(
     if over_and_above(scenario):
         for cohort in cohorts:
             held_fill += _add_held_places(solver, scenario, cohort, per_cohort[cohort.id], open_)
-        # First pass: the open places on merit; who holds them is then fixed.
+        # First pass: the open places on merit, each level fixed like any other.
         first = _levels(by_id, position, open_, sum(fill))
-        opened, _, optimal = _solve_in_order(solver, first, open_, time_limit, started)
-        for (a, k), var in open_.items():
-            solver.Add(var == int(opened.get(a) == k))
+        _, _, optimal = _solve_in_order(solver, first, open_, time_limit, started)
     objectives = _levels(by_id, position, x, sum(fill) + sum(held_fill))
     placement, values, second = _solve_in_order(solver, objectives, x, time_limit, started)
     return ReferenceResult(placement, tuple(values), optimal and second, time.monotonic() - started)

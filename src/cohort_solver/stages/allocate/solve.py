@@ -31,9 +31,6 @@ class GroupResult:
     optimal: bool
 
 
-Pairs = dict[tuple[str, str], cp_model.IntVar]
-
-
 @dataclass
 class Pass:
     values: list[int]
@@ -47,8 +44,9 @@ def solve_group(
 ) -> GroupResult:
     """Lexicographic solve: optimise each level, then fix it and go on to the next.
 
-    Over and above, a first pass fills the open places (open_objectives) and fixes who holds
-    them; the second pass then fills the held places with the six levels of the whole."""
+    Over and above, a first pass fills the open places (open_objectives), each of its levels
+    fixed like any other; the second pass then fills the held places with the six levels of
+    the whole. Twelve levels in all, so a tie in the first pass is settled by the second."""
     model = AllocationModel(scenario, group)
     hint: dict[int, int] | None = None
     optimal = True
@@ -56,13 +54,9 @@ def solve_group(
         first = _lexicographic(
             scenario, group, model, model.open_objectives(), hint, workers, deadline
         )
-        chosen = _canonical(model, model.open, first.hint, workers=workers, deadline=deadline)
-        for var in model.open.values():
-            model.model.add(var == chosen[var.index])
-        hint = {**first.hint, **chosen}
-        optimal = first.optimal
+        hint, optimal = first.hint, first.optimal
     result = _lexicographic(scenario, group, model, model.objectives(), hint, workers, deadline)
-    chosen = _canonical(model, model.x, result.hint, workers=workers, deadline=deadline)
+    chosen = _canonical(model, result.hint, workers=workers, deadline=deadline)
     placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
     return GroupResult(placement, result.values, result.bounds, optimal and result.optimal)
 
@@ -132,7 +126,7 @@ def _lexicographic(
 
 
 def _canonical(
-    model: AllocationModel, pairs: Pairs, hint: dict[int, int], *, workers: int, deadline: float
+    model: AllocationModel, hint: dict[int, int], *, workers: int, deadline: float
 ) -> dict[int, int]:
     """Settle any tie left after level 6 the same way every run: among all optimal
     allocations, take the one that places earlier (lottery rank, cohort order) pairs first.
@@ -142,11 +136,11 @@ def _canonical(
     """
     position = {c.id: i for i, c in enumerate(model.scenario.cohorts)}
     order = sorted(
-        pairs.items(),
+        model.x.items(),
         key=lambda item: (model.by_id[item[0][0]].lottery, position[item[0][1]]),
     )
     fixed: dict[int, int] = {}
-    current = {var.index: hint[var.index] for var in pairs.values()}
+    current = {var.index: hint[var.index] for var in model.x.values()}
 
     def solve_with(extra: Callable[[cp_model.CpModel], None]) -> dict[int, int] | None:
         trial = model.model.clone()
@@ -160,7 +154,7 @@ def _canonical(
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return {
                 var.index: solver.value(trial.get_bool_var_from_proto_index(var.index))
-                for var in pairs.values()
+                for var in model.x.values()
             }
         return None
 
