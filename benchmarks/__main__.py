@@ -28,6 +28,7 @@ NAMES = (
     "markets",
     "serve",
     "feedback",
+    "readings",
 )
 
 

@@ -734,6 +734,12 @@ DASK_HELP = (
     help="Cores to use: variants run side by side in processes, sharing them out.",
 )
 @click.option("--dask-scheduler", metavar="ADDRESS", help=DASK_HELP)
+@click.option(
+    "--readings",
+    is_flag=True,
+    help="Add a variant per ring fence read the other way (minimum_guarantee <-> "
+    "over_and_above), e.g. compare scenarios/oxford-2024 --readings.",
+)
 @click.option("--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.pass_context
 def compare(
@@ -743,6 +749,7 @@ def compare(
     time_limit: float,
     workers: int,
     dask_scheduler: str | None,
+    readings: bool,
     quiet: bool,
 ) -> None:
     """Allocate several --set variants of SCENARIO and show them side by side (terminal and compare.html).
@@ -754,7 +761,13 @@ def compare(
                           KEY=VALUE form as --set on every other command; a --set before
                           the first --variant changes the baseline and every variant
     """
-    from cohort_solver.sweeps.compare import compare_html, compare_rows, solve_variants
+    from cohort_solver.sweeps.compare import (
+        compare_html,
+        compare_rows,
+        reading_variants,
+        solve_variants,
+        who_changes_lines,
+    )
 
     started = time.monotonic()
 
@@ -765,7 +778,9 @@ def compare(
                 err=True,
             )
 
-    variants = _variants(list(click_ctx.args))
+    variants: list[tuple[str, list[str]]] = _variants(list(click_ctx.args))
+    if readings:
+        variants = reading_variants(scenario, variants)
     target = out or scenario / "out"
     with OutputFolder(target, "compare") as folder:  # refuses a bad --out before solving
         results = solve_variants(
@@ -786,6 +801,8 @@ def compare(
             f"{len(differing)} applicants have a different outcome between variants"
             + (f": {', '.join(differing)}" if differing else "")
         )
+        for line in who_changes_lines(results):
+            click.echo(line)
         with folder.staging() as staging:
             (staging / "compare.html").write_text(
                 compare_html(results, [sets for _, sets in variants]), encoding="utf-8"

@@ -8,9 +8,11 @@ Each ``check_*`` returns the violations it finds (empty = the rule holds).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -221,10 +223,12 @@ def check_spread(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
 
 
 def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """`hold` under a minimum guarantee: at most places - minimum non-members. Over and above:
+    everyone selected fits in an open place or a held place open to them (check_seating)."""
     problems = []
     places = {c.id: c.places for c in scenario.cohorts}
     for rf in scenario.settings.selection.ring_fence:
-        if rf.unfilled != "hold":
+        if rf.unfilled != "hold" or rf.reading == "over_and_above":
             continue
         for cohort_id, ids in _selected(scenario, outcomes).items():
             outsiders = sum(not members(scenario, i, rf.name) for i in ids)
@@ -234,6 +238,171 @@ def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
                     f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})"
                 )
     return problems
+
+
+# ---------------------------------------------------------------- the over-and-above reading
+#
+# A cohort of P places has, for each over-and-above ring fence in toml order, a block of held
+# places (its minimum of what the earlier blocks left) and P - (the blocks) open places. The
+# first pass fills the open places on merit from everyone, the second the held places: a
+# member of the ring fence, or under `release` anyone once no member is left.
+
+
+def blocks(scenario: Scenario, places: int) -> list[tuple[str, int, bool]]:
+    """(ring fence, held places, members only) per over-and-above ring fence."""
+    left = places
+    result = []
+    for rf in scenario.settings.selection.ring_fence:
+        if rf.reading == "over_and_above":
+            size = min(left, minimum(scenario, rf.name, places))
+            left -= size
+            result.append((rf.name, size, rf.unfilled == "hold"))
+    return result
+
+
+def over_and_above(scenario: Scenario) -> bool:
+    return any(rf.reading == "over_and_above" for rf in scenario.settings.selection.ring_fence)
+
+
+@dataclass
+class _Facts:
+    """What the over-and-above checks look up again and again, worked out once per scenario."""
+
+    scores: dict[str, Decimal]
+    ranks: dict[str, int]
+    member: set[tuple[str, str]]  # (applicant, ring fence)
+    preference: dict[tuple[str, str], int]  # (applicant, cohort) -> position in their list
+    picks: dict[tuple[str, frozenset[str]], tuple[tuple[str, ...], int]] = field(
+        default_factory=dict
+    )
+
+
+_FACTS: list[tuple[Scenario, _Facts]] = []
+
+
+def _facts(scenario: Scenario) -> _Facts:
+    if not _FACTS or _FACTS[0][0] is not scenario:
+        names = [rf.name for rf in scenario.settings.selection.ring_fence]
+        ids = [a.applicant_id for a in scenario.applicants]
+        facts = _Facts(
+            expected_scores(scenario),
+            lottery(scenario),
+            {(a, n) for a in ids for n in names if members(scenario, a, n)},
+            {(a, k): i for a in ids for i, k in enumerate(acceptable(scenario, a))},
+        )
+        _FACTS[:] = [(scenario, facts)]
+    return _FACTS[0][1]
+
+
+def best_seating(
+    scenario: Scenario, ids: Sequence[str], seats: Sequence[tuple[str, int, bool]]
+) -> int | None:
+    """Every one of ``ids`` in a seat open to them: the most seats taken by members of their
+    own ring fence, by trying every assignment (None: they do not all fit)."""
+    member = _facts(scenario).member
+    if len(seats) == 1:  # one block: everyone in it, if they fit
+        name, size, members_only = seats[0]
+        inside = sum((a, name) in member for a in ids)
+        return inside if len(ids) <= size and (inside == len(ids) or not members_only) else None
+    best: int | None = None
+    for choice in itertools.product(range(len(seats)), repeat=len(ids)):
+        taken = Counter(choice)
+        if any(taken[i] > seats[i][1] for i in taken):
+            continue
+        pairs = list(zip(ids, choice, strict=True))
+        if all(not seats[k][2] or (a, seats[k][0]) in member for a, k in pairs):
+            gain = sum((a, seats[k][0]) in member for a, k in pairs)
+            best = gain if best is None else max(best, gain)
+    return best
+
+
+def open_places_taken(scenario: Scenario, cohort_id: str, ids: Sequence[str]) -> list[str]:
+    """Who of a cohort's selected ``ids`` hold its open places: of every way to leave the rest
+    in held places open to them, the best on (open places filled, score, preference, lottery)."""
+    return list(_open_and_held(scenario, cohort_id, ids)[0])
+
+
+def _open_and_held(
+    scenario: Scenario, cohort_id: str, ids: Sequence[str]
+) -> tuple[tuple[str, ...], int]:
+    """The open places' holders, and the held places that then go to members (of several
+    best picks, the one leaving the most held places to members: the second pass decides)."""
+    facts = _facts(scenario)
+    memo = (cohort_id, frozenset(ids))
+    if memo in facts.picks:
+        return facts.picks[memo]
+    places = next(c.places for c in scenario.cohorts if c.id == cohort_id)
+    held = blocks(scenario, places)
+    free = places - sum(size for _, size, _ in held)
+    result: tuple[tuple[str, ...], int] = ((), 0)
+    for size in range(min(free, len(ids)), -1, -1):
+        best: tuple[tuple[Decimal, int, int, int], tuple[str, ...], int] | None = None
+        for picked in itertools.combinations(sorted(ids), size):
+            seated = best_seating(scenario, [a for a in ids if a not in picked], held)
+            if seated is None:
+                continue
+            key = (
+                sum((facts.scores.get(a, Decimal(0)) for a in picked), Decimal(0)),
+                -sum(facts.preference[a, cohort_id] for a in picked),
+                -sum(facts.ranks[a] for a in picked),
+                seated,
+            )
+            if best is None or key > best[0]:
+                best = (key, picked, seated)
+        if best is not None:
+            result = (best[1], best[2])
+            break
+    facts.picks[memo] = result
+    return result
+
+
+def check_seating(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """Over and above: each cohort's selected fit in its open and held places. By Hall's
+    theorem they fit exactly when, for every set T of members-only blocks, those who belong to
+    none of T's ring fences are no more than the places outside T."""
+    if not over_and_above(scenario):
+        return []
+    problems = []
+    for cohort in scenario.cohorts:
+        ids = _selected(scenario, outcomes)[cohort.id]
+        hold = [(name, size) for name, size, only in blocks(scenario, cohort.places) if only]
+        for n in range(len(hold) + 1):
+            for fences in itertools.combinations(hold, n):
+                outside = [
+                    a for a in ids if not any(members(scenario, a, name) for name, _ in fences)
+                ]
+                if len(outside) > cohort.places - sum(size for _, size in fences):
+                    problems.append(
+                        f"cohort {cohort.id}: {len(outside)} selected outside ring fence(s) "
+                        f"{', '.join(repr(name) for name, _ in fences) or '(none)'}, but only "
+                        f"{cohort.places - sum(size for _, size in fences)} places are not held "
+                        "for them (over and above, hold)"
+                    )
+    return problems
+
+
+def reading_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...]:
+    """Both passes' levels, bigger is better: the first pass (the minimum guarantees, then the
+    open places on merit), then the six levels of the whole allocation."""
+    scores, ranks = _facts(scenario).scores, _facts(scenario).ranks
+    position = {c.id: i for i, c in enumerate(scenario.cohorts)}
+    guaranteed = 0
+    first = [0, 0, 0, 0, 0]
+    for cohort in scenario.cohorts:
+        ids = [a for a, k in placement.items() if k == cohort.id]
+        for rf in scenario.settings.selection.ring_fence:
+            if rf.reading == "minimum_guarantee":
+                guaranteed += min(
+                    sum(members(scenario, i, rf.name) for i in ids),
+                    minimum(scenario, rf.name, cohort.places),
+                )
+        picked = open_places_taken(scenario, cohort.id, ids)
+        first[0] += len(picked)
+        first[1] += sum(int(scores.get(a, Decimal(0)) * 100) for a in picked)
+        first[2] -= sum(acceptable(scenario, a).index(cohort.id) for a in picked)
+        first[3] -= sum(ranks[a] for a in picked)
+        first[4] -= sum(ranks[a] * position[cohort.id] for a in picked)
+    return (guaranteed, *first, *lexicographic_key(objective(scenario, placement)))
 
 
 def check_ring_fences_listed(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
@@ -249,8 +418,18 @@ def _lawful(scenario: Scenario, placement: dict[str, str]) -> bool:
     """Every hard cohort rule (places, spread limits, held ring fences) holds."""
     rows = [Decision(applicant_id=a, status="selected", cohort_id=k) for a, k in placement.items()]
     return not (
-        check_places(scenario, rows) or check_spread(scenario, rows) or check_hold(scenario, rows)
+        check_places(scenario, rows)
+        or check_spread(scenario, rows)
+        or check_hold(scenario, rows)
+        or check_seating(scenario, rows)
     )
+
+
+def allocation_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...]:
+    """What the allocation maximises: the six levels, or over and above both passes'."""
+    if over_and_above(scenario):
+        return reading_key(scenario, placement)
+    return lexicographic_key(objective(scenario, placement))
 
 
 def _waiting(outcomes: Sequence[Decision]) -> list[str]:
@@ -270,13 +449,13 @@ def best_replacement(
     rest = {a: k for a, k in placement_of(outcomes).items() if a != leaver}
     best: tuple[tuple[int, ...], tuple[str, str] | None] | None = None
     if _lawful(scenario, rest):
-        best = (lexicographic_key(objective(scenario, rest)), None)
+        best = (allocation_key(scenario, rest), None)
     for applicant_id in _waiting(outcomes):
         for cohort_id in acceptable(scenario, applicant_id):
             trial = {**rest, applicant_id: cohort_id}
             if not _lawful(scenario, trial):
                 continue
-            key = lexicographic_key(objective(scenario, trial))
+            key = allocation_key(scenario, trial)
             if best is None or key > best[0]:
                 best = (key, (applicant_id, cohort_id))
     return best[1] if best else None
@@ -432,6 +611,7 @@ RULES = (
     check_places,
     check_spread,
     check_hold,
+    check_seating,
     check_ring_fences_listed,
     check_reserves,
     check_replaced_by,
@@ -446,14 +626,18 @@ def violations(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
 
 
 def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, int, int, int, int]:
-    """The six levels of the contract for a placement (applicant -> cohort)."""
-    scores = expected_scores(scenario)
-    ranks = lottery(scenario)
+    """The six levels of the contract for a placement (applicant -> cohort). Over and above,
+    level 1 counts an over-and-above ring fence's held places that go to members."""
+    scores, ranks = _facts(scenario).scores, _facts(scenario).ranks
     position = {c.id: i for i, c in enumerate(scenario.cohorts)}
     fill = 0
     for cohort in scenario.cohorts:
         ids = [a for a, k in placement.items() if k == cohort.id]
+        if over_and_above(scenario):
+            fill += _open_and_held(scenario, cohort.id, ids)[1]
         for rf in scenario.settings.selection.ring_fence:
+            if rf.reading == "over_and_above":
+                continue
             fill += min(
                 sum(members(scenario, i, rf.name) for i in ids),
                 minimum(scenario, rf.name, cohort.places),

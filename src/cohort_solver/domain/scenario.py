@@ -327,6 +327,19 @@ class RingFence(_Settings):
     min_places: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     min_share: float | None = Field(default=None, ge=0, le=1)
     unfilled: Literal["release", "hold"] = "release"
+    # minimum_guarantee: members selected on merit count towards the minimum (a floor).
+    # over_and_above: the held places come on top of the open places, which are filled on
+    # merit from everyone first (contract: "Two readings of a ring fence").
+    reading: Literal["minimum_guarantee", "over_and_above"] = "minimum_guarantee"
+
+    @model_serializer(mode="wrap")
+    def _default_reading_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # solution.json echoes the settings: the default reading is left out, so a scenario
+        # written before readings existed gives the same bytes.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("reading") == "minimum_guarantee":
+            del data["reading"]
+        return data
 
     @model_validator(mode="after")
     def _one_minimum(self) -> RingFence:

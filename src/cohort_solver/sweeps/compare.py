@@ -60,6 +60,57 @@ def load_variants(folder: Path, variants: Sequence[tuple[str, Sequence[str]]]) -
     return loaded
 
 
+OTHER_READING = {"minimum_guarantee": "over_and_above", "over_and_above": "minimum_guarantee"}
+
+
+def reading_variants(
+    folder: Path, variants: Sequence[tuple[str, Sequence[str]]]
+) -> list[tuple[str, list[str]]]:
+    """``compare --readings``: one more variant per ring fence, reading it the other way
+    (minimum guarantee <-> over and above), after the baseline's own --set values; with
+    several ring fences, one more with every one of them read the other way."""
+    shared = list(variants[0][1])
+    fences = load_variants(folder, [("baseline", shared)])[0].settings.selection.ring_fence
+    flips = [
+        f"selection.ring_fence.{i}.reading={OTHER_READING[rf.reading]}"
+        for i, rf in enumerate(fences)
+    ]
+    added = [
+        (f"{rf.name} {OTHER_READING[rf.reading].replace('_', '-')}", [*shared, flip])
+        for rf, flip in zip(fences, flips, strict=True)
+    ]
+    if len(fences) > 1:
+        added.append(("every ring fence read the other way", [*shared, *flips]))
+    return [*((n, list(v)) for n, v in variants), *added]
+
+
+def who_changes(results: Sequence[Variant]) -> list[tuple[str, list[str], list[str]]]:
+    """Per variant after the baseline: who it selects that the baseline does not, and who
+    the baseline selects that it does not (applicant ids, in applicants.csv order)."""
+    base = {o.applicant_id for o in results[0][2].selected()}
+    order = [o.applicant_id for o in results[0][2].outcomes]
+    changes = []
+    for name, _, allocation in results[1:]:
+        chosen = {o.applicant_id for o in allocation.selected()}
+        changes.append(
+            (
+                name,
+                [i for i in order if i in chosen - base],
+                [i for i in order if i in base - chosen],
+            )
+        )
+    return changes
+
+
+def who_changes_lines(results: Sequence[Variant]) -> list[str]:
+    """``who_changes`` in words, one line per variant."""
+    return [
+        f"{name}: selects {', '.join(ins) or 'no one new'}; "
+        f"no longer selects {', '.join(outs) or 'anyone it did'} (against the baseline)"
+        for name, ins, outs in who_changes(results)
+    ]
+
+
 def solve_variants(
     folder: Path,
     variants: Sequence[tuple[str, Sequence[str]]],
@@ -205,8 +256,25 @@ def compare_html(results: Sequence[Variant], changes: Sequence[Sequence[str]] = 
         "td,th{border:1px solid #ccc;padding:.25rem .5rem}",
         f"<h1>Variant comparison</h1>{evidence_html(results[0][1].settings)}"
         f"{_changes_html(names, changes)}<table><tr>{table}</tr>{body}</table>"
+        f"{_who_changes_html(results)}"
         f"<h2>Applicants whose outcome differs ({len(differing)})</h2>"
         f"<table><tr><th>applicant</th>{diff_head}</tr>{diff_body}</table>",
+    )
+
+
+def _who_changes_html(results: Sequence[Variant]) -> str:
+    """Who each variant selects instead of whom, against the baseline."""
+    if len(results) < 2:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>{escape(', '.join(ins) or '-')}</td>"
+        f"<td>{escape(', '.join(outs) or '-')}</td></tr>"
+        for name, ins, outs in who_changes(results)
+    )
+    return (
+        "<h2>Who changes against the baseline</h2>"
+        "<table><tr><th>variant</th><th>newly selected</th><th>no longer selected</th></tr>"
+        f"{rows}</table>"
     )
 
 

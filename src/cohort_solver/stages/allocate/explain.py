@@ -12,6 +12,7 @@ from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineli
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.readings import place_words
 from cohort_solver.stages.allocate.solve import allocate, split_groups
 
 
@@ -69,6 +70,9 @@ def explain_applicant(
     is_selected = _probe(group.scenario, group.pool, me, time_limit, workers)
     if outcome.status == "selected":
         lines.append(f"Selected for cohort {outcome.cohort_id}.")
+        kind = _place_kind(scenario, chosen, me, outcome)
+        if kind:
+            lines.append(kind[0].upper() + kind[1:] + ".")
         threshold = _score_threshold(me, lambda h: not is_selected(h), down=True)
         if threshold is not None:
             lines.append(
@@ -272,6 +276,12 @@ def chosen_by_cohort(pool: Sequence[Candidate], outcomes: Sequence[Decision]) ->
     return chosen
 
 
+def _place_kind(scenario: Scenario, chosen: Chosen, me: Candidate, outcome: Decision) -> str | None:
+    """Over and above: an open place or a held one (the applicant's own membership)."""
+    cohort = next(c for c in scenario.cohorts if c.id == outcome.cohort_id)
+    return place_words(scenario, cohort, chosen.get(cohort.id, ()), me)
+
+
 def _why_not(scenario: Scenario, chosen: Chosen, me: Candidate, outcome: Decision) -> str:
     parts = []
     for cohort_id in me.cohorts:
@@ -331,7 +341,8 @@ def reasons_in_words(scenario: Scenario, outcomes: Sequence[Decision]) -> dict[s
             text = "Not eligible: " + "; ".join(_failed(scenario, me, r) for r in me.failures)
             words[me.id] = text + "."
         elif outcome.status == "selected":
-            words[me.id] = f"Selected for cohort {outcome.cohort_id}: {outcome.reason}."
+            kind = _place_kind(scenario, chosen, me, outcome)
+            words[me.id] = f"Selected for cohort {outcome.cohort_id}: {kind or outcome.reason}."
         elif outcome.reason.withdrawn:
             words[me.id] = "Withdrew from the programme."
         else:

@@ -11,6 +11,7 @@ from ortools.sat.python import cp_model
 
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
+from cohort_solver.stages.allocate.readings import held_blocks, over_and_above
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -31,6 +32,7 @@ class CohortGroup:
     cohorts: list[Cohort]
     pool: list[Candidate]  # sorted by lottery rank, so the model never depends on row order
     fixed: dict[str, str] = field(default_factory=dict)  # applicant -> cohort, kept as is
+    one_newcomer: bool = False  # a withdrawal: at most one applicant joins
 
 
 class AllocationModel:
@@ -55,11 +57,17 @@ class AllocationModel:
         for (applicant_id, cohort_id), var in self.x.items():
             self.by_cohort[cohort_id].append((self.by_id[applicant_id], var))
         self.fill: list[cp_model.IntVar] = []
+        # Over-and-above: who takes an open place, and who a held place of which ring fence.
+        self.open: dict[tuple[str, str], cp_model.IntVar] = {}
+        self.held: dict[tuple[str, str, str], cp_model.IntVar] = {}
+        self.held_fill: list[cp_model.IntVar] = []
 
         self.add_one_cohort_each()
         for cohort in group.cohorts:
             self.add_places(cohort)
             self.add_ring_fences(cohort)
+            if over_and_above(scenario):
+                self.add_held_places(cohort)
             self.add_max_per_service_area(cohort)
             self.add_max_per_council(cohort)
             self.add_min_service_areas(cohort)
@@ -71,6 +79,10 @@ class AllocationModel:
 
     def placed(self, applicant_id: str, cohort_id: str) -> cp_model.IntVar | None:
         return self.x.get((applicant_id, cohort_id))
+
+    def decisions(self) -> list[cp_model.IntVar]:
+        """Every decision variable (hinted from one level to the next)."""
+        return [*self.x.values(), *self.open.values(), *self.held.values()]
 
     def _guard(self, description: str) -> list[cp_model.IntVar]:
         """An assumption literal for a constraint family, when explaining infeasibility."""
@@ -105,6 +117,8 @@ class AllocationModel:
     def add_ring_fences(self, cohort: Cohort) -> None:
         """Level 1 counts members up to each ring fence's minimum; `hold` caps non-members."""
         for rf in self.scenario.settings.selection.ring_fence:
+            if rf.reading == "over_and_above":
+                continue  # its places are seats of their own (add_held_places)
             minimum = rf.minimum(cohort.places)
             members = [v for c, v in self.by_cohort[cohort.id] if rf.name in c.ring_fences]
             outsiders = [v for c, v in self.by_cohort[cohort.id] if rf.name not in c.ring_fences]
@@ -117,6 +131,38 @@ class AllocationModel:
                     f"so at most {cohort.places - minimum} go to non-members"
                 )
                 self._enforce(self.model.add(sum(outsiders) <= cohort.places - minimum), guard)
+
+    def add_held_places(self, cohort: Cohort) -> None:
+        """Over-and-above: each place taken is an open place or a held place of one ring fence
+        (held_blocks); held places under `hold` go only to members. Level 1 counts the held
+        places that go to members; the first pass fills the open places on merit."""
+        blocks = held_blocks(self.scenario, cohort.places)
+        open_vars = []
+        seats: dict[str, list[cp_model.IntVar]] = {b.name: [] for b in blocks}
+        for cand, var in self.by_cohort[cohort.id]:
+            self.open[cand.id, cohort.id] = self.model.new_bool_var(f"open[{cand.id},{cohort.id}]")
+            open_vars.append(self.open[cand.id, cohort.id])
+            mine = [self.open[cand.id, cohort.id]]
+            for block in blocks:
+                seat = self.model.new_bool_var(f"held[{cand.id},{cohort.id},{block.name}]")
+                self.held[cand.id, cohort.id, block.name] = seat
+                seats[block.name].append(seat)
+                mine.append(seat)
+                if not block.admits(cand):
+                    guard = self._guard(
+                        f"cohort {cohort.id}: {block.size} places held over and above for "
+                        f"'{block.name}' (hold) go only to its members"
+                    )
+                    self._enforce(self.model.add(seat == 0), guard)
+            self.model.add(sum(mine) == var)
+        self.model.add(sum(open_vars) <= cohort.places - sum(b.size for b in blocks))
+        for block in blocks:
+            self.model.add(sum(seats[block.name]) <= block.size)
+            self.held_fill.extend(
+                self.held[c.id, cohort.id, block.name]
+                for c, _ in self.by_cohort[cohort.id]
+                if block.name in c.ring_fences
+            )
 
     def add_max_per_service_area(self, cohort: Cohort) -> None:
         """No more than max_per_service_area from one (council, service area)."""
@@ -165,6 +211,11 @@ class AllocationModel:
                 self._enforce(self.model.add(flag == 1), guard)
             else:
                 self._enforce(self.model.add(var == 1), guard)
+        if self.group.one_newcomer:
+            # One withdrawal, one newcomer: over and above, the vacancy can also free a held
+            # place a spread limit kept empty, which the next full run would fill, not this one.
+            newcomers = [v for (a, _), v in self.x.items() if a not in self.group.fixed]
+            self.model.add(sum(newcomers) <= 1)
 
     def add_everyone_placed(self) -> None:
         """Mandatory selection: every eligible person takes a place in a cohort open to them."""
@@ -190,10 +241,22 @@ class AllocationModel:
     # -- objectives
 
     def objectives(self) -> list[cp_model.LinearExprT]:
+        """The six levels; over and above, level 1 adds the held places that go to members."""
+        fill = sum([*self.fill, *self.held_fill])
+        return self._levels(self.x, fill)
+
+    def open_objectives(self) -> list[cp_model.LinearExprT]:
+        """Over and above, the first pass: the minimum guarantees first (over the whole
+        allocation), then levels 2-6 over the open places alone, on merit from everyone."""
+        return self._levels(self.open, sum(self.fill))
+
+    def _levels(
+        self, chosen: dict[tuple[str, str], cp_model.IntVar], fill: cp_model.LinearExprT
+    ) -> list[cp_model.LinearExprT]:
         position = {c.id: i for i, c in enumerate(self.scenario.cohorts)}
-        terms = [(self.by_id[a], cohort_id, var) for (a, cohort_id), var in self.x.items()]
+        terms = [(self.by_id[a], cohort_id, var) for (a, cohort_id), var in chosen.items()]
         return [
-            sum(self.fill),
+            fill,
             sum(var for _, _, var in terms),
             sum(c.hundredths * var for c, _, var in terms),
             sum(c.cohorts.index(k) * var for c, k, var in terms),

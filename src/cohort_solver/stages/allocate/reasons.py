@@ -8,14 +8,19 @@ from collections.abc import Sequence
 from cohort_solver.domain.reasons import Blocker, KeptOut
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
+from cohort_solver.stages.allocate.readings import can_seat, held_blocks, held_fill, over_and_above
 
 
 def ring_fence_fill(scenario: Scenario, cohort: Cohort, members: Sequence[Candidate]) -> int:
-    """Level 1 of the objective for one cohort: sum over ring fences of min(members, minimum)."""
+    """Level 1 of the objective for one cohort: sum over minimum-guarantee ring fences of
+    min(members, minimum), plus the held places of over-and-above ones that go to members."""
     total = 0
     for rf in scenario.settings.selection.ring_fence:
-        count = sum(rf.name in c.ring_fences for c in members)
-        total += min(count, rf.minimum(cohort.places))
+        if rf.reading == "minimum_guarantee":
+            count = sum(rf.name in c.ring_fences for c in members)
+            total += min(count, rf.minimum(cohort.places))
+    if over_and_above(scenario):
+        total += held_fill(scenario, cohort, members)
     return total
 
 
@@ -41,10 +46,13 @@ def spread_breach(
     if spread.min_service_areas is not None and len(areas) < spread.min_service_areas:
         return Blocker(KeptOut.MIN_SERVICE_AREAS)
     for rf in scenario.settings.selection.ring_fence:
-        if rf.unfilled == "hold":
+        if rf.unfilled == "hold" and rf.reading == "minimum_guarantee":
             outsiders = sum(rf.name not in c.ring_fences for c in chosen)
             if outsiders > cohort.places - rf.minimum(cohort.places):
                 return Blocker(KeptOut.RING_FENCE, rf.name)
+    if over_and_above(scenario) and not can_seat(scenario, cohort, chosen):
+        held = [b for b in held_blocks(scenario, cohort.places) if b.members_only]
+        return Blocker(KeptOut.RING_FENCE, held[0].name if held else None)
     return None
 
 
@@ -98,4 +106,8 @@ def ring_fence_lost(
         now = min(minimum, sum(rf.name in c.ring_fences for c in after))
         if now < was:
             return rf.name
-    return "?"
+    # Over and above, the held places can lose a member while the members overall do not.
+    oa = [
+        rf.name for rf in scenario.settings.selection.ring_fence if rf.reading == "over_and_above"
+    ]
+    return oa[0] if oa else "?"

@@ -16,6 +16,7 @@ from ortools.linear_solver import pywraplp
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
 from cohort_solver.stages.allocate.model import LEVELS
+from cohort_solver.stages.allocate.readings import held_blocks, over_and_above
 
 Member = tuple[Candidate, pywraplp.Variable]  # an applicant who could join a cohort, and x
 
@@ -52,17 +53,68 @@ def allocate_with_highs(
         for cohort in cohorts
         for f in _add_cohort_rules(solver, scenario, cohort, per_cohort[cohort.id])
     ]
-    terms = [(by_id[a], k, v) for (a, k), v in x.items()]
-    objectives = [
-        sum(fill),
+    open_: dict[tuple[str, str], pywraplp.Variable] = {}
+    held_fill: list[pywraplp.Variable] = []
+    optimal = True
+    if over_and_above(scenario):
+        for cohort in cohorts:
+            held_fill += _add_held_places(solver, scenario, cohort, per_cohort[cohort.id], open_)
+        # First pass: the open places on merit, each level fixed like any other.
+        first = _levels(by_id, position, open_, sum(fill))
+        _, _, optimal = _solve_in_order(solver, first, open_, time_limit, started)
+    objectives = _levels(by_id, position, x, sum(fill) + sum(held_fill))
+    placement, values, second = _solve_in_order(solver, objectives, x, time_limit, started)
+    return ReferenceResult(placement, tuple(values), optimal and second, time.monotonic() - started)
+
+
+def _levels(
+    by_id: dict[str, Candidate],
+    position: dict[str, int],
+    chosen: dict[tuple[str, str], pywraplp.Variable],
+    fill: Any,
+) -> list[Any]:
+    terms = [(by_id[a], k, v) for (a, k), v in chosen.items()]
+    return [
+        fill,
         sum(v for _, _, v in terms),
         sum(c.hundredths * v for c, _, v in terms),
         sum(c.cohorts.index(k) * v for c, k, v in terms),
         sum(c.lottery * v for c, _, v in terms),
         sum(c.lottery * position[k] * v for c, k, v in terms),
     ]
-    placement, values, optimal = _solve_in_order(solver, objectives, x, time_limit, started)
-    return ReferenceResult(placement, tuple(values), optimal, time.monotonic() - started)
+
+
+def _add_held_places(
+    solver: pywraplp.Solver,
+    scenario: Scenario,
+    cohort: Cohort,
+    members: list[Member],
+    open_: dict[tuple[str, str], pywraplp.Variable],
+) -> list[pywraplp.Variable]:
+    """Over and above: each place is open or held for one ring fence; returns the held
+    places' member seats (level 1's part for them)."""
+    blocks = held_blocks(scenario, cohort.places)
+    seats: dict[str, list[pywraplp.Variable]] = {b.name: [] for b in blocks}
+    member_seats = []
+    for c, v in members:
+        open_[c.id, cohort.id] = solver.BoolVar(f"open[{c.id},{cohort.id}]")
+        mine = [open_[c.id, cohort.id]]
+        for block in blocks:
+            seat = solver.BoolVar(f"held[{c.id},{cohort.id},{block.name}]")
+            if not block.admits(c):
+                solver.Add(seat == 0)
+            if block.name in c.ring_fences:
+                member_seats.append(seat)
+            seats[block.name].append(seat)
+            mine.append(seat)
+        solver.Add(sum(mine) == v)
+    solver.Add(
+        sum(open_[c.id, cohort.id] for c, _ in members)
+        <= cohort.places - sum(b.size for b in blocks)
+    )
+    for block in blocks:
+        solver.Add(sum(seats[block.name]) <= block.size)
+    return member_seats
 
 
 def _add_cohort_rules(
@@ -74,6 +126,8 @@ def _add_cohort_rules(
     solver.Add(sum(v for _, v in members) <= cohort.places)
     fill = []
     for rf in selection.ring_fence:
+        if rf.reading == "over_and_above":
+            continue  # seats of its own (_add_held_places)
         minimum = rf.minimum(cohort.places)
         f = solver.IntVar(0, minimum, f"fill[{rf.name},{cohort.id}]")
         solver.Add(f <= sum(v for c, v in members if rf.name in c.ring_fences))

@@ -17,6 +17,7 @@ from cohort_solver.domain.reasons import Blocker, KeptOut
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.readings import open_key, over_and_above, passes
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, ring_fence_lost, spread_breach
 
 
@@ -70,6 +71,8 @@ def replacement(
     """The lexicographically best lawful newcomer for ``leaver``'s place (None: none is
     lawful). ``ranked`` is ``ranked_for(cohort.id, waiting)``; the scan stops at the first
     lawful candidate who brings the ring-fence fill to the most any newcomer could."""
+    if over_and_above(scenario):
+        return _replacement_by_key(scenario, cohort, selected, leaver, ranked)
     rest = [s for s in selected if s is not leaver]
     ceiling = ring_fence_fill(scenario, cohort, rest) + sum(
         1
@@ -95,6 +98,71 @@ def replacement(
         ranked[best[1]],
         tuple(c for c in ahead if c not in lawful),
         tuple(lawful),
+    )
+
+
+def reading_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate]) -> tuple[int, ...]:
+    """Over and above, the two passes' levels for one cohort's selection (bigger is better):
+    the minimum guarantees, the open places on merit, then level 1 with the held places and
+    levels 2-5 of the whole (the cohort tie-break is the same for every newcomer)."""
+    guaranteed = sum(
+        min(sum(rf.name in c.ring_fences for c in chosen), rf.minimum(cohort.places))
+        for rf in scenario.settings.selection.ring_fence
+        if rf.reading == "minimum_guarantee"
+    )
+    picked, held = passes(scenario, cohort, chosen)
+    return (
+        guaranteed,
+        *open_key(picked, cohort),
+        guaranteed + held,
+        len(chosen),
+        sum(c.hundredths for c in chosen),
+        -sum(c.cohorts.index(cohort.id) for c in chosen),
+        -sum(c.lottery for c in chosen),
+    )
+
+
+def _replacement_by_key(
+    scenario: Scenario,
+    cohort: Cohort,
+    selected: Sequence[Candidate],
+    leaver: Candidate,
+    ranked: Sequence[Candidate],
+) -> Replacement:
+    """Over and above: the lawful newcomer whose allocation is best on both passes.
+
+    Newcomers alike for every rule (ring fences, service area, council) are lawful alike, and
+    of those the best on merit makes the better allocation, so only the first of each kind in
+    ``ranked`` is weighed."""
+    rest = [s for s in selected if s is not leaver]
+    best: tuple[tuple[int, ...], int] | None = None
+    # Leaving the place empty can be best: a newcomer who could only take an open place
+    # would push a better one of the rest out of it (a held place under `hold` stays empty).
+    if spread_breach(scenario, cohort, rest) is None:
+        best = (reading_key(scenario, cohort, rest), len(ranked))
+    lawful: dict[tuple[object, ...], bool] = {}
+    for index, candidate in enumerate(ranked):
+        kind = (candidate.ring_fences, candidate.applicant.area, candidate.applicant.council)
+        if kind in lawful:
+            continue
+        lawful[kind] = may_take_place(scenario, cohort, selected, leaver, candidate)
+        if lawful[kind]:
+            key = reading_key(scenario, cohort, [*rest, candidate])
+            if best is None or key > best[0]:
+                best = (key, index)
+    if best is None:
+        return Replacement(leaver.id, cohort.id, None, tuple(ranked), ())
+
+    def is_lawful(c: Candidate) -> bool:
+        return lawful[(c.ring_fences, c.applicant.area, c.applicant.council)]
+
+    ahead = ranked[: best[1]]
+    return Replacement(
+        leaver.id,
+        cohort.id,
+        ranked[best[1]] if best[1] < len(ranked) else None,
+        tuple(c for c in ahead if not is_lawful(c)),
+        tuple(c for c in ahead if is_lawful(c)),
     )
 
 
@@ -174,6 +242,13 @@ def _minimum(scenario: Scenario, cohort: Cohort, name: str) -> int:
     return rf.minimum(cohort.places)
 
 
+def _lowering_words(scenario: Scenario, name: str, held: int) -> str:
+    fence = next((r for r in scenario.settings.selection.ring_fence if r.name == name), None)
+    if fence is not None and fence.reading == "over_and_above":
+        return f"leave one of the {held} places held over and above for '{name}' without a member"
+    return f"leave ring fence '{name}' short of its {held} places"
+
+
 def _names(people: Sequence[Candidate]) -> str:
     ids = [c.id for c in people]
     return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " and " + ids[-1]
@@ -185,6 +260,9 @@ def replacement_words(scenario: Scenario, outcomes: Sequence[Decision], leaver_i
     rep = replacement_for(scenario, outcomes, leaver_id)
     statuses = {o.applicant_id: o for o in outcomes}
     cohort = next(c for c in scenario.cohorts if c.id == rep.cohort_id)
+    if rep.newcomer is None and rep.lowering:  # over and above: lawful, but worse than empty
+        why = _passed_over(scenario, cohort, rep, outcomes)
+        return f"if {leaver_id} withdraws, the place stays empty; {why}"
     if rep.newcomer is None:
         return f"if {leaver_id} withdraws, no one can lawfully take the place: it stays empty"
     row = statuses[rep.newcomer.id]
@@ -218,5 +296,5 @@ def _passed_over(
     for c in rep.lowering:
         name = ring_fence_lost(scenario, cohort, [*rest, *filter(None, [rep.newcomer])], [*rest, c])
         held = _minimum(scenario, cohort, name) if name != "?" else 0
-        groups.setdefault(f"leave ring fence '{name}' short of its {held} places", []).append(c)
+        groups.setdefault(_lowering_words(scenario, name, held), []).append(c)
     return "; ".join(f"{_names(people)} would {words}" for words, people in groups.items())

@@ -31,16 +31,49 @@ class GroupResult:
     optimal: bool
 
 
+@dataclass
+class Pass:
+    values: list[int]
+    bounds: list[int]
+    optimal: bool
+    hint: dict[int, int]
+
+
 def solve_group(
     scenario: Scenario, group: CohortGroup, *, workers: int, deadline: float
 ) -> GroupResult:
-    """Lexicographic solve: optimise each level, then fix it and go on to the next."""
+    """Lexicographic solve: optimise each level, then fix it and go on to the next.
+
+    Over and above, a first pass fills the open places (open_objectives), each of its levels
+    fixed like any other; the second pass then fills the held places with the six levels of
+    the whole. Twelve levels in all, so a tie in the first pass is settled by the second."""
     model = AllocationModel(scenario, group)
-    objectives = model.objectives()
+    hint: dict[int, int] | None = None
+    optimal = True
+    if model.open:
+        first = _lexicographic(
+            scenario, group, model, model.open_objectives(), hint, workers, deadline
+        )
+        hint, optimal = first.hint, first.optimal
+    result = _lexicographic(scenario, group, model, model.objectives(), hint, workers, deadline)
+    chosen = _canonical(model, result.hint, workers=workers, deadline=deadline)
+    placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
+    return GroupResult(placement, result.values, result.bounds, optimal and result.optimal)
+
+
+def _lexicographic(
+    scenario: Scenario,
+    group: CohortGroup,
+    model: AllocationModel,
+    objectives: Sequence[cp_model.LinearExprT],
+    hint: dict[int, int] | None,
+    workers: int,
+    deadline: float,
+) -> Pass:
     values: list[int] = []
     bounds: list[int] = []
     optimal = True
-    hint: dict[int, int] | None = None
+    decisions = model.decisions()
     # Levels that the earlier ones already decide need no solve: with only first choices in
     # play the preference total is 0, and in a one-cohort group the cohort tie-break is a
     # fixed multiple of the lottery total.
@@ -61,7 +94,7 @@ def solve_group(
             model.model.minimize(objective)
         if hint:
             model.model.clear_hints()  # type: ignore[no-untyped-call]  # OR-Tools leaves it unannotated
-            for var in model.x.values():
+            for var in decisions:
                 model.model.add_hint(var, hint[var.index])
         # Free search is faster; the result is still the same every run, because the optimum of
         # each level is unique and _canonical settles the ties left after level 6.
@@ -80,7 +113,7 @@ def solve_group(
         optimal = optimal and status == cp_model.OPTIMAL
         values.append(value)
         bounds.append(bound)
-        hint = {var.index: solver.value(var) for var in model.x.values()}
+        hint = {var.index: solver.value(var) for var in decisions}
         # Fix the level at what was reached; when proven, this is exactly the optimum.
         if status == cp_model.OPTIMAL:
             model.model.add(objective == value)
@@ -89,9 +122,7 @@ def solve_group(
         else:
             model.model.add(objective <= value)
     assert hint is not None
-    chosen = _canonical(model, hint, workers=workers, deadline=deadline)
-    placement = {a: k for (a, k), var in model.x.items() if chosen[var.index]}
-    return GroupResult(placement, values, bounds, optimal)
+    return Pass(values, bounds, optimal, hint)
 
 
 def _canonical(
@@ -109,7 +140,7 @@ def _canonical(
         key=lambda item: (model.by_id[item[0][0]].lottery, position[item[0][1]]),
     )
     fixed: dict[int, int] = {}
-    current = dict(hint)
+    current = {var.index: hint[var.index] for var in model.x.values()}
 
     def solve_with(extra: Callable[[cp_model.CpModel], None]) -> dict[int, int] | None:
         trial = model.model.clone()
@@ -237,7 +268,8 @@ def allocate(
     pool: Sequence[Candidate] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Allocation:
-    """Select participants. ``keep`` (applicant -> cohort) pins places, e.g. after a withdrawal;
+    """Select participants. ``keep`` (applicant -> cohort) pins places after a withdrawal, and
+    then at most one applicant joins;
     ``pool`` replaces the candidates (``explain`` uses it to try other scores)."""
     started = time.monotonic()
     deadline = started + time_limit
@@ -248,6 +280,8 @@ def allocate(
     if scenario.settings.selection.mode != "mandatory":
         eligible = prune_dominated(scenario, eligible, keep or {})
     groups = split_groups(scenario, eligible, keep or {})
+    for group in groups:
+        group.one_newcomer = keep is not None
     # Many small groups: one worker each, run side by side. One big group: all workers on it.
     per_group = workers if len(groups) < workers else 1
     results: list[GroupResult] = []
