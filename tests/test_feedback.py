@@ -205,6 +205,33 @@ def test_a_held_ring_fence_leaves_non_members_no_score_that_would_do(tmp_path: P
     assert check_counterfactuals(scenario, result.outcomes, limit=6) == 6
 
 
+@pytest.mark.parametrize("unfilled", ["release", "hold"])
+def test_over_and_above_states_no_score_it_cannot_prove(unfilled: str) -> None:
+    # Over and above, a swap also moves who holds the open places, so the one-swap argument
+    # proves nothing: no figure and no "no score would do" (both were wrong on oxford: A011
+    # could take an open place), only where the exact figure comes from.
+    scenario = load_scenario(
+        OXFORD,
+        [
+            "selection.ring_fence.0.reading=over_and_above",
+            f"selection.ring_fence.0.unfilled={unfilled}",
+        ],
+    )
+    result = allocate(scenario, time_limit=60, workers=1)
+    rows = feedback_rows(scenario, result.outcomes)
+    unselected = [r for r in rows if r.outcome in ("reserve", "not selected")]
+    assert unselected
+    for row in unselected:
+        assert not SUFFICED.search(row.feedback) and NO_SCORE not in row.feedback, row
+        assert "the panel can tell you the score that would have changed" in row.feedback
+    assert_private(
+        scenario, [{"feedback": r.feedback, "applicant_id": r.applicant_id} for r in rows]
+    )
+    a011 = next(r for r in rows if r.applicant_id == "A011")
+    assert a011.outcome in ("reserve", "not selected")
+    assert _selected_with(scenario, "A011", Decimal(1000))  # a score would have done
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_stated_counterfactual_holds_on_small_scenarios(scenario: Scenario) -> None:

@@ -27,6 +27,7 @@ from cohort_solver.domain.results import Decision, Feedback
 from cohort_solver.domain.scenario import Cohort, Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate, candidates
 from cohort_solver.stages.allocate.explain import Chosen, chosen_by_cohort
+from cohort_solver.stages.allocate.readings import over_and_above
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, spread_breach
 
 OUTCOME_WORDS = {
@@ -87,6 +88,12 @@ UNSCORED_FEEDBACK: dict[KeptOut, str] = {
         "which favoured other applicants"
     ),
 }
+
+OVER_AND_ABOVE_CHANGE = (
+    "Under this programme's over-and-above ring fence the open places go on merit first and "
+    "the held places after them; the panel can tell you the score that would have changed "
+    "this outcome."
+)
 
 RULE_WORDS: dict[KeptOut, str] = {
     KeptOut.PLACES: "the number of places",
@@ -283,6 +290,11 @@ class _Writer:
                 "There was no panel score to change: the ring fences, the spread rules and the "
                 "lottery decided who took the places."
             )
+        if over_and_above(self.scenario):
+            # The one-swap argument compares the six levels of one pass; over and above, a
+            # swap also moves who holds the open places, so it proves nothing. Say no figure
+            # rather than a wrong one: `explain` re-solves for the exact threshold.
+            return OVER_AND_ABOVE_CHANGE
         way = best_way(self.ways, me)
         if way is not None and way.beat is not None:
             text = (
