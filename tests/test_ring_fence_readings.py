@@ -190,6 +190,21 @@ def test_the_two_readings_select_different_people_on_oxford() -> None:
     assert picks["over_and_above"] - picks["minimum_guarantee"] == {"A013", "A031"}
 
 
+def test_over_and_above_reserves_put_whoever_a_withdrawal_brings_in_first() -> None:
+    # Over and above, most vacancies go to a member moving into a held place, whoever leaves:
+    # on merit alone A020 (who would take 10 of the 12 places) was not on the list at all.
+    scenario = read_as(load_scenario(OXFORD), "over_and_above")
+    result = allocate(scenario)
+    assert violations(scenario, result.outcomes) == []  # check_reserves: the same order
+    named = {o.replaced_by for o in result.selected() if o.replaced_by}
+    reserves = sorted(
+        (o for o in result.outcomes if o.status == "reserve"), key=lambda o: o.reserve_rank or 0
+    )
+    assert named == {"A020", "A037"}
+    assert {o.applicant_id for o in reserves[: len(named)]} == named
+    assert [o.applicant_id for o in reserves[:2]] == ["A037", "A020"]  # by merit among them
+
+
 @FAST
 @given(over_and_above_scenarios())
 def test_highs_reference_reaches_the_same_levels_over_and_above(scenario: Scenario) -> None:

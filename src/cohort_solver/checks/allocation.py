@@ -504,9 +504,22 @@ def check_reserves(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str
                 problems.append(f"{applicant_id}: a reserve who can take no selected place")
         else:
             waiting[cohort_id].append(applicant_id)
+    # Over and above, whoever some withdrawal would bring in comes first (the contract).
+    first = (
+        {
+            best[0]
+            for o in outcomes
+            if o.status == "selected"
+            for best in [best_replacement(scenario, outcomes, o.applicant_id)]
+            if best
+        }
+        if over_and_above(scenario)
+        else set()
+    )
     for cohort_id, ids in waiting.items():
         ids.sort(
             key=lambda i: (
+                i not in first,
                 -scores.get(i, Decimal(0)),
                 acceptable(scenario, i).index(cohort_id),
                 ranks[i],

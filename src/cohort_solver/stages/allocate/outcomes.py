@@ -9,6 +9,7 @@ from cohort_solver.domain.reasons import WITHDRAWN, Reason
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.stages.allocate.eligibility import Candidate
+from cohort_solver.stages.allocate.readings import over_and_above
 from cohort_solver.stages.allocate.reasons import blocker
 from cohort_solver.stages.allocate.reserves import ranked_for, replacement, reserve_lists
 
@@ -32,8 +33,18 @@ def outcomes(
         (c for c in pool if c.eligible and c.id not in placement and c.id not in withdrawn),
         key=lambda c: c.lottery,
     )
-    reserve_rank = reserve_lists(scenario, waiting, selected)
     ranked = {k: ranked_for(k, waiting) for k in selected}
+    newcomers = {
+        candidate.id: replacement(
+            scenario, cohorts[cohort_id], selected[cohort_id], candidate, ranked[cohort_id]
+        ).newcomer
+        for cohort_id, chosen in selected.items()
+        for candidate in chosen
+    }
+    # Over and above a vacancy usually goes to a member moving into a held place, whoever
+    # leaves: the reserve list puts first whoever some withdrawal would bring in.
+    named = {n.id for n in newcomers.values() if n} if over_and_above(scenario) else set()
+    reserve_rank = reserve_lists(scenario, waiting, selected, named)
     eligible_in = Counter(cid for c in pool if c.eligible for cid in c.cohorts[:1])
     rank_in = _score_ranks(pool)
 
@@ -50,9 +61,7 @@ def outcomes(
             )
         elif candidate.id in placement:
             cohort_id = placement[candidate.id]
-            newcomer = replacement(
-                scenario, cohorts[cohort_id], selected[cohort_id], candidate, ranked[cohort_id]
-            ).newcomer
+            newcomer = newcomers[candidate.id]
             rows.append(
                 Decision(
                     status="selected",

@@ -11,6 +11,7 @@ re-solve picks, in plain Python.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from cohort_solver.domain.reasons import Blocker, KeptOut
@@ -185,9 +186,11 @@ def reserve_lists(
     scenario: Scenario,
     waiting: Sequence[Candidate],
     selected: Mapping[str, Sequence[Candidate]],
+    first: AbstractSet[str] = frozenset(),
 ) -> dict[str, tuple[str, int]]:
     """applicant -> (cohort, reserve rank): per cohort, the ``reserves`` best on merit (score,
-    preference position, lottery) of those who could lawfully take some place in it."""
+    preference position, lottery) of those who could lawfully take some place in it, those in
+    ``first`` (over and above: whoever some withdrawal would bring in) ahead of the rest."""
     cohorts = {c.id: c for c in scenario.cohorts}
     per_cohort: dict[str, list[Candidate]] = {}
     for candidate in waiting:
@@ -196,7 +199,7 @@ def reserve_lists(
             per_cohort.setdefault(cohort_id, []).append(candidate)
     ranks: dict[str, tuple[str, int]] = {}
     for cohort_id, people in per_cohort.items():
-        people.sort(key=lambda c: _merit(c, cohort_id), reverse=True)
+        people.sort(key=lambda c: (c.id in first, _merit(c, cohort_id)), reverse=True)
         for rank, candidate in enumerate(people[: scenario.settings.selection.reserves], start=1):
             ranks[candidate.id] = (cohort_id, rank)
     return ranks
