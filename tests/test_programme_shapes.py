@@ -114,6 +114,45 @@ def test_a_scenario_with_only_applicants_allocates_and_says_what_it_skipped(
     assert allocation_violations(scenario, read_allocation(out / "allocation.csv")) == []
 
 
+def test_a_run_over_an_earlier_one_removes_the_files_of_stages_it_no_longer_has(
+    tmp_path: Path,
+) -> None:
+    # The earlier run matched and scheduled; the programme then dropped mentoring, coaching and
+    # its calendar. A matches.csv or calendar.csv left beside the new allocation would read as
+    # this run's (the contract: --out holds only what the last commands wrote).
+    folder = tmp_path / "scenario"
+    shutil.copytree(OXFORD, folder)
+    out = tmp_path / "out"
+    code, output = run_cli("run", str(folder), "--out", str(out), "--quiet")
+    assert code == 0, output
+    assert {"matches.csv", "calendar.csv", "ics"} <= {p.name for p in out.iterdir()}
+    for stem in ("mentors", "coaches", "programme", "conflicts", "unavailability"):
+        (folder / f"{stem}.csv").unlink()
+    code, output = run_cli("run", str(folder), "--out", str(out))
+    assert code == 0, output
+    assert "matches.csv: removed" in output and "calendar.csv: removed" in output
+    names = {p.name for p in out.iterdir()}
+    assert not names & {"matches.csv", "calendar.csv", "ics", "changes.csv", "notices.csv"}
+
+
+def test_a_run_removes_the_file_of_a_scheme_taken_out_of_the_toml(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(OXFORD_UNIVERSITY, folder)
+    out = tmp_path / "out"
+    code, output = run_cli("run", str(folder), "--out", str(out), "--quiet")
+    assert code == 0, output
+    assert (out / "swaps.csv").is_file() and (out / "coaching.csv").is_file()
+    toml = folder / "scenario.toml"
+    text = toml.read_text()
+    start = text.index('[[markets]]\nname = "swaps"')
+    end = text.find("\n[", start + 1)
+    toml.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""))
+    code, output = run_cli("run", str(folder), "--out", str(out))
+    assert code == 0, output
+    assert "swaps.csv: removed" in output
+    assert not (out / "swaps.csv").exists() and (out / "coaching.csv").is_file()
+
+
 def test_asking_for_a_stage_the_programme_lacks_is_exit_2(tmp_path: Path) -> None:
     folder = _without(tmp_path, "mentors", "coaches", "programme", "scores")
     code, output = run_cli("match", str(folder), "--out", str(tmp_path / "out"), "--quiet")

@@ -715,18 +715,24 @@ def write(
     *,
     earlier: Earlier | None = None,
     fresh_ics: bool = False,
+    remove: Sequence[str] = (),
 ) -> None:
-    """Write ``files`` into ``out`` in one step. solution.json keeps the other stages' reports
-    from ``earlier`` (``run`` passes none: it replaces every stage)."""
+    """Write ``files`` into ``out`` in one step, removing the files named in ``remove``.
+    solution.json keeps the other stages' reports from ``earlier`` (``run`` passes none: it
+    replaces every stage)."""
     kept = (
         [r for r in earlier.reports() if r.stage not in {x.stage for x in reports}]
         if earlier
         else []
     )
-    write_outputs(out, scenario, dict(files), [*kept, *reports], fresh_ics=fresh_ics)
+    write_outputs(out, scenario, dict(files), [*kept, *reports], fresh_ics=fresh_ics, remove=remove)
 
 
 # --------------------------------------------------------------------------- earlier outputs
+
+
+# Files a stage writes that ``run`` removes when the scenario no longer has that stage.
+STAGE_FILES = ("matches.csv", "calendar.csv", "changes.csv", "notices.csv")
 
 
 class Earlier:
@@ -741,6 +747,13 @@ class Earlier:
         if self._reports is None:
             self._reports = read_reports(self.out / "solution.json")
         return self._reports
+
+    def stage_files(self) -> list[str]:
+        """The stage files an earlier run left here: matches, calendar, re-plan and each
+        scheme's NAME.csv (the schemes solution.json records)."""
+        schemes = [r.stage.partition(":")[2] for r in self.reports()]
+        names = [*STAGE_FILES, *(f"{s}.csv" for s in schemes if s)]
+        return [n for n in names if (self.out / n).is_file()]
 
     def _report(self, stage: str) -> StageReport | None:
         return next((r for r in self.reports() if r.stage == stage), None)
@@ -996,6 +1009,7 @@ def run(
     old_feeds = earlier.feeds(scenario, fresh=fresh)
     skipped = skipped_stages(scenario)
     old_events = earlier.calendar() if "calendar" not in skipped else None
+    left = earlier.stage_files()
     for stage, why in skipped.items():
         options.say(f"{stage}: skipped ({why})")
     # The schemes need no allocation, and a bad scheme table stops the run before any solve.
@@ -1029,7 +1043,12 @@ def run(
     )
     files["panel.xlsx"] = panel_workbook(scenario, allocation, matches, events, rows)
     reports += market_reports(scenario, solved)
-    write(target, scenario, files, reports, fresh_ics=True)
+    # Left in place, a stage file this run does not write would read as this run's (a stale
+    # matches.csv beside a new allocation, a scheme taken out of the toml).
+    stale = [name for name in left if name not in files]
+    for name in stale:
+        options.say(f"{name}: removed (this run has no such stage or scheme any more)")
+    write(target, scenario, files, reports, fresh_ics=True, remove=stale)
     return Run(scenario, allocation, matches, events, tuple(reports), files, tuple(results))
 
 

@@ -19,9 +19,11 @@ def write_outputs(
     reports: Sequence[StageReport],
     *,
     fresh_ics: bool = False,
+    remove: Sequence[str] = (),
 ) -> None:
     """Stage a copy of ``out`` with ``files`` and a solution.json of ``reports``, swap it in.
 
+    ``remove``: files of stages this write replaces with nothing (see ``Earlier.stale``).
     ``fresh_ics``: the new feeds replace ics/ as a whole, so a person no longer in the plan
     keeps only the cancellations the new export wrote for them, not a stale feed.
     """
@@ -29,6 +31,8 @@ def write_outputs(
         feeds = _feeds_record(staging, files)
         if fresh_ics:
             _remove(staging / "ics")
+        for name in remove:
+            _remove(staging / name)
         document = solution_json(scenario, reports, feeds)
         for name, content in {**files, "solution.json": document}.items():
             target = staging / name
