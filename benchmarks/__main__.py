@@ -29,6 +29,7 @@ NAMES = (
     "serve",
     "feedback",
     "readings",
+    "impact",
 )
 
 
