@@ -9,6 +9,7 @@ once per participant, online. Who attends follows the contract:
 - review: the participant and their line manager, plus any `with` people (``with = P1;P2``
   adds those people, who are then never double-booked either);
 - mentoring: the participant and their matched mentor, plus any `with` people;
+- flexible: none here; one event per run, ``runs/<key>/<run>``, from ``runs.py``;
 - action learning: one event per set of the cohort (``<cohort>/<key>/set-<n>``, see
   ``learning_sets.py``) with the set's participants, the facilitator and their `with` people.
 
@@ -103,6 +104,8 @@ def build_demands(
     sets = sets or {}
     build = _Builder(scenario, grid, matches, members)
     for session in sorted(scenario.programme, key=lambda s: (s.month, s.session_key)):
+        if session.kind == "flexible":
+            continue  # its runs are placed by runs.py, before everything else
         if session.kind == "action_learning":
             for cohort_id, groups in sorted(sets.items()):
                 for n, group in enumerate(groups, start=1):
