@@ -286,14 +286,21 @@ def add_run_capacity(
 
 def add_no_double_booking(model: cp_model.CpModel, v: RunVars, specs: Sequence[RunSpec]) -> None:
     """Nobody and no venue in two runs at once: a participant's runs (those they attend),
-    and every run of a facilitator, a `with` person or a venue."""
+    and the runs held (somebody attends them) of a facilitator, a `with` person or a venue.
+    A run nobody attends is not held, and books nobody."""
     booked: dict[str, list[cp_model.IntervalVar]] = defaultdict(list)
     by_id = {s.event_id: s for s in specs}
+    attending: dict[str, list[cp_model.IntVar]] = defaultdict(list)
     for (pid, event_id), x in sorted(v.attends.items()):
         booked[pid].append(v.interval(model, by_id[event_id], x))
+        attending[event_id].append(x)
     for s in specs:
+        held = model.new_bool_var(f"held {s.event_id}")
+        model.add_bool_or(attending[s.event_id]).only_enforce_if(held)
+        for x in attending[s.event_id]:
+            model.add_implication(x, held)
         for who in (*s.extras, *([s.venue] if s.venue else [])):
-            booked[who].append(v.interval(model, s))
+            booked[who].append(v.interval(model, s, held))
     for who in sorted(booked):
         if len(booked[who]) > 1:
             model.add_no_overlap(booked[who])
