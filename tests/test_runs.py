@@ -183,7 +183,6 @@ def _folder(tmp: Path, p: dict) -> Path:
 def _brute_force(p: dict) -> int | None:
     """The least run_balance over every assignment of each participant to one run of each
     session, or None when none keeps every rule. Plain datetimes, no solver."""
-    runs = [(s, r) for s in p["sessions"] for r in s["runs"]]
 
     def when(s: dict, r: dict) -> tuple[datetime, datetime]:
         start = datetime.combine(r["date"], time(r["hour"]))

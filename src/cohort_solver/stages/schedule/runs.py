@@ -27,17 +27,20 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.domain.results import Decision, Level
+from cohort_solver.domain.results import Decision, Event, Level
 from cohort_solver.domain.scenario import (
+    Applicant,
     Run,
     Scenario,
     Session,
     flexible_participants,
     joint_cohort_id,
     run_event_id,
+    run_number,
 )
 from cohort_solver.stages.schedule.events import Demand, cohort_members
 from cohort_solver.stages.schedule.grid import Grid, bits
@@ -433,3 +436,99 @@ def _core(
         f"{', '.join(core)} ({runs}) within the runs' capacities, their working days and "
         "absences, without anyone (participant, facilitator or venue) in two runs at once"
     ]
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def explain_attendance(scenario: Scenario, events: Sequence[Event], person: str) -> list[str]:
+    """For each flexible session: which run ``person`` attends, and for each other run why
+    not (their day off, an absence, another of their events at that time, the run full, or
+    the even spread of run_balance). Read from calendar.csv alone."""
+    applicant = next((a for a in scenario.applicants if a.applicant_id == person), None)
+    runs = [e for e in events if e.kind == "flexible"]
+    if applicant is None or not runs:
+        return []
+    zone = ZoneInfo(scenario.settings.programme.timezone)
+    capacity = {run_event_id(r.session_key, r.run): r.capacity for r in scenario.runs}
+    participants = {a.applicant_id for a in scenario.applicants}
+    mine = [e for e in events if person in e.attendee_ids]
+    lines = []
+    for session in (s for s in scenario.programme if s.kind == "flexible"):
+        held = sorted(
+            (e for e in runs if e.session_key == session.session_key),
+            key=lambda e: run_number(e.event_id) or 0,
+        )
+        attended = next((e for e in held if person in e.attendee_ids), None)
+        if attended is None:
+            continue
+        offered = sum(r.session_key == session.session_key for r in scenario.runs)
+        share = even_share(sum(len(set(e.attendee_ids) & participants) for e in held), offered)
+        line = (
+            f"{person} attends run {run_number(attended.event_id)} of {session.title} "
+            f"({session.session_key}) on {_when(attended, zone)}"
+        )
+        others = [
+            f"run {run_number(e.event_id)} ({_when(e, zone)}) "
+            + _why_not_this_run(
+                scenario, applicant, mine, e, attended, capacity, participants, share
+            )
+            for e in held
+            if e is not attended
+        ]
+        not_held = [
+            r.run
+            for r in scenario.runs
+            if r.session_key == session.session_key
+            and all(run_number(e.event_id) != r.run for e in held)
+        ]
+        if not_held:
+            others.append(
+                f"run{'s' * (len(not_held) > 1)} {', '.join(map(str, not_held))} not held "
+                "(nobody was needed there)"
+            )
+        lines.append(line + ("; " + "; ".join(others) if others else "") + ".")
+    return lines
+
+
+def _when(e: Event, zone: ZoneInfo) -> str:
+    local = e.start.astimezone(zone)
+    return f"{local:%a %d %b %Y} at {local:%H:%M}"
+
+
+def _why_not_this_run(
+    scenario: Scenario,
+    applicant: Applicant,
+    mine: Sequence[Event],
+    run: Event,
+    attended: Event,
+    capacity: Mapping[str, int],
+    participants: set[str],
+    share: int,
+) -> str:
+    zone = ZoneInfo(scenario.settings.programme.timezone)
+    local = run.start.astimezone(zone)
+    if local.strftime("%a") not in applicant.working_days:
+        return f"is on their day off (they work {', '.join(applicant.working_days)})"
+    start, end = run.start.astimezone(zone).replace(tzinfo=None), run.end.astimezone(zone)
+    for u in scenario.unavailability:
+        if u.id == applicant.applicant_id and u.start < end.replace(tzinfo=None) and start < u.end:
+            return f"falls in their absence {u.start:%d %b %Y} to {u.end:%d %b %Y}"
+    for e in mine:
+        if e is not attended and e.start < run.end and run.start < e.end:
+            return f"clashes with their {e.title} ({e.event_id})"
+    taking = len(set(run.attendee_ids) & participants)
+    if taking >= capacity.get(run.event_id, taking + 1):
+        return f"is full ({taking} of {capacity[run.event_id]})"
+    here = len(set(attended.attendee_ids) & participants)
+    worse = max(0, taking + 1 - share) + max(0, here - 1 - share)
+    now = max(0, taking - share) + max(0, here - share)
+    if worse > now:
+        return (
+            f"had room ({taking} of {capacity[run.event_id]}), but moving them there makes "
+            f"the runs less even ({RUN_BALANCE})"
+        )
+    return (
+        f"had room ({taking} of {capacity[run.event_id]}) and was open to them: the runs are "
+        f"as even either way, and the solver chose run {run_number(attended.event_id)}"
+    )
