@@ -189,7 +189,7 @@ def place_runs(
     if solved.infeasible:
         return RunsResult((), None, False), _core(search, grid, blocked, works, specs, who)
     value = solved.solver.value
-    demands = []
+    demands: list[Demand] = []
     for key in sorted(specs):
         for s in specs[key]:
             pids = sorted(
