@@ -10,6 +10,7 @@ import csv
 import itertools
 import json
 import shutil
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from cohort_solver.errors import InputError
 from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.runs import place_runs
 from cohort_solver.stages.schedule.search import Search
@@ -215,7 +217,7 @@ def _brute_force(p: dict) -> int | None:
     return best
 
 
-def _lawful(p: dict, load: dict, when) -> bool:  # type: ignore[no-untyped-def]
+def _lawful(p: dict, load: dict, when: Callable[[dict, dict], tuple[datetime, datetime]]) -> bool:
     by_key = {s["key"]: s for s in p["sessions"]}
     booked: dict[str, list[tuple[datetime, datetime]]] = {}
     for (key, run), pids in load.items():
@@ -232,7 +234,7 @@ def _lawful(p: dict, load: dict, when) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def _events(demands) -> list[Event]:  # type: ignore[no-untyped-def]
+def _events(demands: Sequence[Demand]) -> list[Event]:
     """The runs' demands as calendar.csv rows (each is held at its fixed date and time)."""
     zone = ZoneInfo("Europe/London")
     out = []
@@ -353,7 +355,9 @@ def test_runs_that_clash_for_everyone_are_named_with_their_people(tmp_path: Path
         ),
     ],
 )
-def test_runs_csv_problems_are_bad_input_at_their_cell(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_runs_csv_problems_are_bad_input_at_their_cell(
+    tmp_path: Path, edit: Callable[[list[list[object]]], None], message: str
+) -> None:
     p = {
         "participants": [("P1", [], None)],
         "sessions": [
@@ -446,3 +450,31 @@ def test_explain_says_which_run_a_manager_attends_and_why_not_the_others(east_he
     result = CliRunner().invoke(main, ["explain", str(EAST_HERTS), "SM05", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "SM05 attends run" in result.output and "of Strategic Finance" in result.output
+
+
+def test_a_run_at_the_time_of_a_fixed_session_is_not_open_to_its_attendees(tmp_path: Path) -> None:
+    # S1's only run is at 10:00 on 18 April; the launch is fixed then for the whole cohort, so
+    # nobody can attend the run: a proof that holds in every calendar (exit 1, not a guess).
+    only = {"run": 1, "date": DAYS[0], "hour": 10, "venue": "V1", "capacity": 3}
+    p = {
+        "participants": [("P1", [], None), ("P2", [], None)],
+        "sessions": [{"key": "S1", "minutes": 60, "fac": "F1", "runs": [only]}],
+        "seats": {"V1": 4, "V2": 4},
+    }
+    folder = _folder(tmp_path, p)
+    _write(
+        folder,
+        "programme.csv",
+        ["session_key", "title", "kind", "month", "duration_minutes", "facilitator"]
+        + ["date", "start_time"],
+        [
+            ["S1", "Core element S1", "flexible", 1, 60, "F1", "", ""],
+            ["LAUNCH", "Launch", "cohort_event", 1, 120, "F2", DAYS[0].isoformat(), "09:00"],
+        ],
+    )
+    result = CliRunner().invoke(
+        main, ["run", str(folder), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "P1 can attend no run of S1" in result.output
+    assert "fixed date and time" in result.output
