@@ -478,3 +478,37 @@ def test_a_run_at_the_time_of_a_fixed_session_is_not_open_to_its_attendees(tmp_p
     assert result.exit_code == 1, result.output
     assert "P1 can attend no run of S1" in result.output
     assert "fixed date and time" in result.output
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(p=programmes(), free=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_runs_the_solver_times_are_lawful_in_the_whole_calendar(
+    tmp_path: Path, p: dict, free: list[bool]
+) -> None:
+    """Runs with blank dates and times (the solver picks them in the month), beside a launch
+    with a fixed time: whenever the stage returns a calendar, the independent checker accepts
+    all of it; when it says infeasible (exit 1) the runs' proof names a session."""
+    folder = _folder(tmp_path, p)
+    with (folder / "runs.csv").open() as f:
+        rows = list(csv.reader(f))
+    for row, blank in zip(rows[1:], free, strict=False):
+        if blank:
+            row[3] = row[4] = ""
+    _write(folder, "runs.csv", rows[0], rows[1:])
+    with (folder / "programme.csv").open() as f:
+        table = list(csv.reader(f))
+    table.append(["LAUNCH", "Launch", "cohort_event", "1", "60", "F2"])
+    _write(folder, "programme.csv", table[0], table[1:])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(folder), "--out", str(out), "--quiet"])
+    if result.exit_code == 1:
+        assert " run" in result.output, result.output
+        return
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(folder)
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    events = read_calendar_csv(out / "calendar.csv")
+    assert check_calendar(scenario, selected, [], events) == []
+    assert sum(e.kind == "flexible" for e in events) >= len(p["sessions"])
