@@ -1094,8 +1094,6 @@ def stage_lines(scenario: Scenario) -> list[str]:
         lines.append(f"  stage calendar: skipped ({skipped['calendar']})")
     else:
         flexible = sum(s.kind == "flexible" for s in scenario.programme)
-        runs = (
-            f" ({flexible} flexible, offered as {len(scenario.runs)} runs)" if flexible else ""
-        )
+        runs = f" ({flexible} flexible, offered as {len(scenario.runs)} runs)" if flexible else ""
         lines.append(f"  stage calendar: {len(scenario.programme)} sessions{runs}")
     return lines
