@@ -512,3 +512,37 @@ def test_runs_the_solver_times_are_lawful_in_the_whole_calendar(
     events = read_calendar_csv(out / "calendar.csv")
     assert check_calendar(scenario, selected, [], events) == []
     assert sum(e.kind == "flexible" for e in events) >= len(p["sessions"])
+
+
+def test_a_calendar_that_does_not_fit_around_the_runs_is_no_proof_exit_4(tmp_path: Path) -> None:
+    # S1's only run is fixed to 18 April (any time) and lasts the whole day; so does the launch,
+    # fixed to the same day. The runs are placed first (18 April), then the launch has no time:
+    # without the runs the calendar fits, so the stage proves nothing and says so (exit 4).
+    only = {"run": 1, "date": DAYS[0], "hour": 9, "venue": "V1", "capacity": 3}
+    p = {
+        "participants": [("P1", [], None), ("P2", [], None)],
+        "sessions": [{"key": "S1", "minutes": 480, "fac": "F1", "runs": [only]}],
+        "seats": {"V1": 4, "V2": 4},
+    }
+    folder = _folder(tmp_path, p)
+    _write(
+        folder,
+        "runs.csv",
+        ["session_key", "run", "month", "date", "start_time", "venue", "capacity"],
+        [["S1", 1, 1, DAYS[0].isoformat(), "", "V1", 3]],
+    )
+    _write(
+        folder,
+        "programme.csv",
+        ["session_key", "title", "kind", "month", "duration_minutes", "facilitator", "date"],
+        [
+            ["S1", "Core element S1", "flexible", 1, 480, "F1", ""],
+            ["LAUNCH", "Launch", "cohort_event", 1, 480, "F2", DAYS[0].isoformat()],
+        ],
+    )
+    result = CliRunner().invoke(
+        main, ["run", str(folder), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert result.exit_code == 4, result.output
+    assert "so this is no proof" in result.output
+    assert "Traceback" not in result.output
