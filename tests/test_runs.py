@@ -501,6 +501,8 @@ def test_runs_the_solver_times_are_lawful_in_the_whole_calendar(
         table = list(csv.reader(f))
     table.append(["LAUNCH", "Launch", "cohort_event", "1", "60", "F2"])
     _write(folder, "programme.csv", table[0], table[1:])
+    with (folder / "venues.csv").open("a") as f:
+        f.write("HALL,20\n")  # the launch's room (the runs' rooms may be small)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(folder), "--out", str(out), "--quiet"])
     if result.exit_code == 1:
