@@ -338,7 +338,7 @@ def test_a_read_only_out_is_refused_and_leaves_no_copy(small: Path, tmp_path: Pa
     message = done.stderr.strip().splitlines()[-1]
     assert message.startswith(f"--out {out}: ") and "Permission denied" in message, message
     assert "Traceback" not in done.stderr
-    assert tree(home) == before  # no staging copy, no work folder, --out untouched
+    assert tree(home) == before, done.stderr  # no staging copy, no work folder, --out untouched
 
 
 def test_an_os_error_while_swapping_is_exit_2_and_leaves_no_copy(
