@@ -199,3 +199,36 @@ def candidates(scenario: Scenario) -> list[Candidate]:
             )
         )
     return result
+
+
+def track_band_words(scenario: Scenario, track_id: str) -> str:
+    """A track's grade band as labels: ``SM2, SM3, SM4``."""
+    settings = scenario.settings
+    track = settings.track(track_id)
+    return ", ".join(map(str, settings.track_grades(track))) if track else ""
+
+
+def tracks_refused(scenario: Scenario, applicant: Applicant) -> list[str]:
+    """The tracks an applicant applied to (their tracks cell, or every track) whose grade band
+    does not hold their grade, each in words: ``not eligible for track SL (Tier 5: Senior
+    Leader): grade SO1 is not in its grades SM2, SM3, SM4``."""
+    settings = scenario.settings
+    grade = settings.grade_label(applicant.grade)
+    out = []
+    for track_id in dict.fromkeys(applicant.tracks or [t.id for t in settings.tracks]):
+        track = settings.track(track_id)
+        band = settings.grade_positions(settings.track_grades(track)) if track else frozenset()
+        if track is not None and applicant.grade not in band:
+            out.append(
+                f"not eligible for track {track.label}: grade {grade} is not in its grades "
+                f"{track_band_words(scenario, track_id)}"
+            )
+    return out
+
+
+def cohorts_with_tracks(scenario: Scenario, cohort_ids: Sequence[str]) -> str:
+    """``AM, CM`` or, with tracks, ``AM (track AM), north (track CM)``."""
+    if not scenario.has_tracks:
+        return ", ".join(cohort_ids)
+    track_of = scenario.cohort_tracks()
+    return ", ".join(f"{c} (track {track_of.get(c)})" for c in cohort_ids)
