@@ -179,6 +179,29 @@ def test_tracks_without_cohorts_give_one_cohort_per_track(tmp_path: Path) -> Non
             assert o.cohort_id == ("junior" if grade[o.applicant_id] == 6 else "senior")
 
 
+def test_a_ring_fence_may_hold_places_in_some_tracks_only(tmp_path: Path) -> None:
+    def junior(toml: str) -> set[str]:
+        scenario = load_scenario(write_small(tmp_path / str(len(toml)), toml))
+        outcomes = allocate(scenario, workers=1).outcomes
+        assert allocation_violations(scenario, outcomes) == []
+        return {
+            o.applicant_id for o in outcomes if o.cohort_id == "junior" and o.status == "selected"
+        }
+
+    # Everywhere: both junior places go to members (A1, A3), though A6 outscores A3.
+    assert junior(TRACKS_TOML) == {"A1", "A3"}
+    # Held in the senior track only: the junior places go on merit (A1 and A6, 7.5 each).
+    only_senior = TRACKS_TOML.replace(
+        'unfilled = "release"\n', 'unfilled = "release"\ntracks = ["senior"]\n'
+    )
+    assert junior(only_senior) == {"A1", "A6"}
+    unknown = only_senior.replace('tracks = ["senior"]', 'tracks = ["middle"]')
+    assert any(
+        "selection.ring_fence.0.tracks: ring fence 'under-represented': unknown track 'middle'" in p
+        for p in _bad(tmp_path / "u", unknown)
+    )
+
+
 def test_track_settings_that_cannot_be_are_bad_input_at_their_line(tmp_path: Path) -> None:
     cohorts = (
         TRACKS_TOML
@@ -249,7 +272,8 @@ _SETTINGS = dict(
 @st.composite
 def multi_track_selections(draw) -> Scenario:
     """2-3 tracks over grades 1-5 (bands may overlap), 1-2 cohorts each (some open to one
-    council only), and 3-9 applicants with a random grade, council and tracks list."""
+    council only), maybe a ring fence (in every track, or in one), and 3-9 applicants with a
+    random grade, council, membership and tracks list."""
     n_tracks = draw(st.integers(2, 3))
     tracks = []
     for t in range(n_tracks):
@@ -266,6 +290,17 @@ def multi_track_selections(draw) -> Scenario:
                 cohort["councils"] = [draw(st.sampled_from(["X", "Y"]))]
             cohorts.append(cohort)
     mode = draw(st.sampled_from(["competitive", "open"]))
+    ring_fences = []
+    if draw(st.booleans()):
+        ring_fence = {
+            "name": "rf",
+            "groups": ["woman"],
+            "min_places": draw(st.integers(1, 2)),
+            "unfilled": draw(st.sampled_from(["release", "hold"])),
+        }
+        if draw(st.booleans()):
+            ring_fence["tracks"] = [draw(st.sampled_from([t["id"] for t in tracks]))]
+        ring_fences.append(ring_fence)
     spread = {"max_per_service_area": draw(st.integers(1, 2))} if draw(st.booleans()) else {}
     settings_ = Settings.model_validate(
         {
@@ -277,6 +312,7 @@ def multi_track_selections(draw) -> Scenario:
                 "seed": draw(st.integers(0, 99)),
                 "reserves": 1,
                 "spread": spread,
+                "ring_fence": ring_fences,
             },
             "tracks": tracks,
             "cohorts": cohorts,
@@ -295,6 +331,7 @@ def multi_track_selections(draw) -> Scenario:
                 line_manager_approved=True,
                 performance_eligible=True,
                 tracks=tuple(wanted),
+                groups={"woman": draw(st.booleans())},
             )
         )
         scores.append(Score(applicant_id=f"A{i}", panelist="P", score=draw(st.integers(0, 9))))

@@ -197,8 +197,16 @@ def members(scenario: Scenario, applicant_id: str, ring_fence: str) -> bool:
     return any(applicant.groups.get(g, False) for g in rf.groups)
 
 
-def minimum(scenario: Scenario, ring_fence_name: str, places: int) -> int:
+def minimum(
+    scenario: Scenario, ring_fence_name: str, places: int, cohort_id: str | None = None
+) -> int:
+    """Places a ring fence holds in a cohort of ``places``; with ``cohort_id``, none when the
+    ring fence names tracks and the cohort's track is not one of them."""
     rf = next(r for r in scenario.settings.selection.ring_fence if r.name == ring_fence_name)
+    if rf.tracks is not None and cohort_id is not None:
+        track = next((c.track for c in scenario.cohorts if c.id == cohort_id), None)
+        if track not in rf.tracks:
+            return 0
     if rf.min_places is not None:
         return min(places, rf.min_places)
     return min(places, math.ceil(Fraction(str(rf.min_share)) * places))
@@ -297,7 +305,8 @@ def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
             continue
         for cohort_id, ids in _selected(scenario, outcomes).items():
             outsiders = sum(not members(scenario, i, rf.name) for i in ids)
-            allowed = places[cohort_id] - minimum(scenario, rf.name, places[cohort_id])
+            held = minimum(scenario, rf.name, places[cohort_id], cohort_id)
+            allowed = places[cohort_id] - held
             if outsiders > allowed:
                 problems.append(
                     f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})"
@@ -459,7 +468,7 @@ def reading_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...
             if rf.reading == "minimum_guarantee":
                 guaranteed += min(
                     sum(members(scenario, i, rf.name) for i in ids),
-                    minimum(scenario, rf.name, cohort.places),
+                    minimum(scenario, rf.name, cohort.places, cohort.id),
                 )
         picked = open_places_taken(scenario, cohort.id, ids)
         first[0] += len(picked)
@@ -719,7 +728,7 @@ def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, 
                 continue
             fill += min(
                 sum(members(scenario, i, rf.name) for i in ids),
-                minimum(scenario, rf.name, cohort.places),
+                minimum(scenario, rf.name, cohort.places, cohort.id),
             )
     return (
         fill,

@@ -331,15 +331,34 @@ class RingFence(_Settings):
     # over_and_above: the held places come on top of the open places, which are filled on
     # merit from everyone first (contract: "Two readings of a ring fence").
     reading: Literal["minimum_guarantee", "over_and_above"] = "minimum_guarantee"
+    # With [[tracks]]: the tracks in whose cohorts it holds places; None = every cohort.
+    tracks: list[str] | None = Field(default=None, min_length=1)
 
     @model_serializer(mode="wrap")
     def _default_reading_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
         # solution.json echoes the settings: the default reading is left out, so a scenario
-        # written before readings existed gives the same bytes.
+        # written before readings existed gives the same bytes (and so is tracks unsaid).
         data = handler(self)
         if isinstance(data, dict) and data.get("reading") == "minimum_guarantee":
             del data["reading"]
+        if isinstance(data, dict) and data.get("tracks") is None:
+            data.pop("tracks", None)
         return data
+
+    @model_validator(mode="after")
+    def _tracks_under_a_minimum_guarantee(self) -> RingFence:
+        if self.tracks is not None and self.reading == "over_and_above":
+            raise ValueError(
+                f"ring fence {self.name!r}: tracks is for minimum-guarantee ring fences; an "
+                "over-and-above ring fence holds places in every cohort"
+            )
+        return self
+
+    def minimum_in(self, cohort: Cohort) -> int:
+        """Places held for members in ``cohort``: none in a cohort outside its ``tracks``."""
+        if self.tracks is not None and cohort.track not in self.tracks:
+            return 0
+        return self.minimum(cohort.places)
 
     @model_validator(mode="after")
     def _one_minimum(self) -> RingFence:

@@ -332,6 +332,7 @@ def track_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
                     f"(the tracks are {', '.join(ids)})",
                 )
             )
+    problems += _ring_fence_track_problems(settings, ids)
     if settings.cohorts:
         used = {c.track for c in settings.cohorts}
         for index, track in enumerate(settings.tracks):
@@ -361,3 +362,21 @@ def _band_problems(settings: Settings, track: TrackSettings) -> list[str]:
                 f"({', '.join(grades.order)})"
             )
     return out
+
+
+def _ring_fence_track_problems(
+    settings: Settings, ids: list[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """A ring fence's ``tracks`` names tracks of the toml."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = f"the tracks are {', '.join(ids)}" if ids else "there are no [[tracks]]"
+    for index, rf in enumerate(settings.selection.ring_fence):
+        for name in rf.tracks or []:
+            if name not in ids:
+                problems.append(
+                    (
+                        ("selection", "ring_fence", index, "tracks"),
+                        f"ring fence {rf.name!r}: unknown track {name!r} ({known})",
+                    )
+                )
+    return problems

@@ -371,7 +371,7 @@ def _level(scenario: Scenario, level: Level) -> str:
     counts ring-fence members selected, so below the minimum it is a protected count)."""
     if level.name == "ring_fence_fill":
         required = sum(
-            rf.minimum(cohort.places)
+            rf.minimum_in(cohort)
             for cohort in scenario.cohorts
             for rf in scenario.settings.selection.ring_fence
         )
