@@ -331,15 +331,34 @@ class RingFence(_Settings):
     # over_and_above: the held places come on top of the open places, which are filled on
     # merit from everyone first (contract: "Two readings of a ring fence").
     reading: Literal["minimum_guarantee", "over_and_above"] = "minimum_guarantee"
+    # With [[tracks]]: the tracks in whose cohorts it holds places; None = every cohort.
+    tracks: list[str] | None = Field(default=None, min_length=1)
 
     @model_serializer(mode="wrap")
     def _default_reading_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
         # solution.json echoes the settings: the default reading is left out, so a scenario
-        # written before readings existed gives the same bytes.
+        # written before readings existed gives the same bytes (and so is tracks unsaid).
         data = handler(self)
         if isinstance(data, dict) and data.get("reading") == "minimum_guarantee":
             del data["reading"]
+        if isinstance(data, dict) and data.get("tracks") is None:
+            data.pop("tracks", None)
         return data
+
+    @model_validator(mode="after")
+    def _tracks_under_a_minimum_guarantee(self) -> RingFence:
+        if self.tracks is not None and self.reading == "over_and_above":
+            raise ValueError(
+                f"ring fence {self.name!r}: tracks is for minimum-guarantee ring fences; an "
+                "over-and-above ring fence holds places in every cohort"
+            )
+        return self
+
+    def minimum_in(self, cohort: Cohort) -> int:
+        """Places held for members in ``cohort``: none in a cohort outside its ``tracks``."""
+        if self.tracks is not None and cohort.track not in self.tracks:
+            return 0
+        return self.minimum(cohort.places)
 
     @model_validator(mode="after")
     def _one_minimum(self) -> RingFence:
@@ -589,6 +608,59 @@ class CohortSettings(_Settings):
     id: str = Field(min_length=1)
     places: Count | None = None
     councils: list[str] | None = None
+    track: str | None = None  # the [[tracks]] id this cohort belongs to (with tracks only)
+
+    @model_serializer(mode="wrap")
+    def _no_track_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Without tracks the settings dump (solution.json) reads as it did before.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("track") is None:
+            data.pop("track", None)
+        return data
+
+
+class TrackSettings(_Settings):
+    """One ``[[tracks]]`` table: a track or tier of the programme, with its own session
+    template (programme.csv rows whose ``track`` names it, and the common rows), grade band,
+    places per cohort, cohorts and months."""
+
+    display = frozenset({"name"})
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    # The track's grade band; None: [selection] eligible_grades.
+    eligible_grades: list[Grade | str] | None = Field(default=None, min_length=1)
+    places: Count | None = None  # places per cohort of this track; None: [selection] places
+    # [first, last] programme month of the track; None: every month of the programme.
+    months: list[Annotated[int, Field(ge=1, le=MAX_MONTH)]] | None = Field(
+        default=None, min_length=2, max_length=2
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if ";" in value or value.strip() != value or value.casefold() == ALL_COHORTS:
+            raise ValueError(
+                f"track id {value!r} may not contain ';', spaces at its ends, or be 'all'"
+            )
+        return value
+
+    @field_validator("months")
+    @classmethod
+    def _first_before_last(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(
+                f"months = [{value[0]}, {value[1]}]: the first month is after the last"
+            )
+        return value
+
+    @property
+    def label(self) -> str:
+        """How the track reads in explanations: ``AM (Aspiring Manager)``."""
+        return f"{self.id} ({self.name})" if self.name and self.name != self.id else self.id
+
+    def holds_month(self, month: int) -> bool:
+        return self.months is None or self.months[0] <= month <= self.months[1]
 
 
 class MatchingWeights(_Settings):
@@ -704,6 +776,7 @@ class Settings(_Settings):
     impact: ImpactSettings = ImpactSettings()
     markets: list[MarketSettings] = []
     grades: GradeSettings | None = None
+    tracks: list[TrackSettings] = []
 
     @model_validator(mode="after")
     def _eligible_grades_known(self) -> Settings:
@@ -749,26 +822,65 @@ class Settings(_Settings):
         dumped: dict[str, Any] = handler(self)
         if not self.markets:
             dumped.pop("markets", None)
+        if not self.tracks:
+            dumped.pop("tracks", None)  # no tracks: the dump reads as it did before
         return dumped
 
+    def grade_positions(self, listed: Sequence[int | str]) -> frozenset[int]:
+        """Eligible grades as the applicants' grade values (positions, with an order)."""
+        grades = self.grades
+        if grades is None:
+            return frozenset(int(g) for g in listed)
+        return frozenset(grades.position(str(g)) or 0 for g in listed)
+
+    def track(self, track_id: str | None) -> TrackSettings | None:
+        return next((t for t in self.tracks if t.id == track_id), None)
+
+    def track_grades(self, track: TrackSettings) -> list[int | str]:
+        """A track's grade band, as written (default: [selection] eligible_grades)."""
+        if track.eligible_grades is not None:
+            return list(track.eligible_grades)
+        return list(self.selection.eligible_grades)
+
     def cohort_list(self) -> list[Cohort]:
-        """The cohorts with their places resolved (default: one cohort ``main``)."""
+        """The cohorts with their places resolved (default: one cohort ``main``; with tracks
+        and no [[cohorts]], one cohort per track, named after it)."""
+        if not self.cohorts and self.tracks:
+            return [
+                Cohort(
+                    id=t.id,
+                    places=self.selection.places if t.places is None else t.places,
+                    councils=None,
+                    track=t.id,
+                )
+                for t in self.tracks
+            ]
         if not self.cohorts:
             return [Cohort(id="main", places=self.selection.places, councils=None)]
         return [
             Cohort(
                 id=c.id,
-                places=self.selection.places if c.places is None else c.places,
+                places=self._cohort_places(c),
                 councils=None if c.councils is None else tuple(c.councils),
+                track=c.track,
             )
             for c in self.cohorts
         ]
+
+    def _cohort_places(self, cohort: CohortSettings) -> int:
+        if cohort.places is not None:
+            return cohort.places
+        track = self.track(cohort.track)
+        if track is not None and track.places is not None:
+            return track.places
+        return self.selection.places
 
 
 class Cohort(Record):
     id: str
     places: int
     councils: tuple[str, ...] | None
+    track: str | None = None  # its [[tracks]] id; None without tracks
 
 
 Names = tuple[str, ...]
@@ -789,6 +901,8 @@ class Applicant(Record):
     development_needs: Names = ()
     working_days: tuple[Weekday, ...] = FULL_WEEK
     cohorts: Names = ()
+    # The tracks column: the [[tracks]] applied to, in preference order; () = every track.
+    tracks: Names = ()
 
     @property
     def area(self) -> tuple[str, str]:
@@ -897,6 +1011,8 @@ class Session(Record):
     # The invite column: who else is invited, in the coordinator's words ("Stepping Up alumni
     # of earlier cohorts"); a note in the feeds, not attendees the calendar books.
     invite: str = ""
+    # The track column: the [[tracks]] whose cohorts hold this session; () = every track.
+    tracks: Names = ()
 
     @field_validator("mode")
     @classmethod
@@ -1045,6 +1161,24 @@ class Scenario(BaseModel):
     @property
     def cohorts(self) -> list[Cohort]:
         return self.settings.cohort_list()
+
+    @property
+    def has_tracks(self) -> bool:
+        return bool(self.settings.tracks)
+
+    def track_holds(self, track_id: str | None, session: Session) -> bool:
+        """Whether the cohorts of a track hold ``session``: the track's own rows and the common
+        ones (blank track), within the track's months. Without tracks every cohort holds all."""
+        if track_id is None:
+            return True
+        if session.tracks and track_id not in session.tracks:
+            return False
+        track = self.settings.track(track_id)
+        return track is None or track.holds_month(session.month)
+
+    def cohort_tracks(self) -> dict[str, str | None]:
+        """cohort id -> its track id (None without tracks)."""
+        return {c.id: c.track for c in self.cohorts}
 
     def ring_fence_groups(self) -> list[str]:
         """Every protected-characteristic column named by a ring fence, in toml order."""

@@ -25,7 +25,7 @@ from decimal import Decimal
 from cohort_solver.domain.reasons import Blocker, Ineligible, KeptOut
 from cohort_solver.domain.results import Decision, Feedback
 from cohort_solver.domain.scenario import Cohort, Scenario
-from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.eligibility import Candidate, candidates, tracks_refused
 from cohort_solver.stages.allocate.explain import Chosen, chosen_by_cohort
 from cohort_solver.stages.allocate.readings import over_and_above
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, spread_breach
@@ -193,6 +193,8 @@ class _Writer:
         self.ways = _Ways(scenario, chosen)
         self.scores = sorted(c.hundredths for c in pool if c.eligible)
         self.programme = scenario.settings.programme.name
+        tracks = {t.id: t.name or t.id for t in scenario.settings.tracks}
+        self.track_names = {c.id: tracks[c.track] for c in scenario.cohorts if c.track in tracks}
 
     def paragraph(self, me: Candidate, outcome: Decision) -> str:
         if me.failures:
@@ -215,14 +217,24 @@ class _Writer:
     def opening(self, outcome: Decision) -> str:
         if outcome.status == "selected":
             return (
-                f"You have been offered a place on {self.programme}, in cohort {outcome.cohort_id}."
+                f"You have been offered a place on {self.programme}, in cohort "
+                f"{self.where(outcome.cohort_id)}."
             )
         if outcome.status == "reserve":
             return (
-                f"You are reserve number {outcome.reserve_rank} for cohort {outcome.cohort_id} "
+                f"You are reserve number {outcome.reserve_rank} for cohort "
+                f"{self.where(outcome.cohort_id)} "
                 f"of {self.programme}: if a place falls vacant, you may be offered it."
             )
         return f"You have not been offered a place on {self.programme} this time."
+
+    def where(self, cohort_id: str | None) -> str:
+        """A cohort id, with its track when the scenario has tracks: ``AM (Tier 1: ...)``."""
+        return (
+            f"{cohort_id} ({self.track_names[cohort_id]})"
+            if cohort_id in self.track_names
+            else f"{cohort_id}"
+        )
 
     def ring_fences(self, me: Candidate) -> list[str]:
         """The applicant's own ring fences: shown to them alone."""
@@ -240,6 +252,10 @@ class _Writer:
             "min_score": selection.min_score,
         }
         reasons = [FAILED_WORDS[rule].format(**facts) for rule in me.failures]
+        if self.scenario.has_tracks and Ineligible.GRADE in me.failures:
+            reasons[me.failures.index(Ineligible.GRADE)] = "; ".join(
+                "you are " + words for words in tracks_refused(self.scenario, me.applicant)
+            ).replace(": grade", ": your grade")
         return (
             f"Your application to {self.programme} could not be considered, because "
             + _listed(reasons)
