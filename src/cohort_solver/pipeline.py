@@ -916,6 +916,12 @@ def explain(
         from cohort_solver.stages.match.explain import explain_match
 
         texts.append(explain_match(scenario, allocation.selected(), matches, subject))
+    if any(s.kind == "flexible" for s in scenario.programme):
+        events = earlier.calendar()
+        if events is not None:
+            from cohort_solver.stages.schedule.runs import explain_attendance
+
+            texts += explain_attendance(scenario, events, subject)
     return texts
 
 

@@ -21,7 +21,15 @@ from cohort_solver.domain.programme_time import (
     working_minutes,
 )
 from cohort_solver.domain.results import Decision, Event, Match
-from cohort_solver.domain.scenario import LEARNING_SET_SIZES, Scenario, Session, cohorts_in
+from cohort_solver.domain.scenario import (
+    LEARNING_SET_SIZES,
+    Run,
+    Scenario,
+    Session,
+    cohorts_in,
+    flexible_participants,
+    run_event_id,
+)
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 
 # Kept under this name for callers that report the soft goals (benchmarks, tests).
@@ -58,6 +66,17 @@ def _holding(
     """The cohorts (with their participants) that hold this session."""
     track_of = _track_of(scenario)
     return {c: p for c, p in members.items() if _holds(scenario, track_of.get(c), session)}
+
+
+def _runs(scenario: Scenario) -> dict[str, Run]:
+    """event id -> the run of runs.csv it is (runs/<session_key>/<run>)."""
+    return {run_event_id(r.session_key, r.run): r for r in scenario.runs}
+
+
+def _month_of(scenario: Scenario, e: Event) -> int:
+    """The programme month an event belongs to: its session's, or its run's."""
+    run = _runs(scenario).get(e.event_id) if e.kind == "flexible" else None
+    return run.month if run is not None else _sessions(scenario)[e.session_key].month
 
 
 # --------------------------------------------------------------------------- who attends
@@ -119,6 +138,8 @@ def expected_attendees(
 
     expected: dict[str, set[str]] = {}
     for session in scenario.programme:
+        if session.kind == "flexible":
+            continue  # who attends which run is the solver's choice: see check_runs
         holding = _holding(scenario, session, members)  # its track's template, with tracks
         if session.cohorts or session.kind == "action_learning":
             held_sets = {c: g for c, g in (sets or {}).items() if c in holding}
@@ -192,8 +213,10 @@ def check_every_session_placed(
     review), attended by exactly the people it needs (see ``expected_attendees``)."""
     expected = expected_attendees(scenario, selected, matches, learning_sets_of(scenario, events))
     by_id: dict[str, list[Event]] = defaultdict(list)
+    flexible = {s.session_key for s in scenario.programme if s.kind == "flexible"}
     for e in events:
-        by_id[e.event_id].append(e)
+        if e.session_key not in flexible:  # runs: check_runs
+            by_id[e.event_id].append(e)
     out = []
     for event_id, group in sorted(by_id.items()):
         if event_id not in expected:
@@ -235,10 +258,9 @@ def check_track_templates(scenario: Scenario, events: Sequence[Event]) -> list[s
 
 def check_in_programme_month(scenario: Scenario, events: Sequence[Event]) -> list[str]:
     """Each event lies inside its session's programme month."""
-    sessions = _sessions(scenario)
     out = []
     for e in events:
-        first, last = month_bounds(scenario, sessions[e.session_key].month)
+        first, last = month_bounds(scenario, _month_of(scenario, e))
         day = _local(scenario, e.start).date()
         if not first <= day <= last:
             out.append(f"{e.event_id}: on {day}, outside programme month {first:%B %Y}")
@@ -366,7 +388,7 @@ def check_venues(scenario: Scenario, events: Sequence[Event]) -> list[str]:
     online = {s.session_key for s in scenario.programme if s.mode == "online"}
     out = []
     for e in events:
-        if e.kind not in ("group", "cohort_event", "action_learning"):
+        if e.kind not in ("group", "cohort_event", "action_learning", "flexible"):
             if e.venue_id:
                 out.append(f"{e.event_id}: a {e.kind} session with a venue")
             continue
@@ -592,6 +614,92 @@ def check_group_gap(scenario: Scenario, events: Sequence[Event]) -> list[str]:
     return out
 
 
+def check_runs(
+    scenario: Scenario, selected: Sequence[Decision], events: Sequence[Event]
+) -> list[str]:
+    """Flexible sessions: every participant who must attend (``flexible_participants``) is in
+    exactly one run of each, and nobody else is; each run is a run of runs.csv, held once,
+    in its month (inside the session's window), on its fixed date and time, in its venue
+    (none when online), with its facilitator and `with` people, and at most its capacity of
+    participants. Clashes, working days, absences and seats are the calendar's own checks."""
+    sessions = {s.session_key: s for s in scenario.programme if s.kind == "flexible"}
+    runs = _runs(scenario)
+    applicants = {a.applicant_id for a in scenario.applicants}
+    seen: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    out = []
+    placed: dict[str, int] = defaultdict(int)
+    for e in events:
+        if e.session_key not in sessions and e.kind != "flexible":
+            continue
+        placed[e.event_id] += 1
+        out += _check_one_run(scenario, sessions, runs, e)
+        for pid in sorted(set(e.attendee_ids) & applicants):
+            seen[e.session_key][pid].append(e.event_id)
+    out += [f"{eid}: placed {n} times" for eid, n in sorted(placed.items()) if n > 1]
+    members = _members(selected)
+    for key, session in sessions.items():
+        must = set(flexible_participants(scenario, session, members))
+        for pid in sorted(must):
+            mine = seen[key].get(pid, [])
+            if len(mine) != 1:
+                out.append(f"{pid}: in {len(mine)} runs of {key} ({', '.join(mine)}), not one")
+        for pid in sorted(set(seen[key]) - must):
+            out.append(f"{pid}: in a run of {key} but not one of its participants")
+    return out
+
+
+def _check_one_run(
+    scenario: Scenario, sessions: Mapping[str, Session], runs: Mapping[str, Run], e: Event
+) -> list[str]:
+    session, run = sessions.get(e.session_key), runs.get(e.event_id)
+    if session is None or run is None or e.kind != "flexible" or run.session_key != e.session_key:
+        return [f"{e.event_id}: not a run of runs.csv"]
+    out = []
+    first, last = session.run_window()
+    if not first <= run.month <= last:
+        out.append(f"{e.event_id}: run in month {run.month}, outside months {first} to {last}")
+    start = _local(scenario, e.start)
+    if run.fixed_date is not None and start.date() != run.fixed_date:
+        out.append(f"{e.event_id}: on {start.date()}, not its run's date {run.fixed_date}")
+    if run.fixed_time is not None and start.time() != run.fixed_time:
+        out.append(f"{e.event_id}: starts {start:%H:%M}, not its run's time {run.fixed_time:%H:%M}")
+    if (e.venue_id or None) != run.venue_id:
+        out.append(f"{e.event_id}: in {e.venue_id or 'no venue'}, not its run's {run.venue_id}")
+    applicants = {a.applicant_id for a in scenario.applicants}
+    taking = len(set(e.attendee_ids) & applicants)
+    if taking > run.capacity:
+        out.append(f"{e.event_id}: {taking} participants, over the run's capacity {run.capacity}")
+    extras = {*([session.facilitator] if session.facilitator else []), *session.with_}
+    if extras - set(e.attendee_ids):
+        out.append(f"{e.event_id}: without {sorted(extras - set(e.attendee_ids))}")
+    if set(e.attendee_ids) - applicants - extras:
+        out.append(
+            f"{e.event_id}: attendees who are not part of it {sorted(set(e.attendee_ids) - applicants - extras)}"
+        )
+    return out
+
+
+def run_balance(scenario: Scenario, selected: Sequence[Decision], events: Sequence[Event]) -> int:
+    """The soft goal run_balance recomputed: per run of runs.csv, the participants beyond an
+    even share of its session (its participants over its runs, rounded up)."""
+    members = _members(selected)
+    applicants = {a.applicant_id for a in scenario.applicants}
+    load = {
+        e.event_id: len(set(e.attendee_ids) & applicants) for e in events if e.kind == "flexible"
+    }
+    total = 0
+    for session in scenario.programme:
+        if session.kind != "flexible":
+            continue
+        mine = [r for r in scenario.runs if r.session_key == session.session_key]
+        share = math.ceil(
+            len(flexible_participants(scenario, session, members)) / max(1, len(mine))
+        )
+        for r in mine:
+            total += max(0, load.get(run_event_id(r.session_key, r.run), 0) - share)
+    return total
+
+
 def violations(
     scenario: Scenario,
     selected: Sequence[Decision],
@@ -615,6 +723,7 @@ def violations(
         *check_group_gap(scenario, events),
         *check_recurring_series(scenario),
         *check_learning_sets(scenario, selected, events),
+        *check_runs(scenario, selected, events),
     ]
 
 
@@ -626,7 +735,7 @@ def soft_penalties(scenario: Scenario, events: Sequence[Event]) -> dict[str, int
     order = {s.session_key: (s.month, i) for i, s in enumerate(scenario.programme)}
     local = {e.event_id: _local(scenario, e.start) for e in events}
     local_end = {e.event_id: _local(scenario, e.end) for e in events}
-    month = {e.event_id: order[e.session_key][0] for e in events}
+    month = {e.event_id: _month_of(scenario, e) for e in events}
     counts = dict.fromkeys(CALENDAR_WEIGHTS, 0)
     groups: dict[str, list[Event]] = defaultdict(list)
     for e in events:

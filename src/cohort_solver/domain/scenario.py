@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -941,7 +941,9 @@ class Coach(Record):
         return not self.councils or council in self.councils
 
 
-SessionKind = Literal["group", "coaching", "review", "cohort_event", "mentoring", "action_learning"]
+SessionKind = Literal[
+    "group", "coaching", "review", "cohort_event", "mentoring", "action_learning", "flexible"
+]
 
 
 # An action learning set: each cohort is split into sets of this many participants (the least
@@ -1031,7 +1033,7 @@ class Session(Record):
     @classmethod
     def _joint_sessions_are_whole_cohort(cls, cohorts: Names, info: ValidationInfo) -> Names:
         kind = info.data.get("kind")
-        if cohorts and kind in ("coaching", "review", "mentoring", "action_learning"):
+        if cohorts and kind in ("coaching", "review", "mentoring", "action_learning", "flexible"):
             raise ValueError(
                 f"a {kind} session is not one for whole cohorts; cohorts is only for group "
                 "sessions and cohort events"
@@ -1044,11 +1046,36 @@ class Session(Record):
     @classmethod
     def _series_ends_after_it_starts(cls, until: int | None, info: ValidationInfo) -> int | None:
         month, every = info.data.get("month"), info.data.get("every_months")
+        if until is not None and month is not None and until < month:
+            raise ValueError(f"until {until} is before the session's month {month}")
+        if info.data.get("kind") == "flexible":
+            return until  # a flexible session's window: its runs fall in months month..until
         if until is not None and every is None:
             raise ValueError("until is the last month of a recurring session: set repeat too")
         if until is not None and month is not None and until < month:
             raise ValueError(f"until {until} is before the session's month {month}")
         return until
+
+    @model_validator(mode="after")
+    def _flexible_sessions_are_held_as_runs(self) -> Session:
+        if self.kind != "flexible":
+            return self
+        if self.every_months is not None:
+            raise ValueError(
+                "a flexible session is offered as runs (runs.csv), not repeated: drop repeat"
+            )
+        if self.fixed_date is not None or self.fixed_time is not None:
+            raise ValueError(
+                "a flexible session's dates and times are its runs' (runs.csv date, start_time)"
+            )
+        if self.after:
+            raise ValueError("a flexible session cannot come after another session")
+        if any(who in ("line_manager", "head_of_service") for who in self.with_):
+            raise ValueError(
+                "with on a flexible session names people.csv ids only (a run mixes "
+                "participants of many managers)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _series_has_an_end(self) -> Session:
@@ -1070,11 +1097,22 @@ class Session(Record):
         """One event for several cohorts (or all of them), not one per cohort."""
         return bool(self.cohorts)
 
+    def run_window(self) -> tuple[int, int]:
+        """A flexible session's window: the first and last month its runs may be in."""
+        return self.month, self.until if self.until is not None else self.month
+
+    def for_run(self, run: Run) -> Session:
+        """A flexible session as one of its runs: the run's month, and its date and start
+        time when runs.csv fixes them."""
+        return self.model_copy(
+            update={"month": run.month, "fixed_date": run.fixed_date, "fixed_time": run.fixed_time}
+        )
+
     def occurrences(self) -> tuple[Session, ...]:
         """A programme.csv row as the sessions it stands for: itself, or (repeat) one
         session per month of the series, keyed `<session_key>-1`, `-2`, ... in month order."""
         if self.every_months is None or self.until is None or self.series is not None:
-            return (self,)
+            return (self,)  # (a flexible session's until is its window, not a series)
         months = range(self.month, self.until + 1, self.every_months)
         return tuple(
             self.model_copy(
@@ -1091,6 +1129,52 @@ class Session(Record):
     def online(self) -> bool:
         """Online sessions need no venue: coaching, reviews, and any session marked online."""
         return self.mode == "online" or self.per_participant
+
+
+class Run(Record):
+    """One row of runs.csv: one run of a flexible session, which each of its participants
+    attends once, in one of its runs (issue 16, item 4)."""
+
+    session_key: str = Field(min_length=1)
+    run: int = Field(ge=1, le=MAX_COUNT)
+    month: int = Field(ge=1, le=MAX_MONTH)
+    fixed_date: date | None = None  # the date column: blank = the solver picks, in the month
+    fixed_time: time | None = None  # the start_time column: blank = the solver picks
+    venue_id: str | None = None  # blank: online (an online session), else the run's room
+    capacity: int = Field(gt=0, le=MAX_COUNT)
+
+
+RUNS = "runs/"  # the event id of a run: runs/<session_key>/<run>
+
+
+def run_event_id(session_key: str, run: int) -> str:
+    """The calendar.csv event id of one run of a flexible session."""
+    return f"{RUNS}{session_key}/{run}"
+
+
+def run_number(event_id: str) -> int | None:
+    """The run of a run's event id (``runs/FIN/2`` -> 2); None for any other event."""
+    if not event_id.startswith(RUNS):
+        return None
+    tail = event_id.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def flexible_participants(
+    scenario: Scenario, session: Session, members: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """Who must attend one run of a flexible session: every participant of every cohort whose
+    track holds it (every cohort, without tracks), sorted. The one place this is decided, for
+    the solver and the checker alike."""
+    tracks = scenario.cohort_tracks()
+    return sorted(
+        {
+            pid
+            for cohort, pids in members.items()
+            if scenario.track_holds(tracks.get(cohort), session)
+            for pid in pids
+        }
+    )
 
 
 class Person(Record):
@@ -1149,6 +1233,7 @@ class Scenario(BaseModel):
     venues: tuple[Venue, ...] = ()
     unavailability: tuple[Unavailability, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
+    runs: tuple[Run, ...] = ()  # runs.csv: the runs of flexible sessions
     outcomes: tuple[CareerOutcome, ...] = ()
     checksum: str = ""
     stage_checksums: dict[str, str] = Field(default_factory=dict)  # stage -> checksum of its inputs

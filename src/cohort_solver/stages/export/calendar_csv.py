@@ -27,7 +27,15 @@ CALENDAR_COLUMNS = (
     "venue_id",
     "attendee_ids",
 )
-KINDS = ("group", "coaching", "review", "cohort_event", "mentoring", "action_learning")
+KINDS = (
+    "group",
+    "coaching",
+    "review",
+    "cohort_event",
+    "mentoring",
+    "action_learning",
+    "flexible",
+)
 
 
 def calendar_csv(events: Sequence[Event]) -> str:

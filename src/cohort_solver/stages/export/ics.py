@@ -51,6 +51,7 @@ _KIND_PHRASE = {
     "cohort_event": "cohort event",
     "mentoring": "one-to-one mentoring meeting (online)",
     "action_learning": "action learning set (a small group of the cohort)",
+    "flexible": "one run of a core session (each participant attends one of its runs)",
 }
 _ROLE_LABEL = {
     "facilitator": "Facilitator",

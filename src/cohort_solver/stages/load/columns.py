@@ -117,6 +117,18 @@ SESSION_COLUMNS = _columns(
 )
 
 
+# runs.csv (extension, issue 16): the runs of flexible sessions.
+RUN_COLUMNS = _columns(
+    Column("session_key", required=True, blank_ok=False),
+    Column("run", parse_int, required=True, blank_ok=False),
+    Column("month", parse_int, required=True, blank_ok=False),
+    Column("date", parse_date, field="fixed_date", dates=True),
+    Column("start_time", parse_clock, field="fixed_time"),
+    Column("venue", _optional, field="venue_id"),
+    Column("capacity", parse_int, required=True, blank_ok=False),
+)
+
+
 PERSON_COLUMNS = _columns(
     Column("person_id", required=True, blank_ok=False, key=True),
     Column("name", free_text=True),

@@ -7,7 +7,7 @@ placeholder result later (a competitive selection without scores would select no
 from __future__ import annotations
 
 from cohort_solver.domain.programme_time import month_first_day, month_last_day
-from cohort_solver.domain.scenario import ALL_COHORTS, Session, Settings
+from cohort_solver.domain.scenario import ALL_COHORTS, Run, Session, Settings, Venue
 from cohort_solver.stages.load.tables import TOML, Collector, Table
 
 OPEN_INSTEAD = (
@@ -212,3 +212,102 @@ def _check_track_links(
                     f"cohorts: cohort {cohort!r} is in track {track!r}, which does not hold "
                     f"session {s.session_key!r}",
                 )
+
+
+def check_runs(
+    settings: Settings | None,
+    tables: dict[str, Table | None],
+    sessions: list[tuple[int, Session]],
+    runs: list[tuple[int, Run]],
+    venues: list[tuple[int, Venue]],
+    out: Collector,
+) -> None:
+    """runs.csv: each run belongs to a flexible session, once; it lies in that session's window,
+    on the slot grid; an in-person session's run has a venue of venues.csv, an online one
+    none; and every flexible session has at least one run."""
+    programme, table = tables["programme"], tables["runs"]
+    flexible = {s.session_key: s for _, s in sessions if s.kind == "flexible"}
+    if table is not None:
+        _check_run_rows(table, flexible, runs, {v.venue_id for _, v in venues}, out)
+        as_sessions = [
+            (row, flexible[r.session_key].model_copy(update=_run_fields(r)))
+            for row, r in runs
+            if r.session_key in flexible
+        ]
+        check_fixed_times(settings, table, as_sessions, out)
+    with_runs = {r.session_key for _, r in runs}
+    for row, s in sessions:
+        if s.kind == "flexible" and s.session_key not in with_runs and programme is not None:
+            out.add(
+                programme.file,
+                row,
+                programme.column("kind"),
+                f"flexible session {s.session_key!r} has no runs: add its runs to runs.csv "
+                "(session_key, run, month, capacity)",
+            )
+
+
+def _run_fields(run: Run) -> dict[str, object]:
+    return {"month": run.month, "fixed_date": run.fixed_date, "fixed_time": run.fixed_time}
+
+
+def _check_run_rows(
+    table: Table,
+    flexible: dict[str, Session],
+    runs: list[tuple[int, Run]],
+    venue_ids: set[str],
+    out: Collector,
+) -> None:
+    seen: dict[tuple[str, int], int] = {}
+    for row, r in runs:
+        session = flexible.get(r.session_key)
+        if session is None:
+            out.add(
+                table.file,
+                row,
+                table.column("session_key"),
+                f"session {r.session_key!r} is not a flexible session of programme.csv "
+                "(kind = flexible)",
+            )
+            continue
+        key = (r.session_key, r.run)
+        if key in seen:
+            out.add(
+                table.file,
+                row,
+                table.column("run"),
+                f"run {r.run} of {r.session_key} is also row {seen[key]}: number each run once",
+            )
+        seen.setdefault(key, row)
+        first, last = session.run_window()
+        if not first <= r.month <= last:
+            out.add(
+                table.file,
+                row,
+                table.column("month"),
+                f"month {r.month} is outside {r.session_key}'s window, months {first} to {last} "
+                "(programme.csv month and until)",
+            )
+        _check_run_venue(table, row, r, session, venue_ids, out)
+
+
+def _check_run_venue(
+    table: Table, row: int, r: Run, session: Session, venue_ids: set[str], out: Collector
+) -> None:
+    where = table.column("venue")
+    if session.online and r.venue_id:
+        out.add(
+            table.file,
+            row,
+            where,
+            f"{r.session_key} is online: its runs book no venue (leave venue blank)",
+        )
+    elif not session.online and not r.venue_id:
+        out.add(
+            table.file,
+            row,
+            where,
+            f"{r.session_key} is in person: give run {r.run} a venue of venues.csv",
+        )
+    elif r.venue_id and r.venue_id not in venue_ids:
+        out.add(table.file, row, where, f"venue {r.venue_id!r} is not in venues.csv")

@@ -22,6 +22,7 @@ from cohort_solver.domain.scenario import (
     Conflict,
     Mentor,
     Person,
+    Run,
     Scenario,
     Score,
     Session,
@@ -38,6 +39,7 @@ from cohort_solver.stages.load.columns import (
     MENTOR_COLUMNS,
     OUTCOME_COLUMNS,
     PERSON_COLUMNS,
+    RUN_COLUMNS,
     SCORE_COLUMNS,
     SESSION_COLUMNS,
     VENUE_COLUMNS,
@@ -55,6 +57,7 @@ from cohort_solver.stages.load.references import (
 )
 from cohort_solver.stages.load.requirements import (
     check_fixed_times,
+    check_runs,
     check_series_and_joint,
     check_session_tracks,
     check_stage_inputs,
@@ -73,6 +76,7 @@ STEMS = (
     "unavailability",
     "conflicts",
     "outcomes",
+    "runs",
 )
 
 
@@ -145,6 +149,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     unavailability = rows("unavailability", Unavailability, unavailability_columns(zone))
     conflicts = rows("conflicts", Conflict, CONFLICT_COLUMNS)
     outcomes = rows("outcomes", CareerOutcome, OUTCOME_COLUMNS)
+    runs = rows("runs", Run, RUN_COLUMNS)
     if settings is not None:
         out.warnings.extend(
             positive_action_warnings(settings, toml_positions(toml_bytes.decode("utf-8-sig")))
@@ -178,6 +183,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     check_stage_inputs(settings, tables, sessions, out)
     check_fixed_times(settings, tables["programme"], sessions, out)
     check_series_and_joint(settings, tables["programme"], sessions, out)
+    check_runs(settings, tables, sessions, runs, venues, out)
     check_session_tracks(settings, tables["programme"], sessions, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
@@ -204,6 +210,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         unavailability=just(unavailability),
         conflicts=just(conflicts),
         outcomes=just(outcomes),
+        runs=just(runs),
         checksum=digest,
         stage_checksums=stage_digests,
         warnings=tuple(out.warnings),

@@ -319,6 +319,7 @@ COUNTED = {
     "review": "1:1/review",
     "mentoring": "mentor meetings",
     "action_learning": "learning set meetings",
+    "flexible": "runs attended",
 }
 
 

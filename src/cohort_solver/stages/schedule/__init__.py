@@ -28,6 +28,7 @@ from cohort_solver.stages.schedule.goals import evaluate, weighted
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.learning_sets import form_learning_sets
 from cohort_solver.stages.schedule.replan import lawful_pins, replan
+from cohort_solver.stages.schedule.runs import place_runs
 from cohort_solver.stages.schedule.search import Search
 from cohort_solver.stages.schedule.slots import (
     lawful_slots,
@@ -86,7 +87,9 @@ def schedule(
     # The objective is the weighted total (after the fewest moves in a re-plan): proven
     # optimal when those levels meet their bounds; each goal's own bound is for reading.
     optimal = all(
-        lv.value == lv.bound for lv in levels if lv.name in ("moved_events", "soft_total")
+        lv.value == lv.bound
+        for lv in levels
+        if lv.name in ("moved_events", "run_balance", "soft_total")
     )
     report = StageReport(
         stage="calendar",
@@ -115,8 +118,14 @@ def prepare(
     if causes:
         raise InfeasibleError("calendar", causes)
     blocked, works = unavailable_slots(scenario, grid), working_days(scenario)
+    # Flexible sessions first: their runs then have one lawful time each (runs.py).
+    runs, causes = place_runs(scenario, grid, blocked, works, selected, search, len(demands))
+    if causes:
+        raise InfeasibleError("calendar", causes)
+    demands = [*demands, *runs.demands]
     options = {d.event_id: lawful_slots(scenario, grid, blocked, works, d) for d in demands}
     ctx = Context(scenario, grid, blocked, works, demands, options, search, progress=progress)
+    ctx.runs_level, ctx.runs_optimal = runs.level, runs.optimal
     empty = [explain.why_no_time(ctx, d) for d in demands if not options[d.event_id]]
     keys = {s.session_key: s for s in scenario.programme}
     for s in scenario.programme:
@@ -197,6 +206,8 @@ def _levels(
     counts = evaluate(ctx, plan)
     per_goal = bounds.goal_bounds(ctx)
     levels = []
+    if ctx.runs_level is not None:  # the runs are placed first: their level comes first
+        levels.append(ctx.runs_level)
     if previous is not None:
         before = {e.event_id: e for e in previous}
         moved = sum(

@@ -24,6 +24,7 @@ KIND_ORDER = {
     "coaching": 2,
     "mentoring": 2,
     "action_learning": 1,
+    "flexible": 0,
 }
 
 

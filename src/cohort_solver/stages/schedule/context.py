@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cohort_solver.domain.results import Level
 from cohort_solver.domain.scenario import Scenario
 from cohort_solver.domain.weights import CALENDAR_WEIGHTS
 from cohort_solver.stages.schedule.events import Demand
@@ -60,6 +61,8 @@ class Context:
     progress: Callable[[int, int], None] | None = None
     weights: Mapping[str, int] = field(default_factory=lambda: CALENDAR_WEIGHTS)
     unit_bounds: dict[tuple[str, ...], int] = field(default_factory=dict)  # bounds.unit_bound
+    runs_level: Level | None = None  # run_balance: flexible sessions' runs (runs.py)
+    runs_optimal: bool = True
 
     def __post_init__(self) -> None:
         self.by_id = {d.event_id: d for d in self.demands}

@@ -9,6 +9,7 @@ once per participant, online. Who attends follows the contract:
 - review: the participant and their line manager, plus any `with` people (``with = P1;P2``
   adds those people, who are then never double-booked either);
 - mentoring: the participant and their matched mentor, plus any `with` people;
+- flexible: none here; one event per run, ``runs/<key>/<run>``, from ``runs.py``;
 - action learning: one event per set of the cohort (``<cohort>/<key>/set-<n>``, see
   ``learning_sets.py``) with the set's participants, the facilitator and their `with` people.
 
@@ -104,6 +105,8 @@ def build_demands(
     build = _Builder(scenario, grid, matches, members)
     track_of = scenario.cohort_tracks()
     for session in sorted(scenario.programme, key=lambda s: (s.month, s.session_key)):
+        if session.kind == "flexible":
+            continue  # its runs are placed by runs.py, before everything else
         # With tracks, each cohort holds its track's template: its rows and the common ones.
         holding = {
             c: m for c, m in members.items() if scenario.track_holds(track_of.get(c), session)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from cohort_solver.domain.programme_time import minutes_of_day, month_bounds
 from cohort_solver.domain.results import Event
-from cohort_solver.domain.scenario import Scenario, cohorts_in
+from cohort_solver.domain.scenario import Scenario, cohorts_in, run_event_id
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
@@ -411,9 +411,12 @@ def context_of_calendar(scenario: Scenario, events: Sequence[Event]) -> Context:
     venues = {c.id: c.councils for c in scenario.cohorts}
     applicants = {a.applicant_id for a in scenario.applicants}
     coaches = {c.coach_id for c in scenario.coaches}
+    runs = {run_event_id(r.session_key, r.run): r for r in scenario.runs}
     demands = []
     for i, e in enumerate(sorted(events, key=lambda e: e.event_id)):
         session = sessions[e.session_key]
+        if e.event_id in runs and session.kind == "flexible":
+            session = session.for_run(runs[e.event_id])  # its run's month, date and time
         allowed = _councils_of(venues, e.cohort_id)
         rooms = tuple(
             sorted(

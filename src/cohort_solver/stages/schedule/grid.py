@@ -39,7 +39,9 @@ class Grid:
         self.full = (1 << self.per_day) - 1
         self.origin = month_bounds(scenario, 1)[0]
         self.zone = ZoneInfo(scenario.settings.programme.timezone)
-        self.months = sorted({s.month for s in scenario.programme}) or [1]
+        self.months = sorted(
+            {s.month for s in scenario.programme} | {r.month for r in scenario.runs}
+        ) or [1]
         last = month_bounds(scenario, self.months[-1])[1]
         self.closed = bank_holidays(scenario, range(self.origin.year, last.year + 1))
 

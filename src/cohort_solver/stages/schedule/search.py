@@ -73,8 +73,10 @@ class Search:
     def effort(self, events: int, scale: float = 1.0) -> float:
         return max(MIN_EFFORT, EFFORT_PER_EVENT * events * scale)
 
-    def solve(self, model: cp_model.CpModel, effort: float) -> Solved:
-        """One deterministic search; ``OutOfTimeError`` if the wall clock stops it first."""
+    def solve(self, model: cp_model.CpModel, effort: float, *, probing: bool = True) -> Solved:
+        """One deterministic search; ``OutOfTimeError`` if the wall clock stops it first.
+        ``probing=False``: no probing in presolve or search (the runs' model: probing its
+        thousands of time literals took 90% of the time and found nothing)."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise self.out_of_time()
@@ -86,6 +88,8 @@ class Search:
         solver.parameters.symmetry_level = 0
         solver.parameters.max_deterministic_time = effort
         solver.parameters.max_time_in_seconds = left
+        if not probing:
+            solver.parameters.cp_model_probing_level = 0
         status = solver.solve(model)
         used = solver.response_proto.deterministic_time
         if status == cp_model.MODEL_INVALID:
@@ -121,13 +125,18 @@ class Search:
         return round(solver.objective_value)
 
     def until_found(
-        self, model: cp_model.CpModel, effort: float, retries: int | None = RETRIES
+        self,
+        model: cp_model.CpModel,
+        effort: float,
+        retries: int | None = RETRIES,
+        *,
+        probing: bool = True,
     ) -> Solved:
         """Solve, doubling the effort while the search finds nothing and proves nothing;
         ``retries=None`` doubles until the wall clock says otherwise."""
         attempt = 0
         while True:
-            solved = self.solve(model, effort)
+            solved = self.solve(model, effort, probing=probing)
             if solved.status != cp_model.UNKNOWN or (retries is not None and attempt >= retries):
                 return solved
             attempt += 1
