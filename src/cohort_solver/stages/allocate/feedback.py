@@ -95,6 +95,12 @@ OVER_AND_ABOVE_CHANGE = (
     "this outcome."
 )
 
+NO_SINGLE_EXCHANGE = (
+    "No exchange of one selected participant for you was open: every place you could take was "
+    "bound by {rules}. Whether a higher score would have changed this through a larger "
+    "reshuffle takes a re-solve; the panel can tell you."
+)
+
 RULE_WORDS: dict[KeptOut, str] = {
     KeptOut.PLACES: "the number of places",
     KeptOut.MAX_PER_SERVICE_AREA: "the limit per service area",
@@ -330,10 +336,29 @@ class _Writer:
             if cohort_id in self.ways.cohorts
             for code in self.ways.way_in(me, cohort_id).blocked_by
         }
-        named = [RULE_WORDS[code] for code in RULE_WORDS if code in rules]
-        return (
-            "A higher score alone would not have changed this: every place you could take "
-            f"was bound by {_listed(named or [RULE_WORDS[KeptOut.PLACES]])}."
+        bound_by = _listed(
+            [RULE_WORDS[code] for code in RULE_WORDS if code in rules]
+            or [RULE_WORDS[KeptOut.PLACES]]
+        )
+        if all(self._held_against(me, c) for c in me.cohorts if c in self.ways.cohorts):
+            return (
+                "A higher score alone would not have changed this: every place you could take "
+                f"was bound by {bound_by}."
+            )
+        # No single exchange is open, but a larger reshuffle (two people moving at once) might
+        # be under a high enough score: only a re-solve can tell, so claim neither way.
+        return NO_SINGLE_EXCHANGE.format(rules=bound_by)
+
+    def _held_against(self, me: Candidate, cohort_id: str) -> bool:
+        """Proven: no score gets ``me`` into the cohort, as one held ring fence they are not in
+        keeps every place of it (``hold`` caps non-members at places - minimum = 0)."""
+        cohort = self.ways.cohorts[cohort_id]
+        return any(
+            rf.unfilled == "hold"
+            and rf.reading == "minimum_guarantee"
+            and rf.name not in me.ring_fences
+            and rf.minimum_in(cohort) >= cohort.places
+            for rf in self.scenario.settings.selection.ring_fence
         )
 
 
