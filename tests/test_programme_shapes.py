@@ -68,15 +68,52 @@ def test_oxford_university_open_mentoring_scheme_has_no_scores_and_no_coaching(
     outcomes, matches, events = checked_run(OXFORD_UNIVERSITY, tmp_path / "out")
     scenario = load_scenario(OXFORD_UNIVERSITY)
     assert not scenario.scores and not scenario.coaches
-    selected = [o for o in outcomes if o.status == "selected"]
+    selected = [o for o in outcomes if o.status == "selected" and o.cohort_id == "main"]
     assert len(selected) == 24  # 26 eligible sign-ups for 24 places: the lottery decides
     assert sum(o.status == "reserve" for o in outcomes) == 2
+    assert {m.participant_id for m in matches} == {o.applicant_id for o in selected}
     assert all(o.score is None for o in outcomes)
     assert all(m.mentor_id and m.coach_id == "" for m in matches)
     assert not any(e.kind == "coaching" for e in events)
     (club,) = [e for e in events if e.session_key == "CLUB1"]  # "launches on 20 March"
     assert club.start.isoformat() == "2024-03-20T12:30:00+00:00" and club.venue_id is None
     assert not list((tmp_path / "out" / "ics").glob("coach-*"))
+
+
+def test_the_confident_managers_two_tracks_share_pod_and_get_no_mentor(tmp_path: Path) -> None:
+    # Seed 001: "The Confident Manager ... with two tracks to support both new and more
+    # experienced managers", beside the mentoring scheme. Each track has its own workshops,
+    # the same two facilitators and one room serve all three, and matching = false keeps the
+    # managers out of the mentors' capacity.
+    outcomes, matches, events = checked_run(OXFORD_UNIVERSITY, tmp_path / "out")
+    cohort = {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"}
+    assert sum(c == "cm-new" for c in cohort.values()) == 10
+    assert sum(c == "cm-exp" for c in cohort.values()) == 8
+    assert not {m.participant_id for m in matches} & {
+        p for p, c in cohort.items() if c.startswith("cm-")
+    }
+    keys = {e.cohort_id: set() for e in events}
+    for e in events:
+        keys[e.cohort_id].add(e.session_key)
+    assert keys["cm-new"] == {"CMN1", "CMN2", "CMN3", "CMN4"}
+    assert keys["cm-exp"] == {"CMX1", "CMX2", "CMX3", "CMX4"}
+    for person in ("POD1", "POD2", "V-LGH"):  # shared across tracks: never two at once
+        mine = sorted((e.start, e.end) for e in events if person in (*e.attendee_ids, e.venue_id))
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False)), person
+    assert {e.cohort_id for e in events if "POD1" in e.attendee_ids} >= {"main", "cm-new", "cm-exp"}
+
+
+def test_a_coaching_row_held_by_a_track_without_matching_is_bad_input(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(OXFORD_UNIVERSITY, folder)
+    with (folder / "programme.csv").open("a") as f:
+        f.write("CM-COACH,Coaching for new managers,coaching,3,60,,,,,,,CM-new\n")
+    code, output = run_cli("validate", str(folder))
+    assert code == 2
+    rows = (folder / "programme.csv").read_text().count("\n")
+    assert f"programme.csv:{rows}:12: coaching session 'CM-COACH' is held by track(s) CM-new" in (
+        output
+    )
 
 
 def _without(tmp_path: Path, *stems: str, mode: str = "open") -> Path:

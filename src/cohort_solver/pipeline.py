@@ -606,7 +606,7 @@ def _rematch(
     """The newcomer gets a mentor and a coach; every pair still lawful is kept."""
     if "matching" in skipped:
         return _Updated(notes=[f"matches.csv: skipped ({skipped['matching']})"])
-    chosen = {o.applicant_id for o in allocation.selected()}
+    chosen = {o.applicant_id for o in scenario.matched(allocation.selected())}
     old = read_matches(earlier.out / "matches.csv") if present["matches"] else None
     kept = [m for m in old or () if m.participant_id in chosen]
     matching = match(scenario, allocation, options, previous=kept if old else None)
@@ -784,7 +784,7 @@ class Earlier:
             path, mentoring=bool(scenario.mentors), coaching=bool(scenario.coaches)
         )
         if sorted(m.participant_id for m in matches) != sorted(
-            o.applicant_id for o in allocation.selected()
+            o.applicant_id for o in scenario.matched(allocation.selected())
         ):
             return None  # the allocation has changed since: match again
         return matches
@@ -969,6 +969,7 @@ def _track_lines(scenario: Scenario) -> list[str]:
         lines.append(
             f"  track {track.label}: grades {track_band_words(scenario, track.id)}{months}, "
             f"{held} sessions"
+            + ("" if track.matching else ", no mentor or coach (matching = false)")
         )
     return lines
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,9 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    from cohort_solver.domain.results import Decision
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -635,6 +638,9 @@ class TrackSettings(_Settings):
     months: list[Annotated[int, Field(ge=1, le=MAX_MONTH)]] | None = Field(
         default=None, min_length=2, max_length=2
     )
+    # False: the track's participants are outside matching (no mentor, no coach), as for a
+    # workshop-only programme beside a mentoring scheme.
+    matching: StrictBool = True
 
     @field_validator("id")
     @classmethod
@@ -1260,6 +1266,17 @@ class Scenario(BaseModel):
             return False
         track = self.settings.track(track_id)
         return track is None or track.holds_month(session.month)
+
+    def matched(self, selected: Sequence[Decision]) -> list[Decision]:
+        """The selected participants matching serves: all, but those in cohorts of a track
+        with ``matching = false``. The one place this is decided (solver and checker)."""
+        tracks = self.cohort_tracks()
+        served = []
+        for decision in selected:
+            track = self.settings.track(tracks.get(decision.cohort_id or ""))
+            if decision.status == "selected" and (track is None or track.matching):
+                served.append(decision)
+        return served
 
     def cohort_tracks(self) -> dict[str, str | None]:
         """cohort id -> its track id (None without tracks)."""

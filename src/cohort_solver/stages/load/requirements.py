@@ -190,6 +190,7 @@ def _check_track_links(
 ) -> None:
     by_key = {s.session_key: s for _, s in sessions}
     cohort_track = {c.id: c.track for c in settings.cohort_list()}
+    tracks_by_id = {t.id: t for t in settings.tracks}
     for row, s in sessions:
         before = by_key.get(s.after or "")
         holding = [t.id for t in settings.tracks if _holds(settings, t.id, s)]
@@ -201,6 +202,16 @@ def _check_track_links(
                 table.column("after"),
                 f"after {s.after!r}: track(s) {', '.join(missing)} hold {s.session_key!r} but "
                 f"not {s.after!r}",
+            )
+        unmatched = [t for t in holding if not tracks_by_id[t].matching]
+        if s.kind in ("coaching", "mentoring") and unmatched:
+            out.add(
+                table.file,
+                row,
+                table.column("track" if "track" in table.positions else "kind"),
+                f"{s.kind} session {s.session_key!r} is held by track(s) "
+                f"{', '.join(unmatched)}, which have matching = false (no mentor or coach): "
+                "name the tracks that hold it in the track column",
             )
         for cohort in s.cohorts:
             track = cohort_track.get(cohort)
