@@ -66,6 +66,7 @@ def oxford(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_one_row_per_applicant_in_applicants_order_as_a_panel_file(oxford: Path) -> None:
     scenario = load_scenario(OXFORD)
     rows = read_feedback(oxford / "feedback.csv")
@@ -234,6 +235,7 @@ def test_over_and_above_states_no_score_it_cannot_prove(unfilled: str) -> None:
     assert _selected_with(scenario, "A011", Decimal(1000))  # a score would have done
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_stated_counterfactual_holds_on_small_scenarios(scenario: Scenario) -> None:

@@ -47,6 +47,7 @@ def checked_run(folder: Path, out: Path) -> tuple[list, list, list]:
     return outcomes, matches, events
 
 
+@pytest.mark.slow
 def test_east_herts_is_mandatory_for_every_senior_manager_over_24_months(tmp_path: Path) -> None:
     outcomes, matches, events = checked_run(EAST_HERTS, tmp_path / "out")
     status = {o.applicant_id: o.status for o in outcomes}
@@ -151,6 +152,7 @@ def test_a_scenario_with_only_applicants_allocates_and_says_what_it_skipped(
     assert allocation_violations(scenario, read_allocation(out / "allocation.csv")) == []
 
 
+@pytest.mark.slow
 def test_a_run_over_an_earlier_one_removes_the_files_of_stages_it_no_longer_has(
     tmp_path: Path,
 ) -> None:
@@ -172,6 +174,7 @@ def test_a_run_over_an_earlier_one_removes_the_files_of_stages_it_no_longer_has(
     assert not names & {"matches.csv", "calendar.csv", "ics", "changes.csv", "notices.csv"}
 
 
+@pytest.mark.slow
 def test_a_run_removes_the_file_of_a_scheme_taken_out_of_the_toml(tmp_path: Path) -> None:
     folder = tmp_path / "scenario"
     shutil.copytree(OXFORD_UNIVERSITY, folder)
@@ -241,6 +244,7 @@ def test_a_coaching_session_without_coaches_is_bad_input_at_its_kind_cell(tmp_pa
     ]
 
 
+@pytest.mark.slow
 def test_online_sessions_book_no_venue_and_in_person_ones_do(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _, matches, events = checked_run(EAST_HERTS, out)
@@ -324,6 +328,7 @@ def _fixed(tmp_path: Path, key: str, day: str, clock: str = "") -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_fixed_date_and_time_is_kept_even_off_the_group_weekdays(tmp_path: Path) -> None:
     # W01 is in month 2 (May 2024); 15 May is a Wednesday, not a group weekday (Tue).
     folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
@@ -333,6 +338,7 @@ def test_a_fixed_date_and_time_is_kept_even_off_the_group_weekdays(tmp_path: Pat
     assert w01.start.isoformat() == "2024-05-15T13:00:00+01:00"
 
 
+@pytest.mark.slow
 def test_the_checker_refuses_a_fixed_session_moved(tmp_path: Path) -> None:
     folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
     out = tmp_path / "out"
