@@ -161,6 +161,7 @@ def test_withdrawal_keeps_everyone_else_and_takes_best_replacement() -> None:
     assert next(o for o in second.outcomes if o.applicant_id == leaving).reason.withdrawn
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("applicant_id", ["A037", "A015", "A013"])
 def test_explain_counterfactual_score_really_flips_the_outcome(applicant_id: str) -> None:
     scenario = load_scenario(OXFORD)
@@ -180,6 +181,7 @@ def test_explain_counterfactual_score_really_flips_the_outcome(applicant_id: str
     assert selected_at(threshold) and not selected_at(threshold - Decimal("0.01"))
 
 
+@pytest.mark.slow
 def test_explain_with_several_cohort_groups_gives_a_counterfactual_that_flips(
     tmp_path: Path,
 ) -> None:
@@ -343,6 +345,7 @@ def brute_force(scenario: Scenario) -> tuple[int, ...] | None:
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios())
 def test_solver_matches_brute_force_and_passes_the_checker(scenario: Scenario) -> None:
@@ -358,6 +361,7 @@ def test_solver_matches_brute_force_and_passes_the_checker(scenario: Scenario) -
     assert result.report.status == "optimal"
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios(), st.randoms(use_true_random=False))
 def test_row_order_never_changes_the_outcome(scenario: Scenario, rng) -> None:
@@ -375,6 +379,7 @@ def test_row_order_never_changes_the_outcome(scenario: Scenario, rng) -> None:
     assert status_of(first) == status_of(second)
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios(), st.sampled_from(["places", "max_per_service_area", "hold"]))
 def test_tightening_a_rule_never_improves_the_objective(scenario: Scenario, rule: str) -> None:

@@ -848,6 +848,7 @@ def away_xlsx(start: object, end: object) -> Callable[[Path], None]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "away",
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cohort_solver.checks.allocation import lexicographic_key, objective
@@ -107,6 +108,7 @@ def test_withdraw_of_someone_not_selected_is_bad_input(oxford: Path, tmp_path: P
     assert (out / "allocation.csv").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_explain_gives_reason_and_counterfactual(oxford: Path, tmp_path: Path) -> None:
     code, output = invoke("explain", str(oxford), "A037", "--out", str(tmp_path / "out"))
     assert code == 0
@@ -120,6 +122,7 @@ def test_validate_prints_a_summary_and_writes_nothing(oxford: Path) -> None:
     assert not (oxford / "out").exists()
 
 
+@pytest.mark.slow
 def test_cp_sat_and_highs_agree_on_the_optimum(tmp_path: Path) -> None:
     assert (
         invoke(

@@ -94,6 +94,7 @@ DEEP = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_bug_deep_inside_any_command_leaves_out_untouched(
     command: str, oxford: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cohort_solver.cli import main
@@ -11,6 +12,7 @@ from cohort_solver.stages.allocate.solve import allocate
 from cohort_solver.stages.load.scenario import load_scenario
 
 
+@pytest.mark.slow
 def test_compare_lists_variants_and_differences(oxford: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
@@ -68,6 +70,7 @@ def test_compare_with_a_bad_variant_is_bad_input(oxford: Path, tmp_path: Path) -
     assert result.exit_code == 2 and "--set:1:1: selection.places" in result.output
 
 
+@pytest.mark.slow
 def test_every_panel_page_shows_the_positive_action_evidence(oxford: Path, tmp_path: Path) -> None:
     # The report, compare.html and robustness.html all carry the s158 basis and the profile
     # the ring fence rests on, so no page can be shown to a panel without it.

@@ -66,6 +66,7 @@ def oxford(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_one_row_per_applicant_in_applicants_order_as_a_panel_file(oxford: Path) -> None:
     scenario = load_scenario(OXFORD)
     rows = read_feedback(oxford / "feedback.csv")
@@ -164,7 +165,8 @@ def _selected_with(scenario: Scenario, applicant_id: str, score: Decimal) -> boo
 
 def check_counterfactuals(scenario: Scenario, outcomes: tuple[Decision, ...], limit: int) -> int:
     """Re-solve for up to ``limit`` unselected applicants: the stated score does select them,
-    and "no score alone" really means that even 1000.00 does not. Returns how many checked."""
+    and "no score alone" really means that even 1000.00 does not (where no single exchange
+    is open and that is not proven, the paragraph claims neither). Returns how many checked."""
     checked = 0
     for row in feedback_rows(scenario, outcomes):
         if row.outcome not in ("reserve", "not selected") or checked >= limit:
@@ -172,9 +174,10 @@ def check_counterfactuals(scenario: Scenario, outcomes: tuple[Decision, ...], li
         stated = SUFFICED.search(row.feedback)
         if stated:
             assert _selected_with(scenario, row.applicant_id, Decimal(stated[1])), row
-        else:
-            assert NO_SCORE in row.feedback, row
+        elif NO_SCORE in row.feedback:  # a claim: it must survive the highest score
             assert not _selected_with(scenario, row.applicant_id, Decimal(1000)), row
+        else:  # no claim either way, and it says so
+            assert "takes a re-solve; the panel can tell you" in row.feedback, row
         checked += 1
     return checked
 
@@ -232,6 +235,7 @@ def test_over_and_above_states_no_score_it_cannot_prove(unfilled: str) -> None:
     assert _selected_with(scenario, "A011", Decimal(1000))  # a score would have done
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_stated_counterfactual_holds_on_small_scenarios(scenario: Scenario) -> None:

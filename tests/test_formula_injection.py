@@ -77,6 +77,7 @@ def test_different_values_are_written_differently(a: str, b: str) -> None:
 CELL = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=5))
 def test_a_csv_reads_back_exactly(rows: list[list[str]]) -> None:
@@ -172,6 +173,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return scenario, out
 
 
+@pytest.mark.slow
 def test_every_csv_written_neutralises_every_cell(hostile: tuple[Path, Path]) -> None:
     _, out = hostile
     written = sorted(out.glob("*.csv"))
@@ -220,6 +222,7 @@ def test_hostile_ids_round_trip_through_allocate_match_and_schedule(
     assert any(e["venue_id"] == "+VTH" for e in events)
 
 
+@pytest.mark.slow
 def test_hostile_ids_round_trip_through_export(hostile: tuple[Path, Path], tmp_path: Path) -> None:
     # export reads calendar.csv back; its feeds must be those `run` builds from the plan itself.
     scenario, out = hostile

@@ -164,6 +164,7 @@ def test_numbered_councils_beyond_the_real_names(tmp_path: Path) -> None:
     assert all(s.facilitator is None for s in scenario.programme)
 
 
+@pytest.mark.slow
 def test_protected_characteristics_follow_the_profile(tmp_path: Path) -> None:
     folder = generate_scenario(tmp_path / "big", councils=20, applicants=5000, cohorts=4, seed=9)
     table = rows(folder, "applicants.csv")

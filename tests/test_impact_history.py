@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,6 +167,7 @@ def _days() -> st.SearchStrategy[date]:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     history=_histories(),
@@ -320,6 +322,7 @@ def test_without_targets_the_seed_four_keep_their_wording() -> None:
 # ------------------------------------------------------------------ suppression, attacked
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=_histories(), targets=st.lists(_targets(), min_size=1, max_size=3))
 def test_no_count_under_3_can_be_read_or_worked_out_by_subtraction(

@@ -16,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 import holidays
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -143,6 +144,7 @@ def row_shape(draw: st.DrawFn) -> Mutation:
     return mutate
 
 
+@pytest.mark.slow
 @settings(
     max_examples=120,
     deadline=None,
@@ -198,6 +200,7 @@ def gentle_cell(draw: st.DrawFn) -> Mutation:
     return mutate
 
 
+@pytest.mark.slow
 @settings(
     max_examples=120,
     deadline=None,
@@ -308,6 +311,7 @@ def validated_one_by_one(model: type[BaseModel], values: dict[str, list[Any]]) -
     return made
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(columns_of())
 def test_records_built_from_columns_are_the_records_pydantic_validates(

@@ -503,6 +503,7 @@ def check_load(changes: list[Mutation]) -> None:
             assert SECRET not in line, line
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

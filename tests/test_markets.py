@@ -203,6 +203,7 @@ def every_matching(market: SignUpMarket) -> list[dict[str, str]]:
 SMALL = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_every_reading_is_the_brute_force_optimum_and_passes_the_checker(
@@ -224,6 +225,7 @@ def test_every_reading_is_the_brute_force_optimum_and_passes_the_checker(
     assert (len(eg.pairs), eg.worst_fit or 0, eg.total_fit) == fair
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_stable_is_mentee_optimal_among_every_stable_matching(market: SignUpMarket) -> None:
@@ -264,6 +266,7 @@ def _preference_lists(market: SignUpMarket) -> tuple[dict[str, list[str]], dict[
     return mentee_lists, mentor_lists
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_stable_agrees_with_the_matching_package(market: SignUpMarket) -> None:
@@ -287,6 +290,7 @@ def test_stable_agrees_with_the_matching_package(market: SignUpMarket) -> None:
     assert pairs_of(solve_signup(market), "stable") == theirs
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets(), st.data())
 def test_adding_an_acceptable_partner_never_lowers_the_best_fit(
@@ -349,6 +353,7 @@ def test_same_scheme_same_answer(reading: ReadingName) -> None:
     assert solve_signup(market).reading(reading) == solve_signup(market).reading(reading)
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets(), st.data())
 def test_the_price_explain_gives_for_a_pair_is_the_brute_force_best_with_that_pair(

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -256,6 +257,7 @@ def _prefers(market: PlacementMarket, who: str, x: str, y: str) -> bool:
 SMALL = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_max_fit_is_the_brute_force_optimum_and_both_readings_pass_the_checker(
@@ -268,6 +270,7 @@ def test_max_fit_is_the_brute_force_optimum_and_both_readings_pass_the_checker(
     assert (len(got.pairs), got.total_fit) == best
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_stable_is_participant_optimal_among_every_stable_allocation(
@@ -284,6 +287,7 @@ def test_stable_is_participant_optimal_among_every_stable_allocation(
             assert mine[a] == b or _prefers(market, a, mine[a], b)
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets())
 def test_stable_agrees_with_the_matching_package(market: PlacementMarket) -> None:
@@ -317,6 +321,7 @@ def test_stable_agrees_with_the_matching_package(market: PlacementMarket) -> Non
     assert placed(solve_placements(market), "stable") == theirs
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets(), st.data())
 def test_adding_an_acceptable_placement_never_lowers_the_optimum(
@@ -515,6 +520,7 @@ def test_explain_says_why_not_that_placement_with_the_requirement_or_the_exact_p
     assert "in the stable reading H2 is full with N3, whom its host ranks higher" in output
 
 
+@pytest.mark.slow
 @SMALL
 @given(markets(), st.data())
 def test_the_price_explain_gives_is_the_brute_force_best_with_that_placement(

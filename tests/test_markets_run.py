@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import icalendar
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,6 +106,7 @@ def checked_run(folder: Path, out: Path, *sets: str) -> tuple[str, list[Event]]:
     return output, events
 
 
+@pytest.mark.slow
 def test_oxford_university_runs_its_mentoring_coaching_and_swap_schemes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     output, _ = checked_run(OXFORD_UNIVERSITY, out)
@@ -131,6 +133,7 @@ def test_oxford_university_runs_its_mentoring_coaching_and_swap_schemes(tmp_path
     assert HIDDEN in html
 
 
+@pytest.mark.slow
 def test_staffordshire_placements_keep_full_time_days_free(tmp_path: Path) -> None:
     out = tmp_path / "out"
     output, events = checked_run(STAFFORDSHIRE, out)
@@ -152,6 +155,7 @@ def test_staffordshire_placements_keep_full_time_days_free(tmp_path: Path) -> No
     assert any("north/INCL: HP01 is on full-time placement P-MPFT-COMM" in p for p in found)
 
 
+@pytest.mark.slow
 def test_a_placement_is_an_all_day_range_in_its_participants_own_feed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     checked_run(STAFFORDSHIRE, out)
@@ -178,6 +182,7 @@ def test_a_placement_is_an_all_day_range_in_its_participants_own_feed(tmp_path: 
     assert (out / "ics" / "participant-HP04.ics").read_bytes() == first
 
 
+@pytest.mark.slow
 def test_schedule_alone_plans_around_the_placements_too(tmp_path: Path) -> None:
     checked_run(STAFFORDSHIRE, tmp_path / "run")
     code, output = invoke("schedule", str(STAFFORDSHIRE), "--out", str(tmp_path / "s"))
@@ -296,6 +301,7 @@ def diaries(draw: st.DrawFn) -> tuple[PlacementMarket, Reading, list[Event]]:
     return market, reading, events
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(diaries())
 def test_the_calendar_sees_exactly_the_days_the_checker_refuses(
@@ -331,6 +337,7 @@ def test_a_placement_that_leaves_a_session_no_time_is_exit_1_naming_who(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_run_says_when_a_placement_holder_is_not_an_applicant(oxford: Path, tmp_path: Path) -> None:
     from .test_markets_placements import with_placements
 
@@ -346,6 +353,7 @@ def test_run_says_when_a_placement_holder_is_not_an_applicant(oxford: Path, tmp_
     assert feeds and not any(b"UID:placement-" in data for data in feeds if isinstance(data, bytes))
 
 
+@pytest.mark.slow
 def test_the_placement_section_counts_people_and_lists_empty_placements(tmp_path: Path) -> None:
     out = tmp_path / "out"
     checked_run(STAFFORDSHIRE, out)
@@ -362,6 +370,7 @@ def test_the_placement_section_counts_people_and_lists_empty_placements(tmp_path
     assert "<td>02 Sep 2019 to 29 Nov 2019: sessions may be booked</td>" in html  # released
 
 
+@pytest.mark.slow
 def test_both_javascript_parsers_read_a_placement_as_whole_days(
     icaljs: Path,  # noqa: F811
     ical_npm: Path,  # noqa: F811
@@ -381,6 +390,7 @@ def test_both_javascript_parsers_read_a_placement_as_whole_days(
         assert finance["sequence"] == 0 and finance["status"] == "CONFIRMED"
 
 
+@pytest.mark.slow
 def test_a_placement_that_goes_is_cancelled_in_the_feed(tmp_path: Path) -> None:
     folder = tmp_path / "scenario"
     shutil.copytree(STAFFORDSHIRE, folder)
@@ -399,6 +409,7 @@ def test_a_placement_that_goes_is_cancelled_in_the_feed(tmp_path: Path) -> None:
     assert "The stable reading has 1 point more total fit (38) than max_fit (37)" in html
 
 
+@pytest.mark.slow
 def test_a_participant_who_leaves_gets_their_placement_cancelled(tmp_path: Path) -> None:
     """Their feed is re-issued with everything cancelled, the placement too (it is still in
     the scheme, but no longer in anyone's feed)."""

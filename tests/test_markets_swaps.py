@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -138,6 +139,7 @@ def brute_force(market: SwapMarket) -> tuple[int, int]:
 SMALL = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SMALL
 @given(swap_markets())
 def test_swaps_are_the_brute_force_optimum_and_pass_the_checker(market: SwapMarket) -> None:
@@ -147,6 +149,7 @@ def test_swaps_are_the_brute_force_optimum_and_pass_the_checker(market: SwapMark
     assert (result.swapped, result.total_fit) == brute_force(market)
 
 
+@pytest.mark.slow
 @SMALL
 @given(swap_markets(), st.data())
 def test_removing_someone_who_keeps_their_role_changes_nothing_in_the_optimum(

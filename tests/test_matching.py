@@ -290,6 +290,7 @@ def broad_needs() -> tuple[list, list, list]:
     return people, mentors, coaches
 
 
+@pytest.mark.slow
 def test_egalitarian_cp_sat_path_is_deterministic_and_row_order_free():
     # 24 participants with broad needs and one-place mentors: the flows' worst fit is below the
     # ceiling, so CP-SAT decides, and its ties must still come out the same every time.
@@ -532,6 +533,7 @@ def _lawful_by_contract(sc: Scenario, p: Applicant, who: Mentor | Coach) -> bool
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios(), st.integers(-1, 3))
 def test_rule_masks_agree_with_the_rule_words_on_generated_pools(sc, gap):
@@ -596,6 +598,7 @@ def brute_force(sc: Scenario):
     return best
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios())
 def test_optimum_equals_brute_force(sc):

@@ -98,6 +98,7 @@ def test_an_existing_world_readable_out_is_made_private(small: Path, tmp_path: P
         assert mode(out / name) == 0o600, name
 
 
+@pytest.mark.slow
 def test_run_writes_panel_files_0600_and_shareable_files_0644(oxford: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with umask(0):
@@ -289,6 +290,7 @@ def test_sigterm_unwinds_and_leaves_no_staging(oxford: Path, tmp_path: Path) -> 
 # --------------------------------------------------------------------------- read-only --out
 
 
+@pytest.mark.slow
 def test_a_read_only_out_is_refused_and_leaves_no_copy(small: Path, tmp_path: Path) -> None:
     # --out is the user's own but read-only (0555, files 0444). Root ignores modes, so as root
     # the CLI runs as 'nobody' with Debian's python3 and this venv's packages.
@@ -338,7 +340,7 @@ def test_a_read_only_out_is_refused_and_leaves_no_copy(small: Path, tmp_path: Pa
     message = done.stderr.strip().splitlines()[-1]
     assert message.startswith(f"--out {out}: ") and "Permission denied" in message, message
     assert "Traceback" not in done.stderr
-    assert tree(home) == before  # no staging copy, no work folder, --out untouched
+    assert tree(home) == before, done.stderr  # no staging copy, no work folder, --out untouched
 
 
 def test_an_os_error_while_swapping_is_exit_2_and_leaves_no_copy(
@@ -571,6 +573,7 @@ COUNTER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_many_runs_at_once_lose_no_update(tmp_path: Path) -> None:
     # Each run reads --out and writes it back one higher: with the lock, none is lost, and the
     # work folder (removed by each run as it leaves) never strands a waiting one.

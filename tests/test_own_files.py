@@ -541,6 +541,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.kind for c in CASES])
 def test_a_damaged_output_file_is_exit_2_at_its_cell(
     case: Case, base: tuple[Path, Path], tmp_path: Path

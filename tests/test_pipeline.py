@@ -55,6 +55,7 @@ def _run(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_an_edit_re_solves_exactly_the_stages_that_read_the_edited_file(tmp_path: Path) -> None:
     folder, out = tmp_path / "scenario", tmp_path / "out"
     shutil.copytree(OXFORD, folder)
@@ -80,6 +81,7 @@ def test_an_edit_re_solves_exactly_the_stages_that_read_the_edited_file(tmp_path
     assert again["allocation"]["inputs_checksum"] != before["allocation"]["inputs_checksum"]
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_and_shows_what_it_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

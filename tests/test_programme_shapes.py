@@ -47,6 +47,7 @@ def checked_run(folder: Path, out: Path) -> tuple[list, list, list]:
     return outcomes, matches, events
 
 
+@pytest.mark.slow
 def test_east_herts_is_mandatory_for_every_senior_manager_over_24_months(tmp_path: Path) -> None:
     outcomes, matches, events = checked_run(EAST_HERTS, tmp_path / "out")
     status = {o.applicant_id: o.status for o in outcomes}
@@ -68,15 +69,52 @@ def test_oxford_university_open_mentoring_scheme_has_no_scores_and_no_coaching(
     outcomes, matches, events = checked_run(OXFORD_UNIVERSITY, tmp_path / "out")
     scenario = load_scenario(OXFORD_UNIVERSITY)
     assert not scenario.scores and not scenario.coaches
-    selected = [o for o in outcomes if o.status == "selected"]
+    selected = [o for o in outcomes if o.status == "selected" and o.cohort_id == "main"]
     assert len(selected) == 24  # 26 eligible sign-ups for 24 places: the lottery decides
     assert sum(o.status == "reserve" for o in outcomes) == 2
+    assert {m.participant_id for m in matches} == {o.applicant_id for o in selected}
     assert all(o.score is None for o in outcomes)
     assert all(m.mentor_id and m.coach_id == "" for m in matches)
     assert not any(e.kind == "coaching" for e in events)
     (club,) = [e for e in events if e.session_key == "CLUB1"]  # "launches on 20 March"
     assert club.start.isoformat() == "2024-03-20T12:30:00+00:00" and club.venue_id is None
     assert not list((tmp_path / "out" / "ics").glob("coach-*"))
+
+
+def test_the_confident_managers_two_tracks_share_pod_and_get_no_mentor(tmp_path: Path) -> None:
+    # Seed 001: "The Confident Manager ... with two tracks to support both new and more
+    # experienced managers", beside the mentoring scheme. Each track has its own workshops,
+    # the same two facilitators and one room serve all three, and matching = false keeps the
+    # managers out of the mentors' capacity.
+    outcomes, matches, events = checked_run(OXFORD_UNIVERSITY, tmp_path / "out")
+    cohort = {o.applicant_id: o.cohort_id for o in outcomes if o.status == "selected"}
+    assert sum(c == "cm-new" for c in cohort.values()) == 10
+    assert sum(c == "cm-exp" for c in cohort.values()) == 8
+    assert not {m.participant_id for m in matches} & {
+        p for p, c in cohort.items() if c.startswith("cm-")
+    }
+    keys = {e.cohort_id: set() for e in events}
+    for e in events:
+        keys[e.cohort_id].add(e.session_key)
+    assert keys["cm-new"] == {"CMN1", "CMN2", "CMN3", "CMN4"}
+    assert keys["cm-exp"] == {"CMX1", "CMX2", "CMX3", "CMX4"}
+    for person in ("POD1", "POD2", "V-LGH"):  # shared across tracks: never two at once
+        mine = sorted((e.start, e.end) for e in events if person in (*e.attendee_ids, e.venue_id))
+        assert all(a[1] <= b[0] for a, b in zip(mine, mine[1:], strict=False)), person
+    assert {e.cohort_id for e in events if "POD1" in e.attendee_ids} >= {"main", "cm-new", "cm-exp"}
+
+
+def test_a_coaching_row_held_by_a_track_without_matching_is_bad_input(tmp_path: Path) -> None:
+    folder = tmp_path / "scenario"
+    shutil.copytree(OXFORD_UNIVERSITY, folder)
+    with (folder / "programme.csv").open("a") as f:
+        f.write("CM-COACH,Coaching for new managers,coaching,3,60,,,,,,,CM-new\n")
+    code, output = run_cli("validate", str(folder))
+    assert code == 2
+    rows = (folder / "programme.csv").read_text().count("\n")
+    assert f"programme.csv:{rows}:12: coaching session 'CM-COACH' is held by track(s) CM-new" in (
+        output
+    )
 
 
 def _without(tmp_path: Path, *stems: str, mode: str = "open") -> Path:
@@ -114,6 +152,7 @@ def test_a_scenario_with_only_applicants_allocates_and_says_what_it_skipped(
     assert allocation_violations(scenario, read_allocation(out / "allocation.csv")) == []
 
 
+@pytest.mark.slow
 def test_a_run_over_an_earlier_one_removes_the_files_of_stages_it_no_longer_has(
     tmp_path: Path,
 ) -> None:
@@ -135,6 +174,7 @@ def test_a_run_over_an_earlier_one_removes_the_files_of_stages_it_no_longer_has(
     assert not names & {"matches.csv", "calendar.csv", "ics", "changes.csv", "notices.csv"}
 
 
+@pytest.mark.slow
 def test_a_run_removes_the_file_of_a_scheme_taken_out_of_the_toml(tmp_path: Path) -> None:
     folder = tmp_path / "scenario"
     shutil.copytree(OXFORD_UNIVERSITY, folder)
@@ -204,6 +244,7 @@ def test_a_coaching_session_without_coaches_is_bad_input_at_its_kind_cell(tmp_pa
     ]
 
 
+@pytest.mark.slow
 def test_online_sessions_book_no_venue_and_in_person_ones_do(tmp_path: Path) -> None:
     out = tmp_path / "out"
     _, matches, events = checked_run(EAST_HERTS, out)
@@ -287,6 +328,7 @@ def _fixed(tmp_path: Path, key: str, day: str, clock: str = "") -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_fixed_date_and_time_is_kept_even_off_the_group_weekdays(tmp_path: Path) -> None:
     # W01 is in month 2 (May 2024); 15 May is a Wednesday, not a group weekday (Tue).
     folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
@@ -296,6 +338,7 @@ def test_a_fixed_date_and_time_is_kept_even_off_the_group_weekdays(tmp_path: Pat
     assert w01.start.isoformat() == "2024-05-15T13:00:00+01:00"
 
 
+@pytest.mark.slow
 def test_the_checker_refuses_a_fixed_session_moved(tmp_path: Path) -> None:
     folder = _fixed(tmp_path, "W01", "2024-05-15", "13:00")
     out = tmp_path / "out"

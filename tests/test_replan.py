@@ -6,6 +6,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from icalendar import Calendar
 
@@ -21,6 +22,7 @@ def cli(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_a_coach_week_off_moves_only_that_coach_in_that_week(oxford: Path, tmp_path: Path) -> None:
     out = oxford / "out"
     cli("run", str(oxford))

@@ -57,6 +57,7 @@ def places_they_could_take(scenario: Scenario, outcomes, applicant_id: str) -> l
     ]
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios())
 def test_every_reserve_can_lawfully_take_some_selected_place(scenario: Scenario) -> None:
@@ -69,6 +70,7 @@ def test_every_reserve_can_lawfully_take_some_selected_place(scenario: Scenario)
             assert places_they_could_take(scenario, result.outcomes, o.applicant_id), o
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios())
 def test_replaced_by_is_the_brute_force_best_and_withdraw_takes_them(scenario: Scenario) -> None:

@@ -83,6 +83,7 @@ def brute_force(scenario: Scenario) -> tuple[tuple[int, ...], list[dict[str, str
     return (best, winners) if best is not None else None
 
 
+@pytest.mark.slow
 @FAST
 @given(over_and_above_scenarios())
 def test_over_and_above_matches_the_brute_force_and_passes_the_checker(
@@ -105,6 +106,7 @@ def test_over_and_above_matches_the_brute_force_and_passes_the_checker(
     assert result.report.status == "optimal"
 
 
+@pytest.mark.slow
 @FAST
 @given(over_and_above_scenarios())
 def test_withdraw_under_over_and_above_takes_the_brute_force_best(scenario: Scenario) -> None:
@@ -169,6 +171,7 @@ def one_fence_scenarios(draw) -> Scenario:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(one_fence_scenarios())
 def test_over_and_above_never_selects_fewer_members(scenario: Scenario) -> None:
@@ -205,6 +208,7 @@ def test_over_and_above_reserves_put_whoever_a_withdrawal_brings_in_first() -> N
     assert [o.applicant_id for o in reserves[:2]] == ["A037", "A020"]  # by merit among them
 
 
+@pytest.mark.slow
 @FAST
 @given(over_and_above_scenarios())
 def test_highs_reference_reaches_the_same_levels_over_and_above(scenario: Scenario) -> None:
@@ -221,6 +225,7 @@ def test_highs_reference_reaches_the_same_levels_over_and_above(scenario: Scenar
     )
 
 
+@pytest.mark.slow
 def test_generated_multi_cohort_scenario_over_and_above(tmp_path: Path) -> None:
     """Several cohorts, spread limits and a share-based ring fence: CP-SAT, HiGHS and the
     checker agree, and withdraw keeps it lawful."""
@@ -248,6 +253,7 @@ def test_generated_multi_cohort_scenario_over_and_above(tmp_path: Path) -> None:
     assert check_withdrawal(scenario, result.outcomes, after.outcomes, leaver) == []
 
 
+@pytest.mark.slow
 def test_set_and_compare_show_both_readings_and_who_changes(oxford: Path, tmp_path: Path) -> None:
     flip = "selection.ring_fence.0.reading=over_and_above"
     code, output = invoke(
@@ -263,6 +269,7 @@ def test_set_and_compare_show_both_readings_and_who_changes(oxford: Path, tmp_pa
     assert "under-represented over-and-above: selects A013, A031" in shortcut
 
 
+@pytest.mark.slow
 def test_explain_and_feedback_words_name_the_kind_of_place(oxford: Path, tmp_path: Path) -> None:
     flip = ["--set", "selection.ring_fence.0.reading=over_and_above"]
     out = ["--out", str(tmp_path / "o")]

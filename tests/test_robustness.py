@@ -79,6 +79,7 @@ def test_zero_noise_reproduces_the_allocation_exactly(oxford: Path, tmp_path: Pa
         assert row["close_call"] == "no"
 
 
+@pytest.mark.slow
 def test_a_clear_winner_stays_while_tied_applicants_split(tmp_path: Path) -> None:
     scenario = write_tied(tmp_path / "tied")
     code, output = robustness(

@@ -32,6 +32,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return outs[0], outs[1]
 
 
+@pytest.mark.slow
 def test_run_writes_every_output_and_each_passes_its_checker(runs: tuple[Path, Path]) -> None:
     from .conftest import OXFORD
 

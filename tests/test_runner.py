@@ -60,6 +60,7 @@ def test_the_earliest_failing_task_is_raised_as_the_same_error() -> None:
     assert caught.value.problems == [Problem("tasks.csv", 1, 1, "task -1 is negative")]
 
 
+@pytest.mark.slow
 def test_small_runs_stay_in_process_and_larger_ones_use_the_pool(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

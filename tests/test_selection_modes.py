@@ -169,6 +169,7 @@ def test_checker_catches_an_open_lottery_loser_placed_over_a_winner(tmp_path: Pa
     )
 
 
+@pytest.mark.slow
 @FAST
 @given(scenarios(), st.sampled_from(["open", "mandatory"]))
 def test_modes_match_brute_force_and_pass_the_checker(scenario: Scenario, mode: str) -> None:

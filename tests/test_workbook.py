@@ -54,6 +54,7 @@ def test_the_workbook_has_every_sheet_with_frozen_filtered_headers(built) -> Non
     assert stat.S_IMODE(os.stat(out / "panel.xlsx").st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_no_cell_is_a_live_formula(built) -> None:
     _, out = built
     book = load_workbook(out / "panel.xlsx")

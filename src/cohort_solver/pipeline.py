@@ -606,7 +606,7 @@ def _rematch(
     """The newcomer gets a mentor and a coach; every pair still lawful is kept."""
     if "matching" in skipped:
         return _Updated(notes=[f"matches.csv: skipped ({skipped['matching']})"])
-    chosen = {o.applicant_id for o in allocation.selected()}
+    chosen = {o.applicant_id for o in scenario.matched(allocation.selected())}
     old = read_matches(earlier.out / "matches.csv") if present["matches"] else None
     kept = [m for m in old or () if m.participant_id in chosen]
     matching = match(scenario, allocation, options, previous=kept if old else None)
@@ -689,7 +689,9 @@ def allocation_files(
     """allocation.csv, the decision log and feedback.csv (``rows`` when already worked out),
     which must never be left stale beside it."""
     return {
-        "allocation.csv": allocation_csv(allocation.outcomes),
+        "allocation.csv": allocation_csv(
+            allocation.outcomes, scenario.cohort_tracks() if scenario.has_tracks else None
+        ),
         "decision_log.csv": decision_log_csv(allocation.outcomes),
         "feedback.csv": feedback_csv(feedback(scenario, allocation) if rows is None else rows),
     }
@@ -782,7 +784,7 @@ class Earlier:
             path, mentoring=bool(scenario.mentors), coaching=bool(scenario.coaches)
         )
         if sorted(m.participant_id for m in matches) != sorted(
-            o.applicant_id for o in allocation.selected()
+            o.applicant_id for o in scenario.matched(allocation.selected())
         ):
             return None  # the allocation has changed since: match again
         return matches
@@ -935,10 +937,13 @@ def validation_summary(scenario: Scenario) -> list[str]:
         f"{programme.name} ({programme.organisation})",
         f"  applicants: {len(pool)} ({len(eligible)} eligible), scores: {len(scenario.scores)} rows",
     ]
+    lines += _track_lines(scenario)
     for cohort in scenario.cohorts:
         can_join = sum(cohort.id in c.cohorts for c in eligible)
+        track = f" (track {cohort.track})" if cohort.track else ""
         lines.append(
-            f"  cohort {cohort.id}: {cohort.places} places, {can_join} eligible applicants can join"
+            f"  cohort {cohort.id}{track}: {cohort.places} places, {can_join} eligible "
+            "applicants can join"
         )
     shown = _eligible_members_shown(scenario, [c.id for c in eligible])
     for rf in scenario.settings.selection.ring_fence:
@@ -951,6 +956,22 @@ def validation_summary(scenario: Scenario) -> list[str]:
         f"venues: {len(scenario.venues)}"
     )
     return lines + stage_lines(scenario)
+
+
+def _track_lines(scenario: Scenario) -> list[str]:
+    """One line per [[tracks]] table: its name, grade band, months and sessions."""
+    from cohort_solver.stages.allocate.eligibility import track_band_words
+
+    lines = []
+    for track in scenario.settings.tracks:
+        months = f", months {track.months[0]}-{track.months[1]}" if track.months else ""
+        held = sum(scenario.track_holds(track.id, s) for s in scenario.programme)
+        lines.append(
+            f"  track {track.label}: grades {track_band_words(scenario, track.id)}{months}, "
+            f"{held} sessions"
+            + ("" if track.matching else ", no mentor or coach (matching = false)")
+        )
+    return lines
 
 
 def _eligible_members_shown(scenario: Scenario, eligible: list[str]) -> set[str]:

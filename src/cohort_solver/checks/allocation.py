@@ -66,15 +66,23 @@ def _dec(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
-def eligible_grades(scenario: Scenario) -> set[int]:
-    """The eligible grades as applicants' grade values: with a [grades] order, the position
-    of each label (case-insensitive), else the whole numbers themselves."""
+def eligible_grades(scenario: Scenario, listed: Sequence[int | str] | None = None) -> set[int]:
+    """The eligible grades (``listed``, default [selection]'s) as applicants' grade values:
+    with a [grades] order, the position of each label (case-insensitive), else the whole
+    numbers themselves."""
     grades = scenario.settings.grades
-    listed = scenario.settings.selection.eligible_grades
+    if listed is None:
+        listed = scenario.settings.selection.eligible_grades
     if grades is None:
         return {int(g) for g in listed}
     folded = [label.casefold() for label in grades.order]
     return {folded.index(str(g).strip().casefold()) for g in listed}
+
+
+def track_band(scenario: Scenario, track_id: str | None) -> set[int]:
+    """A track's grade band (its own eligible_grades, else [selection]'s)."""
+    track = next((t for t in scenario.settings.tracks if t.id == track_id), None)
+    return eligible_grades(scenario, None if track is None else track.eligible_grades)
 
 
 def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
@@ -85,7 +93,7 @@ def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
     for a in scenario.applicants:
         score = scores.get(a.applicant_id)
         failed = []
-        if a.grade not in grades:
+        if _wrong_grade(scenario, a.applicant_id, grades):
             failed.append("grade")
         if not a.probation_passed:
             failed.append("probation")
@@ -99,22 +107,79 @@ def expected_failures(scenario: Scenario) -> dict[str, list[str]]:
             failed.append("not_scored")
         elif score < Decimal(str(selection.min_score)):
             failed.append("below_min_score")
-        if not acceptable(scenario, a.applicant_id):
+        if not admitted(scenario, a.applicant_id):
             failed.append("no_cohort")
         failures[a.applicant_id] = failed
     return failures
 
 
-def acceptable(scenario: Scenario, applicant_id: str) -> list[str]:
+def _wrong_grade(scenario: Scenario, applicant_id: str, grades: set[int]) -> bool:
+    """Without tracks: not an eligible grade. With tracks: no cohort open to them is in a track
+    whose band holds their grade (none open: no track they applied to has it in its band)."""
+    applicant = next(a for a in scenario.applicants if a.applicant_id == applicant_id)
+    tracks = scenario.settings.tracks
+    if not tracks:
+        return applicant.grade not in grades
+    track_of = {c.id: c.track for c in scenario.cohorts}
+    open_cohorts = admitted(scenario, applicant_id)
+    if open_cohorts:
+        return all(applicant.grade not in track_band(scenario, track_of[c]) for c in open_cohorts)
+    wanted = applicant.tracks or [t.id for t in tracks]
+    return all(applicant.grade not in track_band(scenario, t) for t in wanted)
+
+
+def admitted(scenario: Scenario, applicant_id: str) -> list[str]:
+    """The cohorts open to the applicant's council and their lists, in preference order (with
+    tracks: only those of the tracks they applied to, by their order, else toml order)."""
     applicant = next(a for a in scenario.applicants if a.applicant_id == applicant_id)
     cohorts = scenario.cohorts
-    open_to = [c.id for c in cohorts if c.councils is None or applicant.council in c.councils]
-    wanted = list(applicant.cohorts) if applicant.cohorts else [c.id for c in cohorts]
+    open_to = [c for c in cohorts if c.councils is None or applicant.council in c.councils]
+    track_ids = [t.id for t in scenario.settings.tracks]
+    if track_ids:
+        order = list(dict.fromkeys(applicant.tracks)) or track_ids
+        open_to = [c for t in order for c in open_to if c.track == t]
+    open_ids = [c.id for c in open_to]
+    wanted = list(applicant.cohorts) if applicant.cohorts else open_ids
     result = []
     for cohort_id in wanted:
-        if cohort_id in open_to and cohort_id not in result:
+        if cohort_id in open_ids and cohort_id not in result:
             result.append(cohort_id)
     return result
+
+
+def acceptable(scenario: Scenario, applicant_id: str) -> list[str]:
+    """The cohorts the applicant may join, in preference order: those admitted, and with
+    tracks only the cohorts whose track's band holds their grade."""
+    result = admitted(scenario, applicant_id)
+    if not scenario.settings.tracks:
+        return result
+    grade = next(a.grade for a in scenario.applicants if a.applicant_id == applicant_id)
+    track_of = {c.id: c.track for c in scenario.cohorts}
+    return [c for c in result if grade in track_band(scenario, track_of[c])]
+
+
+def check_tracks(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
+    """With tracks: every participant's cohort is in a track they applied to (their tracks
+    column, or any) and whose grade band holds their grade."""
+    if not scenario.settings.tracks:
+        return []
+    track_of = {c.id: c.track for c in scenario.cohorts}
+    applicants = {a.applicant_id: a for a in scenario.applicants}
+    out = []
+    for o in outcomes:
+        if o.status != "selected" or o.cohort_id not in track_of:
+            continue
+        applicant, track = applicants[o.applicant_id], track_of[o.cohort_id]
+        if applicant.tracks and track not in applicant.tracks:
+            out.append(
+                f"{o.applicant_id}: in cohort {o.cohort_id} of track {track}, not applied to"
+            )
+        if applicant.grade not in track_band(scenario, track):
+            out.append(
+                f"{o.applicant_id}: in cohort {o.cohort_id}, but their grade is outside track "
+                f"{track}'s band"
+            )
+    return out
 
 
 def lottery(scenario: Scenario) -> dict[str, int]:
@@ -132,8 +197,16 @@ def members(scenario: Scenario, applicant_id: str, ring_fence: str) -> bool:
     return any(applicant.groups.get(g, False) for g in rf.groups)
 
 
-def minimum(scenario: Scenario, ring_fence_name: str, places: int) -> int:
+def minimum(
+    scenario: Scenario, ring_fence_name: str, places: int, cohort_id: str | None = None
+) -> int:
+    """Places a ring fence holds in a cohort of ``places``; with ``cohort_id``, none when the
+    ring fence names tracks and the cohort's track is not one of them."""
     rf = next(r for r in scenario.settings.selection.ring_fence if r.name == ring_fence_name)
+    if rf.tracks is not None and cohort_id is not None:
+        track = next((c.track for c in scenario.cohorts if c.id == cohort_id), None)
+        if track not in rf.tracks:
+            return 0
     if rf.min_places is not None:
         return min(places, rf.min_places)
     return min(places, math.ceil(Fraction(str(rf.min_share)) * places))
@@ -232,7 +305,8 @@ def check_hold(scenario: Scenario, outcomes: Sequence[Decision]) -> list[str]:
             continue
         for cohort_id, ids in _selected(scenario, outcomes).items():
             outsiders = sum(not members(scenario, i, rf.name) for i in ids)
-            allowed = places[cohort_id] - minimum(scenario, rf.name, places[cohort_id])
+            held = minimum(scenario, rf.name, places[cohort_id], cohort_id)
+            allowed = places[cohort_id] - held
             if outsiders > allowed:
                 problems.append(
                     f"cohort {cohort_id}: {outsiders} non-members of '{rf.name}' (hold allows {allowed})"
@@ -394,7 +468,7 @@ def reading_key(scenario: Scenario, placement: dict[str, str]) -> tuple[int, ...
             if rf.reading == "minimum_guarantee":
                 guaranteed += min(
                     sum(members(scenario, i, rf.name) for i in ids),
-                    minimum(scenario, rf.name, cohort.places),
+                    minimum(scenario, rf.name, cohort.places, cohort.id),
                 )
         picked = open_places_taken(scenario, cohort.id, ids)
         first[0] += len(picked)
@@ -621,6 +695,7 @@ RULES = (
     check_eligibility,
     check_scores,
     check_acceptable_cohort,
+    check_tracks,
     check_places,
     check_spread,
     check_hold,
@@ -653,7 +728,7 @@ def objective(scenario: Scenario, placement: dict[str, str]) -> tuple[int, int, 
                 continue
             fill += min(
                 sum(members(scenario, i, rf.name) for i in ids),
-                minimum(scenario, rf.name, cohort.places),
+                minimum(scenario, rf.name, cohort.places, cohort.id),
             )
     return (
         fill,

@@ -44,6 +44,30 @@ def _sessions(scenario: Scenario) -> dict[str, Session]:
     return {s.session_key: s for s in scenario.programme}
 
 
+def _track_of(scenario: Scenario) -> dict[str, str | None]:
+    """cohort id -> its track (None without [[tracks]])."""
+    return {c.id: c.track for c in scenario.cohorts}
+
+
+def _holds(scenario: Scenario, track_id: str | None, session: Session) -> bool:
+    """A cohort of this track holds the session: no tracks; or the session's track column is
+    blank or names the track, and the session's month is within the track's months."""
+    if track_id is None:
+        return True
+    if session.tracks and track_id not in session.tracks:
+        return False
+    track = next(t for t in scenario.settings.tracks if t.id == track_id)
+    return track.months is None or track.months[0] <= session.month <= track.months[1]
+
+
+def _holding(
+    scenario: Scenario, session: Session, members: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The cohorts (with their participants) that hold this session."""
+    track_of = _track_of(scenario)
+    return {c: p for c, p in members.items() if _holds(scenario, track_of.get(c), session)}
+
+
 def _runs(scenario: Scenario) -> dict[str, Run]:
     """event id -> the run of runs.csv it is (runs/<session_key>/<run>)."""
     return {run_event_id(r.session_key, r.run): r for r in scenario.runs}
@@ -116,11 +140,13 @@ def expected_attendees(
     for session in scenario.programme:
         if session.kind == "flexible":
             continue  # who attends which run is the solver's choice: see check_runs
+        holding = _holding(scenario, session, members)  # its track's template, with tracks
         if session.cohorts or session.kind == "action_learning":
-            for event_id, pids in _groups_of(session, members, sets or {}).items():
+            held_sets = {c: g for c, g in (sets or {}).items() if c in holding}
+            for event_id, pids in _groups_of(session, holding, held_sets).items():
                 expected[event_id] = together(session, pids)
             continue
-        for cohort_id, pids in members.items():
+        for cohort_id, pids in holding.items():
             if session.per_participant:
                 for pid in pids:
                     expected[f"{cohort_id}/{session.session_key}/{pid}"] = one_to_one(session, pid)
@@ -206,6 +232,27 @@ def check_every_session_placed(
             out.append(f"{event_id}: attendees who are not part of it {sorted(extra)}")
     for event_id in sorted(expected.keys() - by_id.keys()):
         out.append(f"{event_id}: not on the calendar")
+    return out
+
+
+def check_track_templates(scenario: Scenario, events: Sequence[Event]) -> list[str]:
+    """With tracks, each cohort's events are its track's template: every event of a cohort
+    (or of each cohort a joint event joins) is a session its track holds."""
+    if not scenario.settings.tracks:
+        return []
+    sessions, track_of = _sessions(scenario), _track_of(scenario)
+    out = []
+    for e in events:
+        session = sessions.get(e.session_key)
+        if session is None:
+            continue  # check_every_session_placed reports it
+        for cohort in cohorts_in(e.cohort_id):
+            track = track_of.get(cohort)
+            if not _holds(scenario, track, session):
+                out.append(
+                    f"{e.event_id}: cohort {cohort} (track {track}) holds {e.session_key}, "
+                    "which is not in its track's template"
+                )
     return out
 
 
@@ -417,11 +464,16 @@ def learning_sets_of(
 ) -> dict[str, dict[str, tuple[str, ...]]]:
     """cohort -> set label -> its participants, as the calendar's events of the cohort's first
     action learning session (in programme order) have them."""
-    first = next((s.session_key for s in scenario.programme if s.kind == "action_learning"), None)
+    learning = [s for s in scenario.programme if s.kind == "action_learning"]
+    track_of = _track_of(scenario)
+    first = {  # with tracks, each cohort's first is its own track's
+        c: next((s.session_key for s in learning if _holds(scenario, t, s)), None)
+        for c, t in track_of.items()
+    }
     applicants = {a.applicant_id for a in scenario.applicants}
     sets: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
     for e in events:
-        if e.session_key == first and e.kind == "action_learning":
+        if e.kind == "action_learning" and e.session_key == first.get(e.cohort_id):
             label = e.event_id.rsplit("/", 1)[-1]
             sets[e.cohort_id][label] = tuple(sorted(set(e.attendee_ids) & applicants))
     return dict(sets)
@@ -440,7 +492,10 @@ def check_learning_sets(
     low, high = LEARNING_SET_SIZES
     sets = learning_sets_of(scenario, events)
     out = []
+    learning = [s for s in scenario.programme if s.kind == "action_learning"]
     for cohort, pids in sorted(_members(selected).items()):
+        if not any(_holding(scenario, s, {cohort: pids}) for s in learning):
+            continue  # its track has no action learning
         labelled = sets.get(cohort, {})
         groups = list(labelled.values())
         placed = sorted(p for g in groups for p in g)
@@ -479,8 +534,9 @@ def _same_sets_every_session(
 ) -> list[str]:
     applicants = {a.applicant_id for a in scenario.applicants}
     out = []
+    track = _track_of(scenario).get(cohort)
     for s in scenario.programme:
-        if s.kind != "action_learning":
+        if s.kind != "action_learning" or not _holds(scenario, track, s):
             continue
         mine = {
             e.event_id.rsplit("/", 1)[-1]: tuple(sorted(set(e.attendee_ids) & applicants))
@@ -582,7 +638,7 @@ def check_runs(
     out += [f"{eid}: placed {n} times" for eid, n in sorted(placed.items()) if n > 1]
     members = _members(selected)
     for key, session in sessions.items():
-        must = set(flexible_participants(session, members))
+        must = set(flexible_participants(scenario, session, members))
         for pid in sorted(must):
             mine = seen[key].get(pid, [])
             if len(mine) != 1:
@@ -636,7 +692,9 @@ def run_balance(scenario: Scenario, selected: Sequence[Decision], events: Sequen
         if session.kind != "flexible":
             continue
         mine = [r for r in scenario.runs if r.session_key == session.session_key]
-        share = math.ceil(len(flexible_participants(session, members)) / max(1, len(mine)))
+        share = math.ceil(
+            len(flexible_participants(scenario, session, members)) / max(1, len(mine))
+        )
         for r in mine:
             total += max(0, load.get(run_event_id(r.session_key, r.run), 0) - share)
     return total
@@ -652,6 +710,7 @@ def violations(
     return [
         *check_every_session_placed(scenario, selected, matches, events),
         *check_in_programme_month(scenario, events),
+        *check_track_templates(scenario, events),
         *check_weekdays_and_bank_holidays(scenario, events),
         *check_working_hours(scenario, events),
         *check_working_days(scenario, events),

@@ -14,7 +14,7 @@ from cohort_solver.domain.scenario import Applicant, Scenario
 
 
 def _participants(scenario: Scenario, selected: Sequence[Decision]) -> dict[str, Applicant]:
-    ids = {o.applicant_id for o in selected if o.status == "selected"}
+    ids = {o.applicant_id for o in scenario.matched(selected)}  # a track may have none
     return {a.applicant_id: a for a in scenario.applicants if a.applicant_id in ids}
 
 

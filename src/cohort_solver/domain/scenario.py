@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,9 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    from cohort_solver.domain.results import Decision
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -331,15 +334,34 @@ class RingFence(_Settings):
     # over_and_above: the held places come on top of the open places, which are filled on
     # merit from everyone first (contract: "Two readings of a ring fence").
     reading: Literal["minimum_guarantee", "over_and_above"] = "minimum_guarantee"
+    # With [[tracks]]: the tracks in whose cohorts it holds places; None = every cohort.
+    tracks: list[str] | None = Field(default=None, min_length=1)
 
     @model_serializer(mode="wrap")
     def _default_reading_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
         # solution.json echoes the settings: the default reading is left out, so a scenario
-        # written before readings existed gives the same bytes.
+        # written before readings existed gives the same bytes (and so is tracks unsaid).
         data = handler(self)
         if isinstance(data, dict) and data.get("reading") == "minimum_guarantee":
             del data["reading"]
+        if isinstance(data, dict) and data.get("tracks") is None:
+            data.pop("tracks", None)
         return data
+
+    @model_validator(mode="after")
+    def _tracks_under_a_minimum_guarantee(self) -> RingFence:
+        if self.tracks is not None and self.reading == "over_and_above":
+            raise ValueError(
+                f"ring fence {self.name!r}: tracks is for minimum-guarantee ring fences; an "
+                "over-and-above ring fence holds places in every cohort"
+            )
+        return self
+
+    def minimum_in(self, cohort: Cohort) -> int:
+        """Places held for members in ``cohort``: none in a cohort outside its ``tracks``."""
+        if self.tracks is not None and cohort.track not in self.tracks:
+            return 0
+        return self.minimum(cohort.places)
 
     @model_validator(mode="after")
     def _one_minimum(self) -> RingFence:
@@ -589,6 +611,62 @@ class CohortSettings(_Settings):
     id: str = Field(min_length=1)
     places: Count | None = None
     councils: list[str] | None = None
+    track: str | None = None  # the [[tracks]] id this cohort belongs to (with tracks only)
+
+    @model_serializer(mode="wrap")
+    def _no_track_unsaid(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Without tracks the settings dump (solution.json) reads as it did before.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("track") is None:
+            data.pop("track", None)
+        return data
+
+
+class TrackSettings(_Settings):
+    """One ``[[tracks]]`` table: a track or tier of the programme, with its own session
+    template (programme.csv rows whose ``track`` names it, and the common rows), grade band,
+    places per cohort, cohorts and months."""
+
+    display = frozenset({"name"})
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    # The track's grade band; None: [selection] eligible_grades.
+    eligible_grades: list[Grade | str] | None = Field(default=None, min_length=1)
+    places: Count | None = None  # places per cohort of this track; None: [selection] places
+    # [first, last] programme month of the track; None: every month of the programme.
+    months: list[Annotated[int, Field(ge=1, le=MAX_MONTH)]] | None = Field(
+        default=None, min_length=2, max_length=2
+    )
+    # False: the track's participants are outside matching (no mentor, no coach), as for a
+    # workshop-only programme beside a mentoring scheme.
+    matching: StrictBool = True
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if ";" in value or value.strip() != value or value.casefold() == ALL_COHORTS:
+            raise ValueError(
+                f"track id {value!r} may not contain ';', spaces at its ends, or be 'all'"
+            )
+        return value
+
+    @field_validator("months")
+    @classmethod
+    def _first_before_last(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(
+                f"months = [{value[0]}, {value[1]}]: the first month is after the last"
+            )
+        return value
+
+    @property
+    def label(self) -> str:
+        """How the track reads in explanations: ``AM (Aspiring Manager)``."""
+        return f"{self.id} ({self.name})" if self.name and self.name != self.id else self.id
+
+    def holds_month(self, month: int) -> bool:
+        return self.months is None or self.months[0] <= month <= self.months[1]
 
 
 class MatchingWeights(_Settings):
@@ -704,6 +782,7 @@ class Settings(_Settings):
     impact: ImpactSettings = ImpactSettings()
     markets: list[MarketSettings] = []
     grades: GradeSettings | None = None
+    tracks: list[TrackSettings] = []
 
     @model_validator(mode="after")
     def _eligible_grades_known(self) -> Settings:
@@ -749,26 +828,65 @@ class Settings(_Settings):
         dumped: dict[str, Any] = handler(self)
         if not self.markets:
             dumped.pop("markets", None)
+        if not self.tracks:
+            dumped.pop("tracks", None)  # no tracks: the dump reads as it did before
         return dumped
 
+    def grade_positions(self, listed: Sequence[int | str]) -> frozenset[int]:
+        """Eligible grades as the applicants' grade values (positions, with an order)."""
+        grades = self.grades
+        if grades is None:
+            return frozenset(int(g) for g in listed)
+        return frozenset(grades.position(str(g)) or 0 for g in listed)
+
+    def track(self, track_id: str | None) -> TrackSettings | None:
+        return next((t for t in self.tracks if t.id == track_id), None)
+
+    def track_grades(self, track: TrackSettings) -> list[int | str]:
+        """A track's grade band, as written (default: [selection] eligible_grades)."""
+        if track.eligible_grades is not None:
+            return list(track.eligible_grades)
+        return list(self.selection.eligible_grades)
+
     def cohort_list(self) -> list[Cohort]:
-        """The cohorts with their places resolved (default: one cohort ``main``)."""
+        """The cohorts with their places resolved (default: one cohort ``main``; with tracks
+        and no [[cohorts]], one cohort per track, named after it)."""
+        if not self.cohorts and self.tracks:
+            return [
+                Cohort(
+                    id=t.id,
+                    places=self.selection.places if t.places is None else t.places,
+                    councils=None,
+                    track=t.id,
+                )
+                for t in self.tracks
+            ]
         if not self.cohorts:
             return [Cohort(id="main", places=self.selection.places, councils=None)]
         return [
             Cohort(
                 id=c.id,
-                places=self.selection.places if c.places is None else c.places,
+                places=self._cohort_places(c),
                 councils=None if c.councils is None else tuple(c.councils),
+                track=c.track,
             )
             for c in self.cohorts
         ]
+
+    def _cohort_places(self, cohort: CohortSettings) -> int:
+        if cohort.places is not None:
+            return cohort.places
+        track = self.track(cohort.track)
+        if track is not None and track.places is not None:
+            return track.places
+        return self.selection.places
 
 
 class Cohort(Record):
     id: str
     places: int
     councils: tuple[str, ...] | None
+    track: str | None = None  # its [[tracks]] id; None without tracks
 
 
 Names = tuple[str, ...]
@@ -789,6 +907,8 @@ class Applicant(Record):
     development_needs: Names = ()
     working_days: tuple[Weekday, ...] = FULL_WEEK
     cohorts: Names = ()
+    # The tracks column: the [[tracks]] applied to, in preference order; () = every track.
+    tracks: Names = ()
 
     @property
     def area(self) -> tuple[str, str]:
@@ -899,6 +1019,8 @@ class Session(Record):
     # The invite column: who else is invited, in the coordinator's words ("Stepping Up alumni
     # of earlier cohorts"); a note in the feeds, not attendees the calendar books.
     invite: str = ""
+    # The track column: the [[tracks]] whose cohorts hold this session; () = every track.
+    tracks: Names = ()
 
     @field_validator("mode")
     @classmethod
@@ -1044,11 +1166,21 @@ def run_number(event_id: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def flexible_participants(session: Session, members: Mapping[str, Sequence[str]]) -> list[str]:
-    """Who must attend one run of a flexible session: every participant of every cohort,
-    sorted. The one place this is decided, for the solver and the checker alike (a track
-    filter belongs here)."""
-    return sorted({pid for pids in members.values() for pid in pids})
+def flexible_participants(
+    scenario: Scenario, session: Session, members: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """Who must attend one run of a flexible session: every participant of every cohort whose
+    track holds it (every cohort, without tracks), sorted. The one place this is decided, for
+    the solver and the checker alike."""
+    tracks = scenario.cohort_tracks()
+    return sorted(
+        {
+            pid
+            for cohort, pids in members.items()
+            if scenario.track_holds(tracks.get(cohort), session)
+            for pid in pids
+        }
+    )
 
 
 class Person(Record):
@@ -1120,6 +1252,35 @@ class Scenario(BaseModel):
     @property
     def cohorts(self) -> list[Cohort]:
         return self.settings.cohort_list()
+
+    @property
+    def has_tracks(self) -> bool:
+        return bool(self.settings.tracks)
+
+    def track_holds(self, track_id: str | None, session: Session) -> bool:
+        """Whether the cohorts of a track hold ``session``: the track's own rows and the common
+        ones (blank track), within the track's months. Without tracks every cohort holds all."""
+        if track_id is None:
+            return True
+        if session.tracks and track_id not in session.tracks:
+            return False
+        track = self.settings.track(track_id)
+        return track is None or track.holds_month(session.month)
+
+    def matched(self, selected: Sequence[Decision]) -> list[Decision]:
+        """The selected participants matching serves: all, but those in cohorts of a track
+        with ``matching = false``. The one place this is decided (solver and checker)."""
+        tracks = self.cohort_tracks()
+        served = []
+        for decision in selected:
+            track = self.settings.track(tracks.get(decision.cohort_id or ""))
+            if decision.status == "selected" and (track is None or track.matching):
+                served.append(decision)
+        return served
+
+    def cohort_tracks(self) -> dict[str, str | None]:
+        """cohort id -> its track id (None without tracks)."""
+        return {c.id: c.track for c in self.cohorts}
 
     def ring_fence_groups(self) -> list[str]:
         """Every protected-characteristic column named by a ring fence, in toml order."""

@@ -112,22 +112,48 @@ def lottery_ranks(applicant_ids: Iterable[str], seed: int) -> dict[str, int]:
 class _Admissions:
     """The cohorts each applicant may join: their own list (or every cohort open to their
     council), in preference order, keeping only cohorts that admit their council. Worked out once
-    per council (100k applicants, 300 cohorts)."""
+    per council (100k applicants, 300 cohorts). With tracks, only the cohorts of the tracks they
+    applied to (their ``tracks``, or every track), in that order, and of those only the cohorts
+    whose track's grade band holds their grade are acceptable."""
 
-    def __init__(self, cohorts: Sequence[Cohort]):
-        self.cohorts = cohorts
-        self.by_council: dict[str, tuple[str, ...]] = {}
+    def __init__(self, scenario: Scenario):
+        settings = scenario.settings
+        self.cohorts: Sequence[Cohort] = scenario.cohorts
+        self.by_council: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self.tracks = [t.id for t in settings.tracks]
+        self.track_of = {c.id: c.track for c in self.cohorts}
+        self.bands = {
+            t.id: settings.grade_positions(settings.track_grades(t)) for t in settings.tracks
+        }
 
-    def acceptable(self, applicant: Applicant) -> tuple[str, ...]:
-        council = applicant.council
-        if council not in self.by_council:
-            self.by_council[council] = tuple(
-                c.id for c in self.cohorts if c.councils is None or council in c.councils
-            )
-        admitted = self.by_council[council]
+    def admitted(self, applicant: Applicant) -> tuple[str, ...]:
+        """The cohorts the applicant's council and lists allow, grade aside."""
+        wanted = tuple(dict.fromkeys(applicant.tracks)) if self.tracks else ()
+        key = (applicant.council, wanted)
+        if key not in self.by_council:
+            council = applicant.council
+            open_to = [c for c in self.cohorts if c.councils is None or council in c.councils]
+            if self.tracks:
+                order = {t: i for i, t in enumerate(wanted or self.tracks)}
+                open_to = sorted(
+                    (c for c in open_to if c.track in order), key=lambda c: order[c.track or ""]
+                )
+            self.by_council[key] = tuple(c.id for c in open_to)
+        admitted = self.by_council[key]
         if not applicant.cohorts:
             return admitted
         return tuple(c for c in dict.fromkeys(applicant.cohorts) if c in admitted)
+
+    def in_band(self, applicant: Applicant, cohort_id: str) -> bool:
+        return applicant.grade in self.bands[self.track_of[cohort_id] or ""]
+
+    def wrong_grade(self, applicant: Applicant, admitted: Sequence[str]) -> bool:
+        """With tracks: no cohort open to them is in a track whose band holds their grade (none
+        open: no track they applied to has their grade in its band)."""
+        if admitted:
+            return not any(self.in_band(applicant, c) for c in admitted)
+        wanted = applicant.tracks or self.tracks
+        return not any(applicant.grade in self.bands.get(t, ()) for t in wanted)
 
 
 def candidates(scenario: Scenario) -> list[Candidate]:
@@ -136,21 +162,27 @@ def candidates(scenario: Scenario) -> list[Candidate]:
     # Open and mandatory selections place people without a panel: scores are not read.
     scores = aggregate_scores(scenario) if selection.scored else {}
     lottery = lottery_ranks((a.applicant_id for a in scenario.applicants), selection.seed)
-    admissions = _Admissions(scenario.cohorts)
+    admissions = _Admissions(scenario)
     min_score = Decimal(str(selection.min_score))
     eligible_grades = scenario.settings.eligible_grade_positions()
+    tracked = scenario.has_tracks
     result = []
     for applicant in scenario.applicants:
         score = scores.get(applicant.applicant_id)
-        acceptable = admissions.acceptable(applicant)
+        admitted = admissions.admitted(applicant)
+        if tracked:
+            wrong_grade = admissions.wrong_grade(applicant, admitted)
+            acceptable = tuple(c for c in admitted if admissions.in_band(applicant, c))
+        else:
+            wrong_grade, acceptable = applicant.grade not in eligible_grades, admitted
         failed = {
-            Ineligible.GRADE: applicant.grade not in eligible_grades,
+            Ineligible.GRADE: wrong_grade,
             Ineligible.PROBATION: not applicant.probation_passed,
             Ineligible.LINE_MANAGER_APPROVAL: not applicant.line_manager_approved,
             Ineligible.PERFORMANCE: not applicant.performance_eligible,
             Ineligible.NOT_SCORED: selection.scored and score is None,
             Ineligible.BELOW_MIN_SCORE: score is not None and score < min_score,
-            Ineligible.NO_COHORT: not acceptable,
+            Ineligible.NO_COHORT: not admitted,
         }
         result.append(
             Candidate(
@@ -167,3 +199,36 @@ def candidates(scenario: Scenario) -> list[Candidate]:
             )
         )
     return result
+
+
+def track_band_words(scenario: Scenario, track_id: str) -> str:
+    """A track's grade band as labels: ``SM2, SM3, SM4``."""
+    settings = scenario.settings
+    track = settings.track(track_id)
+    return ", ".join(map(str, settings.track_grades(track))) if track else ""
+
+
+def tracks_refused(scenario: Scenario, applicant: Applicant) -> list[str]:
+    """The tracks an applicant applied to (their tracks cell, or every track) whose grade band
+    does not hold their grade, each in words: ``not eligible for track SL (Tier 5: Senior
+    Leader): grade SO1 is not in its grades SM2, SM3, SM4``."""
+    settings = scenario.settings
+    grade = settings.grade_label(applicant.grade)
+    out = []
+    for track_id in dict.fromkeys(applicant.tracks or [t.id for t in settings.tracks]):
+        track = settings.track(track_id)
+        band = settings.grade_positions(settings.track_grades(track)) if track else frozenset()
+        if track is not None and applicant.grade not in band:
+            out.append(
+                f"not eligible for track {track.label}: grade {grade} is not in its grades "
+                f"{track_band_words(scenario, track_id)}"
+            )
+    return out
+
+
+def cohorts_with_tracks(scenario: Scenario, cohort_ids: Sequence[str]) -> str:
+    """``AM, CM`` or, with tracks, ``AM (track AM), north (track CM)``."""
+    if not scenario.has_tracks:
+        return ", ".join(cohort_ids)
+    track_of = scenario.cohort_tracks()
+    return ", ".join(f"{c} (track {track_of.get(c)})" for c in cohort_ids)

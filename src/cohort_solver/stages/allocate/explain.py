@@ -11,7 +11,12 @@ from typing import Any
 from cohort_solver.domain.reasons import INELIGIBLE_WORDS, KEPT_OUT_WORDS, Ineligible, KeptOut
 from cohort_solver.domain.results import Decision
 from cohort_solver.domain.scenario import Scenario
-from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.eligibility import (
+    Candidate,
+    candidates,
+    cohorts_with_tracks,
+    tracks_refused,
+)
 from cohort_solver.stages.allocate.readings import place_words
 from cohort_solver.stages.allocate.solve import allocate, split_groups
 
@@ -19,6 +24,8 @@ from cohort_solver.stages.allocate.solve import allocate, split_groups
 def _failed(scenario: Scenario, me: Candidate, rule: Ineligible) -> str:
     """The words for a failed eligibility rule, with the facts of the case."""
     selection = scenario.settings.selection
+    if rule is Ineligible.GRADE and scenario.has_tracks:
+        return "; ".join(tracks_refused(scenario, me.applicant))
     return INELIGIBLE_WORDS[rule].format(
         grade=scenario.settings.grade_label(me.applicant.grade),
         eligible_grades=", ".join(map(str, selection.eligible_grades)),
@@ -62,7 +69,7 @@ def explain_applicant(
         if me.ring_fences
         else "Does not count towards any ring fence."
     )
-    lines.append(f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.")
+    lines += _open_cohorts(scenario, me)
 
     # Only the cohorts linked to this applicant matter for their outcome, and only those are
     # re-solved: another group's cohort, left without its applicants, could not meet its rules.
@@ -100,6 +107,19 @@ def explain_applicant(
     return "\n".join(lines)
 
 
+def _open_cohorts(scenario: Scenario, me: Candidate) -> list[str]:
+    """The cohorts open to them (with tracks: each cohort's track, and the tracks they applied
+    to whose grade band does not hold their grade)."""
+    lines = [
+        f"Cohorts open to them, in preference order: {cohorts_with_tracks(scenario, me.cohorts)}."
+    ]
+    # Only the tracks they named: with a blank tracks cell every other tier would be listed.
+    refused = tracks_refused(scenario, me.applicant) if me.applicant.tracks else []
+    if refused:
+        lines.append("; ".join(refused)[0].upper() + "; ".join(refused)[1:] + ".")
+    return lines
+
+
 def _without_panel(
     scenario: Scenario,
     pool: Sequence[Candidate],
@@ -116,7 +136,7 @@ def _without_panel(
         "Counts towards ring fence(s): " + ", ".join(f"'{r}'" for r in me.ring_fences) + "."
         if me.ring_fences
         else "Does not count towards any ring fence.",
-        f"Cohorts open to them, in preference order: {', '.join(me.cohorts)}.",
+        *_open_cohorts(scenario, me),
     ]
     if outcome.status == "selected":
         rule = (

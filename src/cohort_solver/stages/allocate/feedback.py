@@ -25,7 +25,7 @@ from decimal import Decimal
 from cohort_solver.domain.reasons import Blocker, Ineligible, KeptOut
 from cohort_solver.domain.results import Decision, Feedback
 from cohort_solver.domain.scenario import Cohort, Scenario
-from cohort_solver.stages.allocate.eligibility import Candidate, candidates
+from cohort_solver.stages.allocate.eligibility import Candidate, candidates, tracks_refused
 from cohort_solver.stages.allocate.explain import Chosen, chosen_by_cohort
 from cohort_solver.stages.allocate.readings import over_and_above
 from cohort_solver.stages.allocate.reasons import ring_fence_fill, spread_breach
@@ -93,6 +93,12 @@ OVER_AND_ABOVE_CHANGE = (
     "Under this programme's over-and-above ring fence the open places go on merit first and "
     "the held places after them; the panel can tell you the score that would have changed "
     "this outcome."
+)
+
+NO_SINGLE_EXCHANGE = (
+    "No exchange of one selected participant for you was open: every place you could take was "
+    "bound by {rules}. Whether a higher score would have changed this through a larger "
+    "reshuffle takes a re-solve; the panel can tell you."
 )
 
 RULE_WORDS: dict[KeptOut, str] = {
@@ -193,6 +199,8 @@ class _Writer:
         self.ways = _Ways(scenario, chosen)
         self.scores = sorted(c.hundredths for c in pool if c.eligible)
         self.programme = scenario.settings.programme.name
+        tracks = {t.id: t.name or t.id for t in scenario.settings.tracks}
+        self.track_names = {c.id: tracks[c.track] for c in scenario.cohorts if c.track in tracks}
 
     def paragraph(self, me: Candidate, outcome: Decision) -> str:
         if me.failures:
@@ -215,14 +223,24 @@ class _Writer:
     def opening(self, outcome: Decision) -> str:
         if outcome.status == "selected":
             return (
-                f"You have been offered a place on {self.programme}, in cohort {outcome.cohort_id}."
+                f"You have been offered a place on {self.programme}, in cohort "
+                f"{self.where(outcome.cohort_id)}."
             )
         if outcome.status == "reserve":
             return (
-                f"You are reserve number {outcome.reserve_rank} for cohort {outcome.cohort_id} "
+                f"You are reserve number {outcome.reserve_rank} for cohort "
+                f"{self.where(outcome.cohort_id)} "
                 f"of {self.programme}: if a place falls vacant, you may be offered it."
             )
         return f"You have not been offered a place on {self.programme} this time."
+
+    def where(self, cohort_id: str | None) -> str:
+        """A cohort id, with its track when the scenario has tracks: ``AM (Tier 1: ...)``."""
+        return (
+            f"{cohort_id} ({self.track_names[cohort_id]})"
+            if cohort_id in self.track_names
+            else f"{cohort_id}"
+        )
 
     def ring_fences(self, me: Candidate) -> list[str]:
         """The applicant's own ring fences: shown to them alone."""
@@ -240,6 +258,10 @@ class _Writer:
             "min_score": selection.min_score,
         }
         reasons = [FAILED_WORDS[rule].format(**facts) for rule in me.failures]
+        if self.scenario.has_tracks and Ineligible.GRADE in me.failures:
+            reasons[me.failures.index(Ineligible.GRADE)] = "; ".join(
+                "you are " + words for words in tracks_refused(self.scenario, me.applicant)
+            ).replace(": grade", ": your grade")
         return (
             f"Your application to {self.programme} could not be considered, because "
             + _listed(reasons)
@@ -314,10 +336,29 @@ class _Writer:
             if cohort_id in self.ways.cohorts
             for code in self.ways.way_in(me, cohort_id).blocked_by
         }
-        named = [RULE_WORDS[code] for code in RULE_WORDS if code in rules]
-        return (
-            "A higher score alone would not have changed this: every place you could take "
-            f"was bound by {_listed(named or [RULE_WORDS[KeptOut.PLACES]])}."
+        bound_by = _listed(
+            [RULE_WORDS[code] for code in RULE_WORDS if code in rules]
+            or [RULE_WORDS[KeptOut.PLACES]]
+        )
+        if all(self._held_against(me, c) for c in me.cohorts if c in self.ways.cohorts):
+            return (
+                "A higher score alone would not have changed this: every place you could take "
+                f"was bound by {bound_by}."
+            )
+        # No single exchange is open, but a larger reshuffle (two people moving at once) might
+        # be under a high enough score: only a re-solve can tell, so claim neither way.
+        return NO_SINGLE_EXCHANGE.format(rules=bound_by)
+
+    def _held_against(self, me: Candidate, cohort_id: str) -> bool:
+        """Proven: no score gets ``me`` into the cohort, as one held ring fence they are not in
+        keeps every place of it (``hold`` caps non-members at places - minimum = 0)."""
+        cohort = self.ways.cohorts[cohort_id]
+        return any(
+            rf.unfilled == "hold"
+            and rf.reading == "minimum_guarantee"
+            and rf.name not in me.ring_fences
+            and rf.minimum_in(cohort) >= cohort.places
+            for rf in self.scenario.settings.selection.ring_fence
         )
 
 

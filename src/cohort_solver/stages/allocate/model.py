@@ -119,7 +119,7 @@ class AllocationModel:
         for rf in self.scenario.settings.selection.ring_fence:
             if rf.reading == "over_and_above":
                 continue  # its places are seats of their own (add_held_places)
-            minimum = rf.minimum(cohort.places)
+            minimum = rf.minimum_in(cohort)
             members = [v for c, v in self.by_cohort[cohort.id] if rf.name in c.ring_fences]
             outsiders = [v for c, v in self.by_cohort[cohort.id] if rf.name not in c.ring_fences]
             fill = self.model.new_int_var(0, minimum, f"ring_fence_fill[{rf.name},{cohort.id}]")

@@ -18,7 +18,7 @@ def ring_fence_fill(scenario: Scenario, cohort: Cohort, members: Sequence[Candid
     for rf in scenario.settings.selection.ring_fence:
         if rf.reading == "minimum_guarantee":
             count = sum(rf.name in c.ring_fences for c in members)
-            total += min(count, rf.minimum(cohort.places))
+            total += min(count, rf.minimum_in(cohort))
     if over_and_above(scenario):
         total += held_fill(scenario, cohort, members)
     return total
@@ -48,7 +48,7 @@ def spread_breach(
     for rf in scenario.settings.selection.ring_fence:
         if rf.unfilled == "hold" and rf.reading == "minimum_guarantee":
             outsiders = sum(rf.name not in c.ring_fences for c in chosen)
-            if outsiders > cohort.places - rf.minimum(cohort.places):
+            if outsiders > cohort.places - rf.minimum_in(cohort):
                 return Blocker(KeptOut.RING_FENCE, rf.name)
     if over_and_above(scenario) and not can_seat(scenario, cohort, chosen):
         held = [b for b in held_blocks(scenario, cohort.places) if b.members_only]
@@ -101,7 +101,7 @@ def ring_fence_lost(
     scenario: Scenario, cohort: Cohort, before: Sequence[Candidate], after: Sequence[Candidate]
 ) -> str:
     for rf in scenario.settings.selection.ring_fence:
-        minimum = rf.minimum(cohort.places)
+        minimum = rf.minimum_in(cohort)
         was = min(minimum, sum(rf.name in c.ring_fences for c in before))
         now = min(minimum, sum(rf.name in c.ring_fences for c in after))
         if now < was:

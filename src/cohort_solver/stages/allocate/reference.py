@@ -128,7 +128,7 @@ def _add_cohort_rules(
     for rf in selection.ring_fence:
         if rf.reading == "over_and_above":
             continue  # seats of its own (_add_held_places)
-        minimum = rf.minimum(cohort.places)
+        minimum = rf.minimum_in(cohort)
         f = solver.IntVar(0, minimum, f"fill[{rf.name},{cohort.id}]")
         solver.Add(f <= sum(v for c, v in members if rf.name in c.ring_fences))
         fill.append(f)

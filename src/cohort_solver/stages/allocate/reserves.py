@@ -78,7 +78,7 @@ def replacement(
     ceiling = ring_fence_fill(scenario, cohort, rest) + sum(
         1
         for rf in scenario.settings.selection.ring_fence
-        if sum(rf.name in c.ring_fences for c in rest) < rf.minimum(cohort.places)
+        if sum(rf.name in c.ring_fences for c in rest) < rf.minimum_in(cohort)
     )
     best: tuple[int, int] | None = None  # (fill, index in ranked)
     for index, candidate in enumerate(ranked):
@@ -107,7 +107,7 @@ def reading_key(scenario: Scenario, cohort: Cohort, chosen: Sequence[Candidate])
     the minimum guarantees, the open places on merit, then level 1 with the held places and
     levels 2-5 of the whole (the cohort tie-break is the same for every newcomer)."""
     guaranteed = sum(
-        min(sum(rf.name in c.ring_fences for c in chosen), rf.minimum(cohort.places))
+        min(sum(rf.name in c.ring_fences for c in chosen), rf.minimum_in(cohort))
         for rf in scenario.settings.selection.ring_fence
         if rf.reading == "minimum_guarantee"
     )
@@ -242,7 +242,7 @@ def _rule_words(scenario: Scenario, cohort: Cohort, blocker: Blocker) -> str:
 
 def _minimum(scenario: Scenario, cohort: Cohort, name: str) -> int:
     rf = next(r for r in scenario.settings.selection.ring_fence if r.name == name)
-    return rf.minimum(cohort.places)
+    return rf.minimum_in(cohort)
 
 
 def _lowering_words(scenario: Scenario, name: str, held: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,22 +27,29 @@ ALLOCATION_COLUMNS = (
 )
 
 
-def allocation_csv(outcomes: Iterable[Decision]) -> str:
-    return csv_text(
-        ALLOCATION_COLUMNS,
+def allocation_csv(
+    outcomes: Iterable[Decision], tracks: Mapping[str, str | None] | None = None
+) -> str:
+    """allocation.csv. ``tracks`` (cohort id -> track id), given only when the scenario has
+    [[tracks]], adds a ``track`` column after ``cohort_id``: the track of the row's cohort."""
+    rows = (
         (
-            (
-                o.applicant_id,
-                o.status,
-                o.cohort_id,
-                "" if o.score is None else f"{o.score:.2f}",
-                ";".join(o.ring_fences),
-                o.reserve_rank,
-                str(o.reason),
-                o.replaced_by,
-            )
-            for o in outcomes
-        ),
+            o.applicant_id,
+            o.status,
+            o.cohort_id,
+            "" if o.score is None else f"{o.score:.2f}",
+            ";".join(o.ring_fences),
+            o.reserve_rank,
+            str(o.reason),
+            o.replaced_by,
+        )
+        for o in outcomes
+    )
+    if not tracks:
+        return csv_text(ALLOCATION_COLUMNS, rows)
+    return csv_text(
+        (*ALLOCATION_COLUMNS[:3], "track", *ALLOCATION_COLUMNS[3:]),
+        ((*r[:3], tracks.get(r[2] or "") or "", *r[3:]) for r in rows),
     )
 
 

@@ -61,6 +61,7 @@ APPLICANT_COLUMNS = _columns(
     Column("development_needs", parse_list),
     Column("working_days", parse_weekdays),
     Column("cohorts", parse_list),
+    Column("tracks", parse_list),  # [[tracks]] ids in preference order; blank = every track
 )
 
 
@@ -112,6 +113,7 @@ SESSION_COLUMNS = _columns(
     Column("until", parse_int),  # the last month of a recurring session
     Column("cohorts", parse_list),  # blank: once per cohort; all, or cohort ids: one joint event
     Column("invite", free_text=True),  # a note for the feeds: who else is invited
+    Column("track", parse_list, field="tracks"),  # [[tracks]] ids; blank: every track
 )
 
 

@@ -140,6 +140,91 @@ def check_fixed_times(
             )
 
 
+def check_session_tracks(
+    settings: Settings | None,
+    table: Table | None,
+    sessions: list[tuple[int, Session]],
+    out: Collector,
+) -> None:
+    """The track column names tracks of the toml, each holding the session's month; a session
+    follows (`after`) one that every track holding it also holds; a joint session names
+    cohorts of tracks that hold it."""
+    if settings is None or table is None:
+        return
+    tracks = {t.id: t for t in settings.tracks}
+    for row, s in sessions:
+        for track_id in s.tracks:
+            track = tracks.get(track_id)
+            if track is None:
+                out.add(table.file, row, table.column("track"), _unknown(track_id, list(tracks)))
+            elif not track.holds_month(s.month) and track.months is not None:
+                first, last = track.months
+                out.add(
+                    table.file,
+                    row,
+                    table.column("month"),
+                    f"session {s.session_key!r} is in month {s.month}, outside track "
+                    f"{track_id!r}'s months {first} to {last}",
+                )
+    if tracks:
+        _check_track_links(settings, table, sessions, out)
+
+
+def _unknown(track_id: str, ids: list[str]) -> str:
+    if not ids:
+        return (
+            f"track {track_id!r}, but {TOML} has no [[tracks]]: declare the tracks, or leave "
+            "the cell blank (every cohort holds the session)"
+        )
+    return f"track: unknown track {track_id!r} (the tracks are {', '.join(ids)})"
+
+
+def _holds(settings: Settings, track_id: str, s: Session) -> bool:
+    track = settings.track(track_id)
+    in_track = not s.tracks or track_id in s.tracks
+    return in_track and (track is None or track.holds_month(s.month))
+
+
+def _check_track_links(
+    settings: Settings, table: Table, sessions: list[tuple[int, Session]], out: Collector
+) -> None:
+    by_key = {s.session_key: s for _, s in sessions}
+    cohort_track = {c.id: c.track for c in settings.cohort_list()}
+    tracks_by_id = {t.id: t for t in settings.tracks}
+    for row, s in sessions:
+        before = by_key.get(s.after or "")
+        holding = [t.id for t in settings.tracks if _holds(settings, t.id, s)]
+        missing = [t for t in holding if before is not None and not _holds(settings, t, before)]
+        if before is not None and missing:
+            out.add(
+                table.file,
+                row,
+                table.column("after"),
+                f"after {s.after!r}: track(s) {', '.join(missing)} hold {s.session_key!r} but "
+                f"not {s.after!r}",
+            )
+        unmatched = [t for t in holding if not tracks_by_id[t].matching]
+        if s.kind in ("coaching", "mentoring") and unmatched:
+            out.add(
+                table.file,
+                row,
+                table.column("track" if "track" in table.positions else "kind"),
+                f"{s.kind} session {s.session_key!r} is held by track(s) "
+                f"{', '.join(unmatched)}, which have matching = false (no mentor or coach): "
+                "name the tracks that hold it in the track column",
+            )
+        for cohort in s.cohorts:
+            track = cohort_track.get(cohort)
+            if track is not None and track not in holding:
+                out.add(
+                    table.file,
+                    row,
+                    table.column("cohorts"),
+                    f"cohorts: cohort {cohort!r} is in track {track!r}, which does not hold "
+                    f"session {s.session_key!r}",
+                )
+
+
 def check_runs(
     settings: Settings | None,
     tables: dict[str, Table | None],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, tzinfo
 from itertools import repeat
 from operator import itemgetter
@@ -59,6 +59,7 @@ from cohort_solver.stages.load.requirements import (
     check_fixed_times,
     check_runs,
     check_series_and_joint,
+    check_session_tracks,
     check_stage_inputs,
 )
 from cohort_solver.stages.load.settings import load_settings, locate, toml_positions
@@ -103,6 +104,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     # only the checks that depend on settings (group columns, cohort ids, slots) are skipped.
     groups = _group_columns(settings)
     cohort_ids = [c.id for c in settings.cohort_list()] if settings else None
+    track_ids = [t.id for t in settings.tracks] if settings else None
     zone: tzinfo = ZoneInfo(settings.programme.timezone) if settings else UTC
 
     def applicant_extra(values: dict[str, list[Any]], problem: ReportAt) -> None:
@@ -116,15 +118,8 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
         values["groups"] = list(
             map(dict, map(zip, repeat(groups), zip(*declared, strict=True)))
         ) or [{} for _ in range(rows)]
-        for position, cohorts in enumerate(values.get("cohorts", ())):
-            for cohort in () if cohorts is ABSENT else cohorts:
-                if cohort_ids is not None and cohort not in cohort_ids:
-                    problem(
-                        position,
-                        "cohorts",
-                        f"cohorts: unknown cohort {cohort!r} (the cohorts are "
-                        f"{', '.join(cohort_ids)})",
-                    )
+        _check_ids(values, "tracks", track_ids, problem, _unknown_track)
+        _check_ids(values, "cohorts", cohort_ids, problem, _unknown_cohort)
 
     def rows(
         stem: str, model: type[BaseModel], columns: dict[str, Column], **kw: Any
@@ -189,6 +184,7 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     check_fixed_times(settings, tables["programme"], sessions, out)
     check_series_and_joint(settings, tables["programme"], sessions, out)
     check_runs(settings, tables, sessions, runs, venues, out)
+    check_session_tracks(settings, tables["programme"], sessions, out)
     out.raise_if_any()
     assert settings is not None  # a settings problem would have been raised just above
 
@@ -222,6 +218,35 @@ def _load(folder: Path, overrides: Sequence[str]) -> Scenario:
     # Last, as its own InputError: eligibility needs scores and settings that have passed checks.
     check_session_attendees(scenario, tables["applicants"], applicants)
     return scenario
+
+
+def _check_ids(
+    values: dict[str, list[Any]],
+    column: str,
+    known: Sequence[str] | None,
+    problem: ReportAt,
+    message: Callable[[str, Sequence[str]], str],
+) -> None:
+    """Every id listed in an applicant's cohorts (tracks) cell is a cohort (track) of the toml."""
+    if known is None:
+        return
+    for position, listed in enumerate(values.get(column, ())):
+        for name in () if listed is ABSENT else listed:
+            if name not in known:
+                problem(position, column, message(name, known))
+
+
+def _unknown_cohort(cohort: str, cohort_ids: Sequence[str]) -> str:
+    return f"cohorts: unknown cohort {cohort!r} (the cohorts are {', '.join(cohort_ids)})"
+
+
+def _unknown_track(track: str, track_ids: Sequence[str]) -> str:
+    if not track_ids:
+        return (
+            f"tracks: {track!r}, but {TOML} has no [[tracks]]: declare the tracks, or leave "
+            "the cell blank"
+        )
+    return f"tracks: unknown track {track!r} (the tracks are {', '.join(track_ids)})"
 
 
 def _check_ring_fence_columns(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from cohort_solver.domain.scenario import (
     Settings,
+    TrackSettings,
 )
 from cohort_solver.stages.load.tables import TOML, Collector, decode, friendly, read_file
 
@@ -224,9 +225,15 @@ def load_settings(
     data, overridden = _overridden(data, overrides, out)
     _check_unknown_keys(data, positions, overridden, out)
     try:
-        return Settings.model_validate(data), raw
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
+    else:
+        problems = track_problems(settings)
+        for loc, message in problems:
+            row, column = locate(positions, loc)
+            out.add(TOML, row, column, f"{'.'.join(map(str, loc))}: {message}")
+        return (None if problems else settings), raw
     # An error the file has without the overrides is the file's; any other is an override's,
     # and is reported at it, never at a scenario.toml line the user did not write.
     own = _validation_errors(as_written) if overridden else set()
@@ -286,3 +293,90 @@ def _check_unknown_keys(
             f"{name!r} is not a setting, so this --set would change nothing"
             + (f"; the nearest settings are {', '.join(nearest)}" if nearest else ""),
         )
+
+
+def track_problems(settings: Settings) -> list[tuple[tuple[Any, ...], str]]:
+    """What [[tracks]] and the cohorts' ``track`` keys must agree on, each at its key: unique
+    track ids, every cohort in a known track (only with tracks), every track with a cohort,
+    and grade bands in the [grades] order."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    ids = [t.id for t in settings.tracks]
+    for index, track in enumerate(settings.tracks):
+        if ids.index(track.id) != index:
+            problems.append((("tracks", index, "id"), f"track {track.id!r} is declared twice"))
+        problems += [
+            (("tracks", index, "eligible_grades"), m) for m in _band_problems(settings, track)
+        ]
+    for index, cohort in enumerate(settings.cohorts):
+        where = ("cohorts", index, "track")
+        if not settings.tracks and cohort.track is not None:
+            problems.append(
+                (
+                    where,
+                    f"cohort {cohort.id!r} names track {cohort.track!r}, but "
+                    "the scenario has no [[tracks]]: declare the track, or remove the key",
+                )
+            )
+        elif settings.tracks and cohort.track is None:
+            problems.append(
+                (
+                    ("cohorts", index),
+                    f"cohort {cohort.id!r} needs a track (track = one of {', '.join(ids)})",
+                )
+            )
+        elif settings.tracks and cohort.track not in ids:
+            problems.append(
+                (
+                    where,
+                    f"cohort {cohort.id!r}: unknown track {cohort.track!r} "
+                    f"(the tracks are {', '.join(ids)})",
+                )
+            )
+    problems += _ring_fence_track_problems(settings, ids)
+    if settings.cohorts:
+        used = {c.track for c in settings.cohorts}
+        for index, track in enumerate(settings.tracks):
+            if track.id not in used:
+                problems.append(
+                    (
+                        ("tracks", index, "id"),
+                        f"track {track.id!r} has no cohort: "
+                        f"give a [[cohorts]] table track = {track.id!r}",
+                    )
+                )
+    return problems
+
+
+def _band_problems(settings: Settings, track: TrackSettings) -> list[str]:
+    grades = settings.grades
+    out = []
+    for grade in track.eligible_grades or []:
+        if grades is None and isinstance(grade, str) and not grade.strip().isdigit():
+            out.append(
+                f"track {track.id!r}: eligible grade {grade!r} is a label: declare the "
+                'order of the grades, lowest first, e.g. [grades] order = ["SO1", "PO1"]'
+            )
+        elif grades is not None and grades.position(str(grade)) is None:
+            out.append(
+                f"track {track.id!r}: eligible grade {grade!r} is not in [grades] order "
+                f"({', '.join(grades.order)})"
+            )
+    return out
+
+
+def _ring_fence_track_problems(
+    settings: Settings, ids: list[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """A ring fence's ``tracks`` names tracks of the toml."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    known = f"the tracks are {', '.join(ids)}" if ids else "there are no [[tracks]]"
+    for index, rf in enumerate(settings.selection.ring_fence):
+        for name in rf.tracks or []:
+            if name not in ids:
+                problems.append(
+                    (
+                        ("selection", "ring_fence", index, "tracks"),
+                        f"ring fence {rf.name!r}: unknown track {name!r} ({known})",
+                    )
+                )
+    return problems

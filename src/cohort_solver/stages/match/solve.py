@@ -55,7 +55,7 @@ def match(
     started = time.monotonic()
     deadline = started + time_limit
     step = progress or (lambda done, total: None)
-    pool = Pool.build(scenario, [o for o in selected if o.status == "selected"])
+    pool = Pool.build(scenario, scenario.matched(selected))
     step(1, 4)
     kept_before = {
         p.participant_id: (p.mentor_id, p.coach_id)

@@ -372,7 +372,7 @@ def _level(scenario: Scenario, level: Level) -> str:
     counts ring-fence members selected, so below the minimum it is a protected count)."""
     if level.name == "ring_fence_fill":
         required = sum(
-            rf.minimum(cohort.places)
+            rf.minimum_in(cohort)
             for cohort in scenario.cohorts
             for rf in scenario.settings.selection.ring_fence
         )
@@ -421,6 +421,7 @@ def report_html(
                 ]
             ],
         ),
+        *_tracks_section(scenario, statuses_by_cohort(allocation)),
         # No ring-fence column, and reasons as the decision log gives them: listing who counts
         # towards a ring fence would name the people every suppressed count stands for.
         "<h2>Selected participants</h2>"
@@ -524,3 +525,35 @@ def report_html(
         "text-align:left}th{background:#f3f3f3}"
     )
     return page(f"{settings.programme.name} – panel report", style, "".join(sections))
+
+
+def statuses_by_cohort(allocation: Allocation) -> Counter[tuple[str, str]]:
+    """(cohort, status) -> how many applicants."""
+    return Counter((o.cohort_id or "", o.status) for o in allocation.outcomes)
+
+
+def _tracks_section(scenario: Scenario, counts: Counter[tuple[str, str]]) -> list[str]:
+    """With [[tracks]]: one row per track, its grade band, months, cohorts and places filled.
+    (Counts of people per track, never of a protected characteristic.)"""
+    settings = scenario.settings
+    if not settings.tracks:
+        return []
+    rows = []
+    for track in settings.tracks:
+        cohorts = [c for c in scenario.cohorts if c.track == track.id]
+        band = ", ".join(map(str, settings.track_grades(track)))
+        months = f"{track.months[0]} to {track.months[1]}" if track.months else "all"
+        rows.append(
+            [
+                escape(track.id),
+                escape(track.name),
+                escape(band),
+                months,
+                escape(", ".join(c.id for c in cohorts)),
+                sum(c.places for c in cohorts),
+                sum(counts[(c.id, "selected")] for c in cohorts),
+                sum(counts[(c.id, "reserve")] for c in cohorts),
+            ]
+        )
+    header = ["track", "name", "grades", "months", "cohorts", "places", "selected", "reserves"]
+    return ["<h2>Tracks</h2>" + _table(header, rows)]

@@ -103,23 +103,30 @@ def build_demands(
     members = cohort_members(selected)
     sets = sets or {}
     build = _Builder(scenario, grid, matches, members)
+    track_of = scenario.cohort_tracks()
     for session in sorted(scenario.programme, key=lambda s: (s.month, s.session_key)):
         if session.kind == "flexible":
             continue  # its runs are placed by runs.py, before everything else
+        # With tracks, each cohort holds its track's template: its rows and the common ones.
+        holding = {
+            c: m for c, m in members.items() if scenario.track_holds(track_of.get(c), session)
+        }
         if session.kind == "action_learning":
             for cohort_id, groups in sorted(sets.items()):
+                if cohort_id not in holding:
+                    continue
                 for n, group in enumerate(groups, start=1):
                     event_id = f"{cohort_id}/{session.session_key}/set-{n}"
                     build.whole(session, [cohort_id], event_id, cohort_id, group)
             continue
         if session.joint:
-            joined = joint_cohorts(session, members)
+            joined = joint_cohorts(session, holding)
             if joined:
                 build.whole(
                     session, joined, f"joint/{session.session_key}", joint_cohort_id(joined)
                 )
             continue
-        for cohort_id in sorted(members):
+        for cohort_id in sorted(holding):
             if not session.per_participant:
                 build.whole(session, [cohort_id], f"{cohort_id}/{session.session_key}", cohort_id)
                 continue

@@ -50,7 +50,11 @@ def form_learning_sets(
     conflicts = {frozenset((c.person_a, c.person_b)) for c in scenario.conflicts}
     sets: Sets = {}
     causes = []
+    track_of = scenario.cohort_tracks()
+    learning = [s for s in scenario.programme if s.kind == "action_learning"]
     for cohort in sorted(members):
+        if not any(scenario.track_holds(track_of.get(cohort), s) for s in learning):
+            continue  # its track has no action learning
         people = sorted(members[cohort])
         k = set_count(len(people))
         if k is None:

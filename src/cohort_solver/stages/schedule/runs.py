@@ -199,7 +199,7 @@ def place_runs(
     members = cohort_members(selected)
     cohort_of = {pid: c for c, pids in members.items() for pid in pids}
     specs = run_specs(scenario, grid, blocked, works)
-    who = {s.session_key: flexible_participants(s, members) for s in flexible}
+    who = {s.session_key: flexible_participants(scenario, s, members) for s in flexible}
     causes = _cheap_causes(scenario, grid, blocked, works, specs, who)
     if causes:
         return RunsResult((), None, False), causes
