@@ -256,6 +256,7 @@ def _events(demands: Sequence[Demand]) -> list[Event]:
     return out
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -407,6 +408,7 @@ def east_herts(tmp_path_factory: pytest.TempPathFactory):
     return out, scenario, selected, matches, read_calendar_csv(out / "calendar.csv")
 
 
+@pytest.mark.slow
 def test_east_herts_core_elements_are_runs_each_manager_attends_once(east_herts) -> None:
     out, scenario, selected, matches, events = east_herts
     assert check_calendar(scenario, selected, matches, events) == []
@@ -424,6 +426,7 @@ def test_east_herts_core_elements_are_runs_each_manager_attends_once(east_herts)
     assert balance["value"] == run_balance(scenario, selected, events) == balance["bound"]
 
 
+@pytest.mark.slow
 def test_the_checker_refuses_a_manager_in_two_runs_or_none(east_herts) -> None:
     _, scenario, selected, _, events = east_herts
     r1 = next(e for e in events if e.event_id == "runs/FIN/1")
@@ -445,6 +448,7 @@ def test_the_checker_refuses_a_manager_in_two_runs_or_none(east_herts) -> None:
     assert any(f"{moved}: in 0 runs of FIN" in v for v in check_runs(scenario, selected, dropped))
 
 
+@pytest.mark.slow
 def test_explain_says_which_run_a_manager_attends_and_why_not_the_others(east_herts) -> None:
     out, _, _, _, events = east_herts
     result = CliRunner().invoke(main, ["explain", str(EAST_HERTS), "SM05", "--out", str(out)])
@@ -480,6 +484,7 @@ def test_a_run_at_the_time_of_a_fixed_session_is_not_open_to_its_attendees(tmp_p
     assert "fixed date and time" in result.output
 
 
+@pytest.mark.slow
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
