@@ -30,6 +30,7 @@ NAMES = (
     "feedback",
     "readings",
     "impact",
+    "runs",
 )
 
 

@@ -10,6 +10,7 @@ import csv
 import itertools
 import json
 import shutil
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from cohort_solver.errors import InputError
 from cohort_solver.stages.export.calendar_csv import read_calendar_csv
 from cohort_solver.stages.export.tables import read_allocation, read_matches
 from cohort_solver.stages.load.scenario import load_scenario
+from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.runs import place_runs
 from cohort_solver.stages.schedule.search import Search
@@ -215,7 +217,7 @@ def _brute_force(p: dict) -> int | None:
     return best
 
 
-def _lawful(p: dict, load: dict, when) -> bool:  # type: ignore[no-untyped-def]
+def _lawful(p: dict, load: dict, when: Callable[[dict, dict], tuple[datetime, datetime]]) -> bool:
     by_key = {s["key"]: s for s in p["sessions"]}
     booked: dict[str, list[tuple[datetime, datetime]]] = {}
     for (key, run), pids in load.items():
@@ -232,7 +234,7 @@ def _lawful(p: dict, load: dict, when) -> bool:  # type: ignore[no-untyped-def]
     return True
 
 
-def _events(demands) -> list[Event]:  # type: ignore[no-untyped-def]
+def _events(demands: Sequence[Demand]) -> list[Event]:
     """The runs' demands as calendar.csv rows (each is held at its fixed date and time)."""
     zone = ZoneInfo("Europe/London")
     out = []
@@ -254,6 +256,7 @@ def _events(demands) -> list[Event]:  # type: ignore[no-untyped-def]
     return out
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -353,7 +356,9 @@ def test_runs_that_clash_for_everyone_are_named_with_their_people(tmp_path: Path
         ),
     ],
 )
-def test_runs_csv_problems_are_bad_input_at_their_cell(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_runs_csv_problems_are_bad_input_at_their_cell(
+    tmp_path: Path, edit: Callable[[list[list[object]]], None], message: str
+) -> None:
     p = {
         "participants": [("P1", [], None)],
         "sessions": [
@@ -403,6 +408,7 @@ def east_herts(tmp_path_factory: pytest.TempPathFactory):
     return out, scenario, selected, matches, read_calendar_csv(out / "calendar.csv")
 
 
+@pytest.mark.slow
 def test_east_herts_core_elements_are_runs_each_manager_attends_once(east_herts) -> None:
     out, scenario, selected, matches, events = east_herts
     assert check_calendar(scenario, selected, matches, events) == []
@@ -420,6 +426,7 @@ def test_east_herts_core_elements_are_runs_each_manager_attends_once(east_herts)
     assert balance["value"] == run_balance(scenario, selected, events) == balance["bound"]
 
 
+@pytest.mark.slow
 def test_the_checker_refuses_a_manager_in_two_runs_or_none(east_herts) -> None:
     _, scenario, selected, _, events = east_herts
     r1 = next(e for e in events if e.event_id == "runs/FIN/1")
@@ -441,8 +448,108 @@ def test_the_checker_refuses_a_manager_in_two_runs_or_none(east_herts) -> None:
     assert any(f"{moved}: in 0 runs of FIN" in v for v in check_runs(scenario, selected, dropped))
 
 
+@pytest.mark.slow
 def test_explain_says_which_run_a_manager_attends_and_why_not_the_others(east_herts) -> None:
     out, _, _, _, events = east_herts
     result = CliRunner().invoke(main, ["explain", str(EAST_HERTS), "SM05", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "SM05 attends run" in result.output and "of Strategic Finance" in result.output
+
+
+def test_a_run_at_the_time_of_a_fixed_session_is_not_open_to_its_attendees(tmp_path: Path) -> None:
+    # S1's only run is at 10:00 on 18 April; the launch is fixed then for the whole cohort, so
+    # nobody can attend the run: a proof that holds in every calendar (exit 1, not a guess).
+    only = {"run": 1, "date": DAYS[0], "hour": 10, "venue": "V1", "capacity": 3}
+    p = {
+        "participants": [("P1", [], None), ("P2", [], None)],
+        "sessions": [{"key": "S1", "minutes": 60, "fac": "F1", "runs": [only]}],
+        "seats": {"V1": 4, "V2": 4},
+    }
+    folder = _folder(tmp_path, p)
+    _write(
+        folder,
+        "programme.csv",
+        ["session_key", "title", "kind", "month", "duration_minutes", "facilitator"]
+        + ["date", "start_time"],
+        [
+            ["S1", "Core element S1", "flexible", 1, 60, "F1", "", ""],
+            ["LAUNCH", "Launch", "cohort_event", 1, 120, "F2", DAYS[0].isoformat(), "09:00"],
+        ],
+    )
+    result = CliRunner().invoke(
+        main, ["run", str(folder), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "P1 can attend no run of S1" in result.output
+    assert "fixed date and time" in result.output
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(p=programmes(), free=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_runs_the_solver_times_are_lawful_in_the_whole_calendar(
+    tmp_path: Path, p: dict, free: list[bool]
+) -> None:
+    """Runs with blank dates and times (the solver picks them in the month), beside a launch
+    with a fixed time: whenever the stage returns a calendar, the independent checker accepts
+    all of it; when it says infeasible (exit 1) the runs' proof names a session."""
+    folder = _folder(tmp_path, p)
+    with (folder / "runs.csv").open() as f:
+        rows = list(csv.reader(f))
+    for row, blank in zip(rows[1:], free, strict=False):
+        if blank:
+            row[3] = row[4] = ""
+    _write(folder, "runs.csv", rows[0], rows[1:])
+    with (folder / "programme.csv").open() as f:
+        table = list(csv.reader(f))
+    table.append(["LAUNCH", "Launch", "cohort_event", "1", "60", "F2"])
+    _write(folder, "programme.csv", table[0], table[1:])
+    with (folder / "venues.csv").open("a") as f:
+        f.write("HALL,20\n")  # the launch's room (the runs' rooms may be small)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(folder), "--out", str(out), "--quiet"])
+    if result.exit_code == 1:
+        assert " run" in result.output, result.output
+        return
+    assert result.exit_code == 0, result.output
+    scenario = load_scenario(folder)
+    selected = [o for o in read_allocation(out / "allocation.csv") if o.status == "selected"]
+    events = read_calendar_csv(out / "calendar.csv")
+    assert check_calendar(scenario, selected, [], events) == []
+    assert sum(e.kind == "flexible" for e in events) >= len(p["sessions"])
+
+
+def test_a_calendar_that_does_not_fit_around_the_runs_is_no_proof_exit_4(tmp_path: Path) -> None:
+    # S1's only run is fixed to 18 April (any time) and lasts the whole day; so does the launch,
+    # fixed to the same day. The runs are placed first (18 April), then the launch has no time:
+    # without the runs the calendar fits, so the stage proves nothing and says so (exit 4).
+    only = {"run": 1, "date": DAYS[0], "hour": 9, "venue": "V1", "capacity": 3}
+    p = {
+        "participants": [("P1", [], None), ("P2", [], None)],
+        "sessions": [{"key": "S1", "minutes": 480, "fac": "F1", "runs": [only]}],
+        "seats": {"V1": 4, "V2": 4},
+    }
+    folder = _folder(tmp_path, p)
+    _write(
+        folder,
+        "runs.csv",
+        ["session_key", "run", "month", "date", "start_time", "venue", "capacity"],
+        [["S1", 1, 1, DAYS[0].isoformat(), "", "V1", 3]],
+    )
+    _write(
+        folder,
+        "programme.csv",
+        ["session_key", "title", "kind", "month", "duration_minutes", "facilitator", "date"],
+        [
+            ["S1", "Core element S1", "flexible", 1, 480, "F1", ""],
+            ["LAUNCH", "Launch", "cohort_event", 1, 480, "F2", DAYS[0].isoformat()],
+        ],
+    )
+    result = CliRunner().invoke(
+        main, ["run", str(folder), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert result.exit_code == 4, result.output
+    assert "so this is no proof" in result.output
+    assert "Traceback" not in result.output

@@ -1114,5 +1114,7 @@ def stage_lines(scenario: Scenario) -> list[str]:
     if "calendar" in skipped:
         lines.append(f"  stage calendar: skipped ({skipped['calendar']})")
     else:
-        lines.append(f"  stage calendar: {len(scenario.programme)} sessions")
+        flexible = sum(s.kind == "flexible" for s in scenario.programme)
+        runs = f" ({flexible} flexible, offered as {len(scenario.runs)} runs)" if flexible else ""
+        lines.append(f"  stage calendar: {len(scenario.programme)} sessions{runs}")
     return lines

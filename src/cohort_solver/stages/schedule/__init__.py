@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from cohort_solver.domain.results import Decision, Event, Level, Match, StageReport
 from cohort_solver.domain.scenario import Scenario
-from cohort_solver.errors import InfeasibleError
+from cohort_solver.errors import InfeasibleError, OutOfTimeError
 from cohort_solver.stages.schedule import bounds, explain
 from cohort_solver.stages.schedule.context import Context, Plan
 from cohort_solver.stages.schedule.events import build_demands, cohort_members
@@ -28,7 +28,7 @@ from cohort_solver.stages.schedule.goals import evaluate, weighted
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.learning_sets import form_learning_sets
 from cohort_solver.stages.schedule.replan import lawful_pins, replan
-from cohort_solver.stages.schedule.runs import place_runs
+from cohort_solver.stages.schedule.runs import RunsInfeasible, place_runs, with_fixed_events
 from cohort_solver.stages.schedule.search import Search
 from cohort_solver.stages.schedule.slots import (
     lawful_slots,
@@ -73,13 +73,12 @@ def schedule(
     began = time.monotonic()
     search = Search(time_limit, workers)
     try:
-        ctx = prepare(scenario, selected, matches, search, previous, progress)
-        if previous is not None:
-            plan = replan(ctx)
-            totals = _cheap_total(ctx)
-        else:
-            plan = new_calendar(ctx)
-            totals = _sharp_total(ctx, plan)
+        try:
+            ctx = prepare(scenario, selected, matches, search, previous, progress)
+            plan = replan(ctx) if previous is not None else new_calendar(ctx)
+        except InfeasibleError as error:
+            raise _around_runs(scenario, selected, matches, search, error) from None
+        totals = _cheap_total(ctx) if previous is not None else _sharp_total(ctx, plan)
         events = _events(ctx, plan)
         levels = _levels(ctx, plan, previous, totals)
     finally:
@@ -101,6 +100,37 @@ def schedule(
     return CalendarResult(events=events, report=report)
 
 
+def _around_runs(
+    scenario: Scenario,
+    selected: Sequence[Decision],
+    matches: Sequence[Match],
+    search: Search,
+    error: InfeasibleError,
+) -> Exception:
+    """A calendar found infeasible around the runs of flexible sessions (placed first) is a
+    proof only if the calendar without them is infeasible too: then that is the proof. If
+    it is not, nothing is proven (other runs' times might have left room): say so, exit 4."""
+    if not any(s.kind == "flexible" for s in scenario.programme):
+        return error
+    if isinstance(error, RunsInfeasible):
+        return error  # the runs' own proof: it holds with every other event left out
+    bare = scenario.model_copy(
+        update={"programme": tuple(s for s in scenario.programme if s.kind != "flexible")}
+    )
+    try:
+        new_calendar(prepare(bare, selected, matches, search, None, None))
+    except InfeasibleError as without_runs:
+        return without_runs
+    return OutOfTimeError(
+        "calendar",
+        "the runs of the flexible sessions were placed first, and the rest of the calendar "
+        "has no lawful time around them; without the runs it has one, so this is no proof "
+        f"({'; '.join(error.causes[:3])})",
+        "fix a run's date or time in runs.csv (or leave it blank), add a run, or move the "
+        "sessions named above: the runs are then placed again",
+    )
+
+
 def prepare(
     scenario: Scenario,
     selected: Sequence[Decision],
@@ -119,9 +149,10 @@ def prepare(
         raise InfeasibleError("calendar", causes)
     blocked, works = unavailable_slots(scenario, grid), working_days(scenario)
     # Flexible sessions first: their runs then have one lawful time each (runs.py).
-    runs, causes = place_runs(scenario, grid, blocked, works, selected, search, len(demands))
+    held = with_fixed_events(grid, blocked, demands)
+    runs, causes = place_runs(scenario, grid, held, works, selected, search, len(demands))
     if causes:
-        raise InfeasibleError("calendar", causes)
+        raise RunsInfeasible("calendar", causes)
     demands = [*demands, *runs.demands]
     options = {d.event_id: lawful_slots(scenario, grid, blocked, works, d) for d in demands}
     ctx = Context(scenario, grid, blocked, works, demands, options, search, progress=progress)

@@ -42,12 +42,17 @@ from cohort_solver.domain.scenario import (
     run_event_id,
     run_number,
 )
+from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule.events import Demand, cohort_members
 from cohort_solver.stages.schedule.grid import Grid, bits
 from cohort_solver.stages.schedule.search import Search
 from cohort_solver.stages.schedule.slots import Blocked, lawful_slots
 
 RUN_BALANCE = "run_balance"
+
+
+class RunsInfeasible(InfeasibleError):
+    """No assignment of participants to runs exists: a proof for the whole calendar."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,22 @@ def run_specs(
                 times,
             )
         )
+    return out
+
+
+def with_fixed_events(grid: Grid, blocked: Blocked, demands: Sequence[Demand]) -> Blocked:
+    """``blocked``, and the attendees of every event with a fixed date and start time busy
+    then: those events are there in every calendar, so a run must avoid them too."""
+    out = {who: dict(days) for who, days in blocked.items()}
+    for d in demands:
+        session = d.session
+        if session.fixed_date is None or session.fixed_time is None:
+            continue
+        day = grid.number(session.fixed_date)
+        span = ((1 << d.length) - 1) << grid.slot_at(session.fixed_time)
+        for who in d.attendees:
+            mine = out.setdefault(who, {})
+            mine[day] = mine.get(day, 0) | span
     return out
 
 
@@ -405,9 +426,15 @@ def _cheap_causes(
 def _why_not(s: RunSpec, pid: str, works: Mapping[str, frozenset[int]]) -> str:
     if not s.times:
         return "no lawful time (its facilitator, venue or fixed date)"
-    if s.session.fixed_date is not None:
-        return f"its date {s.session.fixed_date:%a %d %b %Y} is not a working day of theirs or they are away"
-    return f"month {s.run.month}: every lawful time is on their day off or during an absence"
+    when = (
+        f"its date {s.session.fixed_date:%a %d %b %Y}"
+        if s.session.fixed_date is not None
+        else f"every lawful time in month {s.run.month}"
+    )
+    return (
+        f"{when} is on their day off, during an absence, or during a session of theirs "
+        "with a fixed date and time"
+    )
 
 
 def _core(
