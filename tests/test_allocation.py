@@ -149,6 +149,7 @@ def test_oxford_selects_twelve_with_nine_ring_fenced() -> None:
     assert [o.reserve_rank for o in result.outcomes if o.status == "reserve"] == [3, 4, 2, 1]
 
 
+@pytest.mark.slow
 def test_withdrawal_keeps_everyone_else_and_takes_best_replacement() -> None:
     scenario = load_scenario(OXFORD)
     first = solve(scenario)

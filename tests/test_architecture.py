@@ -40,6 +40,7 @@ def relative(path: Path) -> str:
     return path.relative_to(PACKAGE).as_posix()
 
 
+@pytest.mark.slow
 def test_only_the_solver_stages_import_ortools() -> None:
     offenders = [
         relative(path)
@@ -50,6 +51,7 @@ def test_only_the_solver_stages_import_ortools() -> None:
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_the_solver_stages_do_import_ortools() -> None:
     # Guards the test above against a layout change that would make it pass vacuously.
     using = {
@@ -62,6 +64,7 @@ def test_the_solver_stages_do_import_ortools() -> None:
     assert using == set(SOLVER_STAGES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", ["checks", "domain"])
 def test_checks_and_domain_import_only_the_domain(package: str) -> None:
     offenders = {
@@ -73,6 +76,7 @@ def test_checks_and_domain_import_only_the_domain(package: str) -> None:
     assert offenders == set()
 
 
+@pytest.mark.slow
 def test_tests_do_not_import_benchmarks_and_examples_do_not_import_tests() -> None:
     offenders = [
         f"{path.relative_to(ROOT)} imports {name}"

@@ -925,6 +925,7 @@ def allocation_of(folder: Path, out: Path) -> tuple[str, str]:
     return (out / "allocation.csv").read_text(), result.output
 
 
+@pytest.mark.slow
 def test_a_saved_formula_result_is_read_as_the_value(tmp_path: Path) -> None:
     as_csv, _ = allocation_of(write_small(tmp_path / "csv"), tmp_path / "o1")
     folder = write_small(tmp_path / "xlsx")
@@ -934,6 +935,7 @@ def test_a_saved_formula_result_is_read_as_the_value(tmp_path: Path) -> None:
     assert "A1,selected,main,7.50,under-represented" in as_xlsx
 
 
+@pytest.mark.slow
 def test_a_hidden_first_sheet_is_never_read(tmp_path: Path) -> None:
     as_csv, _ = allocation_of(write_small(tmp_path / "csv"), tmp_path / "o1")
     folder = write_small(tmp_path / "xlsx")
@@ -1000,6 +1002,7 @@ def test_one_person_in_two_role_files_is_one_person(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_cells_under_no_heading_are_ignored_with_a_warning(tmp_path: Path) -> None:
     as_csv, _ = allocation_of(write_small(tmp_path / "csv"), tmp_path / "o1")
     folder = write_small(tmp_path / "xlsx")

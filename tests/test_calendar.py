@@ -103,6 +103,7 @@ def oxford():
 # --------------------------------------------------------------------------- oxford-2024
 
 
+@pytest.mark.slow
 def test_oxford_places_every_session_cleanly(oxford):
     scenario, selected, matches, result = oxford
     per_cohort = [s for s in scenario.programme if not s.per_participant]
@@ -112,6 +113,7 @@ def test_oxford_places_every_session_cleanly(oxford):
     assert [e.start for e in result.events] == sorted(e.start for e in result.events)
 
 
+@pytest.mark.slow
 def test_oxford_calendar_is_optimal_with_its_bound(oxford):
     # Five review days before month ends cannot be avoided (each review's latest possible day),
     # every other goal is met: the bound proves it.
@@ -463,6 +465,7 @@ def test_an_after_chain_with_no_time_left_is_explained():
     assert any("R1" in c and "must come after C1" in c for c in err.value.causes)
 
 
+@pytest.mark.slow
 def test_running_out_of_time_is_exit_4_and_more_time_helps():
     # A time limit too short for any search is "out of time", never "infeasible"; with more
     # time the same scenario gets its calendar.

@@ -45,6 +45,7 @@ def rewrite(path: Path, change) -> None:
         csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
+@pytest.mark.slow
 def test_a_broken_previous_calendar_is_bad_input_with_row_and_column(planned, tmp_path):
     folder = copy_out(planned, tmp_path)
     previous = tmp_path / "calendar.csv"
@@ -92,6 +93,7 @@ def test_a_calendar_without_its_columns_or_empty_is_bad_input(planned, tmp_path)
     assert code == 2 and "calendar.csv:" in output and "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_the_calendar_running_out_of_time_is_exit_4_and_writes_nothing(planned, tmp_path):
     folder = copy_out(planned, tmp_path)
     before = (folder / "out" / "calendar.csv").read_bytes()
@@ -114,6 +116,7 @@ def test_explain_event_says_what_rules_out_other_days(planned):
     assert "must come after main/W03 (`after`)" in output  # the days before the workshop
 
 
+@pytest.mark.slow
 def test_a_session_moved_to_another_month_names_that_as_the_reason(planned, tmp_path):
     folder = copy_out(planned, tmp_path)
     previous = tmp_path / "calendar.csv"

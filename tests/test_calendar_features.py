@@ -121,6 +121,7 @@ def _stage_soft_total(out: Path) -> int:
     return next(level["value"] for level in levels if level["name"] == "soft_total")
 
 
+@pytest.mark.slow
 def test_the_features_run_and_the_checker_accepts_the_calendar(planned) -> None:
     _, out, scenario, selected, matches, events = planned
     assert check_calendar(scenario, selected, matches, events) == []
@@ -131,6 +132,7 @@ def test_the_features_run_and_the_checker_accepts_the_calendar(planned) -> None:
 # --------------------------------------------------------------------------- recurring
 
 
+@pytest.mark.slow
 def test_a_recurring_row_is_one_session_per_month_of_its_series(planned) -> None:
     _, _, scenario, _, _, events = planned
     months = {s.session_key: s.month for s in scenario.programme if s.series == "FORUM"}
@@ -227,6 +229,7 @@ def test_a_repeat_cannot_have_one_fixed_date() -> None:
 # --------------------------------------------------------------------------- joint sessions
 
 
+@pytest.mark.slow
 def test_a_joint_session_is_one_event_for_every_participant_of_its_cohorts(planned) -> None:
     _, out, scenario, selected, _, events = planned
     by_cohort: dict[str, set[str]] = {}
@@ -271,6 +274,7 @@ def test_the_checker_refuses_a_joint_session_short_of_a_cohort_or_seats(planned)
     )
 
 
+@pytest.mark.slow
 def test_no_venue_for_everyone_together_is_infeasible_and_says_so(tmp_path: Path) -> None:
     # Rooms of 12 seat each cohort (6 and a facilitator), not the three together.
     folder = _scenario(tmp_path, FEATURE_ROWS[:1])
@@ -282,6 +286,7 @@ def test_no_venue_for_everyone_together_is_infeasible_and_says_so(tmp_path: Path
     assert "FORUM-1" in output and "venue" in output
 
 
+@pytest.mark.slow
 def test_an_alumni_event_is_a_joint_session_on_its_fixed_date_with_an_invite_note(
     tmp_path: Path,
 ) -> None:
@@ -446,6 +451,7 @@ _SETTINGS = dict(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, **_SETTINGS)
 @given(programmes_with_features())
 def test_the_stage_agrees_with_the_exact_model_on_the_features(case) -> None:
@@ -499,6 +505,7 @@ def sets_planned(tmp_path_factory: pytest.TempPathFactory):
     return folder, out, scenario, selected, matches, events
 
 
+@pytest.mark.slow
 def test_action_learning_sets_split_each_cohort_and_meet_monthly(sets_planned) -> None:
     folder, out, scenario, selected, matches, events = sets_planned
     assert check_calendar(scenario, selected, matches, events) == []
@@ -539,6 +546,7 @@ def _with_sets(events, scenario, cohort: str, change) -> list:
     return out
 
 
+@pytest.mark.slow
 def test_the_checker_refuses_sets_that_break_the_rules(sets_planned) -> None:
     _, _, scenario, selected, matches, events = sets_planned
     sets = learning_sets_of(scenario, events)["c01"]
@@ -603,6 +611,7 @@ def test_the_checker_refuses_a_worse_spread_and_a_conflict_in_a_set(sets_planned
     assert f"cohort c01: {one[0]} and {one[1]} (a conflict of interest) share a set" in problems
 
 
+@pytest.mark.slow
 def test_a_cohort_that_cannot_form_sets_is_infeasible_and_says_why(tmp_path: Path) -> None:
     folder = generate_scenario(
         tmp_path / "s", councils=1, applicants=60, cohorts=1, places=7, months=3, seed=2
@@ -664,6 +673,7 @@ def _brute_force(scenario, pids: list[str], k: int) -> int | None:
     return best
 
 
+@pytest.mark.slow
 @settings(max_examples=60, **_SETTINGS)
 @given(cohorts_to_split())
 def test_the_sets_are_the_best_spread_a_brute_force_finds(case) -> None:
@@ -718,6 +728,7 @@ def test_the_sets_are_the_best_spread_a_brute_force_finds(case) -> None:
     assert check_learning_sets(scenario, selected, events) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=40, **_SETTINGS)
 @given(cohorts_to_split(), st.randoms(use_true_random=False))
 def test_polishing_a_split_leaves_no_better_move_or_swap(case, rnd) -> None:

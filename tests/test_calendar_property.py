@@ -232,6 +232,7 @@ GENERATED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("councils,applicants,cohorts,places,months,extra", GENERATED)
 def test_generated_small_programmes_agree_with_the_exact_model(
     tmp_path, councils, applicants, cohorts, places, months, extra

@@ -84,6 +84,7 @@ def test_infeasible_exits_1_names_the_rules_and_writes_nothing(tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_withdraw_replaces_from_reserve_and_keeps_the_rest(oxford: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert invoke("allocate", str(oxford), "--out", str(out))[0] == 0
@@ -99,6 +100,7 @@ def test_withdraw_replaces_from_reserve_and_keeps_the_rest(oxford: Path, tmp_pat
     assert allocation_violations(load_scenario(oxford), after) == []
 
 
+@pytest.mark.slow
 def test_withdraw_of_someone_not_selected_is_bad_input(oxford: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     invoke("allocate", str(oxford), "--out", str(out))
@@ -170,6 +172,7 @@ def test_unknown_column_is_a_warning_not_an_error(small: Path) -> None:
     assert "applicants.csv:1:13: unknown column 'favourite_colour' ignored" in result.output
 
 
+@pytest.mark.slow
 def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(
     oxford: Path, tmp_path: Path
 ) -> None:
@@ -182,6 +185,7 @@ def test_progress_goes_to_stderr_as_lines_in_a_log_and_not_at_all_when_quiet(
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
+@pytest.mark.slow
 def test_progress_is_a_live_bar_on_a_terminal(oxford: Path, tmp_path: Path) -> None:
     # rich treats FORCE_COLOR as "this is a terminal": the bar redraws with carriage returns.
     runner = CliRunner()  # click 8.2+: stderr kept apart from stdout

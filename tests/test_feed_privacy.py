@@ -53,6 +53,7 @@ def _names_of_others(scenario: Scenario, feeds: dict[str, bytes]) -> dict[str, s
     return found
 
 
+@pytest.mark.slow
 def test_no_participant_feed_names_another_participant(
     scenario: Scenario,  # noqa: F811
     icaljs: Path,  # noqa: F811

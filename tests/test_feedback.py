@@ -87,6 +87,7 @@ def test_one_row_per_applicant_in_applicants_order_as_a_panel_file(oxford: Path)
     assert stat.S_IMODE(os.stat(oxford / "feedback.csv").st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_every_unselected_paragraph_says_why_and_what_would_have_changed_it(oxford: Path) -> None:
     for row in read_feedback(oxford / "feedback.csv"):
         text = row["feedback"]
@@ -97,6 +98,7 @@ def test_every_unselected_paragraph_says_why_and_what_would_have_changed_it(oxfo
             assert "This is because" not in text and not SUFFICED.search(text)
 
 
+@pytest.mark.slow
 def test_the_reserve_the_readme_explains_reads_as_explain_does(oxford: Path) -> None:
     # explain A037 (README): Housing Services already has 2, would be selected at 7.98.
     row = next(r for r in read_feedback(oxford / "feedback.csv") if r["applicant_id"] == "A037")
@@ -182,12 +184,14 @@ def check_counterfactuals(scenario: Scenario, outcomes: tuple[Decision, ...], li
     return checked
 
 
+@pytest.mark.slow
 def test_the_stated_scores_do_select_them_on_oxford() -> None:
     scenario = load_scenario(OXFORD)
     result = allocate(scenario, time_limit=60, workers=1)
     assert check_counterfactuals(scenario, result.outcomes, limit=50) == 13
 
 
+@pytest.mark.slow
 def test_a_held_ring_fence_leaves_non_members_no_score_that_would_do(tmp_path: Path) -> None:
     # Every place held for the ring fence (12 of 12, hold): a non-member cannot get in.
     scenario = load_scenario(
@@ -208,6 +212,7 @@ def test_a_held_ring_fence_leaves_non_members_no_score_that_would_do(tmp_path: P
     assert check_counterfactuals(scenario, result.outcomes, limit=6) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unfilled", ["release", "hold"])
 def test_over_and_above_states_no_score_it_cannot_prove(unfilled: str) -> None:
     # Over and above, a swap also moves who holds the open places, so the one-swap argument

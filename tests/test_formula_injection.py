@@ -62,6 +62,7 @@ def test_cells_are_neutralised_by_the_owasp_rule(value: str, written: str) -> No
     assert restore(written) == value
 
 
+@pytest.mark.slow
 @given(st.text())
 def test_neutralising_is_safe_and_exactly_reversible(value: str) -> None:
     written = neutralise(value)
@@ -199,6 +200,7 @@ def test_every_csv_written_neutralises_every_cell(hostile: tuple[Path, Path]) ->
     assert hostile_cells > 50  # the ids and titles above really were written, escaped
 
 
+@pytest.mark.slow
 def test_hostile_ids_round_trip_through_allocate_match_and_schedule(
     hostile: tuple[Path, Path],
 ) -> None:

@@ -47,6 +47,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
     a = generate_scenario(tmp_path / "a", councils=7, applicants=300, cohorts=2, seed=11)
     b = generate_scenario(tmp_path / "b", councils=7, applicants=300, cohorts=2, seed=11)
@@ -153,6 +154,7 @@ def test_one_cohort_and_a_council_cap(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_numbered_councils_beyond_the_real_names(tmp_path: Path) -> None:
     folder = generate_scenario(tmp_path / "many", councils=80, applicants=1000, cohorts=20, seed=5)
     councils = {r["council"] for r in rows(folder, "applicants.csv")}
@@ -174,6 +176,7 @@ def test_protected_characteristics_follow_the_profile(tmp_path: Path) -> None:
         assert 0 < values[""] < 0.1 * len(table)  # a few not declared
 
 
+@pytest.mark.slow
 def test_a_custom_profile(tmp_path: Path) -> None:
     profile = {"woman": 0.5, "disabled": 0.3}
     folder = generate_scenario(tmp_path / "p", councils=3, applicants=2000, seed=4, profile=profile)
@@ -203,6 +206,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         generate_scenario(tmp_path / "x", councils=3, applicants=200, ineligible_share=1.5)
 
 
+@pytest.mark.slow
 def test_allocation_fills_every_cohort(small: Path) -> None:
     scenario = load_scenario(small)
     allocation = allocate(scenario, time_limit=20)
@@ -259,6 +263,7 @@ def _max_flow(pairs: list[tuple[str, str]], capacity: dict[str, int], people: li
     return flow.optimal_flow()
 
 
+@pytest.mark.slow
 def test_the_selected_participants_can_all_be_matched(small: Path) -> None:
     """The contract's hard matching rules leave a mentor and a coach for everyone selected."""
     scenario = load_scenario(small)

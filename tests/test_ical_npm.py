@@ -46,6 +46,7 @@ def _both(icaljs: Path, ical_npm: Path, folder: Path) -> dict[str, dict[str, dic
     return agreed
 
 
+@pytest.mark.slow
 def test_ical_reads_the_plan_as_ical_js_does(
     scenario: Scenario,  # noqa: F811
     icaljs: Path,  # noqa: F811
@@ -69,6 +70,7 @@ def test_ical_reads_the_plan_as_ical_js_does(
             )
 
 
+@pytest.mark.slow
 def test_ical_sees_a_replan_and_a_cancellation(
     scenario: Scenario,  # noqa: F811
     icaljs: Path,  # noqa: F811

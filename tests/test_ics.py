@@ -397,6 +397,7 @@ def test_vtimezone_has_rfc_onsets_and_only_the_programme_years(scenario: Scenari
 # --------------------------------------------------------------------------- tests: ical.js
 
 
+@pytest.mark.slow
 def test_icaljs_reads_the_same_times_and_fields(
     scenario: Scenario, icaljs: Path, tmp_path: Path
 ) -> None:
@@ -424,6 +425,7 @@ def test_icaljs_reads_the_same_times_and_fields(
     assert any(f"- Participant: {ZOE}" in item["description"] for item in p1)
 
 
+@pytest.mark.slow
 def test_icaljs_sees_replan_sequence_and_cancellation(
     scenario: Scenario, icaljs: Path, tmp_path: Path
 ) -> None:
@@ -449,6 +451,7 @@ def test_icaljs_sees_replan_sequence_and_cancellation(
 # --------------------------------------------------------------------------- tests: re-plan
 
 
+@pytest.mark.slow
 def test_replan_keeps_uids_bumps_sequence_and_cancels(scenario: Scenario) -> None:
     events = _events()
     first = build_feeds(scenario, events, stamp=STAMP)
@@ -504,6 +507,7 @@ def test_replan_keeps_uids_bumps_sequence_and_cancels(scenario: Scenario) -> Non
     assert (str(back["STATUS"]), back["SEQUENCE"]) == ("CONFIRMED", 2)
 
 
+@pytest.mark.slow
 def test_reexport_is_deterministic_apart_from_dtstamp(scenario: Scenario, tmp_path: Path) -> None:
     events = _events()
     first = build_feeds(scenario, events, stamp=STAMP)
@@ -527,6 +531,7 @@ def test_reexport_is_deterministic_apart_from_dtstamp(scenario: Scenario, tmp_pa
 # --------------------------------------------------------------------------- tests: format
 
 
+@pytest.mark.slow
 def test_crlf_and_folding_at_75_octets(scenario: Scenario) -> None:
     long_title = "Cohort event - " + " ".join([ZOE] * 12)
     crowd = Event(
@@ -696,6 +701,7 @@ def test_a_broken_previous_feed_is_bad_input(scenario: Scenario) -> None:
         )
 
 
+@pytest.mark.slow
 def test_rematch_keeps_sequence_in_step_across_feeds(scenario: Scenario) -> None:
     # CO1 is replaced by CO2 for the first coaching session; its time stays.
     with_co2 = scenario.model_copy(

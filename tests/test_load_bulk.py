@@ -130,6 +130,7 @@ _CELL = st.text(
 )
 
 
+@pytest.mark.slow
 @given(st.lists(st.lists(_CELL, min_size=1, max_size=4), max_size=6), st.booleans())
 def test_a_quote_free_file_splits_as_the_csv_module_reads_it(
     rows: list[list[str]], final_line_end: bool
@@ -149,6 +150,7 @@ def test_a_quote_free_file_splits_as_the_csv_module_reads_it(
 _ADDRESS = st.text(st.sampled_from("ab.@ -"), max_size=8).map(str.strip)
 
 
+@pytest.mark.slow
 @given(st.lists(_ADDRESS, max_size=12))
 def test_a_column_of_addresses_passes_at_once_exactly_when_each_passes(
     cells: list[str],

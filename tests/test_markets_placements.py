@@ -486,6 +486,7 @@ def _random_scheme(people: int, places: int, seed: int) -> PlacementMarket:
     return PlacementMarket("placements", candidates, hosts, ranks(*rows))
 
 
+@pytest.mark.slow
 def test_a_scheme_of_hundreds_passes_the_checker() -> None:
     market = _random_scheme(600, 240, seed=3)
     result = solve_placements(market)

@@ -615,6 +615,7 @@ def test_optimum_equals_brute_force(sc):
         assert (value["total_fit"],) == best
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios(), st.data())
 def test_a_new_conflict_never_improves_the_optimum(sc, data):
@@ -678,6 +679,7 @@ def test_bad_matching_input_points_at_the_cell(tmp_path, name, header, rows, whe
     assert any(str(p).startswith(where) for p in error.value.problems), error.value.problems
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios(), st.randoms(use_true_random=False))
 def test_row_order_never_changes_the_matching(sc, rnd):

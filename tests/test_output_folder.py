@@ -545,6 +545,7 @@ def test_the_lock_is_reentrant_within_one_process(tmp_path: Path) -> None:
     assert not work_folder(tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_run_that_cannot_take_the_lock_touches_nothing_of_the_holder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     holder = _hold(out, 60)

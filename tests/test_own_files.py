@@ -568,6 +568,7 @@ def test_a_damaged_output_file_is_exit_2_at_its_cell(
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_match_previous_that_is_not_a_matches_csv_is_exit_2(
     base: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -586,6 +587,7 @@ def test_match_previous_that_is_not_a_matches_csv_is_exit_2(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_export_previous_folder_with_a_damaged_feed_is_exit_2(
     base: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -604,6 +606,7 @@ def test_export_previous_folder_with_a_damaged_feed_is_exit_2(
     assert result.stderr.strip() == f"{feed}:{line}:1: SEQUENCE is not a whole number"
 
 
+@pytest.mark.slow
 def test_every_damaged_feed_is_reported_at_once(base: tuple[Path, Path], tmp_path: Path) -> None:
     scenario, built = base
     out = tmp_path / "out"

@@ -21,6 +21,7 @@ from cohort_solver.cli import main
 OXFORD = Path(__file__).resolve().parent.parent / "scenarios" / "oxford-2024"
 
 
+@pytest.mark.slow
 def test_the_python_api_runs_every_stage_and_each_result_passes_its_checker() -> None:
     options = cohort_solver.Options(time_limit=60, workers=2)
     scenario = cohort_solver.load(OXFORD)

@@ -63,6 +63,7 @@ def test_east_herts_is_mandatory_for_every_senior_manager_over_24_months(tmp_pat
     assert (last.year - start.year) * 12 + last.month - start.month + 1 == 24  # month 24
 
 
+@pytest.mark.slow
 def test_oxford_university_open_mentoring_scheme_has_no_scores_and_no_coaching(
     tmp_path: Path,
 ) -> None:
@@ -81,6 +82,7 @@ def test_oxford_university_open_mentoring_scheme_has_no_scores_and_no_coaching(
     assert not list((tmp_path / "out" / "ics").glob("coach-*"))
 
 
+@pytest.mark.slow
 def test_the_confident_managers_two_tracks_share_pod_and_get_no_mentor(tmp_path: Path) -> None:
     # Seed 001: "The Confident Manager ... with two tracks to support both new and more
     # experienced managers", beside the mentoring scheme. Each track has its own workshops,
@@ -127,6 +129,7 @@ def _without(tmp_path: Path, *stems: str, mode: str = "open") -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_scenario_with_only_applicants_allocates_and_says_what_it_skipped(
     tmp_path: Path,
 ) -> None:

@@ -183,6 +183,7 @@ def test_dtstamp_moves_only_with_the_event(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.slow
 def test_after_a_withdrawal_one_event_has_one_version_in_every_feed(
     tmp_path: Path,
     icaljs: Path,  # noqa: F811 - the fixture imported above
@@ -231,6 +232,7 @@ def _vobject_versions(feeds: Mapping[str, bytes]) -> dict[str, set[tuple[int, st
     return seen
 
 
+@pytest.mark.slow
 def test_calendar_names_are_escaped_text(tmp_path: Path, icaljs: Path) -> None:  # noqa: F811
     title = "Leading Oxford, 2024; cohort\\1"
     scenario = _scenario(tmp_path, "names", name=title)

@@ -52,6 +52,7 @@ def reasons(draw: st.DrawFn) -> Reason:
     return Reason.per_cohort(per_cohort)
 
 
+@pytest.mark.slow
 @given(reasons())
 def test_every_reason_reads_back_as_itself(reason: Reason) -> None:
     assert Reason.parse(str(reason)) == reason

@@ -70,6 +70,7 @@ def test_no_record_before_any_export(scenario: Scenario, tmp_path: Path) -> None
     assert Earlier(out).feeds(scenario, fresh=False) == {}  # a first export goes ahead
 
 
+@pytest.mark.slow
 def test_lost_feeds_are_refused_unless_fresh(scenario: Scenario, tmp_path: Path) -> None:  # noqa: F811
     out = tmp_path / "out"
     feeds = _exported(scenario, out)

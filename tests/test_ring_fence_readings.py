@@ -182,6 +182,7 @@ def test_over_and_above_never_selects_fewer_members(scenario: Scenario) -> None:
     assert members_selected(read_as(scenario, "over_and_above")) >= guaranteed
 
 
+@pytest.mark.slow
 def test_the_two_readings_select_different_people_on_oxford() -> None:
     scenario = load_scenario(OXFORD)
     picks = {}
@@ -193,6 +194,7 @@ def test_the_two_readings_select_different_people_on_oxford() -> None:
     assert picks["over_and_above"] - picks["minimum_guarantee"] == {"A013", "A031"}
 
 
+@pytest.mark.slow
 def test_over_and_above_reserves_put_whoever_a_withdrawal_brings_in_first() -> None:
     # Over and above, most vacancies go to a member moving into a held place, whoever leaves:
     # on merit alone A020 (who would take 10 of the 12 places) was not on the list at all.
@@ -349,6 +351,7 @@ def test_default_reading_is_left_out_of_the_settings_echo() -> None:
     assert flipped["selection"]["ring_fence"][0]["reading"] == "over_and_above"
 
 
+@pytest.mark.slow
 def test_readings_shortcut_with_two_ring_fences(oxford: Path, tmp_path: Path) -> None:
     """One variant per ring fence read the other way, and one with both."""
     toml = oxford / "scenario.toml"

@@ -127,6 +127,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
     assert rows(tmp_path / "other")["A2"] != rows(tmp_path / "serial")["A2"]
 
 
+@pytest.mark.slow
 def test_close_call_thresholds_are_options(tmp_path: Path) -> None:
     scenario = write_tied(tmp_path / "tied")
     code, _ = robustness(
@@ -199,6 +200,7 @@ def test_infeasible_exits_1_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_several_cohorts_get_a_probability_each(tmp_path: Path) -> None:
     scenario = tmp_path / "regional"
     assert (

@@ -66,6 +66,7 @@ def _stable(path: Path) -> bytes:
     return re.sub(rb'"created": "[^"]+"', b'"created": "x"', data)
 
 
+@pytest.mark.slow
 def test_run_is_byte_identical_apart_from_timestamps(runs: tuple[Path, Path]) -> None:
     first, second = runs
     names = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
@@ -74,6 +75,7 @@ def test_run_is_byte_identical_apart_from_timestamps(runs: tuple[Path, Path]) ->
         assert _stable(first / name) == _stable(second / name), name
 
 
+@pytest.mark.slow
 def test_no_protected_characteristic_or_score_leaves_the_panel_files(
     runs: tuple[Path, Path],
 ) -> None:

@@ -73,6 +73,7 @@ def test_links_csv_names_each_person_and_their_secret_url(tmp_path: Path, out: P
     assert (out / "tokens.csv").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.slow
 def test_tokens_are_stable_across_replans_and_revocable(tmp_path: Path, out: Path) -> None:
     first = _links(tmp_path, out)
     _export(tmp_path, _v3())  # A003 withdraws: a re-plan over the same folder

@@ -268,6 +268,7 @@ PARTITION = [
 ]
 
 
+@pytest.mark.slow
 def test_total_minus_the_other_groups_reveals_nothing(tmp_path: Path) -> None:
     folder = write_scenario(tmp_path / "p", PARTITION_TOML, PARTITION, ["white", "asian", "black"])
     scenario = load_scenario(folder)
@@ -277,6 +278,7 @@ def test_total_minus_the_other_groups_reveals_nothing(tmp_path: Path) -> None:
     assert revealed(knowledge) == []  # all three groups at once: the attacker knows they partition
 
 
+@pytest.mark.slow
 def test_compare_figures_cannot_be_worked_back_across_variants(
     access: Path, tmp_path: Path
 ) -> None:
@@ -368,6 +370,7 @@ def test_two_variants_one_person_apart_show_no_counts() -> None:
 PEOPLE = [f"P{i}" for i in range(7)]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.sets(st.sampled_from(PEOPLE)), min_size=1, max_size=3),
@@ -387,6 +390,7 @@ def test_no_accepted_table_lets_the_attacker_pin_a_small_count(
     assert revealed(knowledge) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.sets(st.sampled_from(PEOPLE)), min_size=1, max_size=4),

@@ -51,6 +51,7 @@ def tower_hamlets(tmp_path_factory: pytest.TempPathFactory):
     return scenario, out, outcomes, selected, matches, events
 
 
+@pytest.mark.slow
 def test_tower_hamlets_runs_and_every_independent_checker_accepts_it(tower_hamlets) -> None:
     scenario, out, outcomes, selected, matches, events = tower_hamlets
     assert allocation_violations(scenario, outcomes) == []
@@ -69,6 +70,7 @@ def test_tower_hamlets_runs_and_every_independent_checker_accepts_it(tower_hamle
     assert all(n <= capacity[mid] for mid, n in per_mentor.items())  # capacity across tracks
 
 
+@pytest.mark.slow
 def test_tower_hamlets_allocation_has_a_track_column_and_grade_bands(tower_hamlets) -> None:
     scenario, out, outcomes, *_ = tower_hamlets
     header = (out / "allocation.csv").read_text().splitlines()[0]
@@ -96,6 +98,7 @@ def test_tower_hamlets_allocation_has_a_track_column_and_grade_bands(tower_hamle
     assert "<h2>Tracks</h2>" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_each_cohort_takes_its_tracks_template_and_the_common_rows(tower_hamlets) -> None:
     scenario, out, outcomes, selected, matches, events = tower_hamlets
     keys = {c: {e.session_key for e in events if e.cohort_id == c} for c in ("AM", "CM", "SL")}
@@ -110,6 +113,7 @@ def test_each_cohort_takes_its_tracks_template_and_the_common_rows(tower_hamlets
     assert {e.cohort_id for e in events if e.kind == "action_learning"} == {"AM", "AL", "SL"}
 
 
+@pytest.mark.slow
 def test_the_checkers_refuse_a_cohort_off_its_track(tower_hamlets) -> None:
     scenario, out, outcomes, selected, matches, events = tower_hamlets
     # A session of Senior Leader held for Aspiring Manager's cohort.
@@ -343,6 +347,7 @@ def multi_track_selections(draw) -> Scenario:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, **_SETTINGS)
 @given(multi_track_selections())
 def test_generated_multi_track_allocations_pass_the_independent_checker(scenario) -> None:
@@ -394,6 +399,7 @@ def multi_track_calendars(draw):
     return tracked, selected, matches
 
 
+@pytest.mark.slow
 @settings(max_examples=40, **_SETTINGS)
 @given(multi_track_calendars())
 def test_generated_multi_track_calendars_agree_with_the_exact_model(case) -> None:

@@ -89,6 +89,7 @@ def test_after_withdraw_every_output_is_consistent_and_the_leaver_is_gone(
     assert LEAVER not in (out / "matches.csv").read_text()
 
 
+@pytest.mark.slow
 def test_withdraw_says_what_it_did_not_update(oxford: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     cli("allocate", str(oxford), "--out", str(out), "--quiet")

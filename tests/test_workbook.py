@@ -43,6 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return scenario, out
 
 
+@pytest.mark.slow
 def test_the_workbook_has_every_sheet_with_frozen_filtered_headers(built) -> None:
     _, out = built
     book = load_workbook(out / "panel.xlsx")
@@ -76,6 +77,7 @@ def test_no_cell_is_a_live_formula(built) -> None:
             assert is_safe(value), value
 
 
+@pytest.mark.slow
 def test_calendar_times_are_real_excel_dates(built) -> None:
     _, out = built
     frame = pd.read_excel(out / "panel.xlsx", sheet_name="Calendar")
@@ -90,6 +92,7 @@ def test_calendar_times_are_real_excel_dates(built) -> None:
         assert isinstance(row.start.to_pydatetime(), datetime)
 
 
+@pytest.mark.slow
 def test_representation_is_suppressed_as_in_the_report(built) -> None:
     scenario_folder, out = built
     scenario = load_scenario(scenario_folder)
@@ -119,6 +122,7 @@ def test_representation_is_suppressed_as_in_the_report(built) -> None:
             assert not groups & set(sheet.columns), name
 
 
+@pytest.mark.slow
 def test_people_sheets_agree_with_the_allocation_and_use_names(built) -> None:
     scenario_folder, out = built
     scenario = load_scenario(scenario_folder)
