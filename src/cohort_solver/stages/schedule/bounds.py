@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
 
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
@@ -34,6 +36,12 @@ from cohort_solver.stages.schedule.model import CalendarModel
 
 if TYPE_CHECKING:
     from cohort_solver.stages.schedule.stage import Unit
+
+# How many times a bound's search that has not proved its optimum is run again with twice the
+# effort: a proven optimum of a relaxation is its sharpest bound (a month's joint venue and
+# coach model of 50 cohorts: bound 18 at the first effort, 21 proven at eight times it).
+MONTH_DOUBLINGS = 4
+UNIT_DOUBLINGS = 2
 
 
 def goal_bounds(ctx: Context) -> dict[str, int]:
@@ -173,7 +181,7 @@ def unit_bound(ctx: Context, unit: Unit) -> int:
     goals = ("coaching_in_workshop_week", "coach_week_overload")
     m = CalendarModel(ctx, free, {}, options=options, venues=False, goal_names=goals)
     m.model.minimize(m.soft())
-    solved = ctx.search.until_found(m.model, ctx.search.effort(len(free), 2.0), retries=0)
+    solved = ctx.search.until_proven(m.model, ctx.search.effort(len(free), 2.0), UNIT_DOUBLINGS)
     if solved.infeasible:  # a placed calendar exists, so this cannot be; stay on the safe side
         return floor
     return max(floor, solved.bound())
@@ -261,7 +269,7 @@ def month_bound(ctx: Context, month: int) -> int:
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
     model.minimize(sum(costs))
-    solved = ctx.search.until_found(model, ctx.search.effort(len(sessions), 5.0), retries=1)
+    solved = ctx.search.until_proven(model, ctx.search.effort(len(sessions), 5.0), MONTH_DOUBLINGS)
     return solved.bound() if not solved.infeasible else 0
 
 
@@ -281,3 +289,135 @@ def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str
         )
         groups[council.get(v, ""), closed, frozenset(users[v])].append(v)
     return {v: tuple(members) for members in groups.values() for v in members}
+
+
+def month_week_bound(ctx: Context, month: int) -> int:
+    """``_month_week_bound``, computed once per month (kept in ``ctx.unit_bounds``)."""
+    key = ("month-weeks", str(month))
+    if key not in ctx.unit_bounds:
+        ctx.unit_bounds[key] = _month_week_bound(ctx, month)
+    return ctx.unit_bounds[key]
+
+
+def _month_week_bound(ctx: Context, month: int) -> int:
+    """A joint lower bound of a month's venue overloads and of every coach's penalties that
+    month (``coach_week_overload``, and ``coaching_in_workshop_week`` of its coaching), over
+    a relaxation that keeps only ISO weeks: each whole-cohort session picks a (pool of alike
+    venues, week) it may take (``venue_weeks``), each coaching session a week of its
+    candidate days, and nothing else is decided.
+
+    Why it holds for every lawful calendar: the calendar gives each of these events its
+    week and (whole-cohort sessions) its venue, which is a choice of this model; a coaching
+    that must come after a workshop starts after it ends, so its week is not earlier. On
+    that choice the model's cost is at most the calendar's: a coach's weekly load and its
+    overload are the same; a coaching in the week of one of its cohort's group sessions of
+    this month pays here, while the calendar also pays for group sessions of other months
+    in that week; and a pool of k venues with n bookings in a week pays n - k, no more than
+    its venues' own overloads (each beyond one) add up to. So CP-SAT's proven bound of the
+    minimum here is at most the calendar's cost of those penalties."""
+    w, grid = ctx.weights, ctx.grid
+    sessions = ctx.whole_of_month[month]
+    pools = venue_pools(ctx, sessions)
+    model = cp_model.CpModel()
+    week_of: dict[str, dict[Week, list[cp_model.IntVar]]] = {}
+    per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
+    for d in sessions:
+        if d.needs_venue:
+            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)})
+        else:
+            choices = sorted({((), grid.week(day)) for day in ctx.options[d.event_id]})
+        lits = []
+        week_of[d.event_id] = defaultdict(list)
+        for pool, week in choices:
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0] if pool else 'online'},{week}]")
+            lits.append(lit)
+            week_of[d.event_id][week].append(lit)
+            if pool:
+                per_pool_week[pool, week].append(lit)
+        model.add_exactly_one(lits)
+    costs: list[cp_model.LinearExprT] = []
+    for (pool, week), lits in sorted(per_pool_week.items()):
+        if len(lits) > len(pool):
+            over = model.new_int_var(0, len(lits), f"over[{pool[0]},{week}]")
+            model.add(over >= sum(lits) - len(pool))
+            costs.append(w["venue_week_overload"] * over)
+    costs += _coaching_weeks(ctx, model, month, week_of)
+    if not costs:
+        return 0
+    model.minimize(sum(costs))
+    effort = ctx.search.effort(len(sessions) + len(costs), 5.0)
+    solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS)
+    return solved.bound() if not solved.infeasible else 0
+
+
+def _coaching_weeks(
+    ctx: Context,
+    model: cp_model.CpModel,
+    month: int,
+    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
+) -> list[cp_model.LinearExprT]:
+    """The coaching of ``month`` in ``month_week_bound``: each session's week (not before a
+    whole-cohort session it must follow), its coaching in a workshop week, and per coach
+    the sessions in a week beyond the even share."""
+    w, grid = ctx.weights, ctx.grid
+    at: dict[str, dict[Week, cp_model.IntVar]] = {}
+    costs: list[cp_model.LinearExprT] = []
+    for coach, m in sorted(ctx.coaching_of):
+        if m != month:
+            continue
+        mine = ctx.coaching_of[coach, month]
+        load: dict[Week, list[cp_model.IntVar]] = defaultdict(list)
+        for d in mine:
+            if d.event_id not in at:
+                at[d.event_id] = _coaching_week(ctx, model, d, week_of)
+                costs += _in_workshop_week(ctx, model, d, at[d.event_id], week_of)
+            for week, lit in at[d.event_id].items():
+                load[week].append(lit)
+        share = math.ceil(len(mine) / len(grid.month_weeks(month)))
+        for week, lits in sorted(load.items()):
+            if len(lits) > share:
+                over = model.new_int_var(0, len(lits), f"coach_over[{coach},{week}]")
+                model.add(over >= sum(lits) - share)
+                costs.append(w["coach_week_overload"] * over)
+    return costs
+
+
+def _coaching_week(
+    ctx: Context,
+    model: cp_model.CpModel,
+    d: Demand,
+    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
+) -> dict[Week, cp_model.IntVar]:
+    at: dict[Week, cp_model.IntVar] = {}
+    for week in sorted({ctx.grid.week(day) for day in ctx.options[d.event_id]}):
+        at[week] = model.new_bool_var(f"c[{d.event_id},{week}]")
+    model.add_exactly_one(at.values())
+    for g in ctx.before[d.event_id]:
+        if g.event_id in week_of:
+            for week, lit in at.items():
+                later = [y for wk, ys in week_of[g.event_id].items() if wk > week for y in ys]
+                if later:
+                    model.add(sum(later) + lit <= 1)
+    return at
+
+
+def _in_workshop_week(
+    ctx: Context,
+    model: cp_model.CpModel,
+    d: Demand,
+    at: Mapping[Week, cp_model.IntVar],
+    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
+) -> list[cp_model.LinearExprT]:
+    clash = [
+        (lit, ys)
+        for g in ctx.groups[d.cohort_id]
+        if g.event_id in week_of
+        for week, lit in at.items()
+        if (ys := week_of[g.event_id].get(week))
+    ]
+    if not clash:
+        return []
+    pen = model.new_bool_var(f"cww[{d.event_id}]")
+    for lit, ys in clash:
+        model.add(pen >= lit + sum(ys) - 1)
+    return [ctx.weights["coaching_in_workshop_week"] * pen]
