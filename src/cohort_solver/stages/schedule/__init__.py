@@ -168,7 +168,8 @@ def _sharp_total(ctx: Context, plan: Plan) -> int:
     the venues together with that month's coaches at the largest of three bounds of the same
     penalties: their separate bounds, the joint one with the coaches whose sessions follow
     its workshops (``bounds.month_bound``), and the joint one over ISO weeks with every coach
-    (``bounds.month_week_bound``, only where the calendar costs more than the other two)."""
+    (``bounds.month_week_bound``, only where the calendar costs more than the other two and
+    the month is small enough for it)."""
     ctx.search.reached = "a calendar was found and its lower bound was being computed"
     w = ctx.weights
     mine = units(ctx)
@@ -196,7 +197,12 @@ def _sharp_total(ctx: Context, plan: Plan) -> int:
         if month in joint:
             others = sum(unit_lb[k] for k in coaches if k not in chained)
             best[month] = max(separate, joint[month] + others)
-    weekly = [m for m in months if _month_cost(ctx, plan, m) > best[m]]
+    weekly = [
+        m
+        for m in months
+        if bounds.week_bound_size(ctx, m) <= bounds.WEEK_BOUND_EVENTS
+        and _month_cost(ctx, plan, m) > best[m]
+    ]
     for month, b in zip(
         weekly, ctx.search.map(lambda m: bounds.month_week_bound(ctx, m), weekly), strict=True
     ):

@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 # coach model of 50 cohorts: bound 18 at the first effort, 21 proven at eight times it).
 MONTH_DOUBLINGS = 4
 UNIT_DOUBLINGS = 2
+WEEK_DOUBLINGS = 1
+# The most whole-cohort and coaching sessions a month may have for ``month_week_bound``:
+# measured on a 50-cohort month (50 sessions, 600 coaching) under load, its search takes
+# 10-140 s, too slow for the regional budget; a 10-cohort month takes about a second.
+WEEK_BOUND_EVENTS = 300
 
 
 def goal_bounds(ctx: Context) -> dict[str, int]:
@@ -291,6 +296,12 @@ def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str
     return {v: tuple(members) for members in groups.values() for v in members}
 
 
+def week_bound_size(ctx: Context, month: int) -> int:
+    """The sessions ``month_week_bound`` places in ``month``."""
+    coaching = sum(1 for d in ctx.of_kind["coaching"] if d.month == month)
+    return len(ctx.whole_of_month[month]) + coaching
+
+
 def month_week_bound(ctx: Context, month: int) -> int:
     """``_month_week_bound``, computed once per month (kept in ``ctx.unit_bounds``)."""
     key = ("month-weeks", str(month))
@@ -345,8 +356,8 @@ def _month_week_bound(ctx: Context, month: int) -> int:
     if not costs:
         return 0
     model.minimize(sum(costs))
-    effort = ctx.search.effort(len(sessions) + len(costs), 5.0)
-    solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS)
+    effort = ctx.search.effort(len(sessions) + len(costs), 1.0)
+    solved = ctx.search.until_proven(model, effort, WEEK_DOUBLINGS)
     return solved.bound() if not solved.infeasible else 0
 
 
@@ -356,68 +367,48 @@ def _coaching_weeks(
     month: int,
     week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
 ) -> list[cp_model.LinearExprT]:
-    """The coaching of ``month`` in ``month_week_bound``: each session's week (not before a
-    whole-cohort session it must follow), its coaching in a workshop week, and per coach
-    the sessions in a week beyond the even share."""
+    """The coaching of ``month`` in ``month_week_bound``. Sessions alike for the model (the
+    same coaches, cohort, candidate weeks and whole-cohort sessions to follow) are one class,
+    and the model only counts how many of a class are in each week (no order among alike
+    sessions to search through): not before a session they must follow, each in a week of
+    their cohort's group session paying once, and per coach the sessions beyond the even
+    share of a week."""
     w, grid = ctx.weights, ctx.grid
-    at: dict[str, dict[Week, cp_model.IntVar]] = {}
-    costs: list[cp_model.LinearExprT] = []
-    for coach, m in sorted(ctx.coaching_of):
-        if m != month:
+    Class = tuple[tuple[str, ...], str, tuple[Week, ...], tuple[str, ...]]
+    classes: dict[Class, int] = defaultdict(int)
+    for d in ctx.of_kind["coaching"]:
+        coaches = tuple(ctx.coaches_at(d))
+        if d.month != month or not coaches:
             continue
-        mine = ctx.coaching_of[coach, month]
-        load: dict[Week, list[cp_model.IntVar]] = defaultdict(list)
-        for d in mine:
-            if d.event_id not in at:
-                at[d.event_id] = _coaching_week(ctx, model, d, week_of)
-                costs += _in_workshop_week(ctx, model, d, at[d.event_id], week_of)
-            for week, lit in at[d.event_id].items():
-                load[week].append(lit)
-        share = math.ceil(len(mine) / len(grid.month_weeks(month)))
-        for week, lits in sorted(load.items()):
-            if len(lits) > share:
-                over = model.new_int_var(0, len(lits), f"coach_over[{coach},{week}]")
-                model.add(over >= sum(lits) - share)
-                costs.append(w["coach_week_overload"] * over)
-    return costs
-
-
-def _coaching_week(
-    ctx: Context,
-    model: cp_model.CpModel,
-    d: Demand,
-    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
-) -> dict[Week, cp_model.IntVar]:
-    at: dict[Week, cp_model.IntVar] = {}
-    for week in sorted({ctx.grid.week(day) for day in ctx.options[d.event_id]}):
-        at[week] = model.new_bool_var(f"c[{d.event_id},{week}]")
-    model.add_exactly_one(at.values())
-    for g in ctx.before[d.event_id]:
-        if g.event_id in week_of:
-            for week, lit in at.items():
-                later = [y for wk, ys in week_of[g.event_id].items() if wk > week for y in ys]
+        weeks = tuple(sorted({grid.week(day) for day in ctx.options[d.event_id]}))
+        follows = tuple(sorted(g.event_id for g in ctx.before[d.event_id] if g.event_id in week_of))
+        classes[coaches, d.cohort_id, weeks, follows] += 1
+    load: dict[tuple[str, Week], list[cp_model.IntVar]] = defaultdict(list)
+    most: dict[tuple[str, Week], int] = defaultdict(int)  # the most a coach's week can hold
+    costs: list[cp_model.LinearExprT] = []
+    for k, ((coaches, cohort, weeks, follows), size) in enumerate(sorted(classes.items())):
+        count = {week: model.new_int_var(0, size, f"n[{k},{week}]") for week in weeks}
+        model.add(sum(count.values()) == size)
+        for week, n in count.items():
+            for coach in coaches:
+                load[coach, week].append(n)
+                most[coach, week] += size
+            for g in follows:  # none of the class in this week if g is in a later one
+                later = [y for wk, ys in week_of[g].items() if wk > week for y in ys]
                 if later:
-                    model.add(sum(later) + lit <= 1)
-    return at
-
-
-def _in_workshop_week(
-    ctx: Context,
-    model: cp_model.CpModel,
-    d: Demand,
-    at: Mapping[Week, cp_model.IntVar],
-    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
-) -> list[cp_model.LinearExprT]:
-    clash = [
-        (lit, ys)
-        for g in ctx.groups[d.cohort_id]
-        if g.event_id in week_of
-        for week, lit in at.items()
-        if (ys := week_of[g.event_id].get(week))
-    ]
-    if not clash:
-        return []
-    pen = model.new_bool_var(f"cww[{d.event_id}]")
-    for lit, ys in clash:
-        model.add(pen >= lit + sum(ys) - 1)
-    return [ctx.weights["coaching_in_workshop_week"] * pen]
+                    model.add(n <= size * (1 - sum(later)))
+            clash = [
+                ys for g in ctx.groups[cohort] if (ys := week_of.get(g.event_id, {}).get(week))
+            ]
+            if clash:
+                paid = model.new_int_var(0, size, f"cww[{k},{week}]")
+                for ys in clash:
+                    model.add(paid >= n - size * (1 - sum(ys)))
+                costs.append(w["coaching_in_workshop_week"] * paid)
+    for (coach, week), counts in sorted(load.items()):
+        share = math.ceil(len(ctx.coaching_of[coach, month]) / len(grid.month_weeks(month)))
+        if most[coach, week] > share:
+            over = model.new_int_var(0, most[coach, week], f"over[{coach},{week}]")
+            model.add(over >= sum(counts) - share)
+            costs.append(w["coach_week_overload"] * over)
+    return costs
