@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 MONTH_DOUBLINGS = 4
 UNIT_DOUBLINGS = 2
 WEEK_DOUBLINGS = 1
+# Relaxations of more events than this get one search only: a national month (300
+# whole-cohort sessions) or a coach unit with many cohorts around it would spend minutes
+# proving a few units more.
+DOUBLING_EVENTS = 100
 # The most whole-cohort and coaching sessions a month may have for ``month_week_bound``:
 # measured on a 50-cohort month (50 sessions, 600 coaching) under load, its search takes
 # 10-140 s, too slow for the regional budget; a 10-cohort month takes about a second.
@@ -186,7 +190,11 @@ def unit_bound(ctx: Context, unit: Unit) -> int:
     goals = ("coaching_in_workshop_week", "coach_week_overload")
     m = CalendarModel(ctx, free, {}, options=options, venues=False, goal_names=goals)
     m.model.minimize(m.soft())
-    solved = ctx.search.until_proven(m.model, ctx.search.effort(len(free), 2.0), UNIT_DOUBLINGS)
+    effort = ctx.search.effort(len(free), 2.0)
+    if len(free) > DOUBLING_EVENTS:  # large: one search, as its share of the budget allows
+        solved = ctx.search.until_found(m.model, effort, retries=0)
+    else:
+        solved = ctx.search.until_proven(m.model, effort, UNIT_DOUBLINGS)
     if solved.infeasible:  # a placed calendar exists, so this cannot be; stay on the safe side
         return floor
     return max(floor, solved.bound())
@@ -274,7 +282,11 @@ def month_bound(ctx: Context, month: int) -> int:
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
     model.minimize(sum(costs))
-    solved = ctx.search.until_proven(model, ctx.search.effort(len(sessions), 5.0), MONTH_DOUBLINGS)
+    effort = ctx.search.effort(len(sessions), 5.0)
+    if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
+        solved = ctx.search.until_found(model, effort, retries=1)
+    else:
+        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS)
     return solved.bound() if not solved.infeasible else 0
 
 
