@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 # effort: a proven optimum of a relaxation is its sharpest bound (a month's joint venue and
 # coach model of 50 cohorts: bound 18 at the first effort, 21 proven at eight times it).
 MONTH_DOUBLINGS = 4
-UNIT_DOUBLINGS = 2
+# A coach unit's bound gets one search: doubling it bought nothing measured (tight 10-cohort
+# and 50-cohort tight-venue programmes) and multiplied the national bound's time.
+UNIT_DOUBLINGS = 0
 WEEK_DOUBLINGS = 1
 # Relaxations of more events than this get one search only: a national month (300
 # whole-cohort sessions) or a coach unit with many cohorts around it would spend minutes
