@@ -183,7 +183,9 @@ def _sharp_total(ctx: Context, plan: Plan) -> int:
     joint = dict(
         zip(
             joint_months,
-            ctx.search.map(lambda m: bounds.month_bound(ctx, m), joint_months),
+            ctx.search.map(
+                lambda m: bounds.month_bound(ctx, m, _month_cost(ctx, plan, m)), joint_months
+            ),
             strict=True,
         )
     )

@@ -235,14 +235,15 @@ def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
     return room
 
 
-def month_bound(ctx: Context, month: int) -> int:
+def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
     """A joint lower bound of a month's venue overloads and the penalties of the coaches
     whose sessions must follow a workshop of that month: every whole-cohort session of the
     month picks a (venue, week) it may take (times within the week relaxed), venues count
     their bookings per week, and each such coach pays at least the Hall shortfall of
     ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
     month (same council, closures and sessions that fit) are one pool of k venues, which
-    takes k bookings a week without an overload. CP-SAT's proven bound of that model."""
+    takes k bookings a week without an overload. CP-SAT's proven bound of that model
+    (searched longer only while below ``enough``, what the calendar costs)."""
     from ortools.sat.python import cp_model
 
     w = ctx.weights
@@ -288,7 +289,7 @@ def month_bound(ctx: Context, month: int) -> int:
     if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
         solved = ctx.search.until_found(model, effort, retries=1)
     else:
-        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS)
+        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)
     return solved.bound() if not solved.infeasible else 0
 
 

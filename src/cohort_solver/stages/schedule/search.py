@@ -137,12 +137,17 @@ class Search:
             attempt += 1
             effort *= 2
 
-    def until_proven(self, model: cp_model.CpModel, effort: float, doublings: int) -> Solved:
-        """Solve for a lower bound: while the search neither proves its optimum nor finds the
-        model infeasible, double the effort, at most ``doublings`` times (deterministic time
-        throughout, so the bound is the same on every machine)."""
+    def until_proven(
+        self, model: cp_model.CpModel, effort: float, doublings: int, enough: float = math.inf
+    ) -> Solved:
+        """Solve for a lower bound: while the search neither proves its optimum, nor finds the
+        model infeasible, nor reaches a bound of ``enough``, double the effort, at most
+        ``doublings`` times (deterministic time throughout, so the bound is the same on every
+        machine)."""
         solved = self.solve(model, effort)
-        while doublings > 0 and not (solved.optimal or solved.infeasible):
+        while doublings > 0 and not (
+            solved.optimal or solved.infeasible or solved.bound() >= enough
+        ):
             doublings -= 1
             effort *= 2
             solved = self.solve(model, effort)
