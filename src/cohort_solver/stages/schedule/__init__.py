@@ -24,7 +24,7 @@ from cohort_solver.stages.schedule import bounds, explain
 from cohort_solver.stages.schedule.context import Context, Plan
 from cohort_solver.stages.schedule.events import build_demands, cohort_members
 from cohort_solver.stages.schedule.explain import explain_event
-from cohort_solver.stages.schedule.goals import evaluate, weighted
+from cohort_solver.stages.schedule.goals import Scope, evaluate, weighted
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.learning_sets import form_learning_sets
 from cohort_solver.stages.schedule.replan import lawful_pins, replan
@@ -36,7 +36,13 @@ from cohort_solver.stages.schedule.slots import (
     unavailable_slots,
     working_days,
 )
-from cohort_solver.stages.schedule.stage import fill, improve, place_skeleton, units
+from cohort_solver.stages.schedule.stage import (
+    fill,
+    improve,
+    improve_months,
+    place_skeleton,
+    units,
+)
 
 __all__ = [
     "CalendarResult",
@@ -182,6 +188,7 @@ def new_calendar(ctx: Context) -> Plan:
     fill(ctx, plan)
     ctx.search.reached = "every event was placed and the calendar was being improved"
     improve(ctx, plan)
+    improve_months(ctx, plan, lambda month: _month_cost(ctx, plan, month))
     if ctx.progress:
         ctx.progress(len(ctx.whole_of_month) + 1, len(ctx.whole_of_month) + 2)
     return plan
@@ -198,8 +205,11 @@ def _cheap_total(ctx: Context) -> int:
 def _sharp_total(ctx: Context, plan: Plan) -> int:
     """The soft_total bound: rhythm and reviews goal by goal; each coach's month at its own
     relaxed bound (where its calendar costs more than the per-goal floor); and per month,
-    the venues together with the coaches whose sessions follow its workshops, at the larger
-    of their separate bounds and their joint one (``bounds.month_bound``)."""
+    the venues together with that month's coaches at the largest of three bounds of the same
+    penalties: their separate bounds, the joint one with the coaches whose sessions follow
+    its workshops (``bounds.month_bound``), and the joint one over ISO weeks with every coach
+    (``bounds.month_week_bound``, only where the calendar costs more than the other two and
+    the month is small enough for it)."""
     ctx.search.reached = "a calendar was found and its lower bound was being computed"
     w = ctx.weights
     mine = units(ctx)
@@ -208,26 +218,55 @@ def _sharp_total(ctx: Context, plan: Plan) -> int:
     total = bounds.rhythm_bounds(ctx)["both"] + w["review_days_before_month_end"] * sum(
         bounds.review_days(ctx, d) for d in ctx.of_kind["review"]
     )
-    joint_months = [m for m in sorted(ctx.whole_of_month) if bounds.chained_units(ctx, m)]
+    months = sorted(ctx.whole_of_month)
+    joint_months = [m for m in months if bounds.chained_units(ctx, m)]
     joint = dict(
         zip(
             joint_months,
-            ctx.search.map(lambda m: bounds.month_bound(ctx, m), joint_months),
+            ctx.search.map(
+                lambda m: bounds.month_bound(ctx, m, _month_cost(ctx, plan, m)), joint_months
+            ),
             strict=True,
         )
     )
-    counted: set[tuple[str, ...]] = set()
-    for month in sorted(ctx.whole_of_month):
+    best: dict[int, int] = {}
+    for month in months:
+        coaches = [k for k in unit_lb if k[0] == "coach" and k[2] == str(month)]
+        chained = {("coach", c, str(month)) for c in bounds.chained_units(ctx, month)}
         separate = w["venue_week_overload"] * bounds.month_venue_deficit(ctx, month)
-        for coach in sorted(bounds.chained_units(ctx, month)):
-            key = ("coach", coach, str(month))
-            separate += unit_lb[key]
-            counted.add(key)
-        total += max(separate, joint.get(month, 0))
-    total += sum(b for key, b in unit_lb.items() if key[0] == "coach" and key not in counted)
+        separate += sum(unit_lb[k] for k in coaches)
+        best[month] = separate
+        if month in joint:
+            others = sum(unit_lb[k] for k in coaches if k not in chained)
+            best[month] = max(separate, joint[month] + others)
+    weekly = [
+        m
+        for m in months
+        if bounds.week_bound_size(ctx, m) <= bounds.WEEK_BOUND_EVENTS
+        and _month_cost(ctx, plan, m) > best[m]
+    ]
+    for month, b in zip(
+        weekly, ctx.search.map(lambda m: bounds.month_week_bound(ctx, m), weekly), strict=True
+    ):
+        best[month] = max(best[month], b)
+    total += sum(best.values())
+    total += sum(b for key, b in unit_lb.items() if key[0] == "coach" and int(key[2]) not in best)
     if ctx.progress:
         ctx.progress(len(ctx.whole_of_month) + 2, len(ctx.whole_of_month) + 2)
     return total
+
+
+def _month_cost(ctx: Context, plan: Plan, month: int) -> int:
+    """The calendar's venue overloads of ``month`` and its coaches' penalties that month."""
+    coaching = {d.event_id for d in ctx.of_kind["coaching"] if d.month == month}
+    scope = Scope(
+        cohorts=set(),
+        coaching=coaching,
+        reviews=set(),
+        coach_months={k for k in ctx.coaching_of if k[1] == month},
+        venue_months={month},
+    )
+    return weighted(ctx, evaluate(ctx, plan, scope))
 
 
 def _levels(

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from ortools.sat.python import cp_model
 
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
@@ -34,6 +36,23 @@ from cohort_solver.stages.schedule.model import CalendarModel
 
 if TYPE_CHECKING:
     from cohort_solver.stages.schedule.stage import Unit
+
+# How many times a bound's search that has not proved its optimum is run again with twice the
+# effort: a proven optimum of a relaxation is its sharpest bound (a month's joint venue and
+# coach model of 50 cohorts: bound 18 at the first effort, 21 proven at eight times it).
+MONTH_DOUBLINGS = 4
+# A coach unit's bound gets one search: doubling it bought nothing measured (tight 10-cohort
+# and 50-cohort tight-venue programmes) and multiplied the national bound's time.
+UNIT_DOUBLINGS = 0
+WEEK_DOUBLINGS = 1
+# Relaxations of more events than this get one search only: a national month (300
+# whole-cohort sessions) or a coach unit with many cohorts around it would spend minutes
+# proving a few units more.
+DOUBLING_EVENTS = 100
+# The most whole-cohort and coaching sessions a month may have for ``month_week_bound``:
+# measured on a 50-cohort month (50 sessions, 600 coaching) under load, its search takes
+# 10-140 s, too slow for the regional budget; a 10-cohort month takes about a second.
+WEEK_BOUND_EVENTS = 300
 
 
 def goal_bounds(ctx: Context) -> dict[str, int]:
@@ -173,7 +192,11 @@ def unit_bound(ctx: Context, unit: Unit) -> int:
     goals = ("coaching_in_workshop_week", "coach_week_overload")
     m = CalendarModel(ctx, free, {}, options=options, venues=False, goal_names=goals)
     m.model.minimize(m.soft())
-    solved = ctx.search.until_found(m.model, ctx.search.effort(len(free), 2.0), retries=0)
+    effort = ctx.search.effort(len(free), 2.0)
+    if len(free) > DOUBLING_EVENTS:  # large: one search, as its share of the budget allows
+        solved = ctx.search.until_found(m.model, effort, retries=0)
+    else:
+        solved = ctx.search.until_proven(m.model, effort, UNIT_DOUBLINGS)
     if solved.infeasible:  # a placed calendar exists, so this cannot be; stay on the safe side
         return floor
     return max(floor, solved.bound())
@@ -212,14 +235,15 @@ def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
     return room
 
 
-def month_bound(ctx: Context, month: int) -> int:
+def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
     """A joint lower bound of a month's venue overloads and the penalties of the coaches
     whose sessions must follow a workshop of that month: every whole-cohort session of the
     month picks a (venue, week) it may take (times within the week relaxed), venues count
     their bookings per week, and each such coach pays at least the Hall shortfall of
     ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
     month (same council, closures and sessions that fit) are one pool of k venues, which
-    takes k bookings a week without an overload. CP-SAT's proven bound of that model."""
+    takes k bookings a week without an overload. CP-SAT's proven bound of that model
+    (searched longer only while below ``enough``, what the calendar costs)."""
     from ortools.sat.python import cp_model
 
     w = ctx.weights
@@ -261,7 +285,11 @@ def month_bound(ctx: Context, month: int) -> int:
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
     model.minimize(sum(costs))
-    solved = ctx.search.until_found(model, ctx.search.effort(len(sessions), 5.0), retries=1)
+    effort = ctx.search.effort(len(sessions), 5.0)
+    if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
+        solved = ctx.search.until_found(model, effort, retries=1)
+    else:
+        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)
     return solved.bound() if not solved.infeasible else 0
 
 
@@ -281,3 +309,121 @@ def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str
         )
         groups[council.get(v, ""), closed, frozenset(users[v])].append(v)
     return {v: tuple(members) for members in groups.values() for v in members}
+
+
+def week_bound_size(ctx: Context, month: int) -> int:
+    """The sessions ``month_week_bound`` places in ``month``."""
+    coaching = sum(1 for d in ctx.of_kind["coaching"] if d.month == month)
+    return len(ctx.whole_of_month[month]) + coaching
+
+
+def month_week_bound(ctx: Context, month: int) -> int:
+    """``_month_week_bound``, computed once per month (kept in ``ctx.unit_bounds``)."""
+    key = ("month-weeks", str(month))
+    if key not in ctx.unit_bounds:
+        ctx.unit_bounds[key] = _month_week_bound(ctx, month)
+    return ctx.unit_bounds[key]
+
+
+def _month_week_bound(ctx: Context, month: int) -> int:
+    """A joint lower bound of a month's venue overloads and of every coach's penalties that
+    month (``coach_week_overload``, and ``coaching_in_workshop_week`` of its coaching), over
+    a relaxation that keeps only ISO weeks: each whole-cohort session picks a (pool of alike
+    venues, week) it may take (``venue_weeks``), each coaching session a week of its
+    candidate days, and nothing else is decided.
+
+    Why it holds for every lawful calendar: the calendar gives each of these events its
+    week and (whole-cohort sessions) its venue, which is a choice of this model; a coaching
+    that must come after a workshop starts after it ends, so its week is not earlier. On
+    that choice the model's cost is at most the calendar's: a coach's weekly load and its
+    overload are the same; a coaching in the week of one of its cohort's group sessions of
+    this month pays here, while the calendar also pays for group sessions of other months
+    in that week; and a pool of k venues with n bookings in a week pays n - k, no more than
+    its venues' own overloads (each beyond one) add up to. So CP-SAT's proven bound of the
+    minimum here is at most the calendar's cost of those penalties."""
+    w, grid = ctx.weights, ctx.grid
+    sessions = ctx.whole_of_month[month]
+    pools = venue_pools(ctx, sessions)
+    model = cp_model.CpModel()
+    week_of: dict[str, dict[Week, list[cp_model.IntVar]]] = {}
+    per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
+    for d in sessions:
+        if d.needs_venue:
+            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)})
+        else:
+            choices = sorted({((), grid.week(day)) for day in ctx.options[d.event_id]})
+        lits = []
+        week_of[d.event_id] = defaultdict(list)
+        for pool, week in choices:
+            lit = model.new_bool_var(f"y[{d.event_id},{pool[0] if pool else 'online'},{week}]")
+            lits.append(lit)
+            week_of[d.event_id][week].append(lit)
+            if pool:
+                per_pool_week[pool, week].append(lit)
+        model.add_exactly_one(lits)
+    costs: list[cp_model.LinearExprT] = []
+    for (pool, week), lits in sorted(per_pool_week.items()):
+        if len(lits) > len(pool):
+            over = model.new_int_var(0, len(lits), f"over[{pool[0]},{week}]")
+            model.add(over >= sum(lits) - len(pool))
+            costs.append(w["venue_week_overload"] * over)
+    costs += _coaching_weeks(ctx, model, month, week_of)
+    if not costs:
+        return 0
+    model.minimize(sum(costs))
+    effort = ctx.search.effort(len(sessions) + len(costs), 1.0)
+    solved = ctx.search.until_proven(model, effort, WEEK_DOUBLINGS)
+    return solved.bound() if not solved.infeasible else 0
+
+
+def _coaching_weeks(
+    ctx: Context,
+    model: cp_model.CpModel,
+    month: int,
+    week_of: Mapping[str, Mapping[Week, Sequence[cp_model.IntVar]]],
+) -> list[cp_model.LinearExprT]:
+    """The coaching of ``month`` in ``month_week_bound``. Sessions alike for the model (the
+    same coaches, cohort, candidate weeks and whole-cohort sessions to follow) are one class,
+    and the model only counts how many of a class are in each week (no order among alike
+    sessions to search through): not before a session they must follow, each in a week of
+    their cohort's group session paying once, and per coach the sessions beyond the even
+    share of a week."""
+    w, grid = ctx.weights, ctx.grid
+    Class = tuple[tuple[str, ...], str, tuple[Week, ...], tuple[str, ...]]
+    classes: dict[Class, int] = defaultdict(int)
+    for d in ctx.of_kind["coaching"]:
+        coaches = tuple(ctx.coaches_at(d))
+        if d.month != month or not coaches:
+            continue
+        weeks = tuple(sorted({grid.week(day) for day in ctx.options[d.event_id]}))
+        follows = tuple(sorted(g.event_id for g in ctx.before[d.event_id] if g.event_id in week_of))
+        classes[coaches, d.cohort_id, weeks, follows] += 1
+    load: dict[tuple[str, Week], list[cp_model.IntVar]] = defaultdict(list)
+    most: dict[tuple[str, Week], int] = defaultdict(int)  # the most a coach's week can hold
+    costs: list[cp_model.LinearExprT] = []
+    for k, ((coaches, cohort, weeks, follows), size) in enumerate(sorted(classes.items())):
+        count = {week: model.new_int_var(0, size, f"n[{k},{week}]") for week in weeks}
+        model.add(sum(count.values()) == size)
+        for week, n in count.items():
+            for coach in coaches:
+                load[coach, week].append(n)
+                most[coach, week] += size
+            for g in follows:  # none of the class in this week if g is in a later one
+                later = [y for wk, ys in week_of[g].items() if wk > week for y in ys]
+                if later:
+                    model.add(n <= size * (1 - sum(later)))
+            clash = [
+                ys for g in ctx.groups[cohort] if (ys := week_of.get(g.event_id, {}).get(week))
+            ]
+            if clash:
+                paid = model.new_int_var(0, size, f"cww[{k},{week}]")
+                for ys in clash:
+                    model.add(paid >= n - size * (1 - sum(ys)))
+                costs.append(w["coaching_in_workshop_week"] * paid)
+    for (coach, week), counts in sorted(load.items()):
+        share = math.ceil(len(ctx.coaching_of[coach, month]) / len(grid.month_weeks(month)))
+        if most[coach, week] > share:
+            over = model.new_int_var(0, most[coach, week], f"over[{coach},{week}]")
+            model.add(over >= sum(counts) - share)
+            costs.append(w["coach_week_overload"] * over)
+    return costs

@@ -65,6 +65,7 @@ class Context:
     runs_optimal: bool = True
 
     def __post_init__(self) -> None:
+        self._venue_short: bool | None = None
         self.by_id = {d.event_id: d for d in self.demands}
         self.gap = self.scenario.settings.calendar.min_days_between_group_sessions
         self.coach_ids = frozenset(c.coach_id for c in self.scenario.coaches)
@@ -119,6 +120,17 @@ class Context:
                 if e.event_id in fixed and e.event_id not in free_ids:
                     seen.setdefault(e.event_id, e)
         return sorted(seen.values(), key=lambda e: e.index)
+
+    def venue_short(self) -> bool:
+        """Whether some month has whole-cohort sessions that cannot each have a (venue, week)
+        of their own (``bounds.venue_deficit``): then venues must be shared within a week."""
+        if self._venue_short is None:
+            from cohort_solver.stages.schedule.bounds import month_venue_deficit
+
+            self._venue_short = any(
+                month_venue_deficit(self, m) > 0 for m in sorted(self.whole_of_month)
+            )
+        return self._venue_short
 
     def coaches_at(self, d: Demand) -> list[str]:
         """The coaches at a coaching session (their weekly load is a soft goal)."""

@@ -35,6 +35,8 @@ MIN_EFFORT = 0.5
 # How many times a search that found nothing is retried with twice the effort before the
 # next, larger, decomposition is tried; the whole-programme model doubles without end.
 RETRIES = 2
+# Floating-point noise in CP-SAT's objective bound, far below one unit of any soft goal.
+BOUND_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,11 @@ class Solved:
         return self.status == cp_model.INFEASIBLE
 
     def bound(self) -> int:
-        """CP-SAT's proven lower bound of the objective (rounded up: the objective is integral)."""
+        """CP-SAT's proven lower bound of the objective, rounded up (the objective is integral)
+        after its floating-point noise is taken off: CP-SAT reports an optimum of 13 as
+        13.000000000000002, which a plain ceiling would turn into a bound of 14."""
         value = self.solver.best_objective_bound
-        return int(-(-value // 1)) if math.isfinite(value) else 0
+        return math.ceil(value - BOUND_TOLERANCE) if math.isfinite(value) else 0
 
 
 class Search:
@@ -141,6 +145,22 @@ class Search:
                 return solved
             attempt += 1
             effort *= 2
+
+    def until_proven(
+        self, model: cp_model.CpModel, effort: float, doublings: int, enough: float = math.inf
+    ) -> Solved:
+        """Solve for a lower bound: while the search neither proves its optimum, nor finds the
+        model infeasible, nor reaches a bound of ``enough``, double the effort, at most
+        ``doublings`` times (deterministic time throughout, so the bound is the same on every
+        machine)."""
+        solved = self.solve(model, effort)
+        while doublings > 0 and not (
+            solved.optimal or solved.infeasible or solved.bound() >= enough
+        ):
+            doublings -= 1
+            effort *= 2
+            solved = self.solve(model, effort)
+        return solved
 
     def map(self, solve: Callable[[T], R], parts: Iterable[T]) -> list[R]:
         """``solve`` each independent part, side by side on the worker threads; results in

@@ -98,13 +98,21 @@ class SkeletonModel:
 
     def _reference_slots(self, d: Demand, options: Options) -> list[tuple[int, int]]:
         """A rhythm-setting session on each candidate day: at the start its weekday's best
-        pair has (``guides.rhythm_costs``), and at its earliest start."""
+        pair has (``guides.rhythm_costs``), and at its earliest start. Where some month has
+        more whole-cohort sessions than venue-weeks (``ctx.venue_short``), also at the latest
+        start every later group session of the cohort can keep: two cohorts may then share a
+        venue's day, one in the morning and one in the afternoon, each keeping its rhythm."""
         grid = self.grid
         costs = self.ref_costs.get(d.event_id, {})
         best: dict[int, tuple[int, int]] = {}
+        late: dict[int, int] = {}
         for (w, s), c in costs.items():
             if w not in best or (c, s) < best[w]:
                 best[w] = (c, s)
+            if c == 0 and s > late.get(w, -1):
+                late[w] = s
+        if not self.ctx.venue_short():
+            late = {}
         out = []
         for day, mask in sorted(options.items()):
             slots = bits(mask)
@@ -112,6 +120,9 @@ class SkeletonModel:
             wanted = best.get(grid.weekday(day))
             if wanted and mask >> wanted[1] & 1:
                 pick.add(wanted[1])
+            latest = late.get(grid.weekday(day))
+            if latest is not None and mask >> latest & 1:
+                pick.add(latest)
             out += [(day, s) for s in sorted(pick)]
         return out
 

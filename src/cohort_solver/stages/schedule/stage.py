@@ -23,7 +23,7 @@ own, or the whole programme.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cohort_solver.errors import InfeasibleError
@@ -45,6 +45,8 @@ IMPROVE_SCALE = 2.0
 SKELETON_SCALE = 5.0
 # Venues a whole-cohort session may choose from in an improvement search.
 NEIGHBOURHOOD_VENUES = 4
+# The most events a month may have for ``improve_months`` to re-solve it with a neighbour.
+MONTH_PAIR_EVENTS = 300
 # Months after the one being placed that its skeleton search also sees.
 LOOKAHEAD = 1
 
@@ -359,16 +361,46 @@ def improve(ctx: Context, plan: Plan) -> None:
         todo = [u for u in later if u.cost(ctx, plan) > ctx.unit_bounds.get(u.key, u.floor(ctx))]
 
 
-def _improve(ctx: Context, plan: Plan, free: list[Demand]) -> Plan | None:
+def improve_months(ctx: Context, plan: Plan, cost: Callable[[int], int]) -> None:
+    """Large neighbourhoods: every event of two consecutive months re-solved together around
+    the rest, for each month whose venue and coach penalties (``cost``) are above their
+    lower bound (``bounds.month_week_bound``), first with the month after it, then with the
+    month before. What a month's own re-solve cannot mend often needs its neighbour to move
+    (the group gap ties a cohort's sessions across months). Only months of at most
+    ``MONTH_PAIR_EVENTS`` events each (a model of two national months would be slow);
+    kept only if the calendar gets better, one pair at a time in month order."""
+    from cohort_solver.stages.schedule.bounds import month_week_bound
+
+    of_month: dict[int, list[Demand]] = defaultdict(list)
+    for d in ctx.demands:
+        of_month[d.month].append(d)
+    for month in sorted(ctx.whole_of_month):
+        if len(of_month[month]) > MONTH_PAIR_EVENTS or cost(month) <= month_week_bound(ctx, month):
+            continue
+        for other in (month + 1, month - 1):
+            if other in of_month and len(of_month[other]) <= MONTH_PAIR_EVENTS:
+                free = sorted([*of_month[month], *of_month[other]], key=lambda d: d.index)
+                if _improve(ctx, plan, free, few_venues=False) is not None and cost(month) <= (
+                    month_week_bound(ctx, month)
+                ):
+                    break
+
+
+def _improve(
+    ctx: Context, plan: Plan, free: list[Demand], *, few_venues: bool = True
+) -> Plan | None:
     """One neighbourhood: its better placements, or None. A whole-cohort session keeps its
     venue or takes one of a few that are free in its weeks (a search over every venue of a
     national programme is slow, and this one only has to improve on the calendar)."""
-    free = [_few_venues(ctx, plan, d) if d.venues else d for d in free]
+    if few_venues:
+        free = [_few_venues(ctx, plan, d) if d.venues else d for d in free]
     ids = {d.event_id for d in free}
     fixed = {k: v for k, v in plan.items() if k not in ids}
     before = _cost(ctx, {k: plan[k] for k in ids}, fixed, free)
     part = solve_free(ctx, free, fixed, prefer=plan, scale=IMPROVE_SCALE)
     if part.status == "found" and _cost(ctx, part.plan, fixed, free) < before:
+        if not few_venues:  # one neighbourhood at a time: keep it now
+            plan.update(part.plan)
         return part.plan
     return None
 
