@@ -530,9 +530,10 @@ def test_group_gap_is_carried_across_months():
 
 @pytest.mark.slow
 def test_a_regional_calendar_is_byte_identical_across_processes_and_under_load(tmp_path):
-    # The old benchmark's regional instance (50 cohorts, 6,700 events) in three separate
-    # processes with different hash seeds, one of them beside a CPU-bound process, on 2 and
-    # on 1 worker: the same calendar.csv every time.
+    # The old benchmark's regional instance (50 cohorts, 6,700 events) in two separate
+    # processes with different hash seeds, on 2 workers and on 1 worker beside a CPU-bound
+    # process: the same calendar.csv both times (the seed, the load and the worker count all
+    # differ at once, so any of them changing the bytes fails it).
     import hashlib
     import subprocess
     import sys
@@ -561,10 +562,9 @@ def test_a_regional_calendar_is_byte_identical_across_processes_and_under_load(t
     first = run(2, "1")
     burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        loaded = run(2, "2")
+        loaded = run(1, "2")
     finally:
         burner.kill()
         burner.wait()
     assert loaded == first
-    assert run(1, "3") == first
     assert hashlib.sha256(b"").hexdigest() != first
