@@ -668,6 +668,12 @@ class TrackSettings(_Settings):
     def holds_month(self, month: int) -> bool:
         return self.months is None or self.months[0] <= month <= self.months[1]
 
+    def holds(self, session: Session) -> bool:
+        """The track's cohorts hold ``session``: its own rows and the common ones (blank
+        track column), within the track's months."""
+        in_track = not session.tracks or self.id in session.tracks
+        return in_track and self.holds_month(session.month)
+
 
 class MatchingWeights(_Settings):
     needs: Weight = 10
@@ -1262,10 +1268,10 @@ class Scenario(BaseModel):
         ones (blank track), within the track's months. Without tracks every cohort holds all."""
         if track_id is None:
             return True
-        if session.tracks and track_id not in session.tracks:
-            return False
         track = self.settings.track(track_id)
-        return track is None or track.holds_month(session.month)
+        if track is None:  # not declared (the loader refuses it): the track column decides
+            return not session.tracks or track_id in session.tracks
+        return track.holds(session)
 
     def matched(self, selected: Sequence[Decision]) -> list[Decision]:
         """The selected participants matching serves: all, but those in cohorts of a track

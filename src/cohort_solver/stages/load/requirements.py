@@ -181,8 +181,7 @@ def _unknown(track_id: str, ids: list[str]) -> str:
 
 def _holds(settings: Settings, track_id: str, s: Session) -> bool:
     track = settings.track(track_id)
-    in_track = not s.tracks or track_id in s.tracks
-    return in_track and (track is None or track.holds_month(s.month))
+    return track.holds(s) if track is not None else not s.tracks or track_id in s.tracks
 
 
 def _check_track_links(
