@@ -33,6 +33,7 @@ from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
 from cohort_solver.stages.schedule.model import CalendarModel
+from cohort_solver.stages.schedule.slots import Options
 
 if TYPE_CHECKING:
     from cohort_solver.stages.schedule.stage import Unit
@@ -121,12 +122,14 @@ def month_venue_deficit(ctx: Context, month: int) -> int:
     return len(choices) - most_assigned(choices, 1)
 
 
-def venue_weeks(ctx: Context, d: Demand) -> list[tuple[str, Week]]:
+def venue_weeks(
+    ctx: Context, d: Demand, options: Mapping[str, Options] | None = None
+) -> list[tuple[str, Week]]:
     """The (venue, ISO week) pairs a whole-cohort session may take: the venue is free at one
-    of its candidate times that week."""
+    of its candidate times (``options``, default every lawful one) that week."""
     grid = ctx.grid
     out = set()
-    for day, mask in ctx.options[d.event_id].items():
+    for day, mask in (options or ctx.options)[d.event_id].items():
         week = grid.week(day)
         for v in d.venues:
             if (v, week) not in out and mask & grid.starts_clear_of(
@@ -235,29 +238,48 @@ def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
     return room
 
 
+Pick = dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]]
+
+
 def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
     """A joint lower bound of a month's venue overloads and the penalties of the coaches
-    whose sessions must follow a workshop of that month: every whole-cohort session of the
-    month picks a (venue, week) it may take (times within the week relaxed), venues count
-    their bookings per week, and each such coach pays at least the Hall shortfall of
+    whose sessions must follow a workshop of that month (``month_relaxation``): CP-SAT's
+    proven bound of that model (searched longer only while below ``enough``, what the
+    calendar costs)."""
+    sessions = ctx.whole_of_month[month]
+    model, _ = month_relaxation(ctx, month)
+    effort = ctx.search.effort(len(sessions), 5.0)
+    if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
+        solved = ctx.search.until_found(model, effort, retries=1)
+    else:
+        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)
+    return solved.bound() if not solved.infeasible else 0
+
+
+def month_relaxation(
+    ctx: Context, month: int, options: Mapping[str, Options] | None = None
+) -> tuple[cp_model.CpModel, Pick]:
+    """A month's whole-cohort sessions with times within the week relaxed: every one picks
+    a (venue, week) it may take, venues count their bookings per week, and each coach
+    whose sessions must follow a workshop of the month pays at least the Hall shortfall of
     ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
     month (same council, closures and sessions that fit) are one pool of k venues, which
-    takes k bookings a week without an overload. CP-SAT's proven bound of that model
-    (searched longer only while below ``enough``, what the calendar costs)."""
-    from ortools.sat.python import cp_model
-
+    takes k bookings a week without an overload. ``options``: the candidate times to pick
+    weeks from (default: every lawful one), so a plan can be made around placed events.
+    Returns the model (its objective set) and each session's pick literals."""
     w = ctx.weights
     sessions = ctx.whole_of_month[month]
+    options = options or ctx.options
     pools = venue_pools(ctx, sessions)
     model = cp_model.CpModel()
-    pick: dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]] = {}
+    pick: Pick = {}
     per_pool_week: dict[tuple[tuple[str, ...], Week], list[cp_model.IntVar]] = defaultdict(list)
     for d in sessions:
         pick[d.event_id] = {}
         if d.needs_venue:
-            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d)})
+            choices = sorted({(pools[v], week) for v, week in venue_weeks(ctx, d, options)})
         else:  # online: any week of its days, and no venue to overload
-            choices = sorted({((), ctx.grid.week(day)) for day in ctx.options[d.event_id]})
+            choices = sorted({((), ctx.grid.week(day)) for day in options[d.event_id]})
         for pool, week in choices:
             lit = model.new_bool_var(f"y[{d.event_id},{pool[0] if pool else 'online'},{week}]")
             pick[d.event_id][pool, week] = lit
@@ -285,12 +307,7 @@ def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
     model.minimize(sum(costs))
-    effort = ctx.search.effort(len(sessions), 5.0)
-    if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
-        solved = ctx.search.until_found(model, effort, retries=1)
-    else:
-        solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)
-    return solved.bound() if not solved.infeasible else 0
+    return model, pick
 
 
 def venue_pools(ctx: Context, sessions: Sequence[Demand]) -> dict[str, tuple[str, ...]]:

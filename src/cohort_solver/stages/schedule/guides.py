@@ -10,7 +10,15 @@ two guides, both derived from the candidate times alone (never from a search):
 - **week guides**: the cost a session's ISO week is expected to cause its cohort's coaching,
   which avoids workshop weeks and is shared evenly over a coach's weeks. Coaching that must
   follow a workshop (``after``) also loses the weeks before it, so a workshop late in its
-  month can leave a coach too few weeks.
+  month can leave a coach too few weeks;
+- **week plans**: in a month whose coaching must follow its workshops, the ISO week each
+  whole-cohort session takes in the best calendar found of ``bounds.month_relaxation`` (a
+  venue and a week per session, the coaches' room after their workshops; times within the
+  week left out). The skeleton's one-by-one warm start cannot see that trade-off between
+  venues shared within a week and coaches short of weeks: a national month's greedy start
+  cost 336 where the relaxation's plan costs 174, and the search from there found nothing
+  better within its effort. So the skeleton also starts from the plan, and keeps whichever
+  start its own objective prefers.
 
 Guides steer the search; they are never part of the reported soft objective.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from cohort_solver.stages.schedule.context import Context
 from cohort_solver.stages.schedule.events import Demand
@@ -118,3 +127,63 @@ def _week_cost(ctx: Context, g: Demand, week: Week, coaching: dict[int, list[Dem
             room = share * len(set().union(*mine))
             cost += weights["coach_week_overload"] * max(0, len(mine) - room)
     return cost
+
+
+# What leaving its planned week costs a session in the warm start built from a week plan:
+# more than any other cost of one placement (the largest weight is 10), so the greedy start
+# keeps the plan wherever the exact rules let it.
+PLAN_COST = 20
+# The fewest whole-cohort sessions a month needs for a week plan. The skeleton's own search
+# finds the trade-off in smaller months, and a plan there only misled it (measured: the
+# tight 10-cohort benchmark, 52 without a plan and 59 with one; a national month of 300
+# sessions, 336 without and 210 with).
+PLAN_SESSIONS = 100
+# Effort of a week plan's search per session, relative to a first search: the relaxation of
+# a national month (300 sessions) finds its plan at the first effort; more bought nothing.
+PLAN_SCALE = 5.0
+
+
+def week_plans(
+    ctx: Context,
+    free: Sequence[Demand],
+    options: Mapping[str, Options],
+    least: int = PLAN_SESSIONS,
+) -> dict[str, Week]:
+    """The planned ISO week of each whole-cohort session of a month in ``free`` with more
+    than ``least`` of them whose coaching must follow its workshops, its weeks taken from
+    ``options`` (the times left around the events placed so far). Empty where there is
+    no such month, or no plan is found within the search's effort."""
+    from cohort_solver.stages.schedule.bounds import chained_units, month_relaxation
+
+    months = sorted({d.month for d in free if d.whole_cohort})
+    free_ids = {d.event_id for d in free}
+    out: dict[str, Week] = {}
+    for month in months:
+        sessions = ctx.whole_of_month[month]
+        if len(sessions) <= least or not chained_units(ctx, month):
+            continue
+        if any(d.event_id not in free_ids for d in sessions):
+            continue
+        model, pick = month_relaxation(ctx, month, options)
+        effort = ctx.search.effort(len(sessions), PLAN_SCALE)
+        solved = ctx.search.until_found(model, effort, retries=0)
+        if solved.found:
+            for eid, lits in pick.items():
+                out[eid] = next(week for (_, week), lit in lits.items() if solved.solver.value(lit))
+    return out
+
+
+def keeping_weeks(
+    ctx: Context,
+    guides: Mapping[str, Mapping[Week, int]],
+    weeks: Mapping[str, Week],
+    options: Mapping[str, Options],
+) -> dict[str, dict[Week, int]]:
+    """The guides, with ``PLAN_COST`` more for each session in ``weeks`` in every ISO week
+    of its ``options`` but that one: what a warm start that keeps those weeks is built on."""
+    out = {eid: dict(costs) for eid, costs in guides.items()}
+    for eid, kept in weeks.items():
+        mine = out.setdefault(eid, {})
+        for week in {ctx.grid.week(day) for day in options[eid]} - {kept}:
+            mine[week] = mine.get(week, 0) + PLAN_COST
+    return out

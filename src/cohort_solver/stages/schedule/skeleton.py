@@ -417,10 +417,15 @@ class SkeletonModel:
 
     # -- a warm start on the same placements
 
-    def construct(self, guides: Mapping[str, Mapping[Week, int]]) -> tuple[Plan, int]:
+    def construct(
+        self, guides: Mapping[str, Mapping[Week, int]], keep: Mapping[str, Placement] | None = None
+    ) -> tuple[Plan, int]:
         """Place the sessions one by one (month order, fewest placements first), each at its
-        cheapest lawful placement: rhythm, guide and venue-week cost. Returns the placements
-        found and their cost on this model's objective (meaningful when all are placed)."""
+        cheapest lawful placement: rhythm, guide and venue-week cost. Sessions in ``keep``
+        go first, each at its placement there where that is still lawful. Returns the
+        placements found and their cost on this model's objective (meaningful when all are
+        placed)."""
+        keep = keep or {}
         grid, w = self.grid, self.ctx.weights
         busy: dict[tuple[str, int], int] = defaultdict(int)
         load = self._fixed_venue_weeks()
@@ -430,9 +435,13 @@ class SkeletonModel:
                 room.place(g, grid.week(self.fixed[g].day))
         placed: Plan = {}
         total = 0
-        order = sorted(self.free, key=lambda d: (d.month, len(self.places[d.event_id]), d.index))
+        order = sorted(
+            self.free,
+            key=lambda d: (d.event_id not in keep, d.month, len(self.places[d.event_id]), d.index),
+        )
         for d in order:
             best = None
+            kept = keep.get(d.event_id)
             for i, (day, slot) in enumerate(self.places[d.event_id]):
                 span = ((1 << d.length) - 1) << slot
                 if any(busy[who, day] & span for who in d.attendees):
@@ -444,15 +453,18 @@ class SkeletonModel:
                     continue
                 week = grid.week(day)
                 venue = min(rooms, key=lambda v: (load[v, d.month, week], v))
+                held = kept is not None and (day, slot) == (kept.day, kept.slot)
+                if held and kept is not None and kept.venue in rooms:
+                    venue = kept.venue
                 cost = self._rhythm_cost(d, day, slot, placed)
                 cost += guides.get(d.event_id, {}).get(week, 0)
                 cost += w["venue_week_overload"] * (load[venue, d.month, week] > 0)
                 cost += room.extra(d.event_id, week)
-                if best is None or cost < best[0]:
-                    best = (cost, day, slot, venue)
+                if best is None or (not held, cost) < best[:2]:
+                    best = (not held, cost, day, slot, venue)
             if best is None:
                 continue
-            cost, day, slot, venue = best
+            _, cost, day, slot, venue = best
             total += cost
             placed[d.event_id] = Placement(day, slot, venue)
             span = ((1 << d.length) - 1) << slot

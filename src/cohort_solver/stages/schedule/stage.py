@@ -33,7 +33,13 @@ from cohort_solver.stages.schedule.context import Context, Overlay, Placement, P
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.goals import Scope, evaluate, scope_of, weighted
 from cohort_solver.stages.schedule.grid import Week
-from cohort_solver.stages.schedule.guides import fill_guides, rhythm_costs, rhythm_targets
+from cohort_solver.stages.schedule.guides import (
+    fill_guides,
+    keeping_weeks,
+    rhythm_costs,
+    rhythm_targets,
+    week_plans,
+)
 from cohort_solver.stages.schedule.model import CalendarModel
 from cohort_solver.stages.schedule.skeleton import SkeletonModel
 from cohort_solver.stages.schedule.slots import Options, room_around
@@ -47,6 +53,9 @@ SKELETON_SCALE = 5.0
 NEIGHBOURHOOD_VENUES = 4
 # The most events a month may have for ``improve_months`` to re-solve it with a neighbour.
 MONTH_PAIR_EVENTS = 300
+# The most events a linked group of coaching and reviews may have for ``fill_group`` to
+# improve its warm start in one model.
+FILL_MODEL_EVENTS = 1000
 # Months after the one being placed that its skeleton search also sees.
 LOOKAHEAD = 1
 
@@ -162,7 +171,8 @@ def solve_skeleton(
     prefer: Mapping[str, Placement],
 ) -> Part:
     """Whole-cohort sessions on their short lists of placements (``skeleton.py``), from the
-    model's own warm start, never worse than it; not found there says nothing about the
+    better of the model's own warm starts (greedy, and greedy along the week plans of
+    ``guides.week_plans``), never worse than it; not found there says nothing about the
     full candidate times, so it is "undecided"."""
     options = room_around(ctx, free, fixed)
     if any(not options[d.event_id] for d in free):
@@ -175,19 +185,39 @@ def solve_skeleton(
         return Part("found", warm, True)  # nothing to gain: every cost is zero
     m.build(guides)
     m.model.minimize(m.objective())
-    complete = len(warm) == len(free)
-    hinted = None
-    if complete:
-        hinted = ctx.search.complete_hint(m.model, m.decisions(warm))
-        complete = hinted is not None
-    else:
-        m.hint(warm)
+    starts = [warm]
+    plans = week_plans(ctx, free, options)
+    if plans:
+        starts.append(m.construct(keeping_weeks(ctx, guides, plans, options))[0])
+    if any(d.event_id in prefer for d in free):
+        starts.append(m.construct(guides, keep=prefer)[0])
+    warm, hinted = _best_start(ctx, m, [s for s in starts if len(s) == len(free)])
+    complete = hinted is not None
+    if len(starts[0]) < len(free):
+        m.hint(starts[0])
     solved = ctx.search.until_found(
         m.model, ctx.search.effort(len(free), SKELETON_SCALE), retries=1
     )
     if not solved.found or hinted is not None and round(solved.solver.objective_value) >= hinted:
         return Part("found", warm) if complete else Part("undecided", {})
     return Part("found", m.extract(solved.solver.value), solved.optimal)
+
+
+def _best_start(ctx: Context, m: SkeletonModel, starts: Sequence[Plan]) -> tuple[Plan, int | None]:
+    """Of complete warm starts, the one the skeleton's objective prefers (the first on a
+    tie), with its objective; the model is left hinted with exactly that start. None if
+    no start is lawful on the model (a partial start is hinted by the caller)."""
+    scored: list[tuple[int, int, Plan]] = []
+    for start in starts:
+        value = ctx.search.complete_hint(m.model, m.decisions(start))
+        if value is not None:
+            scored.append((value, len(scored), start))
+    if not scored:
+        return {}, None
+    value, i, best = min(scored, key=lambda t: (t[0], t[1]))
+    if i != len(scored) - 1:  # the last start scored holds the hints: hint the best again
+        ctx.search.complete_hint(m.model, m.decisions(best))
+    return best, value
 
 
 # --------------------------------------------------------------------------- 2. fill
@@ -241,9 +271,7 @@ def fill(ctx: Context, plan: Plan) -> None:
     that does not fit is re-solved with more of its month open (``place_stuck``)."""
     groups = fill_groups(ctx)
     skeleton = dict(plan)
-    parts = ctx.search.map(
-        lambda group: solve_free(ctx, group, skeleton, floor=group_floor(ctx, group)), groups
-    )
+    parts = ctx.search.map(lambda group: fill_group(ctx, group, skeleton), groups)
     stuck = []
     for group, part in zip(groups, parts, strict=True):
         if part.status == "found":
@@ -256,6 +284,19 @@ def fill(ctx: Context, plan: Plan) -> None:
     )
     for group in stuck:
         place_stuck(ctx, plan, group)
+
+
+def fill_group(ctx: Context, group: Sequence[Demand], skeleton: Mapping[str, Placement]) -> Part:
+    """One linked group around the skeleton. A group of more than ``FILL_MODEL_EVENTS``
+    events keeps its warm start when that places every event: ``improve`` then mends each
+    coach's month and review above its bound in a neighbourhood of its own. (Heads of
+    service shared across a national programme link a month's coaching and reviews into
+    one group of 6,900 events; its model ran for over ten minutes to improve the start.)"""
+    if len(group) > FILL_MODEL_EVENTS:
+        warm = greedy(ctx, group, skeleton, room_around(ctx, group, skeleton))
+        if len(warm) == len(group):
+            return Part("found", warm)
+    return solve_free(ctx, group, skeleton, floor=group_floor(ctx, group))
 
 
 def place_stuck(ctx: Context, plan: Plan, group: Sequence[Demand]) -> None:
