@@ -6,6 +6,7 @@ import csv
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +94,20 @@ def write_small(
     for name, (header, rows) in (extra or {}).items():
         write_csv(folder / name, header, rows)
     return folder
+
+
+def generated_inputs(folder: Path, **settings: object) -> tuple[Any, Any, Any]:
+    """A ``cohort-solver generate`` programme written to ``folder`` (``settings``: its
+    arguments), loaded, allocated and matched by the real stages: what the calendar reads
+    (the scenario, the selected decisions and the matches)."""
+    from cohort_solver.stages.allocate.solve import allocate
+    from cohort_solver.stages.load.scenario import load_scenario
+    from cohort_solver.stages.match.solve import match
+    from cohort_solver.synthetic.generate import generate_scenario
+
+    scenario = load_scenario(generate_scenario(folder, **settings))
+    selected = allocate(scenario, time_limit=60).selected()
+    return scenario, selected, match(scenario, selected, time_limit=60).matches
 
 
 @pytest.fixture

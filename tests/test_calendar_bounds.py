@@ -26,6 +26,7 @@ from cohort_solver.stages.schedule.context import Context, Plan
 from cohort_solver.stages.schedule.model import CalendarModel
 from cohort_solver.stages.schedule.search import Search
 
+from .conftest import generated_inputs
 from .test_calendar_property import programmes
 
 VENUE_AND_COACH = ("venue_week_overload", "coach_week_overload", "coaching_in_workshop_week")
@@ -70,12 +71,7 @@ def test_every_bound_is_at_most_the_exact_optimum(case):
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory):
     """Six cohorts, one venue, workshops on Wednesdays only: venues are short."""
-    from cohort_solver.stages.allocate.solve import allocate
-    from cohort_solver.stages.load.scenario import load_scenario
-    from cohort_solver.stages.match.solve import match
-    from cohort_solver.synthetic.generate import generate_scenario
-
-    folder = generate_scenario(
+    return generated_inputs(
         tmp_path_factory.mktemp("tight") / "s",
         councils=6,
         applicants=300,
@@ -86,10 +82,6 @@ def tight(tmp_path_factory):
         venues=1,
         group_weekdays=("Wed",),
     )
-    scenario = load_scenario(folder)
-    selected = allocate(scenario, time_limit=60).selected()
-    matches = match(scenario, selected, time_limit=60).matches
-    return scenario, selected, matches
 
 
 def test_a_tight_programme_gets_a_checked_calendar_within_its_bound(tight):

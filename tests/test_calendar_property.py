@@ -33,6 +33,7 @@ from cohort_solver.domain.scenario import (
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import schedule
 
+from .conftest import generated_inputs
 from .exact_calendar import exact_calendar
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
@@ -239,12 +240,7 @@ def test_generated_small_programmes_agree_with_the_exact_model(
 ):
     # Programmes from `cohort-solver generate` itself (its calendar families, a few months),
     # allocated and matched by the real stages, then the calendar against the exact model.
-    from cohort_solver.stages.allocate.solve import allocate
-    from cohort_solver.stages.load.scenario import load_scenario
-    from cohort_solver.stages.match.solve import match
-    from cohort_solver.synthetic.generate import generate_scenario
-
-    folder = generate_scenario(
+    scenario, selected, matches = generated_inputs(
         tmp_path / "s",
         councils=councils,
         applicants=applicants,
@@ -254,7 +250,4 @@ def test_generated_small_programmes_agree_with_the_exact_model(
         seed=councils * 100 + months,
         **extra,
     )
-    scenario = load_scenario(folder)
-    selected = allocate(scenario, time_limit=60).selected()
-    matches = match(scenario, selected, time_limit=60).matches
     stage_agrees_with_the_exact_model(scenario, selected, matches, note=lambda _: None)

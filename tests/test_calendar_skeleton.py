@@ -25,18 +25,15 @@ from cohort_solver.stages.schedule.skeleton import SkeletonModel
 from cohort_solver.stages.schedule.slots import room_around
 from cohort_solver.stages.schedule.stage import solve_skeleton
 
+from .conftest import generated_inputs
+
 CHAINED_MONTH = 2  # the generator's W01 and C1 (after W01)
 
 
 @pytest.fixture(scope="module")
 def short_venues(tmp_path_factory):
     """Eight cohorts, two venues, workshops on Tuesdays and Wednesdays, two months."""
-    from cohort_solver.stages.allocate.solve import allocate
-    from cohort_solver.stages.load.scenario import load_scenario
-    from cohort_solver.stages.match.solve import match
-    from cohort_solver.synthetic.generate import generate_scenario
-
-    folder = generate_scenario(
+    return generated_inputs(
         tmp_path_factory.mktemp("short") / "s",
         councils=8,
         applicants=400,
@@ -47,10 +44,6 @@ def short_venues(tmp_path_factory):
         venues=2,
         group_weekdays=("Tue", "Wed"),
     )
-    scenario = load_scenario(folder)
-    selected = allocate(scenario, time_limit=60).selected()
-    matches = match(scenario, selected, time_limit=60).matches
-    return scenario, selected, matches
 
 
 def _model(ctx: Context) -> tuple[SkeletonModel, list, dict, dict]:
