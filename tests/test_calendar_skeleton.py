@@ -69,15 +69,16 @@ def test_the_week_plan_gives_each_session_of_a_chained_month_one_of_its_weeks(sh
 
 
 def test_a_start_from_given_placements_keeps_them_and_the_skeleton_keeps_the_best_start(
-    short_venues,
+    short_venues, monkeypatch
 ):
+    from cohort_solver.stages.schedule import guides as guide_module
+
+    monkeypatch.setattr(guide_module, "PLAN_SESSIONS", 0)  # every chained month gets a plan here
     scenario, selected, matches = short_venues
     ctx = prepare(scenario, selected, matches, Search(120, 1), None, None)
     m, free, options, guides = _model(ctx)
     greedy, _ = m.construct(guides)
-    planned, _ = m.construct(
-        keeping_weeks(ctx, guides, week_plans(ctx, free, options, least=0), options)
-    )
+    planned, _ = m.construct(keeping_weeks(ctx, guides, week_plans(ctx, free, options), options))
     assert len(greedy) == len(planned) == len(free)
     assert planned != greedy  # the plan leads somewhere the greedy start does not go
     assert m.construct(guides, keep=planned)[0] == planned

@@ -147,14 +147,15 @@ def week_plans(
     ctx: Context,
     free: Sequence[Demand],
     options: Mapping[str, Options],
-    least: int = PLAN_SESSIONS,
+    least: int | None = None,
 ) -> dict[str, Week]:
     """The planned ISO week of each whole-cohort session of a month in ``free`` with more
-    than ``least`` of them whose coaching must follow its workshops, its weeks taken from
+    than ``least`` of them (default ``PLAN_SESSIONS``) whose coaching must follow its workshops, its weeks taken from
     ``options`` (the times left around the events placed so far). Empty where there is
     no such month, or no plan is found within the search's effort."""
     from cohort_solver.stages.schedule.bounds import chained_units, month_relaxation
 
+    least = PLAN_SESSIONS if least is None else least
     months = sorted({d.month for d in free if d.whole_cohort})
     free_ids = {d.event_id for d in free}
     out: dict[str, Week] = {}
