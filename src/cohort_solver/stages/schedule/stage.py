@@ -197,8 +197,8 @@ def solve_skeleton(
         starts.append(m.construct(guides, keep=prefer)[0])
     warm, hinted = _best_start(ctx, m, [s for s in starts if len(s) == len(free)])
     complete = hinted is not None
-    if len(starts[0]) < len(free):
-        m.hint(starts[0])
+    if not complete and len(starts[0]) < len(free):
+        m.hint(starts[0])  # no complete start holds the hints: the greedy one's placements
     solved = ctx.search.until_found(
         m.model, ctx.search.effort(len(free), SKELETON_SCALE), retries=1
     )
