@@ -50,6 +50,10 @@ WEEK_DOUBLINGS = 1
 # whole-cohort sessions) or a coach unit with many cohorts around it would spend minutes
 # proving a few units more.
 DOUBLING_EVENTS = 100
+# A month of more than DOUBLING_EVENTS sessions gets one search of its joint bound at this
+# effort per session: a national March's bound is 120 at the effort of 5 and 141 at 20 (its
+# LP's, which 80 did not raise), about 6 s of one core.
+LARGE_MONTH_SCALE = 20.0
 # The most whole-cohort and coaching sessions a month may have for ``month_week_bound``:
 # measured on a 50-cohort month (50 sessions, 600 coaching) under load, its search takes
 # 10-140 s, too slow for the regional budget; a 10-cohort month takes about a second.
@@ -222,20 +226,24 @@ def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
     """Per week of the month: how many of the coach's sessions can be held after it without
     an overload, each later week holding at most the even share and only sessions that
     have a candidate day in it (Hall's condition on suffixes of the month)."""
+    room, after = {}, 0
+    for w, cap in reversed(coach_week_caps(ctx, coach, month).items()):
+        room[w] = after
+        after += cap
+    return room
+
+
+def coach_week_caps(ctx: Context, coach: str, month: int) -> dict[Week, int]:
+    """Per week of the month, in order: how many of the coach's sessions it can hold
+    without an overload (the even share, or fewer where fewer have a candidate day then)."""
     grid = ctx.grid
-    mine = ctx.coaching_of[coach, month]
-    weeks = grid.month_weeks(month)
-    share = math.ceil(len(mine) / len(weeks))
-    usable = {w: 0 for w in weeks}
-    for d in mine:
+    share = ctx.coach_share(coach, month)
+    usable = dict.fromkeys(grid.month_weeks(month), 0)
+    for d in ctx.coaching_of[coach, month]:
         for w in {grid.week(day) for day in ctx.options[d.event_id]}:
             if w in usable:
                 usable[w] += 1
-    room, after = {}, 0
-    for w in reversed(weeks):
-        room[w] = after
-        after += min(share, usable[w])
-    return room
+    return {w: min(share, n) for w, n in usable.items()}
 
 
 Pick = dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]]
@@ -249,7 +257,10 @@ def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
     sessions = ctx.whole_of_month[month]
     model, _ = month_relaxation(ctx, month)
     effort = ctx.search.effort(len(sessions), 5.0)
-    if len(sessions) > DOUBLING_EVENTS:  # large: doubled only if it found nothing at all
+    if (
+        len(sessions) > DOUBLING_EVENTS
+    ):  # large: one longer search, doubled only if it found nothing
+        effort = ctx.search.effort(len(sessions), LARGE_MONTH_SCALE)
         solved = ctx.search.until_found(model, effort, retries=1)
     else:
         solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)

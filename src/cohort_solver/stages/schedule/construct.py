@@ -149,7 +149,7 @@ def _day_order(
     grid = ctx.grid
     days = sorted(options)
     wanted = prefer.get(d.event_id)
-    key: Callable[[int], tuple[bool | int, ...]]
+    key: Callable[[int], tuple[bool | int | Week, ...]]
     if d.kind == "review":
         key = lambda day: (day != (wanted.day if wanted else None), -day)  # noqa: E731
     elif d.kind == "coaching":
@@ -159,11 +159,17 @@ def _day_order(
             if g.event_id in placed
         }
         coach = d.coach_id or ""
+        share = ctx.coach_share(coach, d.month)
         turn = d.index % max(1, len(days))
+        # The earliest week with room under the coach's even share: a session whose
+        # workshop came early then leaves the late weeks to those that must follow a late
+        # workshop (with every session able to use the weeks to the month's end, earliest
+        # fit is a largest matching of sessions to room, Hall's condition on suffixes).
         key = lambda day: (  # noqa: E731
             day != (wanted.day if wanted else None),
             grid.week(day) in workshop,
-            coach_weeks.get((coach, grid.week(day)), 0),
+            coach_weeks.get((coach, grid.week(day)), 0) >= share,
+            grid.week(day),
             (days.index(day) - turn) % len(days),
         )
     else:

@@ -3,6 +3,7 @@ events to place with their candidate times, the rules' indexes, and the search p
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,12 @@ class Context:
                 month_venue_deficit(self, m) > 0 for m in sorted(self.whole_of_month)
             )
         return self._venue_short
+
+    def coach_share(self, coach: str, month: int) -> int:
+        """The even weekly share of a coach's sessions of a month: more in a week is an
+        overload (``coach_week_overload``)."""
+        mine = self.coaching_of.get((coach, month), ())
+        return math.ceil(len(mine) / len(self.grid.month_weeks(month)))
 
     def coaches_at(self, d: Demand) -> list[str]:
         """The coaches at a coaching session (their weekly load is a soft goal)."""
