@@ -150,7 +150,7 @@ def review_days(ctx: Context, d: Demand) -> int:
 def coach_overflow(ctx: Context, coach: str, month: int) -> int:
     """A coach's sessions of a month that cannot fit the even weekly share of their weeks."""
     mine = ctx.coaching_of[coach, month]
-    share = math.ceil(len(mine) / len(ctx.grid.month_weeks(month)))
+    share = ctx.coach_share(coach, month)
     choices = [sorted({ctx.grid.week(day) for day in ctx.options[d.event_id]}) for d in mine]
     return len(choices) - most_assigned(choices, share)
 
@@ -449,7 +449,7 @@ def _coaching_weeks(
                     model.add(paid >= n - size * (1 - sum(ys)))
                 costs.append(w["coaching_in_workshop_week"] * paid)
     for (coach, week), counts in sorted(load.items()):
-        share = math.ceil(len(ctx.coaching_of[coach, month]) / len(grid.month_weeks(month)))
+        share = ctx.coach_share(coach, month)
         if most[coach, week] > share:
             over = model.new_int_var(0, most[coach, week], f"over[{coach},{week}]")
             model.add(over >= sum(counts) - share)

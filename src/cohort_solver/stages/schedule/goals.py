@@ -9,7 +9,6 @@ no part (its penalties are counted by the model that places it). The weights are
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -163,7 +162,7 @@ def coach_week_overload(m: CalendarModel) -> Terms:
         mine = m.ctx.coaching_of[coach, month]
         free = [d for d in mine if m.is_free(d.event_id)]
         weeks = m.grid.month_weeks(month)
-        share = math.ceil(len(mine) / len(weeks))
+        share = m.ctx.coach_share(coach, month)
         for week in weeks:
             fixed = sum(
                 1
@@ -337,7 +336,7 @@ def _count_coach_week_overload(
     keys = ctx.coaching_of.keys() if scope.coach_months is None else scope.coach_months
     for coach, month in sorted(keys):
         mine = ctx.coaching_of[coach, month]
-        share = math.ceil(len(mine) / len(grid.month_weeks(month)))
+        share = ctx.coach_share(coach, month)
         load: dict[tuple[int, int], int] = defaultdict(int)
         for d in mine:
             if d.event_id in plan:

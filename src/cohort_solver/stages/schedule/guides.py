@@ -25,7 +25,6 @@ Guides steer the search; they are never part of the reported soft objective.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -122,8 +121,7 @@ def _week_cost(ctx: Context, g: Demand, week: Week, coaching: dict[int, list[Dem
             for coach in ctx.coaches_at(e):
                 per_coach[coach].append(usable)
         for coach, mine in per_coach.items():
-            n = len(ctx.coaching_of[coach, month])
-            share = math.ceil(n / len(grid.month_weeks(month)))
+            share = ctx.coach_share(coach, month)
             room = share * len(set().union(*mine))
             cost += weights["coach_week_overload"] * max(0, len(mine) - room)
     return cost
