@@ -9,11 +9,14 @@ week plan gives every session of the month one of its own weeks.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cohort_solver.checks import calendar as rules
 from cohort_solver.stages.schedule import bounds, prepare, schedule
 from cohort_solver.stages.schedule.context import Context
+from cohort_solver.stages.schedule.grid import bits
 from cohort_solver.stages.schedule.guides import (
     fill_guides,
     keeping_weeks,
@@ -97,3 +100,70 @@ def test_the_calendar_of_that_programme_passes_the_checker(short_venues):
     levels = {lv.name: lv for lv in result.report.levels}
     assert levels["soft_total"].value == rules.soft_objective(scenario, result.events)
     assert levels["soft_total"].bound <= levels["soft_total"].value
+
+
+def test_the_coaching_warm_start_leaves_the_late_weeks_to_sessions_after_late_workshops(
+    short_venues,
+):
+    """Around the skeleton, each coach's sessions that must follow a workshop go into the
+    weeks after it with no more excess (sessions beyond the even share of a week, or in
+    their workshop's week) than Hall's condition forces: for some week t, the sessions whose
+    workshop is in t or later, less the room of the weeks after t. Checked for the coaches
+    whose every session can use each week after its workshop (then earliest fit is exact),
+    with the sessions after early workshops placed first (the least-loaded week, the rule
+    before, then spread them over the late weeks: 3 where 2 are forced)."""
+    from cohort_solver.stages.schedule.construct import greedy
+    from cohort_solver.stages.schedule.stage import place_skeleton
+
+    scenario, selected, matches = short_venues
+    ctx = prepare(scenario, selected, matches, Search(120, 1), None, None)
+    grid = ctx.grid
+    weeks = grid.month_weeks(CHAINED_MONTH)
+    # Workshops staggered: every other cohort's in the first week it can take, the others'
+    # in the last week but one, so late sessions compete with early ones for the late weeks.
+    skeleton = dict(place_skeleton(ctx))
+    for i, g in enumerate(sorted(ctx.whole_of_month[CHAINED_MONTH], key=lambda g: g.cohort_id)):
+        days = sorted(ctx.options[g.event_id])
+        if i % 2:
+            days = [day for day in days if grid.week(day) <= weeks[-2]][::-1] or days
+        slot = bits(ctx.options[g.event_id][days[0]])[0]
+        skeleton[g.event_id] = replace(skeleton[g.event_id], day=days[0], slot=slot)
+    coaching = [d for d in ctx.of_kind["coaching"] if d.month == CHAINED_MONTH]
+    options = room_around(ctx, coaching, skeleton)
+    for d in coaching:  # the early ones get one start a day: they are placed first
+        if all(grid.week(skeleton[g.event_id].day) == weeks[0] for g in ctx.before[d.event_id]):
+            options[d.event_id] = {day: 1 << bits(m)[0] for day, m in options[d.event_id].items()}
+    placed = greedy(ctx, coaching, skeleton, options)
+    assert len(placed) == len(coaching)
+    checked = 0
+    for (coach, month), mine in sorted(ctx.coaching_of.items()):
+        if month != CHAINED_MONTH:
+            continue
+        release = {
+            d.event_id: max(grid.week(skeleton[g.event_id].day) for g in ctx.before[d.event_id])
+            for d in mine
+        }
+        if any(
+            {w for w in weeks if w > release[d.event_id]}
+            - {grid.week(day) for day in options[d.event_id]}
+            for d in mine
+        ):
+            continue  # a part-time day or an absence takes a week: not a suffix any more
+        share = -(-len(mine) // len(weeks))
+        load = {w: 0 for w in weeks}
+        excess = 0
+        for d in mine:
+            week = grid.week(placed[d.event_id].day)
+            excess += week == release[d.event_id]
+            load[week] += 1
+        excess += sum(max(0, n - share) for n in load.values())
+        forced = max(
+            0,
+            *(
+                sum(release[d.event_id] >= t for d in mine) - share * sum(w > t for w in weeks)
+                for t in weeks
+            ),
+        )
+        assert excess == forced, coach
+        checked += 1
+    assert checked >= 5
