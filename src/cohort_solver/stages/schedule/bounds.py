@@ -256,13 +256,12 @@ def month_bound(ctx: Context, month: int, enough: float = math.inf) -> int:
     calendar costs)."""
     sessions = ctx.whole_of_month[month]
     model, _ = month_relaxation(ctx, month)
-    effort = ctx.search.effort(len(sessions), 5.0)
-    if (
-        len(sessions) > DOUBLING_EVENTS
-    ):  # large: one longer search, doubled only if it found nothing
+    if len(sessions) > DOUBLING_EVENTS:
+        # large: one longer search, doubled only if it found nothing at all
         effort = ctx.search.effort(len(sessions), LARGE_MONTH_SCALE)
         solved = ctx.search.until_found(model, effort, retries=1)
     else:
+        effort = ctx.search.effort(len(sessions), 5.0)
         solved = ctx.search.until_proven(model, effort, MONTH_DOUBLINGS, enough)
     return solved.bound() if not solved.infeasible else 0
 
