@@ -226,24 +226,19 @@ def coach_room(ctx: Context, coach: str, month: int) -> dict[Week, int]:
     """Per week of the month: how many of the coach's sessions can be held after it without
     an overload, each later week holding at most the even share and only sessions that
     have a candidate day in it (Hall's condition on suffixes of the month)."""
-    room, after = {}, 0
-    for w, cap in reversed(coach_week_caps(ctx, coach, month).items()):
-        room[w] = after
-        after += cap
-    return room
-
-
-def coach_week_caps(ctx: Context, coach: str, month: int) -> dict[Week, int]:
-    """Per week of the month, in order: how many of the coach's sessions it can hold
-    without an overload (the even share, or fewer where fewer have a candidate day then)."""
     grid = ctx.grid
+    weeks = grid.month_weeks(month)
     share = ctx.coach_share(coach, month)
-    usable = dict.fromkeys(grid.month_weeks(month), 0)
+    usable = dict.fromkeys(weeks, 0)
     for d in ctx.coaching_of[coach, month]:
         for w in {grid.week(day) for day in ctx.options[d.event_id]}:
             if w in usable:
                 usable[w] += 1
-    return {w: min(share, n) for w, n in usable.items()}
+    room, after = {}, 0
+    for w in reversed(weeks):
+        room[w] = after
+        after += min(share, usable[w])
+    return room
 
 
 Pick = dict[str, dict[tuple[tuple[str, ...], Week], cp_model.IntVar]]
