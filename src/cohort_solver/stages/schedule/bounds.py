@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
@@ -212,13 +213,62 @@ def unit_bound(ctx: Context, unit: Unit) -> int:
 def chained_units(ctx: Context, month: int) -> dict[str, dict[str, int]]:
     """coach -> whole-cohort session of ``month`` -> how many of the coach's sessions that
     month must follow it (``after``)."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    return {coach: dict(c.follow) for coach, c in coach_chains(ctx, month).items()}
+
+
+@dataclass(frozen=True)
+class Chains:
+    """A coach's sessions of a month that must follow (``after``) a whole-cohort session of
+    their cohort that month, and the room the coach has for them (``coach_room``)."""
+
+    room: Mapping[Week, int]
+    follow: Mapping[str, int]  # whole-cohort session -> the coach's sessions after it
+    exempt: Mapping[str, Mapping[Week, int]]  # ... -> its week -> those held in that week
+    forced: Mapping[str, Mapping[Week, int]]  # ... -> its week -> those that pay for it
+
+    def demand(self, g: str, week: Week, at: Week) -> int:
+        """What ``g`` in ``week`` asks of the room after week ``at`` (Hall's condition on
+        suffixes): its sessions when it is later; when it is that week, those it does not
+        hold in its own week anyway."""
+        if week < at:
+            return 0
+        return self.follow[g] - (self.exempt.get(g, {}).get(week, 0) if week == at else 0)
+
+    def forced_in(self, g: str, week: Week) -> int:
+        """The sessions that pay ``coaching_in_workshop_week`` when ``g`` is in ``week``."""
+        return self.forced.get(g, {}).get(week, 0)
+
+
+def coach_chains(ctx: Context, month: int) -> dict[str, Chains]:
+    """Per coach with sessions of ``month`` that must follow a whole-cohort session of it
+    (each session counted after one such session only: a group session if it has one).
+
+    A session whose candidate days all lie in or before the week of the session it follows
+    is held in that week: after a group session that is a coaching in a workshop week, a
+    cost of its own (``forced``, counted for the session's first coach only); after a cohort
+    event it costs nothing. Either way it needs no room after that week (``exempt``)."""
+    grid = ctx.grid
+    out: dict[str, Chains] = {}
     for (coach, m), mine in sorted(ctx.coaching_of.items()):
-        if m == month:
-            for e in mine:
-                for g in ctx.before[e.event_id]:
-                    if g.whole_cohort and g.month == month:
-                        out[coach][g.event_id] += 1
+        if m != month:
+            continue
+        follow: dict[str, int] = defaultdict(int)
+        exempt: dict[str, dict[Week, int]] = defaultdict(dict)
+        forced: dict[str, dict[Week, int]] = defaultdict(dict)
+        for e in mine:
+            leads = [g for g in ctx.before[e.event_id] if g.whole_cohort and g.month == month]
+            if not leads:
+                continue
+            g = min(leads, key=lambda g: (g.kind != "group", g.index))
+            last = max(grid.week(day) for day in ctx.options[e.event_id])
+            follow[g.event_id] += 1
+            for week in sorted({grid.week(day) for day in ctx.options[g.event_id]}):
+                if g.kind != "group" or week >= last:
+                    exempt[g.event_id][week] = exempt[g.event_id].get(week, 0) + 1
+                if g.kind == "group" and week >= last and ctx.coaches_at(e)[0] == coach:
+                    forced[g.event_id][week] = forced[g.event_id].get(week, 0) + 1
+        if follow:
+            out[coach] = Chains(coach_room(ctx, coach, month), dict(follow), exempt, forced)
     return out
 
 
@@ -291,26 +341,34 @@ def month_relaxation(
             if pool:
                 per_pool_week[pool, week].append(lit)
         model.add_exactly_one(pick[d.event_id].values())
-    costs = []
+    costs: list[cp_model.LinearExprT] = []
     for (pool, week), lits in sorted(per_pool_week.items()):
         if len(lits) > len(pool):
             over = model.new_int_var(0, len(lits), f"over[{pool[0]},{week}]")
             model.add(over >= sum(lits) - len(pool))
             costs.append(w["venue_week_overload"] * over)
     cheaper = min(w["coach_week_overload"], w["coaching_in_workshop_week"])
-    for coach, chained in sorted(chained_units(ctx, month).items()):
-        most = sum(chained.values())
+    for coach, chains in sorted(coach_chains(ctx, month).items()):
+        most = sum(chains.follow.values())
         short = model.new_int_var(0, most, f"short[{coach}]")
-        for week, room in sorted(coach_room(ctx, coach, month).items()):
+        for at, room in sorted(chains.room.items()):
             if most > room:
                 late = [
                     n * lit
-                    for g, n in sorted(chained.items())
-                    for (_, wk), lit in pick[g].items()
-                    if wk >= week
+                    for g in sorted(chains.follow)
+                    for (_, week), lit in pick[g].items()
+                    if (n := chains.demand(g, week, at))
                 ]
                 model.add(short >= sum(late) - room)
         costs.append(cheaper * short)
+        forced = [
+            n * lit
+            for g in sorted(chains.forced)
+            for (_, week), lit in pick[g].items()
+            if (n := chains.forced_in(g, week))
+        ]
+        if forced:
+            costs.append(w["coaching_in_workshop_week"] * sum(forced))
     model.minimize(sum(costs))
     return model, pick
 

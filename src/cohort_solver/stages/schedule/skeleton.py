@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from ortools.sat.python import cp_model
 
-from cohort_solver.stages.schedule.bounds import coach_room
+from cohort_solver.stages.schedule.bounds import Chains, coach_chains
 from cohort_solver.stages.schedule.context import Context, Placement, Plan
 from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Week, bits
@@ -368,52 +368,48 @@ class SkeletonModel:
         coach and any week, the sessions whose workshop is in that week or later, less the
         even share of the weeks after it, are each an overload or a coaching in a workshop
         week to come: at least that many times the cheaper of the two penalties (Hall's
-        condition on suffixes of the month). ``bounds.month_bound`` uses the same count."""
+        condition on suffixes of the month). A session with no candidate day after its
+        workshop's week is held in that week, and pays for it (``bounds.coach_chains``).
+        ``bounds.month_relaxation`` uses the same counts."""
         grid, ctx = self.grid, self.ctx
         w = min(ctx.weights["coach_week_overload"], ctx.weights["coaching_in_workshop_week"])
-        for (coach, month), chained in sorted(self._chained().items()):
-            most = sum(chained.values())
+        for (coach, month), chains in sorted(self._chained().items()):
+            most = sum(chains.follow.values())
             short = None
-            for week, room in sorted(coach_room(ctx, coach, month).items()):
+            for at, room in sorted(chains.room.items()):
                 if most <= room:
                     continue
                 demand: list[cp_model.LinearExprT] = []
-                for g, n in sorted(chained.items()):
+                for g in sorted(chains.follow):
                     if g not in self.free_ids:  # placed already: a constant
-                        demand.append(n * (grid.week(self.fixed[g].day) >= week))
+                        if g in self.fixed:
+                            demand.append(chains.demand(g, grid.week(self.fixed[g].day), at))
                         continue
-                    late = [
-                        x
+                    demand += [
+                        n * x
                         for (day, _), x in zip(self.places[g], self.x[g], strict=True)
-                        if grid.week(day) >= week
+                        if (n := chains.demand(g, grid.week(day), at))
                     ]
-                    if late:
-                        demand.append(n * sum(late))
                 if not demand:
                     continue
                 if short is None:
                     short = self.model.new_int_var(0, most, f"coach_room[{coach},{month}]")
                     self.costs.append((short, w))
                 self.model.add(short >= sum(demand) - room)
+            for g in sorted(set(chains.forced) & self.free_ids):
+                for (day, _), x in zip(self.places[g], self.x[g], strict=True):
+                    if n := chains.forced_in(g, grid.week(day)):
+                        self.costs.append((x, n * ctx.weights["coaching_in_workshop_week"]))
 
-    def _chained(self) -> dict[tuple[str, int], dict[str, int]]:
-        """(coach, month) -> whole-cohort session (free here or placed) -> how many of the
-        coach's sessions that month must follow it; only coaches with a free one."""
-        months = {d.month for d in self.free}
-        per: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for (coach, month), mine in sorted(self.ctx.coaching_of.items()):
-            if month in months:
-                for e in mine:
-                    for g in self.ctx.before[e.event_id]:
-                        if (
-                            g.whole_cohort
-                            and g.month == month
-                            and (g.event_id in self.free_ids or g.event_id in self.fixed)
-                        ):
-                            per[coach, month][g.event_id] += 1
-        return {
-            key: dict(mine) for key, mine in per.items() if any(g in self.free_ids for g in mine)
-        }
+    def _chained(self) -> dict[tuple[str, int], Chains]:
+        """(coach, month) -> the coach's sessions that month that must follow a whole-cohort
+        session (``bounds.coach_chains``); only coaches with such a session free here."""
+        out = {}
+        for month in sorted({d.month for d in self.free}):
+            for coach, chains in coach_chains(self.ctx, month).items():
+                if any(g in self.free_ids for g in chains.follow):
+                    out[coach, month] = chains
+        return out
 
     # -- a warm start on the same placements
 
@@ -431,7 +427,7 @@ class SkeletonModel:
         load = self._fixed_venue_weeks()
         room = _CoachRoom(self.ctx, self._chained())
         for g in list(room.of):
-            if g not in self.free_ids:
+            if g not in self.free_ids and g in self.fixed:
                 room.place(g, grid.week(self.fixed[g].day))
         placed: Plan = {}
         total = 0
@@ -569,37 +565,36 @@ class SkeletonModel:
 
 
 class _CoachRoom:
-    """The coach-room shortfalls of ``add_coach_room_after_workshops``, kept as sessions
-    are placed one by one (for the warm start)."""
+    """The coach-room costs of ``add_coach_room_after_workshops``, kept as sessions are
+    placed one by one (for the warm start)."""
 
-    def __init__(self, ctx: Context, chained: Mapping[tuple[str, int], Mapping[str, int]]):
-        self.grid = ctx.grid
+    def __init__(self, ctx: Context, chained: Mapping[tuple[str, int], Chains]):
         self.weight = min(
             ctx.weights["coach_week_overload"], ctx.weights["coaching_in_workshop_week"]
         )
+        self.forced_weight = ctx.weights["coaching_in_workshop_week"]
+        self.chains = chained
         self.need: dict[tuple[str, int], dict[Week, int]] = defaultdict(lambda: defaultdict(int))
-        self.room: dict[tuple[str, int], dict[Week, int]] = {}
-        self.of: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-        for (coach, month), mine in chained.items():
-            self.room[coach, month] = coach_room(ctx, coach, month)
-            for g, n in mine.items():
-                self.of[g].append((coach, month, n))
+        self.of: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for key, chains in chained.items():
+            for g in chains.follow:
+                self.of[g].append(key)
 
     def _short(self, key: tuple[str, int], need: Mapping[Week, int]) -> int:
-        return max([0, *(need[w] - r for w, r in self.room[key].items())])
+        return max([0, *(need[w] - r for w, r in self.chains[key].room.items())])
 
     def extra(self, g: str, week: Week) -> int:
-        """The weighted shortfall placing ``g`` in ``week`` adds."""
+        """The weighted cost placing ``g`` in ``week`` adds."""
         more = 0
-        for coach, month, n in self.of.get(g, ()):
-            key = (coach, month)
-            need = self.need[key]
-            after = {w: need[w] + (n if w <= week else 0) for w in self.room[key]}
-            more += self._short(key, after) - self._short(key, need)
-        return self.weight * more
+        for key in self.of.get(g, ()):
+            chains, need = self.chains[key], self.need[key]
+            after = {w: need[w] + chains.demand(g, week, w) for w in chains.room}
+            more += self.weight * (self._short(key, after) - self._short(key, need))
+            more += self.forced_weight * chains.forced_in(g, week)
+        return more
 
     def place(self, g: str, week: Week) -> None:
-        for coach, month, n in self.of.get(g, ()):
-            for w in self.room[coach, month]:
-                if w <= week:
-                    self.need[coach, month][w] += n
+        for key in self.of.get(g, ()):
+            chains = self.chains[key]
+            for w in chains.room:
+                self.need[key][w] += chains.demand(g, week, w)
