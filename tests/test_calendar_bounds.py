@@ -12,6 +12,11 @@ calendar is re-scored by the independent checker. Then:
 
 And on a generated tight-venue programme (more sessions a month than venue-weeks), the
 calendar keeps every cohort's rhythm and meets its bound.
+
+And on a workshop with two coaching sessions after it whose only day is the next day: the
+month bound and the skeleton count what a late workshop costs them (coaching held in its
+week), and after a cohort event, where that week costs nothing, the bound stays below the
+optimum.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from cohort_solver.checks import calendar as rules
 from cohort_solver.errors import InfeasibleError
 from cohort_solver.stages.schedule import _month_cost, bounds, prepare, schedule
 from cohort_solver.stages.schedule.context import Context, Plan
+from cohort_solver.stages.schedule.grid import bits
 from cohort_solver.stages.schedule.model import CalendarModel
 from cohort_solver.stages.schedule.search import Search
 
@@ -101,8 +107,9 @@ def test_a_tight_programme_gets_a_checked_calendar_within_its_bound(tight):
     assert result.report.status == "optimal"
 
 
-def _monday_workshop(kind: str = "group") -> tuple[object, list, list]:
-    """A fixed online session (``kind``) on Monday 25 March 2024, two coaching sessions
+def _monday_workshop(kind: str = "group", fixed: bool = True) -> tuple[object, list, list]:
+    """A fixed online session (``kind``) on Monday 25 March 2024 (or, not ``fixed``, one in
+    the venue on a Monday of March at 10:00), two coaching sessions
     that must follow it, one coach, participants who work Mondays and Tuesdays: the
     coaching can only be held on Tuesday 26th, in the week of the session it follows."""
     from datetime import date, time
@@ -146,7 +153,9 @@ def _monday_workshop(kind: str = "group") -> tuple[object, list, list]:
         for a in applicants
     ]
     workshop = dict(session_key="W2", title="W2", kind=kind, month=2, duration_minutes=120)
-    workshop.update(mode="online", fixed_date=date(2024, 3, 25), fixed_time=time(10))
+    workshop.update(fixed_time=time(10))
+    if fixed:
+        workshop.update(mode="online", fixed_date=date(2024, 3, 25))
     coaching = dict(session_key="C2", title="C2", kind="coaching", month=2, duration_minutes=60)
     scenario = Scenario(
         folder=Path("."),
@@ -213,3 +222,32 @@ def test_coaching_after_a_cohort_event_may_share_its_week_at_no_cost_in_the_boun
     result = schedule(scenario, selected, matches, time_limit=60, workers=1)
     total = next(lv for lv in result.report.levels if lv.name == "soft_total")
     assert total.bound <= optimum == total.value
+
+
+def test_the_skeleton_counts_what_a_late_workshop_costs_the_coaching_that_follows_it():
+    # The workshop on a Monday of March, coaching after it on a Tuesday: on the 25th both
+    # sessions are held in its week (2 x 5) and the coach has two that week (3), 13 as the
+    # exact optimum says; on the 18th the coach's second session in the last week (3); on an
+    # earlier Monday nothing (the rule before counted 6 on the 25th).
+    from datetime import date
+
+    from cohort_solver.stages.schedule.context import Placement
+    from cohort_solver.stages.schedule.guides import fill_guides, rhythm_costs
+    from cohort_solver.stages.schedule.skeleton import SkeletonModel
+    from cohort_solver.stages.schedule.slots import room_around
+
+    scenario, selected, matches = _monday_workshop(fixed=False)
+    ctx = prepare(scenario, selected, matches, Search(60, 1), None, None)
+    (workshop,) = ctx.whole_of_month[2]
+    options = room_around(ctx, [workshop], {})
+    guides = fill_guides(ctx)
+    m = SkeletonModel(ctx, [workshop], {}, options, guides, rhythm_costs(ctx))
+    cost = {}
+    for day, mask in sorted(options[workshop.event_id].items()):
+        keep = {workshop.event_id: Placement(day, bits(mask)[0], "V0")}
+        plan, cost[ctx.grid.date(day)] = m.construct(guides, keep=keep)
+        assert plan == keep
+    assert cost.pop(date(2024, 3, 25)) == 13
+    assert cost.pop(date(2024, 3, 18)) == 3  # one week left after it for two sessions
+    assert set(cost.values()) == {0}
+    assert m.construct(guides)[1] == 0

@@ -52,8 +52,9 @@ WEEK_DOUBLINGS = 1
 # proving a few units more.
 DOUBLING_EVENTS = 100
 # A month of more than DOUBLING_EVENTS sessions gets one search of its joint bound at this
-# effort per session: a national March's bound is 120 at the effort of 5 and 141 at 20 (its
-# LP's, which 80 did not raise), about 6 s of one core.
+# effort per session: a national March's relaxation (300 sessions) was proven at 198 within
+# it, about 3 s (before coaching with no later day paid for its workshop's week, its LP's
+# 141 was all that 5, 20 and 80 reached).
 LARGE_MONTH_SCALE = 20.0
 # The most whole-cohort and coaching sessions a month may have for ``month_week_bound``:
 # measured on a 50-cohort month (50 sessions, 600 coaching) under load, its search takes
@@ -317,7 +318,8 @@ def month_relaxation(
     """A month's whole-cohort sessions with times within the week relaxed: every one picks
     a (venue, week) it may take, venues count their bookings per week, and each coach
     whose sessions must follow a workshop of the month pays at least the Hall shortfall of
-    ``skeleton.add_coach_room_after_workshops``. Venues alike for every session of the
+    ``skeleton.add_coach_room_after_workshops``, and the coaching in a workshop week of the
+    sessions that have no day after their workshop's week (``coach_chains``). Venues alike for every session of the
     month (same council, closures and sessions that fit) are one pool of k venues, which
     takes k bookings a week without an overload. ``options``: the candidate times to pick
     weeks from (default: every lawful one), so a plan can be made around placed events.
