@@ -319,9 +319,9 @@ def month_relaxation(
     a (venue, week) it may take, venues count their bookings per week, and each coach
     whose sessions must follow a workshop of the month pays at least the Hall shortfall of
     ``skeleton.add_coach_room_after_workshops``, and the coaching in a workshop week of the
-    sessions that have no day after their workshop's week (``coach_chains``). Venues alike for every session of the
-    month (same council, closures and sessions that fit) are one pool of k venues, which
-    takes k bookings a week without an overload. ``options``: the candidate times to pick
+    sessions that have no day after their workshop's week (``coach_chains``). Venues alike
+    for every session of the month (same council, closures and sessions that fit) are one
+    pool of k venues, which takes k bookings a week without an overload. ``options``: the candidate times to pick
     weeks from (default: every lawful one), so a plan can be made around placed events.
     Returns the model (its objective set) and each session's pick literals."""
     w = ctx.weights
