@@ -247,7 +247,15 @@ def coach_chains(ctx: Context, month: int) -> dict[str, Chains]:
     A session whose candidate days all lie in or before the week of the session it follows
     is held in that week: after a group session that is a coaching in a workshop week, a
     cost of its own (``forced``, counted for the session's first coach only); after a cohort
-    event it costs nothing. Either way it needs no room after that week (``exempt``)."""
+    event it costs nothing. Either way it needs no room after that week (``exempt``).
+    Computed once per month (kept in ``ctx.chains``): the skeleton asks for it in every
+    model and warm start of a window, and the bounds once more."""
+    if month not in ctx.chains:
+        ctx.chains[month] = _coach_chains(ctx, month)
+    return ctx.chains[month]
+
+
+def _coach_chains(ctx: Context, month: int) -> dict[str, Chains]:
     grid = ctx.grid
     out: dict[str, Chains] = {}
     for (coach, m), mine in sorted(ctx.coaching_of.items()):

@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cohort_solver.domain.results import Level
 from cohort_solver.domain.scenario import Scenario
@@ -15,6 +16,9 @@ from cohort_solver.stages.schedule.events import Demand
 from cohort_solver.stages.schedule.grid import Grid
 from cohort_solver.stages.schedule.search import Search
 from cohort_solver.stages.schedule.slots import Blocked, Options, order_pairs
+
+if TYPE_CHECKING:
+    from cohort_solver.stages.schedule.bounds import Chains
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class Context:
     progress: Callable[[int, int], None] | None = None
     weights: Mapping[str, int] = field(default_factory=lambda: CALENDAR_WEIGHTS)
     unit_bounds: dict[tuple[str, ...], int] = field(default_factory=dict)  # bounds.unit_bound
+    chains: dict[int, dict[str, Chains]] = field(default_factory=dict)  # bounds.coach_chains
     runs_level: Level | None = None  # run_balance: flexible sessions' runs (runs.py)
     runs_optimal: bool = True
 
